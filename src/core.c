@@ -1,0 +1,45 @@
+/* luaopen_justclick_core: the shared state and the registration of every C function. */
+#include <string.h>
+#include <lauxlib.h>
+#include "core.h"
+
+#define JC_STATE_TYPE "justclick.state"
+
+jc_state *jc_state_of(lua_State *L) {
+  return (jc_state *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static int state_gc(lua_State *L) {
+  jc_state *s = (jc_state *)luaL_checkudata(L, 1, JC_STATE_TYPE);
+  jc_query_free(&s->query);
+  jc_md5_close(&s->md5);
+  return 0;
+}
+
+static const luaL_Reg functions[] = {
+  {"build_query", jc_l_build_query},
+  {"sign", jc_l_sign},
+  {"verify_reply", jc_l_verify_reply},
+  {"md5", jc_l_md5},
+  {NULL, NULL},
+};
+
+int luaopen_justclick_core(lua_State *L) {
+  jc_state *s;
+  lua_newtable(L);
+  s = (jc_state *)lua_newuserdatauv(L, sizeof *s, 0);
+  memset(s, 0, sizeof *s);
+  /* The finalizer is in place before anything is allocated, so nothing leaks on failure. */
+  if (luaL_newmetatable(L, JC_STATE_TYPE)) {
+    lua_pushcfunction(L, state_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  if (!jc_md5_open(&s->md5)) return luaL_error(L, "justclick: OpenSSL provides no MD5");
+  luaL_setfuncs(L, functions, 1);
+  lua_pushlightuserdata(L, NULL); /* the same value as cjson.null */
+  lua_setfield(L, -2, "null");
+  lua_pushliteral(L, JC_VERSION);
+  lua_setfield(L, -2, "_VERSION");
+  return 1;
+}

@@ -1,0 +1,33 @@
+/* The module's shared state and the Lua functions each file registers. */
+#ifndef JC_CORE_H
+#define JC_CORE_H
+
+#include <lua.h>
+#include "query.h"
+#include "sign.h"
+
+#define JC_VERSION "0.1.0"
+
+/* One per loaded module, passed to every function as upvalue 1. It holds scratch space and the
+   digest context, so that calls in the steady state allocate nothing. No Lua code runs while a
+   call uses it, so calls never overlap on it. */
+typedef struct {
+  jc_query query;
+  jc_md5 md5;
+} jc_state;
+
+jc_state *jc_state_of(lua_State *L);
+
+/* query.c */
+int jc_l_build_query(lua_State *L);
+/* Reads the options table at `idx` (absent, nil or a table) and returns max_input_vars. */
+size_t jc_query_options(lua_State *L, int idx);
+/* Frees scratch buffers that one large call left oversized. */
+void jc_query_trim(jc_query *q);
+
+/* sign.c */
+int jc_l_sign(lua_State *L);
+int jc_l_verify_reply(lua_State *L);
+int jc_l_md5(lua_State *L);
+
+#endif

@@ -1,0 +1,591 @@
+/*
+ * Lua table -> the exact bytes of PHP 8's http_build_query($a) with default arguments.
+ *
+ * JustClick checks a request by rebuilding http_build_query($_POST). So the bytes must not only
+ * equal PHP's, they must also come back unchanged through PHP's request parsing. Anything that
+ * parsing would alter is refused here with an error naming the key path.
+ *
+ * The walk: a node's entries are gathered from its sources (a Lua table, and the remaining
+ * bracketed parts of flat keys such as "utm[utm_medium]"), sorted (list elements by index, then
+ * string keys in byte order), grouped by name, and written. A group with one scalar is a
+ * variable; anything else is a child node, so flat keys merge with nested tables of the same
+ * name exactly as PHP merges them when it parses the request.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include "phpfmt.h"
+#include "core.h"
+
+enum { V_STRING, V_INTEGER, V_FLOAT, V_BOOLEAN, V_TABLE };
+
+typedef struct jc_item {
+  const char *name;   /* a string key, or one part of a flat key; NULL for a list element */
+  size_t name_len;
+  lua_Integer index;  /* 0-based position of a list element */
+  const char *rest;   /* bracketed parts of a flat key still to descend into: "[b][c]" */
+  size_t rest_len;
+  int type;
+  union {
+    struct {
+      const char *p;
+      size_t n;
+    } s;
+    lua_Integer i;
+    lua_Number d;
+    int b;
+    int slot; /* stack index where a table value is kept */
+  } v;
+} jc_item;
+
+typedef struct {
+  lua_State *L;
+  jc_query *q;
+  size_t nitems;                  /* entries in use on q->items */
+  size_t vars, max_vars;          /* variables written, and the limit (0: none) */
+  size_t path[JC_MAX_DEPTH + 2];  /* the entry that names each level of the current key */
+} encoder;
+
+void jc_query_free(jc_query *q) {
+  jc_buf_free(&q->out);
+  jc_buf_free(&q->key);
+  free(q->items);
+  q->items = NULL;
+  q->items_cap = 0;
+}
+
+/* ---- error messages: "justclick: goods[2].good_sum: <problem>" ---- */
+
+static int is_identifier(const char *s, size_t n) {
+  if (n == 0 || (s[0] >= '0' && s[0] <= '9')) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+      return 0;
+  }
+  return 1;
+}
+
+/* One key part in Lua's notation: .name, ["odd key"], or [n] with Lua's 1-based index. */
+static void add_path_part(luaL_Buffer *b, const jc_item *it, int first) {
+  enum { SHOWN = 40 };
+  if (it->name == NULL) {
+    char num[JC_NUMBUF];
+    luaL_addchar(b, '[');
+    luaL_addlstring(b, num, jc_fmt_integer(it->index + 1, num));
+    luaL_addchar(b, ']');
+  } else if (is_identifier(it->name, it->name_len) && it->name_len <= SHOWN) {
+    if (!first) luaL_addchar(b, '.');
+    luaL_addlstring(b, it->name, it->name_len);
+  } else {
+    static const char hex[] = "0123456789abcdef";
+    size_t n = it->name_len < SHOWN ? it->name_len : SHOWN;
+    luaL_addstring(b, "[\"");
+    for (size_t i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)it->name[i];
+      if (c == '"' || c == '\\') {
+        luaL_addchar(b, '\\');
+        luaL_addchar(b, (char)c);
+      } else if (c < 0x20 || c >= 0x7f) {
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        luaL_addlstring(b, esc, 4);
+      } else {
+        luaL_addchar(b, (char)c);
+      }
+    }
+    if (n < it->name_len) luaL_addstring(b, "...");
+    luaL_addstring(b, "\"]");
+  }
+}
+
+/* Raises "justclick: PATH: MESSAGE", where PATH is the current key down to `level` parts, then
+   `it` if given. Long paths (cycles) show their first and last parts. */
+_Noreturn static void fail(encoder *e, int level, const jc_item *it, const char *fmt, ...) {
+  lua_State *L = e->L;
+  luaL_Buffer b;
+  va_list ap;
+  int parts = level + (it != NULL);
+  luaL_checkstack(L, 8, "justclick: no stack space for an error message");
+  luaL_where(L, 1);
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "justclick: ");
+  if (parts == 0) luaL_addstring(&b, "top-level table");
+  for (int k = 0; k < parts; k++) {
+    if (parts > 12 && k == 6) {
+      luaL_addstring(&b, "...");
+      k = parts - 3;
+    }
+    if (k < level) {
+      add_path_part(&b, &e->q->items[e->path[k]], k == 0);
+    } else {
+      /* A flat key is shown as written: ["utm[utm_medium]"], not just utm. */
+      jc_item shown = *it;
+      if (shown.rest_len && shown.rest == shown.name + shown.name_len)
+        shown.name_len += shown.rest_len;
+      add_path_part(&b, &shown, k == 0);
+    }
+  }
+  luaL_addstring(&b, ": ");
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  luaL_addvalue(&b);
+  luaL_pushresult(&b);
+  lua_concat(L, 2);
+  lua_error(L);
+  abort(); /* not reached: lua_error does not return */
+}
+
+/* ---- the rules PHP's request parsing imposes on key names ---- */
+
+static int is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* A key part inside brackets. PHP ends the part at the first ']', cuts it at NUL, and reads
+   "[]" or a single blank in brackets as "append to the list". */
+static const char *nested_key_problem(const char *s, size_t n) {
+  if (n == 0) return "empty key; PHP reads [] as a new list element";
+  if (memchr(s, '\0', n)) return "key contains a NUL byte, where PHP cuts it";
+  if (memchr(s, ']', n)) return "key contains ']', where PHP ends a key part";
+  if (n == 1 && is_blank(s[0])) return "key is a single blank; PHP reads [ ] as a new list element";
+  return NULL;
+}
+
+/* A top-level key: a name, then optionally bracketed parts ("utm[utm_medium]"). PHP drops
+   leading spaces, turns '.' and ' ' in the name into '_', ignores text after the last ']', and
+   mangles an unmatched '['. Splits a valid flat key into its name and its bracketed rest. */
+static void check_top_key(encoder *e, jc_item *it) {
+  const char *k = it->name, *end = it->name + it->name_len;
+  const char *open;
+  size_t name_len;
+  int parts = 0;
+
+  if (it->name_len == 0) fail(e, 0, it, "empty key, which PHP drops");
+  if (memchr(k, '\0', it->name_len)) fail(e, 0, it, "key contains a NUL byte, where PHP cuts it");
+  if (k[0] == ' ') fail(e, 0, it, "key starts with a space, which PHP drops");
+  open = memchr(k, '[', it->name_len);
+  name_len = open ? (size_t)(open - k) : it->name_len;
+  if (name_len == 0) fail(e, 0, it, "key starts with '[', and PHP drops a key with no name");
+  for (size_t i = 0; i < name_len; i++)
+    if (k[i] == '.' || k[i] == ' ')
+      fail(e, 0, it, "PHP turns '.' and ' ' in a top-level name into '_'");
+  if (open == NULL) return;
+
+  for (const char *p = open; p < end;) {
+    const char *close = memchr(p + 1, ']', (size_t)(end - p - 1));
+    const char *problem;
+    if (close == NULL) fail(e, 0, it, "'[' without a matching ']', which PHP mangles");
+    problem = nested_key_problem(p + 1, (size_t)(close - p - 1));
+    if (problem) fail(e, 0, it, "%s", problem);
+    if (++parts > JC_MAX_DEPTH)
+      fail(e, 0, it, "more than %d bracketed parts; PHP's max_input_nesting_level drops it",
+           JC_MAX_DEPTH);
+    p = close + 1;
+    if (p < end && *p != '[') fail(e, 0, it, "text after ']' that PHP drops");
+  }
+  it->name_len = name_len;
+  it->rest = open;
+  it->rest_len = (size_t)(end - open);
+}
+
+/* ---- gathering a node's entries ---- */
+
+static size_t new_item(encoder *e) {
+  jc_query *q = e->q;
+  if (e->nitems == q->items_cap) {
+    size_t cap = q->items_cap ? q->items_cap * 2 : 64;
+    jc_item *p = cap <= SIZE_MAX / sizeof *p ? realloc(q->items, cap * sizeof *p) : NULL;
+    if (p == NULL) {
+      lua_pushliteral(e->L, "not enough memory");
+      lua_error(e->L);
+    }
+    q->items = p;
+    q->items_cap = cap;
+  }
+  return e->nitems++;
+}
+
+/* Classifies the value on top of the stack into `it`. A table value is kept on the stack, moved
+   below the key so that lua_next can go on. Returns 0 for null, which PHP skips like an absent
+   key. */
+static int take_value(encoder *e, jc_item *it, int level) {
+  lua_State *L = e->L;
+  switch (lua_type(L, -1)) {
+    case LUA_TSTRING:
+      it->type = V_STRING;
+      it->v.s.p = lua_tolstring(L, -1, &it->v.s.n);
+      break;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, -1)) {
+        it->type = V_INTEGER;
+        it->v.i = lua_tointeger(L, -1);
+      } else {
+        it->type = V_FLOAT;
+        it->v.d = lua_tonumber(L, -1);
+        if (isnan(it->v.d)) fail(e, level, it, "NaN cannot be sent");
+        if (isinf(it->v.d)) fail(e, level, it, "infinity cannot be sent");
+      }
+      break;
+    case LUA_TBOOLEAN:
+      it->type = V_BOOLEAN;
+      it->v.b = lua_toboolean(L, -1);
+      break;
+    case LUA_TTABLE:
+      it->type = V_TABLE;
+      luaL_checkstack(L, 3, "justclick: too many tables to encode");
+      lua_insert(L, -2);
+      it->v.slot = lua_gettop(L) - 1;
+      return 1;
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, -1) == NULL) {
+        lua_pop(L, 1);
+        return 0;
+      }
+      /* fallthrough */
+    default:
+      fail(e, level, it, "a %s value cannot be sent (only justclick.null may stand for nothing)",
+           luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* Adds the entries of the table at `slot`, whose keys are at key `level`. */
+static void gather_table(encoder *e, int slot, int level) {
+  lua_State *L = e->L;
+  lua_Integer count = 0, largest = 0;
+
+  luaL_checkstack(L, 3, "justclick: too many tables to encode");
+  lua_pushnil(L);
+  while (lua_next(L, slot)) {
+    size_t at = new_item(e);
+    jc_item *it = &e->q->items[at];
+    it->rest = NULL;
+    it->rest_len = 0;
+    switch (lua_type(L, -2)) {
+      case LUA_TSTRING: {
+        const char *problem;
+        it->name = lua_tolstring(L, -2, &it->name_len);
+        if (level == 0) {
+          check_top_key(e, it);
+        } else if ((problem = nested_key_problem(it->name, it->name_len)) != NULL) {
+          fail(e, level, it, "%s", problem);
+        }
+        break;
+      }
+      case LUA_TNUMBER:
+        if (!lua_isinteger(L, -2))
+          fail(e, level, NULL, "key %f is a float; keys are strings or list positions 1..n",
+               lua_tonumber(L, -2));
+        it->name = NULL;
+        it->index = lua_tointeger(L, -2) - 1;
+        if (it->index < 0)
+          fail(e, level, NULL, "integer key %I is not a list position 1..n", lua_tointeger(L, -2));
+        count++;
+        if (it->index >= largest) largest = it->index + 1;
+        break;
+      default:
+        fail(e, level, NULL, "a %s key cannot be sent; keys are strings or list positions 1..n",
+             luaL_typename(L, -2));
+    }
+    if (!take_value(e, it, level)) e->nitems--;
+  }
+  if (count != largest)
+    fail(e, level, NULL, "integer keys must run 1..n without gaps, but %I keys reach %I", count,
+         largest);
+}
+
+/* Adds the next part of the flat key entry `src`: "[b][c]" gives an entry named b with rest
+   "[c]" and the flat key's value. The parts were checked when the key was first read. */
+static void gather_flat(encoder *e, size_t src) {
+  size_t at = new_item(e);
+  jc_item *from = &e->q->items[src], *it = &e->q->items[at];
+  const char *part = from->rest + 1;
+  const char *close = memchr(part, ']', from->rest_len - 1);
+  *it = *from;
+  it->name = part;
+  it->name_len = (size_t)(close - part);
+  it->rest = close + 1;
+  it->rest_len = from->rest_len - (size_t)(it->rest - from->rest);
+}
+
+/* ---- ordering ---- */
+
+static int item_cmp(const jc_item *a, const jc_item *b) {
+  size_t n;
+  int c;
+  if (a->name == NULL) return b->name ? -1 : (a->index > b->index) - (a->index < b->index);
+  if (b->name == NULL) return 1;
+  n = a->name_len < b->name_len ? a->name_len : b->name_len;
+  c = memcmp(a->name, b->name, n);
+  return c ? c : (a->name_len > b->name_len) - (a->name_len < b->name_len);
+}
+
+static int item_qsort_cmp(const void *a, const void *b) {
+  return item_cmp(a, b);
+}
+
+static void sort_items(jc_item *v, size_t n) {
+  if (n > 32) {
+    qsort(v, n, sizeof *v, item_qsort_cmp);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if (item_cmp(&v[i - 1], &v[i]) <= 0) continue;
+    jc_item x = v[i];
+    size_t j = i;
+    do {
+      v[j] = v[j - 1];
+      j--;
+    } while (j > 0 && item_cmp(&v[j - 1], &x) > 0);
+    v[j] = x;
+  }
+}
+
+static int same_name(const jc_item *a, const jc_item *b) {
+  if (a->name == NULL || b->name == NULL) return a->name == b->name && a->index == b->index;
+  return a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0;
+}
+
+/* Whether a string key reads in PHP as the integer position of one of the list's elements:
+   PHP turns "7" (but not "07" or "+7") into the integer key 7. */
+static int is_list_position(const jc_item *it, lua_Integer list_len) {
+  unsigned long long v = 0;
+  if (it->name_len == 0 || it->name_len > 18) return 0;
+  if (it->name[0] == '0') return it->name_len == 1;
+  for (size_t i = 0; i < it->name_len; i++) {
+    char c = it->name[i];
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + (unsigned long long)(c - '0');
+  }
+  return v < (unsigned long long)list_len;
+}
+
+/* ---- writing ---- */
+
+static const char hexdigits[] = "0123456789ABCDEF";
+
+/* The bytes PHP's urlencode keeps: A-Z a-z 0-9 - . _ */
+static const unsigned char url_keeps[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* PHP's urlencode: the kept bytes stay, space is '+', every other byte is %XX. */
+static void add_urlencoded(lua_State *L, jc_buf *b, const char *s, size_t n) {
+  char *d;
+  if (n > SIZE_MAX / 3) luaL_error(L, "justclick: string too long to encode");
+  d = jc_buf_reserve(L, b, 3 * n);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (url_keeps[c]) {
+      *d++ = (char)c;
+    } else if (c == ' ') {
+      *d++ = '+';
+    } else {
+      d[0] = '%';
+      d[1] = hexdigits[c >> 4];
+      d[2] = hexdigits[c & 15];
+      d += 3;
+    }
+  }
+  b->len = (size_t)(d - b->data);
+}
+
+static void add_key_part(encoder *e, const jc_item *it, int level) {
+  lua_State *L = e->L;
+  jc_buf *key = &e->q->key;
+  if (level > 0) jc_buf_add(L, key, "%5B", 3);
+  if (it->name) {
+    add_urlencoded(L, key, it->name, it->name_len);
+  } else {
+    char num[JC_NUMBUF];
+    jc_buf_add(L, key, num, jc_fmt_integer(it->index, num));
+  }
+  if (level > 0) jc_buf_add(L, key, "%5D", 3);
+}
+
+static void write_variable(encoder *e, const jc_item *it, int level) {
+  lua_State *L = e->L;
+  jc_buf *out = &e->q->out;
+  char num[JC_NUMBUF];
+  if (++e->vars > e->max_vars && e->max_vars != 0)
+    fail(e, level, it, "more than %I variables; PHP's max_input_vars would drop the rest",
+         (lua_Integer)e->max_vars);
+  if (out->len > 0) jc_buf_addc(L, out, '&');
+  jc_buf_add(L, out, e->q->key.data, e->q->key.len);
+  jc_buf_addc(L, out, '=');
+  switch (it->type) {
+    case V_STRING:
+      add_urlencoded(L, out, it->v.s.p, it->v.s.n);
+      break;
+    case V_INTEGER:
+      jc_buf_add(L, out, num, jc_fmt_integer(it->v.i, num));
+      break;
+    case V_FLOAT: /* PHP urlencodes the text, so the '+' of an exponent travels as %2B */
+      add_urlencoded(L, out, num, jc_fmt_double(it->v.d, num));
+      break;
+    default:
+      jc_buf_addc(L, out, it->v.b ? '1' : '0');
+  }
+}
+
+_Noreturn static void fail_too_deep(encoder *e, int level) {
+  lua_State *L = e->L;
+  for (int i = 0; i < level; i++) {
+    const jc_item *a = &e->q->items[e->path[i]];
+    if (a->type != V_TABLE || a->rest_len) continue;
+    for (int j = i + 1; j < level; j++) {
+      const jc_item *b = &e->q->items[e->path[j]];
+      if (b->type == V_TABLE && !b->rest_len &&
+          lua_topointer(L, a->v.slot) == lua_topointer(L, b->v.slot))
+        fail(e, level, NULL, "a table contains itself (a reference cycle)");
+    }
+  }
+  fail(e, level, NULL, "nested deeper than %d levels; PHP's max_input_nesting_level drops it",
+       JC_MAX_DEPTH);
+}
+
+static void write_node(encoder *e, size_t first, size_t last, int level);
+
+/* Writes the sorted entries [begin, end) of one node, whose keys are at `level`. */
+static void write_entries(encoder *e, size_t begin, size_t end, int level) {
+  lua_Integer list_len = 0;
+  size_t key_len = e->q->key.len;
+  size_t i, j;
+
+  for (i = begin; i < end && e->q->items[i].name == NULL; i++) list_len = e->q->items[i].index + 1;
+  for (i = begin; i < end; i = j) {
+    const jc_item *it = &e->q->items[i];
+    for (j = i + 1; j < end && same_name(it, &e->q->items[j]); j++) {}
+    if (it->name && list_len > 0 && is_list_position(it, list_len))
+      fail(e, level, it, "string key names a list position that is also given; PHP would merge them");
+    add_key_part(e, it, level);
+    if (j == i + 1 && it->rest_len == 0 && it->type != V_TABLE) {
+      write_variable(e, it, level);
+    } else {
+      size_t scalars = 0;
+      for (size_t k = i; k < j; k++) {
+        const jc_item *m = &e->q->items[k];
+        scalars += m->rest_len == 0 && m->type != V_TABLE;
+      }
+      if (scalars > 0)
+        fail(e, level, it, scalars == j - i ? "given twice; PHP keeps only the last"
+                                            : "given both as a value and as a table; PHP keeps only the last");
+      e->path[level] = i;
+      write_node(e, i, j, level + 1);
+    }
+    e->q->key.len = key_len;
+  }
+}
+
+/* Writes the node made of the sources [first, last): tables, and flat keys with parts left.
+   Its entries have keys at `level`. */
+static void write_node(encoder *e, size_t first, size_t last, int level) {
+  lua_State *L = e->L;
+  int top = lua_gettop(L);
+  size_t begin = e->nitems;
+
+  for (size_t s = first; s < last; s++) {
+    const jc_item *src = &e->q->items[s];
+    if (src->rest_len > 0) {
+      gather_flat(e, s);
+    } else {
+      if (level > JC_MAX_DEPTH) fail_too_deep(e, level);
+      gather_table(e, src->v.slot, level);
+    }
+  }
+  if (e->nitems - begin > 1) {
+    /* Two scalars of one name would be adjacent after sorting: the check above catches them. */
+    sort_items(&e->q->items[begin], e->nitems - begin);
+  }
+  write_entries(e, begin, e->nitems, level);
+  e->nitems = begin;
+  lua_settop(L, top);
+}
+
+void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars) {
+  encoder e;
+  size_t root;
+  e.L = L;
+  e.q = q;
+  e.nitems = 0;
+  e.vars = 0;
+  e.max_vars = max_vars;
+  q->out.len = 0;
+  q->key.len = 0;
+  root = new_item(&e);
+  q->items[root].name = NULL;
+  q->items[root].rest_len = 0;
+  q->items[root].type = V_TABLE;
+  q->items[root].v.slot = lua_absindex(L, idx);
+  write_node(&e, root, root + 1, 0);
+}
+
+/* ---- the Lua side ---- */
+
+size_t jc_query_options(lua_State *L, int idx) {
+  size_t max_vars = JC_DEFAULT_MAX_VARS;
+  if (lua_isnoneornil(L, idx)) return max_vars;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "max_input_vars") != 0) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) == LUA_TSTRING)
+        return (size_t)luaL_error(L, "justclick: unknown option '%s'", lua_tostring(L, -1));
+      return (size_t)luaL_error(L, "justclick: options are keyed by name");
+    }
+    /* false lifts the limit, for a server whose max_input_vars was raised */
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+      max_vars = 0;
+    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) {
+      max_vars = (size_t)lua_tointeger(L, -1);
+    } else {
+      return (size_t)luaL_error(L, "justclick: max_input_vars must be a positive integer or false");
+    }
+    lua_pop(L, 1);
+  }
+  return max_vars;
+}
+
+void jc_query_trim(jc_query *q) {
+  enum { KEEP = 1 << 20 };
+  if (q->out.cap > KEEP) jc_buf_free(&q->out);
+  if (q->key.cap > KEEP) jc_buf_free(&q->key);
+  if (q->items_cap * sizeof *q->items > KEEP) {
+    free(q->items);
+    q->items = NULL;
+    q->items_cap = 0;
+  }
+}
+
+/* build_query(params [, options]) -> string */
+int jc_l_build_query(lua_State *L) {
+  jc_query *q = &jc_state_of(L)->query;
+  size_t max_vars;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  max_vars = jc_query_options(L, 2);
+  jc_query_encode(L, q, 1, max_vars);
+  lua_pushlstring(L, q->out.data, q->out.len);
+  jc_query_trim(q);
+  return 1;
+}

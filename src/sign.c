@@ -1,0 +1,144 @@
+/*
+ * Request hash: md5(http_build_query(params) . "::" . user . "::" . secret).
+ * Reply check:  md5(error_code . "::" . error_text . "::" . secret) == reply.hash.
+ * The secret is only ever fed to the digest: it is never copied into a buffer or a message.
+ */
+#include <math.h>
+#include <openssl/crypto.h>
+#include <lauxlib.h>
+#include "core.h"
+#include "phpfmt.h"
+
+int jc_md5_open(jc_md5 *m) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  /* Fetched once: EVP_md5() would look the implementation up again on every digest. */
+  m->md = EVP_MD_fetch(NULL, "MD5", NULL);
+#else
+  m->md = (EVP_MD *)EVP_md5();
+#endif
+  m->ctx = EVP_MD_CTX_new();
+  return m->md != NULL && m->ctx != NULL;
+}
+
+void jc_md5_close(jc_md5 *m) {
+  EVP_MD_CTX_free(m->ctx);
+  m->ctx = NULL;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  EVP_MD_free(m->md);
+#endif
+  m->md = NULL;
+}
+
+int jc_md5_hex(jc_md5 *m, const jc_slice *parts, size_t nparts, char hex[JC_MD5_HEX]) {
+  static const char digits[] = "0123456789abcdef";
+  unsigned char raw[EVP_MAX_MD_SIZE];
+  unsigned int rawlen = 0;
+  if (!EVP_DigestInit_ex(m->ctx, m->md, NULL)) return 0;
+  for (size_t i = 0; i < nparts; i++)
+    if (parts[i].n > 0 && !EVP_DigestUpdate(m->ctx, parts[i].p, parts[i].n)) return 0;
+  if (!EVP_DigestFinal_ex(m->ctx, raw, &rawlen) || rawlen * 2 != JC_MD5_HEX) return 0;
+  for (unsigned int i = 0; i < rawlen; i++) {
+    hex[2 * i] = digits[raw[i] >> 4];
+    hex[2 * i + 1] = digits[raw[i] & 15];
+  }
+  return 1;
+}
+
+static void digest_or_raise(lua_State *L, const jc_slice *parts, size_t n, char hex[JC_MD5_HEX]) {
+  if (!jc_md5_hex(&jc_state_of(L)->md5, parts, n, hex)) luaL_error(L, "justclick: MD5 failed");
+}
+
+/* sign(params, user, secret [, options]) -> 32 hex digits */
+int jc_l_sign(lua_State *L) {
+  jc_state *s = jc_state_of(L);
+  jc_slice parts[5];
+  char hex[JC_MD5_HEX];
+  size_t max_vars;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  parts[2].p = luaL_checklstring(L, 2, &parts[2].n);
+  parts[4].p = luaL_checklstring(L, 3, &parts[4].n);
+  max_vars = jc_query_options(L, 4);
+  jc_query_encode(L, &s->query, 1, max_vars);
+  parts[0].p = s->query.out.data;
+  parts[0].n = s->query.out.len;
+  parts[1].p = parts[3].p = "::";
+  parts[1].n = parts[3].n = 2;
+  digest_or_raise(L, parts, 5, hex);
+  jc_query_trim(&s->query);
+  lua_pushlstring(L, hex, JC_MD5_HEX);
+  return 1;
+}
+
+/* The text PHP's "$code::$text" interpolation gives a decoded JSON scalar. cjson decodes every
+   number as a float in Lua 5.4 ("error_code": 0 arrives as 0.0), while PHP's json_decode keeps
+   integers as ints: integral values are therefore written as integers. Returns 0 for values PHP
+   would not interpolate as scalars. */
+static int php_text(lua_State *L, int idx, char num[JC_NUMBUF], jc_slice *out) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+      out->p = "";
+      out->n = 0;
+      return 1;
+    case LUA_TLIGHTUSERDATA: /* justclick.null is PHP's null: "" */
+      out->p = "";
+      out->n = 0;
+      return lua_touserdata(L, idx) == NULL;
+    case LUA_TBOOLEAN:
+      out->p = "1";
+      out->n = lua_toboolean(L, idx) ? 1 : 0;
+      return 1;
+    case LUA_TSTRING:
+      out->p = lua_tolstring(L, idx, &out->n);
+      return 1;
+    case LUA_TNUMBER: {
+      lua_Number d = lua_tonumber(L, idx);
+      out->p = num;
+      if (lua_isinteger(L, idx)) {
+        out->n = jc_fmt_integer(lua_tointeger(L, idx), num);
+      } else if (d == floor(d) && d >= -0x1p63 && d < 0x1p63) {
+        out->n = jc_fmt_integer((lua_Integer)d, num);
+      } else {
+        out->n = jc_fmt_double(d, num);
+      }
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}
+
+/* verify_reply(reply, secret) -> boolean, compared in constant time */
+int jc_l_verify_reply(lua_State *L) {
+  char code_num[JC_NUMBUF], text_num[JC_NUMBUF], hex[JC_MD5_HEX];
+  jc_slice parts[5];
+  const char *given;
+  size_t given_len;
+  int ok;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  parts[4].p = luaL_checklstring(L, 2, &parts[4].n);
+  lua_settop(L, 2);
+  lua_getfield(L, 1, "error_code");
+  lua_getfield(L, 1, "error_text");
+  lua_getfield(L, 1, "hash");
+  given = lua_type(L, 5) == LUA_TSTRING ? lua_tolstring(L, 5, &given_len) : NULL;
+  ok = given != NULL && given_len == JC_MD5_HEX && php_text(L, 3, code_num, &parts[0]) &&
+       php_text(L, 4, text_num, &parts[2]);
+  if (ok) {
+    parts[1].p = parts[3].p = "::";
+    parts[1].n = parts[3].n = 2;
+    digest_or_raise(L, parts, 5, hex);
+    ok = CRYPTO_memcmp(hex, given, JC_MD5_HEX) == 0;
+  }
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+/* md5(s) -> 32 hex digits; the floor that benchmarks compare sign() with. */
+int jc_l_md5(lua_State *L) {
+  jc_slice part;
+  char hex[JC_MD5_HEX];
+  part.p = luaL_checklstring(L, 1, &part.n);
+  digest_or_raise(L, &part, 1, hex);
+  lua_pushlstring(L, hex, JC_MD5_HEX);
+  return 1;
+}
