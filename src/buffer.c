@@ -9,7 +9,7 @@ void jc_buf_free(jc_buf *b) {
   b->len = b->cap = 0;
 }
 
-char *jc_buf_reserve(lua_State *L, jc_buf *b, size_t n) {
+char *jc_buf_grow(lua_State *L, jc_buf *b, size_t n) {
   if (n > b->cap - b->len) {
     size_t need, cap;
     if (n > SIZE_MAX / 2 - b->len) luaL_error(L, "justclick: buffer size overflow");

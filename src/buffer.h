@@ -15,9 +15,14 @@ typedef struct {
 /* Releases the memory; the buffer is then empty and reusable. Idempotent. */
 void jc_buf_free(jc_buf *b);
 
+/* Grows the buffer to hold n more bytes; see jc_buf_reserve. */
+char *jc_buf_grow(lua_State *L, jc_buf *b, size_t n);
+
 /* Makes room for n more bytes and returns where they go. On failure it raises a Lua memory
    error; the buffer is left as it was, so its owner can still free it. */
-char *jc_buf_reserve(lua_State *L, jc_buf *b, size_t n);
+static inline char *jc_buf_reserve(lua_State *L, jc_buf *b, size_t n) {
+  return n <= b->cap - b->len ? b->data + b->len : jc_buf_grow(L, b, n);
+}
 
 static inline void jc_buf_add(lua_State *L, jc_buf *b, const void *p, size_t n) {
   if (n == 0) return;
@@ -26,7 +31,7 @@ static inline void jc_buf_add(lua_State *L, jc_buf *b, const void *p, size_t n) 
 }
 
 static inline void jc_buf_addc(lua_State *L, jc_buf *b, char c) {
-  if (b->len == b->cap) jc_buf_reserve(L, b, 1);
+  if (b->len == b->cap) jc_buf_grow(L, b, 1);
   b->data[b->len++] = c;
 }
 

@@ -10,6 +10,9 @@
  * string keys in byte order), grouped by name, and written. A group with one scalar is a
  * variable; anything else is a child node, so flat keys merge with nested tables of the same
  * name exactly as PHP merges them when it parses the request.
+ *
+ * Speed: a key is read once, through a table of byte classes; entries are sorted by a 64-bit
+ * prefix of their name, through an array of indexes; a variable reserves its room once.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -23,12 +26,13 @@
 enum { V_STRING, V_INTEGER, V_FLOAT, V_BOOLEAN, V_TABLE };
 
 typedef struct jc_item {
+  uint64_t order;     /* sort key: a list index, or the first 8 bytes of the name, big-endian */
   const char *name;   /* a string key, or one part of a flat key; NULL for a list element */
-  size_t name_len;
-  lua_Integer index;  /* 0-based position of a list element */
   const char *rest;   /* bracketed parts of a flat key still to descend into: "[b][c]" */
+  size_t name_len;
   size_t rest_len;
-  int type;
+  unsigned char type;
+  unsigned char plain; /* the name is written as it is: urlencoding leaves it unchanged */
   union {
     struct {
       const char *p;
@@ -53,8 +57,85 @@ void jc_query_free(jc_query *q) {
   jc_buf_free(&q->out);
   jc_buf_free(&q->key);
   free(q->items);
-  q->items = NULL;
-  q->items_cap = 0;
+  free(q->keys);
+  memset(q, 0, sizeof *q);
+}
+
+/* ---- bytes ---- */
+
+enum {
+  B_ENCODE = 1, /* urlencode changes it: all but A-Z a-z 0-9 - . _ */
+  B_TOP = 2,    /* PHP alters or splits a top-level name at it: NUL ' ' . [ */
+  B_NESTED = 4  /* PHP ends or cuts a bracketed key part at it: NUL ] */
+};
+
+static const unsigned char byte_class[256] = {
+    7, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 5, 1, 0,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+static unsigned key_class(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) { /* four chains, so the lookups overlap */
+    a |= byte_class[p[i]];
+    b |= byte_class[p[i + 1]];
+    c |= byte_class[p[i + 2]];
+    d |= byte_class[p[i + 3]];
+  }
+  for (; i < n; i++) a |= byte_class[p[i]];
+  return a | b | c | d;
+}
+
+/* The first 8 bytes, big-endian, zero-padded: integer order equals byte order on them. Names
+   hold no NUL (it is refused), so the padding cannot tie with a real byte. */
+static uint64_t name_prefix(const char *s, size_t n) {
+  unsigned char b[8] = {0};
+  memcpy(b, s, n < 8 ? n : 8);
+  return (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 | (uint64_t)b[3] << 32 |
+         (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 | (uint64_t)b[6] << 8 | (uint64_t)b[7];
+}
+
+static const char hexdigits[] = "0123456789ABCDEF";
+
+/* PHP's urlencode into d, which has room for 3 * n bytes: the kept bytes stay, space is '+',
+   every other byte is %XX. Returns the end. */
+static char *urlencode(char *d, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!(byte_class[c] & B_ENCODE)) {
+      *d++ = (char)c;
+    } else if (c == ' ') {
+      *d++ = '+';
+    } else {
+      d[0] = '%';
+      d[1] = hexdigits[c >> 4];
+      d[2] = hexdigits[c & 15];
+      d += 3;
+    }
+  }
+  return d;
+}
+
+/* Room for n bytes urlencoded, with `extra` more. */
+static char *reserve_encoded(lua_State *L, jc_buf *b, size_t n, size_t extra) {
+  if (n > (SIZE_MAX - extra) / 3) luaL_error(L, "justclick: string too long to encode");
+  return jc_buf_reserve(L, b, 3 * n + extra);
 }
 
 /* ---- error messages: "justclick: goods[2].good_sum: <problem>" ---- */
@@ -75,7 +156,7 @@ static void add_path_part(luaL_Buffer *b, const jc_item *it, int first) {
   if (it->name == NULL) {
     char num[JC_NUMBUF];
     luaL_addchar(b, '[');
-    luaL_addlstring(b, num, jc_fmt_integer(it->index + 1, num));
+    luaL_addlstring(b, num, jc_fmt_integer((lua_Integer)it->order + 1, num));
     luaL_addchar(b, ']');
   } else if (is_identifier(it->name, it->name_len) && it->name_len <= SHOWN) {
     if (!first) luaL_addchar(b, '.');
@@ -146,7 +227,7 @@ static int is_blank(char c) {
 }
 
 /* A key part inside brackets. PHP ends the part at the first ']', cuts it at NUL, and reads
-   "[]" or a single blank in brackets as "append to the list". */
+   "[]" or a single blank in brackets as "append to the list". NULL when it is fine. */
 static const char *nested_key_problem(const char *s, size_t n) {
   if (n == 0) return "empty key; PHP reads [] as a new list element";
   if (memchr(s, '\0', n)) return "key contains a NUL byte, where PHP cuts it";
@@ -155,9 +236,18 @@ static const char *nested_key_problem(const char *s, size_t n) {
   return NULL;
 }
 
-/* A top-level key: a name, then optionally bracketed parts ("utm[utm_medium]"). PHP drops
-   leading spaces, turns '.' and ' ' in the name into '_', ignores text after the last ']', and
-   mangles an unmatched '['. Splits a valid flat key into its name and its bracketed rest. */
+/* Names the entry `it` by s[0..n). */
+static void set_name(jc_item *it, const char *s, size_t n, unsigned cls) {
+  it->name = s;
+  it->name_len = n;
+  it->order = name_prefix(s, n);
+  it->plain = !(cls & B_ENCODE);
+}
+
+/* A top-level key that is not a plain name: it is refused, or it is a flat key such as
+   "utm[utm_medium]", split into its name and its bracketed rest. PHP drops leading spaces,
+   turns '.' and ' ' in the name into '_', ignores text after the last ']', and mangles an
+   unmatched '['. */
 static void check_top_key(encoder *e, jc_item *it) {
   const char *k = it->name, *end = it->name + it->name_len;
   const char *open;
@@ -173,7 +263,6 @@ static void check_top_key(encoder *e, jc_item *it) {
   for (size_t i = 0; i < name_len; i++)
     if (k[i] == '.' || k[i] == ' ')
       fail(e, 0, it, "PHP turns '.' and ' ' in a top-level name into '_'");
-  if (open == NULL) return;
 
   for (const char *p = open; p < end;) {
     const char *close = memchr(p + 1, ']', (size_t)(end - p - 1));
@@ -187,18 +276,20 @@ static void check_top_key(encoder *e, jc_item *it) {
     p = close + 1;
     if (p < end && *p != '[') fail(e, 0, it, "text after ']' that PHP drops");
   }
-  it->name_len = name_len;
+  set_name(it, k, name_len, key_class(k, name_len));
   it->rest = open;
   it->rest_len = (size_t)(end - open);
 }
 
 /* ---- gathering a node's entries ---- */
 
-static size_t new_item(encoder *e) {
+static void reserve_items(encoder *e, size_t n) {
   jc_query *q = e->q;
-  if (e->nitems == q->items_cap) {
-    size_t cap = q->items_cap ? q->items_cap * 2 : 64;
-    jc_item *p = cap <= SIZE_MAX / sizeof *p ? realloc(q->items, cap * sizeof *p) : NULL;
+  if (n > q->items_cap - e->nitems) {
+    size_t cap = q->items_cap ? q->items_cap : 64;
+    jc_item *p = NULL;
+    while (cap - e->nitems < n && cap <= SIZE_MAX / 2 / sizeof *p) cap *= 2;
+    if (cap - e->nitems >= n) p = realloc(q->items, cap * sizeof *p);
     if (p == NULL) {
       lua_pushliteral(e->L, "not enough memory");
       lua_error(e->L);
@@ -206,7 +297,11 @@ static size_t new_item(encoder *e) {
     q->items = p;
     q->items_cap = cap;
   }
-  return e->nitems++;
+}
+
+static jc_item *push_item(encoder *e) {
+  if (e->nitems == e->q->items_cap) reserve_items(e, 1);
+  return &e->q->items[e->nitems++];
 }
 
 /* Classifies the value on top of the stack into `it`. A table value is kept on the stack, moved
@@ -262,35 +357,32 @@ static void gather_table(encoder *e, int slot, int level) {
   luaL_checkstack(L, 3, "justclick: too many tables to encode");
   lua_pushnil(L);
   while (lua_next(L, slot)) {
-    size_t at = new_item(e);
-    jc_item *it = &e->q->items[at];
+    jc_item *it = push_item(e);
     it->rest = NULL;
     it->rest_len = 0;
-    switch (lua_type(L, -2)) {
-      case LUA_TSTRING: {
-        const char *problem;
-        it->name = lua_tolstring(L, -2, &it->name_len);
-        if (level == 0) {
-          check_top_key(e, it);
-        } else if ((problem = nested_key_problem(it->name, it->name_len)) != NULL) {
-          fail(e, level, it, "%s", problem);
-        }
-        break;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      size_t n;
+      const char *s = lua_tolstring(L, -2, &n);
+      unsigned cls = key_class(s, n);
+      set_name(it, s, n, cls);
+      if (level == 0) {
+        if (n == 0 || (cls & B_TOP)) check_top_key(e, it);
+      } else if (n == 0 || (cls & B_NESTED) || (n == 1 && is_blank(s[0]))) {
+        fail(e, level, it, "%s", nested_key_problem(s, n));
       }
-      case LUA_TNUMBER:
-        if (!lua_isinteger(L, -2))
-          fail(e, level, NULL, "key %f is a float; keys are strings or list positions 1..n",
-               lua_tonumber(L, -2));
-        it->name = NULL;
-        it->index = lua_tointeger(L, -2) - 1;
-        if (it->index < 0)
-          fail(e, level, NULL, "integer key %I is not a list position 1..n", lua_tointeger(L, -2));
-        count++;
-        if (it->index >= largest) largest = it->index + 1;
-        break;
-      default:
-        fail(e, level, NULL, "a %s key cannot be sent; keys are strings or list positions 1..n",
-             luaL_typename(L, -2));
+    } else if (lua_isinteger(L, -2)) {
+      lua_Integer k = lua_tointeger(L, -2);
+      if (k < 1) fail(e, level, NULL, "integer key %I is not a list position 1..n", k);
+      it->name = NULL;
+      it->order = (uint64_t)(k - 1);
+      count++;
+      if (k > largest) largest = k;
+    } else if (lua_type(L, -2) == LUA_TNUMBER) {
+      fail(e, level, NULL, "key %f is a float; keys are strings or list positions 1..n",
+           lua_tonumber(L, -2));
+    } else {
+      fail(e, level, NULL, "a %s key cannot be sent; keys are strings or list positions 1..n",
+           luaL_typename(L, -2));
     }
     if (!take_value(e, it, level)) e->nitems--;
   }
@@ -302,53 +394,104 @@ static void gather_table(encoder *e, int slot, int level) {
 /* Adds the next part of the flat key entry `src`: "[b][c]" gives an entry named b with rest
    "[c]" and the flat key's value. The parts were checked when the key was first read. */
 static void gather_flat(encoder *e, size_t src) {
-  size_t at = new_item(e);
-  jc_item *from = &e->q->items[src], *it = &e->q->items[at];
+  jc_item *it = push_item(e);
+  const jc_item *from = &e->q->items[src];
   const char *part = from->rest + 1;
   const char *close = memchr(part, ']', from->rest_len - 1);
+  size_t n = (size_t)(close - part);
   *it = *from;
-  it->name = part;
-  it->name_len = (size_t)(close - part);
+  set_name(it, part, n, key_class(part, n));
   it->rest = close + 1;
   it->rest_len = from->rest_len - (size_t)(it->rest - from->rest);
 }
 
-/* ---- ordering ---- */
+/* ---- ordering: list elements by index, then names in byte order ---- */
 
 static int item_cmp(const jc_item *a, const jc_item *b) {
   size_t n;
-  int c;
-  if (a->name == NULL) return b->name ? -1 : (a->index > b->index) - (a->index < b->index);
-  if (b->name == NULL) return 1;
+  if ((a->name == NULL) != (b->name == NULL)) return a->name == NULL ? -1 : 1;
+  if (a->order != b->order) return a->order < b->order ? -1 : 1;
+  if (a->name == NULL) return 0;
   n = a->name_len < b->name_len ? a->name_len : b->name_len;
-  c = memcmp(a->name, b->name, n);
-  return c ? c : (a->name_len > b->name_len) - (a->name_len < b->name_len);
-}
-
-static int item_qsort_cmp(const void *a, const void *b) {
-  return item_cmp(a, b);
-}
-
-static void sort_items(jc_item *v, size_t n) {
-  if (n > 32) {
-    qsort(v, n, sizeof *v, item_qsort_cmp);
-    return;
+  if (n > 8) {
+    int c = memcmp(a->name + 8, b->name + 8, n - 8);
+    if (c) return c;
   }
-  for (size_t i = 1; i < n; i++) {
-    if (item_cmp(&v[i - 1], &v[i]) <= 0) continue;
-    jc_item x = v[i];
-    size_t j = i;
-    do {
-      v[j] = v[j - 1];
-      j--;
-    } while (j > 0 && item_cmp(&v[j - 1], &x) > 0);
-    v[j] = x;
-  }
+  return (a->name_len > b->name_len) - (a->name_len < b->name_len);
 }
 
 static int same_name(const jc_item *a, const jc_item *b) {
-  if (a->name == NULL || b->name == NULL) return a->name == b->name && a->index == b->index;
-  return a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0;
+  return a->order == b->order && (a->name == NULL) == (b->name == NULL) &&
+         (a->name == NULL || (a->name_len == b->name_len &&
+                              (a->name_len <= 8 ||
+                               memcmp(a->name + 8, b->name + 8, a->name_len - 8) == 0)));
+}
+
+/* What entries are sorted by: the entry's `order` (a list index sorts below any name, whose
+   prefix is at least 2^56 since its first byte is not NUL). Ties go to item_cmp. */
+typedef struct jc_sort_key {
+  uint64_t order;
+  size_t at;
+} jc_sort_key;
+
+static int key_less(const jc_sort_key *a, const jc_sort_key *b, const jc_item *v) {
+  if (a->order != b->order) return a->order < b->order;
+  return item_cmp(&v[a->at], &v[b->at]) < 0;
+}
+
+/* Insertion sort for the few entries of a typical node, merge sort (through tmp) for many. */
+static void sort_keys(jc_sort_key *k, jc_sort_key *tmp, size_t n, const jc_item *v) {
+  if (n <= 24) {
+    for (size_t i = 1; i < n; i++) {
+      jc_sort_key x = k[i];
+      size_t j = i;
+      while (j > 0 && key_less(&x, &k[j - 1], v)) {
+        k[j] = k[j - 1];
+        j--;
+      }
+      k[j] = x;
+    }
+    return;
+  }
+  size_t half = n / 2, i = 0, j = half, m = 0;
+  sort_keys(k, tmp, half, v);
+  sort_keys(k + half, tmp, n - half, v);
+  while (i < half && j < n) tmp[m++] = key_less(&k[j], &k[i], v) ? k[j++] : k[i++];
+  while (i < half) tmp[m++] = k[i++];
+  while (j < n) tmp[m++] = k[j++];
+  memcpy(k, tmp, n * sizeof *k);
+}
+
+/* Sorts the n entries at `begin`. Returns where the sorted entries are: `begin` itself when they
+   were in order already (as a list's elements come), else a sorted copy above them. */
+static size_t sort_entries(encoder *e, size_t begin, size_t n) {
+  jc_query *q = e->q;
+  const jc_item *v;
+  jc_sort_key *k;
+  size_t i;
+  if (2 * n > q->keys_cap) {
+    jc_sort_key *p = realloc(q->keys, 2 * n * sizeof *p);
+    if (p == NULL) {
+      lua_pushliteral(e->L, "not enough memory");
+      lua_error(e->L);
+    }
+    q->keys = p;
+    q->keys_cap = 2 * n;
+  }
+  k = q->keys;
+  v = &q->items[begin];
+  for (i = 0; i < n; i++) {
+    k[i].order = v[i].order;
+    k[i].at = i;
+  }
+  for (i = 1; i < n && !key_less(&k[i], &k[i - 1], v); i++) {}
+  if (i == n) return begin;
+  sort_keys(k, k + n, n, v);
+  reserve_items(e, n);
+  v = &q->items[begin];
+  for (i = 0; i < n; i++) q->items[e->nitems + i] = v[k[i].at];
+  e->nitems += n;
+  return e->nitems - n;
 }
 
 /* Whether a string key reads in PHP as the integer position of one of the list's elements:
@@ -367,85 +510,61 @@ static int is_list_position(const jc_item *it, lua_Integer list_len) {
 
 /* ---- writing ---- */
 
-static const char hexdigits[] = "0123456789ABCDEF";
-
-/* The bytes PHP's urlencode keeps: A-Z a-z 0-9 - . _ */
-static const unsigned char url_keeps[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
-    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
-
-/* PHP's urlencode: the kept bytes stay, space is '+', every other byte is %XX. */
-static void add_urlencoded(lua_State *L, jc_buf *b, const char *s, size_t n) {
-  char *d;
-  if (n > SIZE_MAX / 3) luaL_error(L, "justclick: string too long to encode");
-  d = jc_buf_reserve(L, b, 3 * n);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (url_keeps[c]) {
-      *d++ = (char)c;
-    } else if (c == ' ') {
-      *d++ = '+';
-    } else {
-      d[0] = '%';
-      d[1] = hexdigits[c >> 4];
-      d[2] = hexdigits[c & 15];
-      d += 3;
-    }
-  }
-  b->len = (size_t)(d - b->data);
-}
-
 static void add_key_part(encoder *e, const jc_item *it, int level) {
-  lua_State *L = e->L;
   jc_buf *key = &e->q->key;
-  if (level > 0) jc_buf_add(L, key, "%5B", 3);
-  if (it->name) {
-    add_urlencoded(L, key, it->name, it->name_len);
+  char *d;
+  if (it->name == NULL) {
+    d = jc_buf_reserve(e->L, key, 6 + JC_NUMBUF);
   } else {
-    char num[JC_NUMBUF];
-    jc_buf_add(L, key, num, jc_fmt_integer(it->index, num));
+    d = reserve_encoded(e->L, key, it->name_len, 6);
   }
-  if (level > 0) jc_buf_add(L, key, "%5D", 3);
+  if (level > 0) {
+    memcpy(d, "%5B", 3);
+    d += 3;
+  }
+  if (it->name == NULL) {
+    d += jc_fmt_integer((lua_Integer)it->order, d);
+  } else if (it->plain) {
+    memcpy(d, it->name, it->name_len);
+    d += it->name_len;
+  } else {
+    d = urlencode(d, it->name, it->name_len);
+  }
+  if (level > 0) {
+    memcpy(d, "%5D", 3);
+    d += 3;
+  }
+  key->len = (size_t)(d - key->data);
 }
 
 static void write_variable(encoder *e, const jc_item *it, int level) {
-  lua_State *L = e->L;
-  jc_buf *out = &e->q->out;
+  jc_buf *out = &e->q->out, *key = &e->q->key;
+  size_t value_len = it->type == V_STRING ? it->v.s.n : JC_NUMBUF;
   char num[JC_NUMBUF];
+  char *d;
   if (++e->vars > e->max_vars && e->max_vars != 0)
     fail(e, level, it, "more than %I variables; PHP's max_input_vars would drop the rest",
          (lua_Integer)e->max_vars);
-  if (out->len > 0) jc_buf_addc(L, out, '&');
-  jc_buf_add(L, out, e->q->key.data, e->q->key.len);
-  jc_buf_addc(L, out, '=');
+  if (key->len > SIZE_MAX / 4) luaL_error(e->L, "justclick: key too long to encode");
+  d = reserve_encoded(e->L, out, value_len, key->len + 2);
+  if (out->len > 0) *d++ = '&';
+  memcpy(d, key->data, key->len);
+  d += key->len;
+  *d++ = '=';
   switch (it->type) {
     case V_STRING:
-      add_urlencoded(L, out, it->v.s.p, it->v.s.n);
+      d = urlencode(d, it->v.s.p, it->v.s.n);
       break;
     case V_INTEGER:
-      jc_buf_add(L, out, num, jc_fmt_integer(it->v.i, num));
+      d += jc_fmt_integer(it->v.i, d);
       break;
     case V_FLOAT: /* PHP urlencodes the text, so the '+' of an exponent travels as %2B */
-      add_urlencoded(L, out, num, jc_fmt_double(it->v.d, num));
+      d = urlencode(d, num, jc_fmt_double(it->v.d, num));
       break;
     default:
-      jc_buf_addc(L, out, it->v.b ? '1' : '0');
+      *d++ = it->v.b ? '1' : '0';
   }
+  out->len = (size_t)(d - out->data);
 }
 
 _Noreturn static void fail_too_deep(encoder *e, int level) {
@@ -472,7 +591,8 @@ static void write_entries(encoder *e, size_t begin, size_t end, int level) {
   size_t key_len = e->q->key.len;
   size_t i, j;
 
-  for (i = begin; i < end && e->q->items[i].name == NULL; i++) list_len = e->q->items[i].index + 1;
+  for (i = begin; i < end && e->q->items[i].name == NULL; i++)
+    list_len = (lua_Integer)e->q->items[i].order + 1;
   for (i = begin; i < end; i = j) {
     const jc_item *it = &e->q->items[i];
     for (j = i + 1; j < end && same_name(it, &e->q->items[j]); j++) {}
@@ -502,7 +622,7 @@ static void write_entries(encoder *e, size_t begin, size_t end, int level) {
 static void write_node(encoder *e, size_t first, size_t last, int level) {
   lua_State *L = e->L;
   int top = lua_gettop(L);
-  size_t begin = e->nitems;
+  size_t begin = e->nitems, count, sorted;
 
   for (size_t s = first; s < last; s++) {
     const jc_item *src = &e->q->items[s];
@@ -513,17 +633,16 @@ static void write_node(encoder *e, size_t first, size_t last, int level) {
       gather_table(e, src->v.slot, level);
     }
   }
-  if (e->nitems - begin > 1) {
-    /* Two scalars of one name would be adjacent after sorting: the check above catches them. */
-    sort_items(&e->q->items[begin], e->nitems - begin);
-  }
-  write_entries(e, begin, e->nitems, level);
+  count = e->nitems - begin;
+  sorted = count > 1 ? sort_entries(e, begin, count) : begin;
+  write_entries(e, sorted, sorted + count, level);
   e->nitems = begin;
   lua_settop(L, top);
 }
 
 void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars) {
   encoder e;
+  jc_item *it;
   size_t root;
   e.L = L;
   e.q = q;
@@ -532,11 +651,12 @@ void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars) {
   e.max_vars = max_vars;
   q->out.len = 0;
   q->key.len = 0;
-  root = new_item(&e);
-  q->items[root].name = NULL;
-  q->items[root].rest_len = 0;
-  q->items[root].type = V_TABLE;
-  q->items[root].v.slot = lua_absindex(L, idx);
+  root = e.nitems;
+  it = push_item(&e);
+  it->name = NULL;
+  it->rest_len = 0;
+  it->type = V_TABLE;
+  it->v.slot = lua_absindex(L, idx);
   write_node(&e, root, root + 1, 0);
 }
 
@@ -575,6 +695,11 @@ void jc_query_trim(jc_query *q) {
     free(q->items);
     q->items = NULL;
     q->items_cap = 0;
+  }
+  if (q->keys_cap * sizeof *q->keys > KEEP) {
+    free(q->keys);
+    q->keys = NULL;
+    q->keys_cap = 0;
   }
 }
 

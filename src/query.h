@@ -2,6 +2,7 @@
 #ifndef JC_QUERY_H
 #define JC_QUERY_H
 
+#include <stdint.h>
 #include <lua.h>
 #include "buffer.h"
 
@@ -11,6 +12,7 @@
 #define JC_DEFAULT_MAX_VARS 1000
 
 struct jc_item;
+struct jc_sort_key;
 
 /* Scratch space that one encoder reuses from call to call, so that a call in the steady state
    allocates nothing. Owned by the module's state userdata; freed by jc_query_free. */
@@ -19,6 +21,8 @@ typedef struct {
   jc_buf key;             /* the encoded key of the node being written, e.g. goods%5B0%5D */
   struct jc_item *items;  /* a stack of the entries of the nodes on the current key path */
   size_t items_cap;
+  struct jc_sort_key *keys; /* scratch for sorting one node's entries */
+  size_t keys_cap;
 } jc_query;
 
 void jc_query_free(jc_query *q);
