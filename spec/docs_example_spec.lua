@@ -11,7 +11,9 @@ describe("the docs' CreateOrder example", function()
     local ours = justclick.build_query(example.order())
     local theirs = php.run(example.php_order .. "echo http_build_query($send_data);")
     assert.are.equal(theirs, ours)
-    assert.is_truthy(ours:find("goods%5B0%5D%5Bgood_name%5D=invoice&goods%5B0%5D%5Bgood_sum%5D=1500&goods%5B1%5D%5Bgood_name%5D=sales", 1, true))
+    local goods = "goods%5B0%5D%5Bgood_name%5D=invoice&goods%5B0%5D%5Bgood_sum%5D=1500"
+      .. "&goods%5B1%5D%5Bgood_name%5D=sales"
+    assert.is_truthy(ours:find(goods, 1, true))
     assert.is_truthy(ours:find("bill_timer_kill=1", 1, true))
     assert.is_truthy(ours:find("utm%5Butm_campaign%5D=my+campaign", 1, true))
   end)

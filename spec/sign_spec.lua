@@ -115,6 +115,16 @@ echo json_encode($r, JSON_INVALID_UTF8_SUBSTITUTE), "\n";
     assert.is_false(justclick.verify_reply({ error_code = 0.5, error_text = "OK", hash = hash }, "k"))
   end)
 
+  it("hashes integral codes as PHP's ints, also past 1e14 where PHP would print a float", function()
+    local json = php.run([[
+$r = ['error_code' => 1000000000000000, 'error_text' => 'big'];
+$r['hash'] = md5($r['error_code'] . "::" . $r['error_text'] . "::k");
+echo json_encode($r);]])
+    local reply = cjson.decode(json)
+    assert.are.equal("float", math.type(reply.error_code))
+    assert.is_true(justclick.verify_reply(reply, "k"), json)
+  end)
+
   it("refuses any change to the code, the text or the hash", function()
     local hash = core.md5("4::Incorrect hash::k")
     local reply = { error_code = 4, error_text = "Incorrect hash", hash = hash }

@@ -36,19 +36,19 @@ end
 
 local function key_name(top)
   local r = random()
+  local k
   if r < 0.55 then
     local t = {}
     for i = 1, random(1, 10) do t[i] = string.char(pick({ random(97, 122), random(65, 90), 95, random(48, 57) })) end
     return table.concat(t)
-  elseif r < 0.7 then return random_bytes(6)
-  elseif r < 0.8 then return pick(utf8_words)
+  elseif r < 0.7 then k = random_bytes(6)
+  elseif r < 0.8 then k = pick(utf8_words)
   elseif top and r < 0.84 then return pick(malformed_flat_keys)
-  else
-    local k = pick(hostile_keys)
-    -- A '[' in a top-level key makes it a flat key, covered by the flat keys this module writes.
-    if top and k:find("[", 1, true) then return "k" end
-    return k
-  end
+  else k = pick(hostile_keys) end
+  -- A '[' in a top-level key makes it a flat key, whose nested meaning the PHP side would not
+  -- know: flat keys come from gen.lua_table's flattening, and malformed ones from the list above.
+  if top then k = k:gsub("%[", "(") end
+  return k
 end
 
 --- A double of any magnitude: random bit patterns, decimal values, ties and edges.
