@@ -1,9 +1,10 @@
-# justclick-lua: build, test, bench and lint.  See README.md.
+# justclick-lua: build, test, memcheck, bench and lint.  See README.md.
 
 LUA        ?= lua5.4
 PKG_CONFIG ?= pkg-config
+# Debian's `busted` command starts Lua 5.1; the same runner under Lua 5.4:
 BUSTED     ?= $(LUA) /usr/bin/busted
-LUAROCKS   ?= luarocks --lua-version=5.4
+VALGRIND   ?= valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -18,7 +19,7 @@ CORE_SRC   := src/core.c src/query.c src/sign.c src/phpfmt.c src/buffer.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all test bench lint clean
+.PHONY: all test memcheck bench lint clean
 all: $(MODULE)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -29,15 +30,21 @@ $(MODULE): $(OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(LDFLAGS) -o $@ $(OBJ) $(DEPS_LIBS)
 
-# The specs; spec/support/summary.lua ends the output with "N passed, N failed".
+# All specs (.busted sets the paths); the last line is "N passed, N failed".
 test: all
 	$(BUSTED)
+
+# All specs under valgrind: no definite leak and no invalid access, or it fails.
+memcheck: all
+	$(VALGRIND) $(BUSTED)
 
 bench: all
 	$(LUA) bench/sign.lua
 
 lint:
 	luacheck lua spec bench
+	cppcheck --enable=warning,style,performance,portability --std=c11 --inline-suppr \
+	  --suppress=toomanyconfigs --error-exitcode=1 -q $(DEPS_CFLAGS) src
 
 clean:
 	rm -rf $(BUILD)

@@ -25,7 +25,10 @@ local function php_ns(body)
   f:write("<?php\n", example.php_order, ([[
 $user = %q; $secret = %q; $n = %d;
 $signed = http_build_query($send_data) . "::" . $user . "::" . $secret;
-function cpu() { $r = getrusage(); return $r["ru_utime.tv_sec"] + $r["ru_utime.tv_usec"] / 1e6 + $r["ru_stime.tv_sec"] + $r["ru_stime.tv_usec"] / 1e6; }
+function cpu() {
+  $r = getrusage();
+  return $r["ru_utime.tv_sec"] + $r["ru_utime.tv_usec"] / 1e6 + $r["ru_stime.tv_sec"] + $r["ru_stime.tv_usec"] / 1e6;
+}
 $h = ""; $t = cpu();
 for ($i = 0; $i < $n; $i++) { %s }
 printf("%%.1f\n", (cpu() - $t) / $n * 1e9);

@@ -95,7 +95,7 @@ static int php_text(lua_State *L, int idx, char num[JC_NUMBUF], jc_slice *out) {
       out->p = num;
       if (lua_isinteger(L, idx)) {
         out->n = jc_fmt_integer(lua_tointeger(L, idx), num);
-      } else if (d == floor(d) && d >= -0x1p63 && d < 0x1p63) {
+      } else if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
         out->n = jc_fmt_integer((lua_Integer)d, num);
       } else {
         out->n = jc_fmt_double(d, num);
@@ -109,7 +109,7 @@ static int php_text(lua_State *L, int idx, char num[JC_NUMBUF], jc_slice *out) {
 
 /* verify_reply(reply, secret) -> boolean, compared in constant time */
 int jc_l_verify_reply(lua_State *L) {
-  char code_num[JC_NUMBUF], text_num[JC_NUMBUF], hex[JC_MD5_HEX];
+  char code_num[JC_NUMBUF], text_num[JC_NUMBUF];
   jc_slice parts[5];
   const char *given;
   size_t given_len;
@@ -124,6 +124,7 @@ int jc_l_verify_reply(lua_State *L) {
   ok = given != NULL && given_len == JC_MD5_HEX && php_text(L, 3, code_num, &parts[0]) &&
        php_text(L, 4, text_num, &parts[2]);
   if (ok) {
+    char hex[JC_MD5_HEX];
     parts[1].p = parts[3].p = "::";
     parts[1].n = parts[3].n = 2;
     digest_or_raise(L, parts, 5, hex);

@@ -1,0 +1,44 @@
+-- `luarocks make` builds and installs the module from the rockspec into a tree of one's own.
+-- The rocks registry is out of reach here, so --deps-mode none relies on Debian's lua-cjson.
+
+local function run(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok = p:close()
+  return ok, out
+end
+
+describe("justclick-scm-1.rockspec", function()
+  local dir
+
+  before_each(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(run("mkdir -p " .. dir .. " && cp -r justclick-scm-1.rockspec src lua LICENSE " .. dir))
+  end)
+
+  after_each(function()
+    if dir then run("rm -rf " .. dir) end
+  end)
+
+  it("installs a module that loads from the tree and works", function()
+    local tree = dir .. "/tree"
+    local ok, out = run(("cd %s && luarocks --lua-version=5.4 make --tree %s --deps-mode none justclick-scm-1.rockspec")
+      :format(dir, tree))
+    assert.is_true(ok, out)
+    -- Only the tree and the system's paths: nothing from this work tree.
+    local script = [[
+      local j = require "justclick"
+      io.write(package.searchpath("justclick.core", package.cpath), "\n")
+      io.write(j.build_query({ goods = { { good_name = "a" } } }), "\n")
+      io.write(j.sign({ a = 1 }, "u", "s"), "\n")
+    ]]
+    ok, out = run(("cd / && LUA_PATH='%s/share/lua/5.4/?.lua;;' LUA_CPATH='%s/lib/lua/5.4/?.so;;' lua5.4 -e '%s'")
+      :format(tree, tree, script))
+    assert.is_true(ok, out)
+    local so, query, hash = out:match("^([^\n]+)\n([^\n]+)\n([^\n]+)\n$")
+    assert.are.equal(tree .. "/lib/lua/5.4/justclick/core.so", so)
+    assert.are.equal("goods%5B0%5D%5Bgood_name%5D=a", query)
+    assert.are.equal(require("justclick.core").md5("a=1::u::s"), hash)
+  end)
+end)
