@@ -38,7 +38,12 @@ test: all
 memcheck: all
 	$(VALGRIND) $(BUSTED)
 
-bench: all
+BENCH_WALK := $(BUILD)/bench_walk.so
+$(BENCH_WALK): bench/walk.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -shared $(DEPS_CFLAGS) $(LDFLAGS) -o $@ $<
+
+bench: all $(BENCH_WALK)
 	$(LUA) bench/sign.lua
 
 lint:
