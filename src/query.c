@@ -11,8 +11,8 @@
  * variable; anything else is a child node, so flat keys merge with nested tables of the same
  * name exactly as PHP merges them when it parses the request.
  *
- * Speed: a key is read once, through a table of byte classes; entries are sorted by a 64-bit
- * prefix of their name, through an array of indexes; a variable reserves its room once.
+ * Speed: a key is read once, through a table of byte classes; entries are sorted as small
+ * records keyed by a 64-bit prefix of their name; a variable reserves its room once.
  */
 #include <math.h>
 #include <stdarg.h>
