@@ -9,13 +9,13 @@ VALGRIND   ?= valgrind -q --leak-check=full --errors-for-leak-kinds=definite --e
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 libcrypto)
-# A Lua module takes the Lua API from the program that loads it: link libcrypto only.
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 libcrypto libcurl)
+# A Lua module takes the Lua API from the program that loads it: no -llua5.4 here.
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto libcurl)
 
 BUILD      := build
 MODULE     := $(BUILD)/justclick/core.so
-CORE_SRC   := src/core.c src/query.c src/sign.c src/phpfmt.c src/buffer.c
+CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/phpfmt.c src/buffer.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 

@@ -18,16 +18,20 @@ dependencies = {
 }
 external_dependencies = {
   LIBCRYPTO = { header = "openssl/evp.h", library = "crypto" },
+  LIBCURL = { header = "curl/curl.h", library = "curl" },
 }
 build = {
   type = "builtin",
   modules = {
     justclick = "lua/justclick.lua",
     ["justclick.core"] = {
-      sources = { "src/core.c", "src/query.c", "src/sign.c", "src/phpfmt.c", "src/buffer.c" },
-      libraries = { "crypto" },
-      incdirs = { "$(LIBCRYPTO_INCDIR)" },
-      libdirs = { "$(LIBCRYPTO_LIBDIR)" },
+      sources = {
+        "src/core.c", "src/query.c", "src/sign.c", "src/reply.c", "src/http.c", "src/phpfmt.c",
+        "src/buffer.c",
+      },
+      libraries = { "crypto", "curl" },
+      incdirs = { "$(LIBCRYPTO_INCDIR)", "$(LIBCURL_INCDIR)" },
+      libdirs = { "$(LIBCRYPTO_LIBDIR)", "$(LIBCURL_LIBDIR)" },
       defines = {},
     },
   },

@@ -18,6 +18,10 @@ void jc_buf_free(jc_buf *b);
 /* Grows the buffer to hold n more bytes; see jc_buf_reserve. */
 char *jc_buf_grow(lua_State *L, jc_buf *b, size_t n);
 
+/* Appends n bytes without ever raising, for code where a Lua error must not unwind (a libcurl
+   callback). Returns 0, leaving the buffer as it was, when memory runs out. */
+int jc_buf_try_add(jc_buf *b, const void *p, size_t n);
+
 /* Makes room for n more bytes and returns where they go. On failure it raises a Lua memory
    error; the buffer is left as it was, so its owner can still free it. */
 static inline char *jc_buf_reserve(lua_State *L, jc_buf *b, size_t n) {

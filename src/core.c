@@ -19,7 +19,9 @@ static int state_gc(lua_State *L) {
 static const luaL_Reg functions[] = {
   {"build_query", jc_l_build_query},
   {"sign", jc_l_sign},
+  {"signed_body", jc_l_signed_body},
   {"verify_reply", jc_l_verify_reply},
+  {"decode_reply", jc_l_decode_reply},
   {"md5", jc_l_md5},
   {NULL, NULL},
 };
@@ -41,5 +43,6 @@ int luaopen_justclick_core(lua_State *L) {
   lua_setfield(L, -2, "null");
   lua_pushliteral(L, JC_VERSION);
   lua_setfield(L, -2, "_VERSION");
+  jc_open_http(L);
   return 1;
 }

@@ -27,7 +27,16 @@ void jc_query_trim(jc_query *q);
 
 /* sign.c */
 int jc_l_sign(lua_State *L);
+int jc_l_signed_body(lua_State *L);
 int jc_l_verify_reply(lua_State *L);
 int jc_l_md5(lua_State *L);
+/* Whether the reply table at `reply` carries a valid hash, as verify_reply tells. */
+int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret_len);
+
+/* reply.c */
+int jc_l_decode_reply(lua_State *L);
+
+/* http.c: adds core.session and the session type to the module table on top of the stack. */
+int jc_open_http(lua_State *L);
 
 #endif

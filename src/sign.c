@@ -69,6 +69,32 @@ int jc_l_sign(lua_State *L) {
   return 1;
 }
 
+/* signed_body(params, user, secret [, options]) -> the request body: the query and its hash
+   field, encoded once and hashed once. The hash field counts towards max_input_vars. */
+int jc_l_signed_body(lua_State *L) {
+  jc_state *s = jc_state_of(L);
+  jc_slice parts[5];
+  char hex[JC_MD5_HEX];
+  size_t max_vars;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  parts[2].p = luaL_checklstring(L, 2, &parts[2].n);
+  parts[4].p = luaL_checklstring(L, 3, &parts[4].n);
+  max_vars = jc_query_options(L, 4);
+  if (max_vars == 1) return luaL_error(L, "justclick: max_input_vars leaves no room for the hash");
+  jc_query_encode(L, &s->query, 1, max_vars ? max_vars - 1 : 0);
+  parts[0].p = s->query.out.data;
+  parts[0].n = s->query.out.len;
+  parts[1].p = parts[3].p = "::";
+  parts[1].n = parts[3].n = 2;
+  digest_or_raise(L, parts, 5, hex);
+  if (s->query.out.len > 0) jc_buf_addc(L, &s->query.out, '&');
+  jc_buf_add(L, &s->query.out, "hash=", 5);
+  jc_buf_add(L, &s->query.out, hex, JC_MD5_HEX);
+  lua_pushlstring(L, s->query.out.data, s->query.out.len);
+  jc_query_trim(&s->query);
+  return 1;
+}
+
 /* The text PHP's "$code::$text" interpolation gives a decoded JSON scalar. cjson decodes every
    number as a float in Lua 5.4 ("error_code": 0 arrives as 0.0), while PHP's json_decode keeps
    integers as ints: integral values are therefore written as integers. Returns 0 for values PHP
@@ -107,30 +133,39 @@ static int php_text(lua_State *L, int idx, char num[JC_NUMBUF], jc_slice *out) {
   }
 }
 
-/* verify_reply(reply, secret) -> boolean, compared in constant time */
-int jc_l_verify_reply(lua_State *L) {
+int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret_len) {
   char code_num[JC_NUMBUF], text_num[JC_NUMBUF];
   jc_slice parts[5];
   const char *given;
   size_t given_len;
   int ok;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  parts[4].p = luaL_checklstring(L, 2, &parts[4].n);
-  lua_settop(L, 2);
-  lua_getfield(L, 1, "error_code");
-  lua_getfield(L, 1, "error_text");
-  lua_getfield(L, 1, "hash");
-  given = lua_type(L, 5) == LUA_TSTRING ? lua_tolstring(L, 5, &given_len) : NULL;
-  ok = given != NULL && given_len == JC_MD5_HEX && php_text(L, 3, code_num, &parts[0]) &&
-       php_text(L, 4, text_num, &parts[2]);
+  reply = lua_absindex(L, reply);
+  lua_getfield(L, reply, "error_code");
+  lua_getfield(L, reply, "error_text");
+  lua_getfield(L, reply, "hash");
+  given = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &given_len) : NULL;
+  ok = given != NULL && given_len == JC_MD5_HEX && php_text(L, -3, code_num, &parts[0]) &&
+       php_text(L, -2, text_num, &parts[2]);
   if (ok) {
     char hex[JC_MD5_HEX];
     parts[1].p = parts[3].p = "::";
     parts[1].n = parts[3].n = 2;
+    parts[4].p = secret;
+    parts[4].n = secret_len;
     digest_or_raise(L, parts, 5, hex);
     ok = CRYPTO_memcmp(hex, given, JC_MD5_HEX) == 0;
   }
-  lua_pushboolean(L, ok);
+  lua_pop(L, 3);
+  return ok;
+}
+
+/* verify_reply(reply, secret) -> boolean, compared in constant time */
+int jc_l_verify_reply(lua_State *L) {
+  size_t secret_len;
+  const char *secret;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  secret = luaL_checklstring(L, 2, &secret_len);
+  lua_pushboolean(L, jc_reply_verified(L, 1, secret, secret_len));
   return 1;
 }
 
