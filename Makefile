@@ -19,7 +19,13 @@ CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/phpfm
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all test memcheck bench lint clean
+# Installation: the standard Lua 5.4 paths under PREFIX; DESTDIR for staging. luarocks passes
+# INST_LUADIR and INST_LIBDIR.
+PREFIX      ?= /usr/local
+INST_LUADIR ?= $(PREFIX)/share/lua/5.4
+INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
+
+.PHONY: all test memcheck bench lint install uninstall clean
 all: $(MODULE)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -50,6 +56,15 @@ lint:
 	luacheck lua spec bench
 	cppcheck --enable=warning,style,performance,portability --std=c11 --inline-suppr \
 	  --suppress=toomanyconfigs --error-exitcode=1 -q $(DEPS_CFLAGS) src
+
+install: all
+	install -d $(DESTDIR)$(INST_LUADIR) $(DESTDIR)$(INST_LIBDIR)/justclick
+	install -m 644 lua/justclick.lua $(DESTDIR)$(INST_LUADIR)/justclick.lua
+	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
+
+uninstall:
+	rm -f $(DESTDIR)$(INST_LUADIR)/justclick.lua $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
+	-rmdir $(DESTDIR)$(INST_LIBDIR)/justclick
 
 clean:
 	rm -rf $(BUILD)

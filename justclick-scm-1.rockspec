@@ -8,7 +8,8 @@ description = {
   summary = "A JustClick API client: PHP-exact signed requests, checked replies.",
   detailed = [[
     justclick.core, in C, turns Lua tables into the exact bytes of PHP's http_build_query,
-    signs them with md5 through OpenSSL, and checks the hash of JustClick's replies.
+    signs them with md5 through OpenSSL, posts them with libcurl and checks the hash of
+    JustClick's replies.
   ]],
   license = "MIT",
 }
@@ -16,23 +17,19 @@ dependencies = {
   "lua >= 5.4",
   "lua-cjson",
 }
+-- The Makefile finds the flags with pkg-config (Debian keeps curl's headers in a multiarch
+-- directory that luarocks does not search), so libcurl is checked by its library.
 external_dependencies = {
   LIBCRYPTO = { header = "openssl/evp.h", library = "crypto" },
-  LIBCURL = { header = "curl/curl.h", library = "curl" },
+  LIBCURL = { library = "curl" },
 }
 build = {
-  type = "builtin",
-  modules = {
-    justclick = "lua/justclick.lua",
-    ["justclick.core"] = {
-      sources = {
-        "src/core.c", "src/query.c", "src/sign.c", "src/reply.c", "src/http.c", "src/phpfmt.c",
-        "src/buffer.c",
-      },
-      libraries = { "crypto", "curl" },
-      incdirs = { "$(LIBCRYPTO_INCDIR)", "$(LIBCURL_INCDIR)" },
-      libdirs = { "$(LIBCRYPTO_LIBDIR)", "$(LIBCURL_LIBDIR)" },
-      defines = {},
-    },
+  type = "make",
+  build_variables = {
+    CFLAGS = "$(CFLAGS)",
+  },
+  install_variables = {
+    INST_LUADIR = "$(LUADIR)",
+    INST_LIBDIR = "$(LIBDIR)",
   },
 }

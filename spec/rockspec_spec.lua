@@ -14,7 +14,7 @@ describe("justclick-scm-1.rockspec", function()
   before_each(function()
     dir = os.tmpname()
     os.remove(dir)
-    assert(run("mkdir -p " .. dir .. " && cp -r justclick-scm-1.rockspec src lua LICENSE " .. dir))
+    assert(run("mkdir -p " .. dir .. " && cp -r justclick-scm-1.rockspec Makefile src lua LICENSE " .. dir))
   end)
 
   after_each(function()
