@@ -1,6 +1,7 @@
 --- justclick: a client for the JustClick HTTP API.
--- The C core (justclick.core) does the bytes: PHP's http_build_query, the md5 signature and the
--- reply check. This file is the public face.
+-- The C core (justclick.core) does the bytes: PHP's http_build_query, the md5 signature, the
+-- libcurl transport and the reply check. This file holds the API's vocabulary, validation,
+-- errors and retry policy.
 local core = require "justclick.core"
 
 local justclick = {
@@ -15,5 +16,302 @@ local justclick = {
   --- verify_reply(reply, secret) -> whether reply.hash signs its error_code and error_text.
   verify_reply = core.verify_reply,
 }
+
+-- ---------------------------------------------------------------------------------------------
+-- Errors: tables with kind, code, message, retryable, and a __tostring.
+
+local Error = {}
+Error.__index = Error
+
+function Error.__tostring(e)
+  local text = ("justclick: %s error"):format(e.kind)
+  if e.code ~= nil then text = text .. " " .. tostring(e.code) end
+  text = text .. ": " .. e.message
+  if e.hint then text = text .. " (" .. e.hint .. ")" end
+  if e.verified == false then text = text .. " [reply hash not verified]" end
+  return text
+end
+
+local function new_error(kind, code, message, fields)
+  local e = setmetatable({ kind = kind, code = code, message = message, retryable = false }, Error)
+  for k, v in pairs(fields or {}) do e[k] = v end
+  return e
+end
+
+--- Whether a value is an error returned by this module.
+function justclick.is_error(value)
+  return getmetatable(value) == Error
+end
+
+-- Hints for the API's error codes where the text alone leaves the user guessing.
+local API_HINTS = {
+  [1] = "the request carried no hash",
+  [4] = "incorrect hash: check the user and the secret",
+  [5] = "check the user name",
+  [6] = "this machine's IP address is not allowed in the account's API settings",
+  [8] = "the API request limit for this address is used up; try again later",
+}
+
+-- libcurl codes of TLS failures: never retried, since retrying cannot fix a certificate.
+local TLS_CODES = {
+  [35] = true, [53] = true, [54] = true, [58] = true, [59] = true, [60] = true, [64] = true,
+  [66] = true, [77] = true, [80] = true, [82] = true, [83] = true, [90] = true, [91] = true,
+  [98] = true,
+}
+
+-- ---------------------------------------------------------------------------------------------
+-- Calls
+
+-- The methods that only read: safe to repeat after a failure.
+local READ_ONLY = {
+  getOrderDetails = true, GetBills = true, getOrdersWithGoods = true, GetAllGoods = true,
+  GetLeadGroupStatuses = true, GetAllGroups = true, GetPartnerStats = true,
+}
+
+local secrets = setmetatable({}, { __mode = "k" }) -- a client's secret, kept out of the client table
+
+local function redact(text, secret)
+  if type(text) ~= "string" then return text end
+  local from = 1
+  while true do -- plain find: the secret may hold pattern characters
+    local i, j = text:find(secret, from, true)
+    if not i then return text end
+    text = text:sub(1, i - 1) .. "[secret]" .. text:sub(j + 1)
+    from = i + #"[secret]"
+  end
+end
+
+-- min(base * 2^n, 5 s), 50-100% of it, as Stripe's SDKs wait between attempts.
+local function backoff(base, n)
+  return math.min(base * 2 ^ n, 5) * (0.5 + 0.5 * math.random())
+end
+
+local function transport_error(method, failure, read_only)
+  if failure.too_big then
+    return new_error("protocol", nil, ("the reply to %s is larger than max_reply"):format(method)), false
+  end
+  local tls = TLS_CODES[failure.code] or false
+  local message = ("%s: %s"):format(method, failure.message)
+  if failure.sent and not read_only then
+    local what = method == "CreateOrder" and "the order may exist" or "the call may have taken effect"
+    message = ("%s: the request was sent but no reply came, so %s; check before repeating it (%s)")
+      :format(method, what, failure.message)
+  end
+  -- A read is safe to repeat; a write only if it never left this machine.
+  local retry = not tls and (read_only or not failure.sent)
+  local err = new_error("transport", failure.code, message, { retryable = retry, sent = failure.sent, tls = tls })
+  return err, retry
+end
+
+local function interpret(method, body, secret)
+  local reply, verified = core.decode_reply(body, secret)
+  if not reply then return nil, new_error("protocol", nil, ("%s: %s"):format(method, verified)) end
+  local code, result = reply.error_code, reply.result
+  if code == 0 then
+    if not verified then
+      local message = method .. ": a success reply whose hash does not verify"
+      return nil, new_error("protocol", 0, message, { verified = false })
+    end
+    if result == nil then return true end
+    return result
+  end
+  if code == 601 and verified and type(result) == "table" then
+    result.existing = true -- the order was there already: not a failure
+    return result
+  end
+  return nil, new_error("api", code, redact(reply.error_text, secret), {
+    verified = verified, hint = API_HINTS[code], result = result,
+  })
+end
+
+local function request(client, method, params, read_only)
+  local secret = secrets[client]
+  local ok, body = pcall(core.signed_body, params, client.user, secret, { max_input_vars = client.max_input_vars })
+  if not ok then
+    return nil, new_error("input", nil, redact((tostring(body):gsub("^justclick: ", "")), secret))
+  end
+  local url = client.api_url .. "/" .. method
+  local attempt = 0
+  while true do
+    local status, reply = client.session:post(url, body)
+    local err, retry
+    if not status then
+      err, retry = transport_error(method, reply, read_only)
+    elseif status < 200 or status > 299 then
+      retry = read_only and status >= 500
+      err = new_error("http", status, ("%s: HTTP status %d"):format(method, status), { retryable = retry })
+    else
+      return interpret(method, reply, secret)
+    end
+    err.attempts = attempt + 1
+    if not retry or attempt >= client.retries then return nil, err end
+    core.sleep(backoff(client.backoff, attempt))
+    attempt = attempt + 1
+  end
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- Clients
+
+local Client = {}
+Client.__index = Client
+
+function Client.__tostring(c)
+  return ("justclick client for %s at %s"):format(c.user, c.api_url)
+end
+
+function Client.__close(c)
+  c:close()
+end
+
+local OPTIONS = {
+  user = "string", secret = "string", api_url = "string", timeout = "number",
+  connect_timeout = "number", retries = "number", ca_file = "string", max_reply = "number",
+  backoff = "number", max_input_vars = "number",
+}
+
+--- justclick.new{user=, secret=, api_url=, timeout=30, connect_timeout=10, retries=2,
+-- ca_file=nil, max_reply=8 MiB, backoff=0.5, max_input_vars=1000} -> client
+function justclick.new(opts)
+  if type(opts) ~= "table" then error("justclick.new: expected a table of options", 2) end
+  for k, v in pairs(opts) do
+    if not OPTIONS[k] then error(("justclick.new: unknown option %q"):format(tostring(k)), 2) end
+    if type(v) ~= OPTIONS[k] then error(("justclick.new: %s must be a %s"):format(k, OPTIONS[k]), 2) end
+  end
+  local user, secret = opts.user, opts.secret
+  if not user or user == "" then error("justclick.new: user is required", 2) end
+  if not secret or secret == "" then error("justclick.new: secret is required", 2) end
+  local api_url = opts.api_url
+  if not api_url then
+    if not user:match("^[%w_-]+$") then
+      error("justclick.new: user is not a domain name label; give api_url", 2)
+    end
+    api_url = "https://" .. user .. ".justclick.io/api"
+  end
+  if not api_url:match("^https?://[^%s]+$") then error("justclick.new: api_url must be an http(s) URL", 2) end
+  local retries = opts.retries or 2
+  if math.type(retries) ~= "integer" or retries < 0 then
+    error("justclick.new: retries must be an integer of 0 or more", 2)
+  end
+  for _, k in ipairs({ "timeout", "connect_timeout", "max_reply", "backoff", "max_input_vars" }) do
+    local v = opts[k]
+    if v and (v ~= v or v <= 0) then error(("justclick.new: %s must be above 0"):format(k), 2) end
+  end
+  for _, k in ipairs({ "max_reply", "max_input_vars" }) do
+    if opts[k] and not math.tointeger(opts[k]) then error(("justclick.new: %s must be an integer"):format(k), 2) end
+  end
+  local client = setmetatable({
+    user = user,
+    api_url = (api_url:gsub("/+$", "")),
+    retries = retries,
+    backoff = opts.backoff or 0.5,
+    max_input_vars = opts.max_input_vars and math.tointeger(opts.max_input_vars) or 1000,
+    session = core.session({
+      timeout = opts.timeout, connect_timeout = opts.connect_timeout, ca_file = opts.ca_file,
+      max_reply = opts.max_reply and math.tointeger(opts.max_reply),
+    }),
+  }, Client)
+  secrets[client] = secret
+  return client
+end
+
+--- client:call(method, params) -> result | nil, err. Any API method by name; read methods are
+-- retried after transport failures and 5xx, others only when the request never left.
+function Client:call(method, params)
+  if type(method) ~= "string" or not method:match("^%a[%w_]*$") then
+    error("call: method must be an API method name such as \"GetBills\"", 2)
+  end
+  if params ~= nil and type(params) ~= "table" then error("call: params must be a table", 2) end
+  return request(self, method, params or {}, READ_ONLY[method] or false)
+end
+
+-- The input CreateOrder needs before anything is sent; nil when it is there.
+local function order_problem(order)
+  if type(order.bill_email) ~= "string" or not order.bill_email:find("%S") then
+    return "bill_email is required"
+  end
+  local goods = order.goods
+  if type(goods) ~= "table" or goods[1] == nil then
+    return "goods must be a non-empty list of {good_name = ...}"
+  end
+  for i, good in ipairs(goods) do
+    if type(good) ~= "table" then return ("goods[%d] must be a table"):format(i) end
+    local name = good.good_name
+    if not ((type(name) == "string" and name:find("%S")) or math.type(name) == "integer") then
+      return ("goods[%d].good_name is required"):format(i)
+    end
+  end
+  return nil
+end
+
+local function integer(v)
+  if math.type(v) == "integer" then return v end
+  if type(v) == "string" then return math.tointeger(tonumber(v)) end
+  return nil
+end
+
+--- client:create_order(order) -> {bill_id, link [, existing]} | nil, err
+-- Never repeated once the request may have reached the server: a duplicate order costs a customer.
+function Client:create_order(order)
+  if type(order) ~= "table" then error("create_order: expected the order as a table", 2) end
+  local problem = order_problem(order)
+  if problem then return nil, new_error("input", nil, problem) end
+  local result, err = request(self, "CreateOrder", order, false)
+  if type(result) == "table" then result.bill_id = integer(result.bill_id) or result.bill_id end
+  return result, err
+end
+
+--- client:order_details(bill_id [, {good_info = true}]) -> the order | nil, err
+function Client:order_details(bill_id, opts)
+  local id = math.type(bill_id) == "integer" and bill_id or (math.type(bill_id) == "float" and math.tointeger(bill_id))
+  if not id then error("order_details: bill_id must be an integer", 2) end
+  if opts ~= nil and type(opts) ~= "table" then error("order_details: options must be a table", 2) end
+  local params = { bill_id = id }
+  for k, v in pairs(opts or {}) do
+    if k ~= "good_info" then error(("order_details: unknown option %q"):format(tostring(k)), 2) end
+    params.good_info = v and true or nil
+  end
+  return request(self, "getOrderDetails", params, true)
+end
+
+--- client:stats() -> {connects, requests}: connections opened and requests made.
+function Client:stats()
+  return self.session:stats()
+end
+
+--- client:close(): releases the connection. Idempotent; also done by <close> and the GC.
+function Client:close()
+  self.session:close()
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- The module-level client: justclick.configure{...}, or JUSTCLICK_USER, JUSTCLICK_SECRET and
+-- JUSTCLICK_API_URL from the environment.
+
+local default
+
+--- justclick.configure(options) -> client: sets the client the module-level functions use.
+function justclick.configure(opts)
+  local client = justclick.new(opts)
+  if default then default:close() end
+  default = client
+  return client
+end
+
+local function default_client()
+  if not default then
+    local user, secret = os.getenv("JUSTCLICK_USER"), os.getenv("JUSTCLICK_SECRET")
+    if not user or not secret then
+      error("justclick: not configured: call justclick.configure{user = ..., secret = ...}"
+        .. " or set JUSTCLICK_USER and JUSTCLICK_SECRET", 3)
+    end
+    default = justclick.new({ user = user, secret = secret, api_url = os.getenv("JUSTCLICK_API_URL") })
+  end
+  return default
+end
+
+function justclick.create_order(order) return default_client():create_order(order) end
+function justclick.order_details(bill_id, opts) return default_client():order_details(bill_id, opts) end
+function justclick.call(method, params) return default_client():call(method, params) end
 
 return justclick

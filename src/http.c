@@ -10,7 +10,9 @@
  * https are spoken. The write callback never raises: it records an oversized reply or a failed
  * allocation and stops the transfer, and the outcome is reported after curl_easy_perform.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <string.h>
+#include <time.h>
 #include <curl/curl.h>
 #include <lauxlib.h>
 #include "core.h"
@@ -202,6 +204,26 @@ static const luaL_Reg session_methods[] = {
   {NULL, NULL},
 };
 
+/* sleep(seconds): the pause between attempts. A signal ends it early, which only shortens it. */
+static int l_sleep(lua_State *L) {
+  lua_Number seconds = luaL_checknumber(L, 1);
+  struct timespec t;
+  if (!(seconds > 0)) return 0;
+  if (seconds > 3600) seconds = 3600;
+  t.tv_sec = (time_t)seconds;
+  t.tv_nsec = (long)((seconds - (lua_Number)t.tv_sec) * 1e9);
+  nanosleep(&t, NULL);
+  return 0;
+}
+
+/* now() -> seconds on a monotonic clock, for measuring calls. */
+static int l_now(lua_State *L) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  lua_pushnumber(L, (lua_Number)t.tv_sec + (lua_Number)t.tv_nsec / 1e9);
+  return 1;
+}
+
 int jc_open_http(lua_State *L) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return luaL_error(L, "justclick: libcurl could not start");
@@ -216,5 +238,9 @@ int jc_open_http(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, l_session);
   lua_setfield(L, -2, "session");
+  lua_pushcfunction(L, l_sleep);
+  lua_setfield(L, -2, "sleep");
+  lua_pushcfunction(L, l_now);
+  lua_setfield(L, -2, "now");
   return 0;
 }

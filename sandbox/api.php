@@ -1,0 +1,183 @@
+<?php
+// The API methods, as JustClick documents them. Each returns [error_code, error_text, result].
+
+const DELIVERY_FIELDS = ['bill_first_name', 'bill_surname', 'bill_country', 'bill_city', 'bill_address'];
+const STATUSES = ['sent', 'paid', 'return', 'cancel'];
+
+// Checks the request's hash as a PHP service would, then runs the method.
+function handle(string $method, array $post, string $user, string $secret): array {
+    if (!$post) return [2, 'No data transferred', null];
+    if (!isset($post['hash'])) return [1, 'Hash not transferred', null];
+    $hash = $post['hash'];
+    unset($post['hash']);
+    $expected = md5(http_build_query($post) . "::$user::$secret");
+    if (!is_string($hash) || !hash_equals($expected, $hash)) return [4, 'Incorrect hash', null];
+    switch ($method) {
+        case 'CreateOrder': return create_order($post);
+        case 'getOrderDetails': return order_details($post);
+        case 'UpdateOrderStatus': return update_order_status($post);
+        case 'DeleteOrder': return delete_order($post);
+        case 'GetBills': return get_bills($post);
+        case 'GetAllGoods': return all_goods();
+    }
+    return [3, "Unknown method $method", null];
+}
+
+function bill_link(array $data, int $id): string {
+    $token = substr(md5("bill-$id"), 0, 16);
+    $domain = $data['bill_domain'] ?? '';
+    return is_string($domain) && $domain !== '' ? "http://$domain/bill/$token" : "/bill/$token";
+}
+
+function create_order(array $p): array {
+    $email = $p['bill_email'] ?? null;
+    if (!is_string($email) || !filter_var($email, FILTER_VALIDATE_EMAIL)) return [600, 'Bad customer email', null];
+    $goods = $p['goods'] ?? null;
+    if (!is_array($goods) || !$goods) return [603, 'Order has no goods', null];
+    $items = [];
+    $physical = false;
+    foreach (array_values($goods) as $g) {
+        $name = is_array($g) ? ($g['good_name'] ?? null) : null;
+        $product = is_string($name) ? product($name) : null;
+        if (!$product) return [604, 'No product with that id', null];
+        $sum = isset($g['good_sum']) && is_numeric($g['good_sum']) ? (float)$g['good_sum'] : (float)$product['price'];
+        $items[] = [$name, $sum];
+        $physical = $physical || $product['physical'];
+    }
+    if ($physical) {
+        foreach (DELIVERY_FIELDS as $f) {
+            if (!isset($p[$f]) || $p[$f] === '') return [605, 'Not enough delivery data', null];
+        }
+    }
+    // The same order data again is the same order: answered with 601 and its number.
+    $fingerprint = md5(http_build_query($p));
+    $db = store();
+    $db->beginTransaction();
+    $q = $db->prepare('SELECT id, link FROM orders WHERE fingerprint = ?');
+    $q->execute([$fingerprint]);
+    if ($old = $q->fetch(PDO::FETCH_ASSOC)) {
+        $db->commit();
+        return [601, 'Order already exists', ['bill_id' => (int)$old['id'], 'link' => $old['link']]];
+    }
+    $created = isset($p['bill_created']) && is_numeric($p['bill_created']) ? (int)$p['bill_created'] : time();
+    $db->prepare('INSERT INTO orders (fingerprint, email, data, created, pay_status, paid) VALUES (?, ?, ?, ?, ?, 0)')
+        ->execute([$fingerprint, $email, json_encode($p), $created, 'waiting']);
+    $id = (int)$db->lastInsertId();
+    $link = bill_link($p, $id);
+    $db->prepare('UPDATE orders SET link = ? WHERE id = ?')->execute([$link, $id]);
+    $add = $db->prepare('INSERT INTO items VALUES (?, ?, ?, ?)');
+    foreach ($items as $i => [$name, $sum]) $add->execute([$id, $i, $name, $sum]);
+    $db->commit();
+    return [0, 'Order created', ['bill_id' => $id, 'link' => $link]];
+}
+
+function order_id(array $p): ?int {
+    $id = $p['bill_id'] ?? null;
+    return is_string($id) && ctype_digit($id) ? (int)$id : null;
+}
+
+function order_details(array $p): array {
+    $id = order_id($p);
+    if ($id === null) return [3, 'Wrong data transferred: bill_id', null];
+    $o = find_order($id);
+    if (!$o) return [400, 'Order not found', null];
+    $d = $o['data'];
+    $field = fn($k) => is_string($d[$k] ?? null) ? $d[$k] : '';
+    $items = [];
+    $total = 0.0;
+    $minsum = 0.0;
+    foreach ($o['items'] as $it) {
+        $product = product($it['name']);
+        $items[] = [
+            'id' => $it['name'], 'title' => $product['title'], 'sum' => (float)$it['sum'],
+            'price' => (float)$product['price'], 'pincode' => '', 'partners' => [],
+        ];
+        $total += (float)$it['sum'];
+        $minsum += (float)$product['prepayment_minsum'];
+    }
+    $utm = is_array($d['utm'] ?? null) ? $d['utm'] : [];
+    $r = [
+        'id' => $o['id'], 'first_name' => $field('bill_first_name'), 'last_name' => $field('bill_surname'),
+        'middle_name' => $field('bill_middle_name') ?: $field('bill_otchestvo'),
+        'email' => $o['email'], 'phone' => $field('bill_phone'), 'city' => $field('bill_city'),
+        'country' => $field('bill_country'), 'address' => $field('bill_address'),
+        'region' => $field('bill_region'), 'postalcode' => $field('bill_postal_code'),
+        'created' => date('Y-m-d H:i:s', (int)$o['created']), 'pay_status' => $o['pay_status'],
+        'paid' => $o['paid'] ? date('Y-m-d H:i:s', (int)$o['paid']) : '',
+        'type' => 'invoice', 'payway' => '', 'comment' => $field('bill_comment'),
+        'domain' => $field('bill_domain'), 'link' => $o['link'], 'good_count' => count($items),
+        'price' => $total, 'bill_sum_topay' => $o['pay_status'] === 'paid' ? 0 : $total,
+        'tag' => $field('bill_tag'), 'kupon' => $field('bill_kupon'),
+        'utm' => [
+            'medium' => $utm['utm_medium'] ?? '', 'source' => $utm['utm_source'] ?? '',
+            'campaign' => $utm['utm_campaign'] ?? '', 'content' => $utm['utm_content'] ?? '',
+            'term' => $utm['utm_term'] ?? '',
+        ],
+        'items' => $items,
+    ];
+    if (!empty($p['good_info'])) {
+        $r['good_ids'] = array_column($items, 'id');
+        $r['prepayment_enabled'] = $minsum > 0 ? 1 : 0;
+        $r['prepayment_minsum'] = $minsum;
+    }
+    return [0, 'OK', $r];
+}
+
+function update_order_status(array $p): array {
+    $id = order_id($p);
+    if ($id === null) return [203, 'No order number', null];
+    if (!find_order($id)) return [302, 'Non-existent order number', null];
+    $status = $p['status'] ?? null;
+    if (!in_array($status, STATUSES, true)) return [303, 'No such status', null];
+    $date = $p['date'] ?? null;
+    if (in_array($status, ['sent', 'paid'], true) && !(is_string($date) && ctype_digit($date))) {
+        return [3, 'Wrong data transferred: date', null];
+    }
+    if ($status === 'sent' && empty($p['rpo'])) return [3, 'Wrong data transferred: rpo', null];
+    store()->prepare('UPDATE orders SET pay_status = ?, paid = ?, rpo = ? WHERE id = ?')->execute([
+        $status, $status === 'paid' ? (int)$date : 0, $p['rpo'] ?? null, $id,
+    ]);
+    return [0, 'OK', ['bill_id' => $id, 'status' => $status]];
+}
+
+function delete_order(array $p): array {
+    $id = order_id($p);
+    if ($id === null) return [203, 'No order number', null];
+    if (!find_order($id)) return [200, 'Order does not exist', null];
+    store()->prepare('DELETE FROM orders WHERE id = ?')->execute([$id]);
+    store()->prepare('DELETE FROM items WHERE order_id = ?')->execute([$id]);
+    return [0, 'OK', ['bill_id' => $id]];
+}
+
+function get_bills(array $p): array {
+    $email = $p['email'] ?? null;
+    if (!is_string($email) || $email === '') return [3, 'Wrong data transferred: email', null];
+    $q = store()->prepare('SELECT id FROM orders WHERE email = ? ORDER BY id');
+    $q->execute([$email]);
+    $ids = $q->fetchAll(PDO::FETCH_COLUMN);
+    if (!$ids) return [500, 'No contact with that email', null];
+    $bills = [];
+    foreach ($ids as $id) {
+        $o = find_order((int)$id);
+        $want = $p['pay_status'] ?? null;
+        if (is_string($want) && $want !== '' && $o['pay_status'] !== $want) continue;
+        $goods = array_map(fn($it) => ['good_name' => $it['name'], 'good_sum' => (float)$it['sum']], $o['items']);
+        $bills[] = [
+            'bill_id' => $o['id'], 'pay_status' => $o['pay_status'],
+            'created' => date('Y-m-d H:i:s', (int)$o['created']), 'goods' => $goods,
+        ];
+    }
+    return [0, 'OK', $bills];
+}
+
+function all_goods(): array {
+    $goods = [];
+    foreach (all_products() as $p) {
+        $goods[] = [
+            'good_name' => $p['name'], 'good_title' => $p['title'], 'good_id' => $p['name'],
+            'good_type' => $p['physical'] ? 'physical' : 'digital', 'good_sum' => (float)$p['price'],
+        ];
+    }
+    if (!$goods) return [700, 'Shop has no products', null];
+    return [0, 'OK', $goods];
+}

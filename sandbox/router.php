@@ -1,0 +1,107 @@
+<?php
+// The sandbox's entry point under `php -S`: JustClick's API at /api/METHOD, signed replies, and
+// faults for tests.
+//
+//   POST /api/METHOD                     the API; the request hash is checked, the reply signed
+//   POST /fault/KIND[:ARG]/api/METHOD    the same, with a fault for this one request
+//   POST /__sandbox/fault                kind, arg, count: a fault for the next `count` requests
+//                                        (0: all of them, until reset)
+//   POST /__sandbox/reset                forget orders, faults and counters
+//   GET  /__sandbox/stats                {"requests": API requests seen, "orders": orders held}
+//   GET  /__sandbox/orders               every order held, with its items
+//
+// Faults: slow:MS (reply after MS ms, the method done), http500 (status 500, nothing done),
+// notjson (an HTML page), badhash (a reply signed with another secret), drop (half a reply,
+// then the connection closes), huge (a reply of 9 MiB).
+//
+// The account: JUSTCLICK_SANDBOX_USER (default "demo") and JUSTCLICK_SANDBOX_SECRET (default
+// "sandbox-secret"); orders live in JUSTCLICK_SANDBOX_DB (default sandbox/data/sandbox.sqlite).
+
+require __DIR__ . '/store.php';
+require __DIR__ . '/api.php';
+
+const FAULTS = ['slow', 'http500', 'notjson', 'badhash', 'drop', 'huge'];
+
+function send_json($value, int $status = 200): void {
+    http_response_code($status);
+    header('Content-Type: application/json');
+    echo json_encode($value), "\n";
+}
+
+function control(string $what): void {
+    switch ($what) {
+        case 'reset':
+            reset_store();
+            send_json(['ok' => true]);
+            return;
+        case 'fault':
+            $kind = $_POST['kind'] ?? '';
+            if (!in_array($kind, FAULTS, true)) {
+                send_json(['error' => 'kind must be one of ' . implode(', ', FAULTS)], 400);
+                return;
+            }
+            arm_fault($kind, (string)($_POST['arg'] ?? ''), (int)($_POST['count'] ?? 1));
+            send_json(['ok' => true]);
+            return;
+        case 'stats':
+            $orders = (int)store()->query('SELECT COUNT(*) FROM orders')->fetchColumn();
+            send_json(['requests' => counter('requests'), 'orders' => $orders]);
+            return;
+        case 'orders':
+            $ids = store()->query('SELECT id FROM orders ORDER BY id')->fetchAll(PDO::FETCH_COLUMN);
+            send_json(array_map(fn($id) => find_order((int)$id), $ids));
+            return;
+    }
+    send_json(['error' => "no such control: $what"], 404);
+}
+
+// Writes the signed reply, spoiled as the fault says.
+function respond(array $reply, string $secret, ?array $fault): void {
+    [$code, $text, $result] = $reply;
+    $kind = $fault['kind'] ?? '';
+    $signer = $kind === 'badhash' ? 'not-the-secret' : $secret;
+    $body = ['error_code' => $code, 'error_text' => $text, 'result' => $result,
+             'hash' => md5("$code::$text::$signer")];
+    if ($kind === 'slow') usleep(1000 * (int)$fault['arg']);
+    if ($kind === 'huge') $body['result'] = ['padding' => str_repeat('x', 9 << 20), 'result' => $result];
+    if ($kind === 'notjson') {
+        header('Content-Type: text/html');
+        echo "<html><body><h1>Service temporarily unavailable</h1></body></html>\n";
+        return;
+    }
+    $json = json_encode($body);
+    if ($kind === 'drop') { // promise the whole reply, send half of it, and hang up
+        header('Content-Length: ' . strlen($json));
+        echo substr($json, 0, intdiv(strlen($json), 2));
+        flush();
+        exit;
+    }
+    header('Content-Type: application/json');
+    echo $json;
+}
+
+$path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
+if (str_starts_with($path, '/__sandbox/')) {
+    control(substr($path, strlen('/__sandbox/')));
+    return true;
+}
+$fault = null;
+if (preg_match('#^/fault/([a-z0-9]+)(?::([^/]*))?(/.*)$#', $path, $m)) {
+    $fault = ['kind' => $m[1], 'arg' => $m[2]];
+    $path = $m[3];
+}
+if (!preg_match('#^/api/([A-Za-z]+)$#', $path, $m) || $_SERVER['REQUEST_METHOD'] !== 'POST') {
+    send_json(['error' => 'POST /api/METHOD'], 404);
+    return true;
+}
+count_up('requests');
+$fault = $fault ?? take_fault();
+if (($fault['kind'] ?? '') === 'http500') {
+    http_response_code(500);
+    echo "Internal Server Error\n";
+    return true;
+}
+$user = getenv('JUSTCLICK_SANDBOX_USER') ?: 'demo';
+$secret = getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret';
+respond(handle($m[1], $_POST, $user, $secret), $secret, $fault);
+return true;

@@ -1,0 +1,91 @@
+<?php
+// The sandbox's storage: orders, their items, the shop's products, armed faults and counters,
+// in one SQLite file, so that orders survive a restart.
+
+function store(): PDO {
+    static $db = null;
+    if ($db !== null) return $db;
+    $path = getenv('JUSTCLICK_SANDBOX_DB') ?: __DIR__ . '/data/sandbox.sqlite';
+    if (!is_dir(dirname($path))) mkdir(dirname($path), 0700, true);
+    $db = new PDO('sqlite:' . $path, null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+    $db->exec('PRAGMA busy_timeout = 5000');
+    $db->exec('PRAGMA journal_mode = WAL');
+    $db->exec(<<<SQL
+        CREATE TABLE IF NOT EXISTS products (
+            name TEXT PRIMARY KEY, title TEXT, price REAL, physical INTEGER, prepayment_minsum REAL);
+        CREATE TABLE IF NOT EXISTS orders (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, fingerprint TEXT UNIQUE, email TEXT, data TEXT,
+            created INTEGER, pay_status TEXT, paid INTEGER, rpo TEXT, link TEXT);
+        CREATE TABLE IF NOT EXISTS items (
+            order_id INTEGER, position INTEGER, name TEXT, sum REAL);
+        CREATE TABLE IF NOT EXISTS faults (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, arg TEXT, remaining INTEGER);
+        CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);
+        UPDATE sqlite_sequence SET seq = 100000 WHERE name = 'orders' AND seq < 100000;
+        INSERT OR IGNORE INTO sqlite_sequence (name, seq) VALUES ('orders', 100000);
+        SQL);
+    $seed = $db->prepare('INSERT OR IGNORE INTO products VALUES (?, ?, ?, ?, ?)');
+    foreach ([
+        ['invoice', 'Invoice template', 1500, 0, 500],
+        ['sales', 'Sales course', 990, 0, 0],
+        ['course', 'Video course', 5000, 0, 1000],
+        ['book', 'Printed book', 700, 1, 0],
+    ] as $p) $seed->execute($p);
+    return $db;
+}
+
+function count_up(string $name): void {
+    store()->prepare('INSERT INTO counters VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1')
+        ->execute([$name]);
+}
+
+function counter(string $name): int {
+    $q = store()->prepare('SELECT value FROM counters WHERE name = ?');
+    $q->execute([$name]);
+    return (int)$q->fetchColumn();
+}
+
+function product(string $name): ?array {
+    $q = store()->prepare('SELECT * FROM products WHERE name = ?');
+    $q->execute([$name]);
+    return $q->fetch(PDO::FETCH_ASSOC) ?: null;
+}
+
+function all_products(): array {
+    return store()->query('SELECT * FROM products ORDER BY name')->fetchAll(PDO::FETCH_ASSOC);
+}
+
+// Arms a fault for the next $count API requests (0: every request until reset).
+function arm_fault(string $kind, string $arg, int $count): void {
+    store()->prepare('INSERT INTO faults (kind, arg, remaining) VALUES (?, ?, ?)')
+        ->execute([$kind, $arg, $count > 0 ? $count : -1]);
+}
+
+// The fault armed for this request, if any, counted down once.
+function take_fault(): ?array {
+    $db = store();
+    $db->beginTransaction();
+    $f = $db->query('SELECT * FROM faults WHERE remaining != 0 ORDER BY id LIMIT 1')->fetch(PDO::FETCH_ASSOC);
+    if ($f && $f['remaining'] > 0) {
+        $db->prepare('UPDATE faults SET remaining = remaining - 1 WHERE id = ?')->execute([$f['id']]);
+    }
+    $db->commit();
+    return $f ?: null;
+}
+
+function reset_store(): void {
+    $db = store();
+    $db->exec('DELETE FROM orders; DELETE FROM items; DELETE FROM faults; DELETE FROM counters;');
+}
+
+function find_order(int $id): ?array {
+    $q = store()->prepare('SELECT * FROM orders WHERE id = ?');
+    $q->execute([$id]);
+    $o = $q->fetch(PDO::FETCH_ASSOC);
+    if (!$o) return null;
+    $o['data'] = json_decode($o['data'], true);
+    $q = store()->prepare('SELECT * FROM items WHERE order_id = ? ORDER BY position');
+    $q->execute([$id]);
+    $o['items'] = $q->fetchAll(PDO::FETCH_ASSOC);
+    return $o;
+}

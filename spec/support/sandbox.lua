@@ -1,0 +1,73 @@
+-- Starts the sandbox (sandbox/server.php: php -S behind a keep-alive front) on a free port, in
+-- a process group of its own with its own database, and stops the whole group.
+--   local sb = sandbox.start();  sb:client{...};  sb:fault("http500", "", 2);  sb:stop()
+local justclick = require "justclick"
+local core = require "justclick.core"
+local cjson = require "cjson"
+
+local sandbox = { user = "demo", secret = "sandbox-secret" }
+local Sandbox = {}
+Sandbox.__index = Sandbox
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+function sandbox.start()
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. dir))
+  local log = dir .. "/log"
+  local p = assert(io.popen(
+    ("JUSTCLICK_SANDBOX_DB=%s/sandbox.sqlite setsid php sandbox/server.php 0 > %s 2>&1 & echo $!"):format(dir, log)))
+  local pid = assert(tonumber(p:read("l")), "no sandbox pid")
+  p:close()
+  local self = setmetatable({ pid = pid, dir = dir }, Sandbox)
+  local deadline = core.now() + 15
+  while core.now() < deadline do
+    local url = read_file(log):match("sandbox listening on (http://[%d%.:]+)")
+    if url then
+      self.url, self.api_url = url, url .. "/api"
+      self.session = core.session({ timeout = 10 })
+      return self
+    end
+    core.sleep(0.05)
+  end
+  self:stop()
+  error("the sandbox did not start: " .. read_file(log))
+end
+
+function Sandbox:stop()
+  if self.session then self.session:close() end
+  os.execute(("kill -TERM -%d 2>/dev/null; rm -rf %s"):format(self.pid, self.dir))
+end
+
+-- A control request: POST /__sandbox/WHAT, answered with JSON.
+function Sandbox:control(what, params)
+  local status, body = self.session:post(self.url .. "/__sandbox/" .. what, justclick.build_query(params or {}))
+  assert(status == 200, ("sandbox %s: %s %s"):format(what, tostring(status), tostring(body)))
+  return cjson.decode(body)
+end
+
+function Sandbox:reset() return self:control("reset") end
+function Sandbox:stats() return self:control("stats") end
+function Sandbox:orders() return self:control("orders") end
+function Sandbox:connections() return self:control("front").connections end
+
+--- Arms a fault for the next `count` requests (0: all, until reset).
+function Sandbox:fault(kind, arg, count)
+  return self:control("fault", { kind = kind, arg = arg or "", count = count or 1 })
+end
+
+--- A client of the sandbox; `opts` adds to or overrides the account's settings.
+function Sandbox:client(opts)
+  local o = { user = sandbox.user, secret = sandbox.secret, api_url = self.api_url, backoff = 0.01 }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return justclick.new(o)
+end
+
+return sandbox
