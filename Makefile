@@ -25,7 +25,7 @@ PREFIX      ?= /usr/local
 INST_LUADIR ?= $(PREFIX)/share/lua/5.4
 INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
 
-.PHONY: all test memcheck bench lint install uninstall clean
+.PHONY: all test memcheck bench lint sandbox install uninstall clean
 all: $(MODULE)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -51,6 +51,11 @@ $(BENCH_WALK): bench/walk.c
 
 bench: all $(BENCH_WALK)
 	$(LUA) bench/sign.lua
+
+# The local JustClick stand-in, by hand: make sandbox PORT=8080 (Ctrl-C stops it).
+PORT ?= 8080
+sandbox:
+	php sandbox/server.php $(PORT)
 
 lint:
 	luacheck lua spec bench

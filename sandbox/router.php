@@ -11,8 +11,9 @@
 //   GET  /__sandbox/orders               every order held, with its items
 //
 // Faults: slow:MS (reply after MS ms, the method done), http500 (status 500, nothing done),
-// notjson (an HTML page), badhash (a reply signed with another secret), drop (half a reply,
-// then the connection closes), huge (a reply of 9 MiB).
+// redirect (a 307 to the same method, nothing done), notjson (an HTML page), badhash (a reply
+// signed with another secret), drop (half a reply, then the connection closes), huge (a reply
+// of 9 MiB). The stats also tell the User-Agent of the last API request.
 //
 // The account: JUSTCLICK_SANDBOX_USER (default "demo") and JUSTCLICK_SANDBOX_SECRET (default
 // "sandbox-secret"); orders live in JUSTCLICK_SANDBOX_DB (default sandbox/data/sandbox.sqlite).
@@ -20,7 +21,7 @@
 require __DIR__ . '/store.php';
 require __DIR__ . '/api.php';
 
-const FAULTS = ['slow', 'http500', 'notjson', 'badhash', 'drop', 'huge'];
+const FAULTS = ['slow', 'http500', 'redirect', 'notjson', 'badhash', 'drop', 'huge'];
 
 function send_json($value, int $status = 200): void {
     http_response_code($status);
@@ -45,7 +46,7 @@ function control(string $what): void {
             return;
         case 'stats':
             $orders = (int)store()->query('SELECT COUNT(*) FROM orders')->fetchColumn();
-            send_json(['requests' => counter('requests'), 'orders' => $orders]);
+            send_json(['requests' => counter('requests'), 'orders' => $orders, 'user_agent' => note('user_agent')]);
             return;
         case 'orders':
             $ids = store()->query('SELECT id FROM orders ORDER BY id')->fetchAll(PDO::FETCH_COLUMN);
@@ -95,10 +96,16 @@ if (!preg_match('#^/api/([A-Za-z]+)$#', $path, $m) || $_SERVER['REQUEST_METHOD']
     return true;
 }
 count_up('requests');
+set_note('user_agent', $_SERVER['HTTP_USER_AGENT'] ?? '');
 $fault = $fault ?? take_fault();
 if (($fault['kind'] ?? '') === 'http500') {
     http_response_code(500);
     echo "Internal Server Error\n";
+    return true;
+}
+if (($fault['kind'] ?? '') === 'redirect') {
+    http_response_code(307);
+    header('Location: ' . $path);
     return true;
 }
 $user = getenv('JUSTCLICK_SANDBOX_USER') ?: 'demo';

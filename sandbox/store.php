@@ -21,6 +21,7 @@ function store(): PDO {
         CREATE TABLE IF NOT EXISTS faults (
             id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, arg TEXT, remaining INTEGER);
         CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);
+        CREATE TABLE IF NOT EXISTS notes (name TEXT PRIMARY KEY, value TEXT);
         UPDATE sqlite_sequence SET seq = 100000 WHERE name = 'orders' AND seq < 100000;
         INSERT OR IGNORE INTO sqlite_sequence (name, seq) VALUES ('orders', 100000);
         SQL);
@@ -43,6 +44,17 @@ function counter(string $name): int {
     $q = store()->prepare('SELECT value FROM counters WHERE name = ?');
     $q->execute([$name]);
     return (int)$q->fetchColumn();
+}
+
+function set_note(string $name, string $value): void {
+    store()->prepare('INSERT INTO notes VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value')
+        ->execute([$name, $value]);
+}
+
+function note(string $name): string {
+    $q = store()->prepare('SELECT value FROM notes WHERE name = ?');
+    $q->execute([$name]);
+    return (string)$q->fetchColumn();
 }
 
 function product(string $name): ?array {
@@ -75,7 +87,7 @@ function take_fault(): ?array {
 
 function reset_store(): void {
     $db = store();
-    $db->exec('DELETE FROM orders; DELETE FROM items; DELETE FROM faults; DELETE FROM counters;');
+    $db->exec('DELETE FROM orders; DELETE FROM items; DELETE FROM faults; DELETE FROM counters; DELETE FROM notes;');
 }
 
 function find_order(int $id): ?array {
