@@ -157,6 +157,7 @@ static int l_post(lua_State *L) {
     return lua_error(L);
   }
   if (rc != CURLE_OK) {
+    if (s->reply.cap > (1u << 20)) jc_buf_free(&s->reply); /* an oversized reply, cut off */
     lua_pushnil(L);
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, rc);
@@ -224,6 +225,13 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+static const luaL_Reg http_functions[] = {
+  {"session", l_session},
+  {"sleep", l_sleep},
+  {"now", l_now},
+  {NULL, NULL},
+};
+
 int jc_open_http(lua_State *L) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return luaL_error(L, "justclick: libcurl could not start");
@@ -236,11 +244,6 @@ int jc_open_http(lua_State *L) {
     lua_setfield(L, -2, "__close");
   }
   lua_pop(L, 1);
-  lua_pushcfunction(L, l_session);
-  lua_setfield(L, -2, "session");
-  lua_pushcfunction(L, l_sleep);
-  lua_setfield(L, -2, "sleep");
-  lua_pushcfunction(L, l_now);
-  lua_setfield(L, -2, "now");
+  luaL_setfuncs(L, http_functions, 0);
   return 0;
 }

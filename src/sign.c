@@ -44,27 +44,35 @@ int jc_md5_hex(jc_md5 *m, const jc_slice *parts, size_t nparts, char hex[JC_MD5_
   return 1;
 }
 
-static void digest_or_raise(lua_State *L, const jc_slice *parts, size_t n, char hex[JC_MD5_HEX]) {
-  if (!jc_md5_hex(&jc_state_of(L)->md5, parts, n, hex)) luaL_error(L, "justclick: MD5 failed");
+/* md5(a .. "::" .. b .. "::" .. secret) as hex: the shape of both the request hash and the
+   reply hash. */
+static void md5_joined(lua_State *L, jc_slice a, jc_slice b, jc_slice secret, char hex[JC_MD5_HEX]) {
+  const jc_slice sep = {"::", 2};
+  const jc_slice parts[5] = {a, sep, b, sep, secret};
+  if (!jc_md5_hex(&jc_state_of(L)->md5, parts, 5, hex)) luaL_error(L, "justclick: MD5 failed");
+}
+
+/* Encodes the params at 1 into the state's buffer and signs them with user (2) and secret (3),
+   leaving `reserved` of the options' (4) max_input_vars for fields added later. */
+static jc_query *encode_and_sign(lua_State *L, size_t reserved, char hex[JC_MD5_HEX]) {
+  jc_query *q = &jc_state_of(L)->query;
+  jc_slice user, secret;
+  size_t max_vars;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  user.p = luaL_checklstring(L, 2, &user.n);
+  secret.p = luaL_checklstring(L, 3, &secret.n);
+  max_vars = jc_query_options(L, 4);
+  if (max_vars != 0 && max_vars <= reserved)
+    luaL_error(L, "justclick: max_input_vars leaves no room for the hash");
+  jc_query_encode(L, q, 1, max_vars ? max_vars - reserved : 0);
+  md5_joined(L, (jc_slice){q->out.data, q->out.len}, user, secret, hex);
+  return q;
 }
 
 /* sign(params, user, secret [, options]) -> 32 hex digits */
 int jc_l_sign(lua_State *L) {
-  jc_state *s = jc_state_of(L);
-  jc_slice parts[5];
   char hex[JC_MD5_HEX];
-  size_t max_vars;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  parts[2].p = luaL_checklstring(L, 2, &parts[2].n);
-  parts[4].p = luaL_checklstring(L, 3, &parts[4].n);
-  max_vars = jc_query_options(L, 4);
-  jc_query_encode(L, &s->query, 1, max_vars);
-  parts[0].p = s->query.out.data;
-  parts[0].n = s->query.out.len;
-  parts[1].p = parts[3].p = "::";
-  parts[1].n = parts[3].n = 2;
-  digest_or_raise(L, parts, 5, hex);
-  jc_query_trim(&s->query);
+  jc_query_trim(encode_and_sign(L, 0, hex));
   lua_pushlstring(L, hex, JC_MD5_HEX);
   return 1;
 }
@@ -72,26 +80,13 @@ int jc_l_sign(lua_State *L) {
 /* signed_body(params, user, secret [, options]) -> the request body: the query and its hash
    field, encoded once and hashed once. The hash field counts towards max_input_vars. */
 int jc_l_signed_body(lua_State *L) {
-  jc_state *s = jc_state_of(L);
-  jc_slice parts[5];
   char hex[JC_MD5_HEX];
-  size_t max_vars;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  parts[2].p = luaL_checklstring(L, 2, &parts[2].n);
-  parts[4].p = luaL_checklstring(L, 3, &parts[4].n);
-  max_vars = jc_query_options(L, 4);
-  if (max_vars == 1) return luaL_error(L, "justclick: max_input_vars leaves no room for the hash");
-  jc_query_encode(L, &s->query, 1, max_vars ? max_vars - 1 : 0);
-  parts[0].p = s->query.out.data;
-  parts[0].n = s->query.out.len;
-  parts[1].p = parts[3].p = "::";
-  parts[1].n = parts[3].n = 2;
-  digest_or_raise(L, parts, 5, hex);
-  if (s->query.out.len > 0) jc_buf_addc(L, &s->query.out, '&');
-  jc_buf_add(L, &s->query.out, "hash=", 5);
-  jc_buf_add(L, &s->query.out, hex, JC_MD5_HEX);
-  lua_pushlstring(L, s->query.out.data, s->query.out.len);
-  jc_query_trim(&s->query);
+  jc_query *q = encode_and_sign(L, 1, hex);
+  if (q->out.len > 0) jc_buf_addc(L, &q->out, '&');
+  jc_buf_add(L, &q->out, "hash=", 5);
+  jc_buf_add(L, &q->out, hex, JC_MD5_HEX);
+  lua_pushlstring(L, q->out.data, q->out.len);
+  jc_query_trim(q);
   return 1;
 }
 
@@ -135,7 +130,7 @@ static int php_text(lua_State *L, int idx, char num[JC_NUMBUF], jc_slice *out) {
 
 int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret_len) {
   char code_num[JC_NUMBUF], text_num[JC_NUMBUF];
-  jc_slice parts[5];
+  jc_slice code, text;
   const char *given;
   size_t given_len;
   int ok;
@@ -144,15 +139,11 @@ int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret
   lua_getfield(L, reply, "error_text");
   lua_getfield(L, reply, "hash");
   given = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &given_len) : NULL;
-  ok = given != NULL && given_len == JC_MD5_HEX && php_text(L, -3, code_num, &parts[0]) &&
-       php_text(L, -2, text_num, &parts[2]);
+  ok = given != NULL && given_len == JC_MD5_HEX && php_text(L, -3, code_num, &code) &&
+       php_text(L, -2, text_num, &text);
   if (ok) {
     char hex[JC_MD5_HEX];
-    parts[1].p = parts[3].p = "::";
-    parts[1].n = parts[3].n = 2;
-    parts[4].p = secret;
-    parts[4].n = secret_len;
-    digest_or_raise(L, parts, 5, hex);
+    md5_joined(L, code, text, (jc_slice){secret, secret_len}, hex);
     ok = CRYPTO_memcmp(hex, given, JC_MD5_HEX) == 0;
   }
   lua_pop(L, 3);
@@ -174,7 +165,7 @@ int jc_l_md5(lua_State *L) {
   jc_slice part;
   char hex[JC_MD5_HEX];
   part.p = luaL_checklstring(L, 1, &part.n);
-  digest_or_raise(L, &part, 1, hex);
+  if (!jc_md5_hex(&jc_state_of(L)->md5, &part, 1, hex)) return luaL_error(L, "justclick: MD5 failed");
   lua_pushlstring(L, hex, JC_MD5_HEX);
   return 1;
 }
