@@ -12,21 +12,27 @@ WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-protot
 DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 libcrypto libcurl)
 # A Lua module takes the Lua API from the program that loads it: no -llua5.4 here.
 DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto libcurl)
+HOST_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 libcrypto libcurl) -lm
 
 BUILD      := build
-MODULE     := $(BUILD)/justclick/core.so
+# build/justclick is the host, so the module cannot live in a build/justclick/ directory: it is
+# build/justclick.so, which LUA_CPATH="build/?.so" finds through Lua's all-in-one C searcher
+# (justclick.core -> luaopen_justclick_core in justclick.so). Installed, it is justclick/core.so.
+MODULE     := $(BUILD)/justclick.so
+HOST       := $(BUILD)/justclick
 CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/phpfmt.c src/buffer.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 
 # Installation: the standard Lua 5.4 paths under PREFIX; DESTDIR for staging. luarocks passes
-# INST_LUADIR and INST_LIBDIR.
+# INST_LUADIR, INST_LIBDIR and INST_BINDIR.
 PREFIX      ?= /usr/local
 INST_LUADIR ?= $(PREFIX)/share/lua/5.4
 INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
+INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all test memcheck bench lint sandbox install uninstall clean
-all: $(MODULE)
+.PHONY: all test memcheck bench lint sandbox demo install uninstall clean
+all: $(MODULE) $(HOST)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -35,6 +41,17 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 $(MODULE): $(OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(LDFLAGS) -o $@ $(OBJ) $(DEPS_LIBS)
+
+# The host program: Lua 5.4, the C core linked in, and lua/justclick.lua embedded.
+$(BUILD)/embedded.c: lua/justclick.lua tools/embed.lua
+	@mkdir -p $(dir $@)
+	$(LUA) tools/embed.lua lua/justclick.lua > $@
+
+$(BUILD)/obj/embedded.o: $(BUILD)/embedded.c
+	$(CC) $(WARNINGS) $(CFLAGS) -c $< -o $@
+
+$(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/embedded.o $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # All specs (.busted sets the paths); the last line is "N passed, N failed".
 test: all
@@ -52,23 +69,29 @@ $(BENCH_WALK): bench/walk.c
 bench: all $(BENCH_WALK)
 	$(LUA) bench/sign.lua
 
+# The docs' example order against the sandbox, on a fresh machine: installs, builds, runs.
+demo:
+	scripts/demo.sh
+
 # The local JustClick stand-in, by hand: make sandbox PORT=8080 (Ctrl-C stops it).
 PORT ?= 8080
 sandbox:
 	php sandbox/server.php $(PORT)
 
 lint:
-	luacheck lua spec bench
+	luacheck lua spec bench examples tools
 	cppcheck --enable=warning,style,performance,portability --std=c11 --inline-suppr \
 	  --suppress=toomanyconfigs --error-exitcode=1 -q $(DEPS_CFLAGS) src
 
 install: all
-	install -d $(DESTDIR)$(INST_LUADIR) $(DESTDIR)$(INST_LIBDIR)/justclick
+	install -d $(DESTDIR)$(INST_LUADIR) $(DESTDIR)$(INST_LIBDIR)/justclick $(DESTDIR)$(INST_BINDIR)
 	install -m 644 lua/justclick.lua $(DESTDIR)$(INST_LUADIR)/justclick.lua
 	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
+	install -m 755 $(HOST) $(DESTDIR)$(INST_BINDIR)/justclick
 
 uninstall:
 	rm -f $(DESTDIR)$(INST_LUADIR)/justclick.lua $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
+	rm -f $(DESTDIR)$(INST_BINDIR)/justclick
 	-rmdir $(DESTDIR)$(INST_LIBDIR)/justclick
 
 clean:

@@ -31,5 +31,6 @@ build = {
   install_variables = {
     INST_LUADIR = "$(LUADIR)",
     INST_LIBDIR = "$(LIBDIR)",
+    INST_BINDIR = "$(BINDIR)",
   },
 }

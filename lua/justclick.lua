@@ -131,7 +131,18 @@ local function request(client, method, params, read_only)
     return nil, new_error("input", nil, redact((tostring(body):gsub("^justclick: ", "")), secret))
   end
   local url = client.api_url .. "/" .. method
-  local attempt = 0
+  if client.dry_run then -- what would be sent, exactly; the body holds the hash, not the secret
+    io.stdout:write("POST ", url, "\n", body, "\n")
+    io.stdout:flush()
+    return { dry_run = true, method = method, url = url }
+  end
+  local start, attempt = core.now(), 0
+  local function log(status, result, err)
+    if not client.verbose then return end
+    local code = err and err.kind == "api" and err.code or (result ~= nil and 0) or "-"
+    io.stderr:write(redact(("justclick: %s status=%s error_code=%s %dms retries=%d\n"):format(
+      method, status or "-", tostring(code), math.floor((core.now() - start) * 1000 + 0.5), attempt), secret))
+  end
   while true do
     local status, reply = client.session:post(url, body)
     local err, retry
@@ -141,10 +152,15 @@ local function request(client, method, params, read_only)
       retry = read_only and status >= 500
       err = new_error("http", status, ("%s: HTTP status %d"):format(method, status), { retryable = retry })
     else
-      return interpret(method, reply, secret)
+      local result, failure = interpret(method, reply, secret)
+      log(status, result, failure)
+      return result, failure
     end
     err.attempts = attempt + 1
-    if not retry or attempt >= client.retries then return nil, err end
+    if not retry or attempt >= client.retries then
+      log(status, nil, err)
+      return nil, err
+    end
     core.sleep(backoff(client.backoff, attempt))
     attempt = attempt + 1
   end
@@ -167,7 +183,7 @@ end
 local OPTIONS = {
   user = "string", secret = "string", api_url = "string", timeout = "number",
   connect_timeout = "number", retries = "number", ca_file = "string", max_reply = "number",
-  backoff = "number", max_input_vars = "number",
+  backoff = "number", max_input_vars = "number", dry_run = "boolean", verbose = "boolean",
 }
 
 --- justclick.new{user=, secret=, api_url=, timeout=30, connect_timeout=10, retries=2,
@@ -206,6 +222,8 @@ function justclick.new(opts)
     retries = retries,
     backoff = opts.backoff or 0.5,
     max_input_vars = opts.max_input_vars and math.tointeger(opts.max_input_vars) or 1000,
+    dry_run = opts.dry_run or false,
+    verbose = opts.verbose or false,
     session = core.session({
       timeout = opts.timeout, connect_timeout = opts.connect_timeout, ca_file = opts.ca_file,
       max_reply = opts.max_reply and math.tointeger(opts.max_reply),
@@ -289,6 +307,7 @@ end
 -- JUSTCLICK_API_URL from the environment.
 
 local default
+local defaults = {} -- set_defaults: what the module-level client is built from, over the environment
 
 --- justclick.configure(options) -> client: sets the client the module-level functions use.
 function justclick.configure(opts)
@@ -298,14 +317,31 @@ function justclick.configure(opts)
   return client
 end
 
+--- justclick.set_defaults(options): options for the module-level client, built on first use.
+-- They take precedence over JUSTCLICK_USER, JUSTCLICK_SECRET and JUSTCLICK_API_URL. The host
+-- program sets them from its command line.
+function justclick.set_defaults(opts)
+  if type(opts) ~= "table" then error("set_defaults: expected a table of options", 2) end
+  for k, v in pairs(opts) do
+    if not OPTIONS[k] then error(("set_defaults: unknown option %q"):format(tostring(k)), 2) end
+    defaults[k] = v
+  end
+  if default then default:close() end
+  default = nil
+end
+
 local function default_client()
   if not default then
-    local user, secret = os.getenv("JUSTCLICK_USER"), os.getenv("JUSTCLICK_SECRET")
-    if not user or not secret then
+    local opts = {
+      user = os.getenv("JUSTCLICK_USER"), secret = os.getenv("JUSTCLICK_SECRET"),
+      api_url = os.getenv("JUSTCLICK_API_URL"),
+    }
+    for k, v in pairs(defaults) do opts[k] = v end
+    if not opts.user or not opts.secret then
       error("justclick: not configured: call justclick.configure{user = ..., secret = ...}"
         .. " or set JUSTCLICK_USER and JUSTCLICK_SECRET", 3)
     end
-    default = justclick.new({ user = user, secret = secret, api_url = os.getenv("JUSTCLICK_API_URL") })
+    default = justclick.new(opts)
   end
   return default
 end

@@ -1,4 +1,4 @@
--- `luarocks make` builds and installs the module from the rockspec into a tree of one's own.
+-- `luarocks make` builds and installs the module and the host from the rockspec into a tree.
 -- The rocks registry is out of reach here, so --deps-mode none relies on Debian's lua-cjson.
 
 local function run(cmd)
@@ -14,7 +14,7 @@ describe("justclick-scm-1.rockspec", function()
   before_each(function()
     dir = os.tmpname()
     os.remove(dir)
-    assert(run("mkdir -p " .. dir .. " && cp -r justclick-scm-1.rockspec Makefile src lua LICENSE " .. dir))
+    assert(run("mkdir -p " .. dir .. " && cp -r justclick-scm-1.rockspec Makefile src lua tools LICENSE " .. dir))
   end)
 
   after_each(function()
@@ -40,5 +40,16 @@ describe("justclick-scm-1.rockspec", function()
     assert.are.equal(tree .. "/lib/lua/5.4/justclick/core.so", so)
     assert.are.equal("goods%5B0%5D%5Bgood_name%5D=a", query)
     assert.are.equal(require("justclick.core").md5("a=1::u::s"), hash)
+  end)
+
+  it("installs a working host program as bin/justclick", function()
+    local tree = dir .. "/tree"
+    local ok, out = run(("cd %s && luarocks --lua-version=5.4 make --tree %s --deps-mode none justclick-scm-1.rockspec")
+      :format(dir, tree))
+    assert.is_true(ok, out)
+    ok, out = run(("cd / && env -u LUA_PATH -u LUA_CPATH %s/bin/justclick -e 'print(require(\"justclick\").build_query{x = 1.5})'")
+      :format(tree))
+    assert.is_true(ok, out)
+    assert.are.equal("x=1.5\n", out)
   end)
 end)

@@ -2,6 +2,7 @@
 #ifndef JC_CORE_H
 #define JC_CORE_H
 
+#include <signal.h>
 #include <lua.h>
 #include "query.h"
 #include "sign.h"
@@ -38,5 +39,7 @@ int jc_l_decode_reply(lua_State *L);
 
 /* http.c: adds core.session and the session type to the module table on top of the stack. */
 int jc_open_http(lua_State *L);
+/* Set by the host's SIGINT handler: transfers in flight stop at once. */
+extern volatile sig_atomic_t jc_interrupted;
 
 #endif

@@ -30,6 +30,16 @@ typedef struct {
   char error[CURL_ERROR_SIZE];
 } jc_session;
 
+volatile sig_atomic_t jc_interrupted = 0;
+
+/* Stops a transfer once the host program has caught SIGINT: a call waiting on the network
+   would otherwise keep Ctrl-C waiting for its timeout. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+  (void)userdata, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  return jc_interrupted != 0;
+}
+
 static size_t on_reply_data(char *data, size_t size, size_t count, void *userdata) {
   jc_session *s = userdata;
   size_t n = size * count;
@@ -113,6 +123,8 @@ static int l_session(lua_State *L) {
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_ERRORBUFFER, s->error);
   SET(CURLOPT_WRITEFUNCTION, on_reply_data);
+  SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+  SET(CURLOPT_NOPROGRESS, 0L);
   SET(CURLOPT_WRITEDATA, s);
   SET(CURLOPT_HTTPHEADER, s->headers);
   SET(CURLOPT_USERAGENT, "justclick-lua/" JC_VERSION);

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building, testing and the demo need, where they are
+# missing: through apt-get, as root or with sudo.
+set -euo pipefail
+
+packages=(
+  make gcc pkg-config git ca-certificates openssl
+  lua5.4 liblua5.4-dev lua-cjson lua-busted lua-check luarocks
+  libssl-dev libcurl4-openssl-dev
+  php-cli php-sqlite3
+  valgrind cppcheck
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null

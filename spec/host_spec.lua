@@ -1,0 +1,231 @@
+-- The `justclick` host program, run as a subprocess.
+local justclick = require "justclick"
+local sandbox = require "support.sandbox"
+
+local HOST = os.getenv("PWD") .. "/build/justclick"
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+local function shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- Runs a shell command line; returns its exit status, stdout and stderr. The work tree's
+-- LUA_PATH and LUA_CPATH are cleared: the host needs neither.
+local function run(cmdline, stdin)
+  local out, err, input = os.tmpname(), os.tmpname(), os.tmpname()
+  local f = assert(io.open(input, "wb"))
+  f:write(stdin or "")
+  f:close()
+  local p = assert(io.popen(("env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 sh -c %s < %s > %s 2> %s; echo $?")
+    :format(shell_quote(cmdline), input, out, err)))
+  local status = tonumber(p:read("a"))
+  p:close()
+  local o, e = read(out), read(err)
+  os.remove(out)
+  os.remove(err)
+  os.remove(input)
+  return status, o, e
+end
+
+local function script(code)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(code)
+  f:close()
+  return path
+end
+
+describe("the justclick host", function()
+  describe("runs Lua as lua does", function()
+    it("passes arg and ... to a script", function()
+      local path = script('print(arg[0] == debug.getinfo(1, "S").short_src, arg[-1] ~= nil, #arg, select("#", ...), ...)')
+      local status, out = run(("%s %s a 'b c'"):format(HOST, path))
+      os.remove(path)
+      assert.are.equal(0, status)
+      assert.are.equal("true\ttrue\t2\t2\ta\tb c\n", out)
+    end)
+
+    it("runs -e chunks and -l modules in order", function()
+      local status, out = run(HOST .. [[ -e 'x = 6' -l j=justclick -e 'print(x * 7, j._VERSION)']])
+      assert.are.equal(0, status)
+      assert.are.equal("42\t" .. justclick._VERSION .. "\n", out)
+    end)
+
+    it("reads the script from standard input with -", function()
+      local status, out = run(HOST .. " - one two", 'print(arg[0], ...)')
+      assert.are.equal(0, status)
+      assert.are.equal("-\tone\ttwo\n", out)
+    end)
+
+    it("has justclick built in, from any directory, with no LUA_PATH", function()
+      local status, out = run("cd / && " .. HOST .. [[ -e 'local j = require "justclick"; print(j.build_query{goods = {{good_name = "a"}}})']])
+      assert.are.equal(0, status)
+      assert.are.equal("goods%5B0%5D%5Bgood_name%5D=a\n", out)
+    end)
+
+    it("prints its version and its usage", function()
+      local status, out = run(HOST .. " -v")
+      assert.are.equal(0, status)
+      assert.is_truthy(out:find("justclick-lua " .. justclick._VERSION, 1, true))
+      status, out = run(HOST .. " --help")
+      assert.are.equal(0, status)
+      assert.is_truthy(out:find("--secret-file", 1, true))
+    end)
+  end)
+
+  describe("exit status", function()
+    it("is 0 after a script that ends", function()
+      assert.are.equal(0, (run(HOST .. " -e 'local x = 1'")))
+    end)
+
+    it("is 1 after an error, with 'justclick: <message>' and a traceback", function()
+      local path = script('local function f() error("boom") end\nf()\n')
+      local status, _, err = run(HOST .. " " .. path)
+      os.remove(path)
+      assert.are.equal(1, status)
+      assert.is_truthy(err:find("^justclick: [^\n]*:1: boom\n"), err)
+      assert.is_truthy(err:find("stack traceback:", 1, true), err)
+      assert.is_truthy(err:find("in local 'f'", 1, true) or err:find("in function 'f'", 1, true), err)
+    end)
+
+    it("is 1 for an error object, shown by its __tostring", function()
+      local status, _, err = run(HOST .. [[ -e 'error(setmetatable({}, {__tostring = function() return "custom" end}))']])
+      assert.are.equal(1, status)
+      assert.is_truthy(err:find("justclick: custom", 1, true), err)
+    end)
+
+    it("is 2 for a usage error", function()
+      local status, _, err = run(HOST .. " --no-such-option")
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("unknown option '--no-such-option'", 1, true), err)
+      assert.are.equal(2, (run(HOST)))
+      assert.are.equal(2, (run(HOST .. " -e")))
+    end)
+
+    it("is n after os.exit(n), and os.exit closes the state", function()
+      local status, out = run(HOST .. [[ -e 'setmetatable({}, {__gc = function() print("closed") end}) os.exit(5)']])
+      assert.are.equal(5, status)
+      assert.are.equal("closed\n", out)
+      assert.are.equal(0, (run(HOST .. " -e 'os.exit(true)'")))
+      assert.are.equal(1, (run(HOST .. " -e 'os.exit(false)'")))
+    end)
+
+    it("is 130 after Ctrl-C, which stops the script with 'interrupted'", function()
+      local status, _, err = run(HOST .. " -e 'while true do end' & pid=$!; sleep 0.3; kill -INT $pid; wait $pid")
+      assert.are.equal(130, status)
+      assert.is_truthy(err:find("interrupted", 1, true), err)
+    end)
+  end)
+
+  describe("configuration", function()
+    local ORDER = [[-e 'local r = require("justclick").create_order{bill_email = "a@b.cd", goods = {{good_name = "invoice", good_sum = 1500}}} print("dry_run", r.dry_run)']]
+
+    it("--dry-run prints the method, the URL and the exact body with its hash, and never the secret", function()
+      local secret = "Very-Secret-Key-42"
+      local status, out, err = run(("JUSTCLICK_USER=shop JUSTCLICK_SECRET=%s %s --dry-run %s"):format(secret, HOST, ORDER))
+      assert.are.equal(0, status, err)
+      local order = { bill_email = "a@b.cd", goods = { { good_name = "invoice", good_sum = 1500 } } }
+      local body = justclick.build_query(order) .. "&hash=" .. justclick.sign(order, "shop", secret)
+      assert.are.equal("POST https://shop.justclick.io/api/CreateOrder\n" .. body .. "\ndry_run\ttrue\n", out)
+      assert.is_truthy(out:find("goods%5B0%5D%5Bgood_name%5D=invoice", 1, true))
+      assert.is_nil((out .. err):find(secret, 1, true))
+    end)
+
+    it("--user, --api-url and --secret-file override the environment", function()
+      local secret_file = script("From-File-Secret\n")
+      local status, out = run(("JUSTCLICK_USER=env JUSTCLICK_SECRET=env JUSTCLICK_API_URL=http://env/api "
+        .. "%s --user shop --api-url http://127.0.0.1:9/api --secret-file %s --dry-run %s"):format(HOST, secret_file, ORDER))
+      os.remove(secret_file)
+      assert.are.equal(0, status)
+      local order = { bill_email = "a@b.cd", goods = { { good_name = "invoice", good_sum = 1500 } } }
+      assert.is_truthy(out:find("POST http://127.0.0.1:9/api/CreateOrder\n", 1, true), out)
+      assert.is_truthy(out:find("&hash=" .. justclick.sign(order, "shop", "From-File-Secret") .. "\n", 1, true), out)
+    end)
+
+    it("refuses a missing or unreadable --secret-file with exit 2", function()
+      local status, _, err = run(HOST .. " --secret-file /nonexistent/secret -e ''")
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("cannot read the secret file /nonexistent/secret", 1, true), err)
+      status, _, err = run(HOST .. " --secret-file / -e ''")
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("cannot read the secret file /", 1, true), err)
+      local empty = script("\n")
+      status, _, err = run(HOST .. " --secret-file " .. empty .. " -e ''")
+      os.remove(empty)
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("holds no secret", 1, true), err)
+    end)
+
+    it("never takes the secret from the command line", function()
+      local status, _, err = run(HOST .. " --secret Very-Secret -e ''")
+      assert.are.equal(2, status)
+      assert.is_truthy(err:find("never taken from the command line", 1, true), err)
+    end)
+  end)
+
+  describe("against the sandbox", function()
+    local sb
+    lazy_setup(function() sb = sandbox.start() end)
+    lazy_teardown(function() if sb then sb:stop() end end)
+
+    local function env()
+      return ("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s "):format(sandbox.user, sandbox.secret, sb.api_url)
+    end
+
+    it("runs the demo through JUSTCLICK_*", function()
+      local status, out, err = run(env() .. HOST .. " examples/demo.lua")
+      assert.are.equal(0, status, err)
+      assert.is_truthy(out:find("Created order 1%d+"), out)
+      assert.is_truthy(out:find("invoice  Invoice template     1500", 1, true), out)
+      assert.is_truthy(out:find("Came from: direct / cpc / my campaign", 1, true), out)
+    end)
+
+    it("runs the other examples", function()
+      local status, out, err = run(env() .. HOST .. " examples/create_order.lua buyer@example.com invoice:1200 sales")
+      assert.are.equal(0, status, err)
+      local id = assert(out:match("^order (%d+): /bill/%x+\n$"), out)
+      status, out = run(env() .. HOST .. " examples/order_status.lua " .. id)
+      assert.are.equal(0, status)
+      assert.is_truthy(out:find("waiting, 2190 to pay of 2190", 1, true), out)
+      assert.are.equal(1, (run(env() .. HOST .. " examples/order_status.lua 999")))
+    end)
+
+    it("--verbose writes a line a call on stderr, without the secret", function()
+      local status, _, err = run(env() .. HOST .. [[ --verbose -e 'local j = require "justclick"
+        j.create_order{bill_email = "v@b.cd", goods = {{good_name = "sales"}}} j.order_details(5)']])
+      assert.are.equal(0, status)
+      assert.is_truthy(err:find("justclick: CreateOrder status=200 error_code=0 %d+ms retries=0\n"), err)
+      assert.is_truthy(err:find("justclick: getOrderDetails status=200 error_code=400 %d+ms retries=0\n"), err)
+      assert.is_nil(err:find(sandbox.secret, 1, true))
+    end)
+  end)
+
+  describe("installation", function()
+    it("make install puts the host, the module and the Lua file under DESTDIR and PREFIX; uninstall removes them", function()
+      local dest = os.tmpname()
+      os.remove(dest)
+      local status, out = run(("make -s install DESTDIR=%s PREFIX=/opt/jc"):format(dest))
+      assert.are.equal(0, status, out)
+      local prefix = dest .. "/opt/jc"
+      for _, f in ipairs({ "/bin/justclick", "/lib/lua/5.4/justclick/core.so", "/share/lua/5.4/justclick.lua" }) do
+        assert.is_truthy(io.open(prefix .. f), f)
+      end
+      status, out = run(("cd / && %s/bin/justclick -e 'print(require(\"justclick\").build_query{a = true})'"):format(prefix))
+      assert.are.equal(0, status)
+      assert.are.equal("a=1\n", out)
+      status, out = run(("LUA_PATH='%s/share/lua/5.4/?.lua;;' LUA_CPATH='%s/lib/lua/5.4/?.so;;' lua5.4 -e 'print(require(\"justclick\").build_query{b = false})'")
+        :format(prefix, prefix))
+      assert.are.equal(0, status)
+      assert.are.equal("b=0\n", out)
+      assert.are.equal(0, (run(("make -s uninstall DESTDIR=%s PREFIX=/opt/jc"):format(dest))))
+      assert.is_nil(io.open(prefix .. "/bin/justclick"))
+      run("rm -rf " .. dest)
+    end)
+  end)
+end)

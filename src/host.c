@@ -1,0 +1,389 @@
+/*
+ * justclick: Lua 5.4 with justclick built in, for order scripts run by hand or from cron.
+ *
+ *   justclick [options] [script [args]]
+ *
+ * It behaves like `lua` (arg, ..., -e, -l, -, --), and is configured like the module: from
+ * JUSTCLICK_USER, JUSTCLICK_SECRET and JUSTCLICK_API_URL, or --user, --api-url and
+ * --secret-file. The secret never comes from the command line, where `ps` shows it.
+ * Exit status: 0, 1 for a script error, 2 for a usage error, n for os.exit(n), 130 for Ctrl-C.
+ * The Lua state is always closed, so connections are released.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include "core.h"
+
+enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
+
+int luaopen_justclick_core(lua_State *L);
+
+/* lua/justclick.lua, embedded by the build (build/embedded.c). */
+extern const char jc_embedded_module[];
+extern const size_t jc_embedded_module_len;
+
+static const char usage_text[] =
+    "usage: justclick [options] [script [args]]\n"
+    "Runs a Lua 5.4 script with justclick built in.\n"
+    "  -e CODE             run CODE\n"
+    "  -l MOD              require MOD into the global MOD (-l g=MOD: into g)\n"
+    "  -                   read the script from standard input\n"
+    "  --                  stop handling options\n"
+    "  --user NAME         the account (overrides JUSTCLICK_USER)\n"
+    "  --api-url URL       the API (overrides JUSTCLICK_API_URL)\n"
+    "  --secret-file PATH  read the secret from PATH (else JUSTCLICK_SECRET)\n"
+    "  --dry-run           send nothing: print each call's method, URL and body\n"
+    "  --verbose           a line on stderr for each call\n"
+    "  -v, --version       print the version\n"
+    "  -h, --help          print this help\n";
+
+typedef struct {
+  int script;        /* argv index of the script, or 0 */
+  int run_stdin;     /* the script is "-" */
+  int version, help;
+  const char *user, *api_url, *secret_file;
+  int dry_run, verbose;
+} options;
+
+static lua_State *running; /* the state a SIGINT interrupts */
+
+/* ---- Ctrl-C: as lua.c does, a hook that raises "interrupted" at the next Lua step ---- */
+
+static void on_interrupt_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted");
+}
+
+static void on_sigint(int sig) {
+  int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  signal(sig, SIG_DFL); /* a second Ctrl-C ends the process */
+  jc_interrupted = 1;   /* stops a transfer in flight */
+  lua_sethook(running, on_interrupt_hook, mask, 1);
+}
+
+/* ---- errors ---- */
+
+static int message_handler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) { /* an error object: its __tostring, or its type */
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+static int report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    fprintf(stderr, "justclick: %s\n", lua_tostring(L, -1));
+    fflush(stderr);
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+static int docall(lua_State *L, int nargs) {
+  int base = lua_gettop(L) - nargs, status;
+  lua_pushcfunction(L, message_handler);
+  lua_insert(L, base);
+  status = lua_pcall(L, nargs, 0, base);
+  lua_remove(L, base);
+  return status;
+}
+
+/* ---- options ---- */
+
+static int usage_error(const char *fmt, const char *what) {
+  fprintf(stderr, "justclick: ");
+  fprintf(stderr, fmt, what);
+  fprintf(stderr, "\nTry 'justclick --help'.\n");
+  return -1;
+}
+
+/* The value of a long option: "--name=value" or "--name value". NULL when it is not `name`. */
+static const char *long_value(char **argv, int *i, const char *name, int *missing) {
+  size_t n = strlen(name);
+  if (strncmp(argv[*i], name, n) != 0) return NULL;
+  if (argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (argv[*i][n] != '\0') return NULL;
+  if (argv[*i + 1] == NULL) {
+    *missing = 1;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+/* Reads the options before the script; returns 0, or -1 after printing a usage error. -e and -l
+   are left for run_chunks, which handles them in their order. */
+static int parse_options(char **argv, options *o) {
+  int i;
+  for (i = 1; argv[i] != NULL; i++) {
+    const char *a = argv[i], *v;
+    int missing = 0;
+    if (a[0] != '-') break;
+    if (strcmp(a, "-") == 0) {
+      o->run_stdin = 1;
+      break;
+    }
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0) {
+      if (argv[++i] == NULL) return usage_error("'%s' needs an argument", a);
+    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+      o->version = 1;
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      o->help = 1;
+    } else if (strcmp(a, "--dry-run") == 0) {
+      o->dry_run = 1;
+    } else if (strcmp(a, "--verbose") == 0) {
+      o->verbose = 1;
+    } else if ((v = long_value(argv, &i, "--user", &missing)) != NULL) {
+      o->user = v;
+    } else if ((v = long_value(argv, &i, "--api-url", &missing)) != NULL) {
+      o->api_url = v;
+    } else if ((v = long_value(argv, &i, "--secret-file", &missing)) != NULL) {
+      o->secret_file = v;
+    } else if (missing) {
+      return usage_error("'%s' needs an argument", a);
+    } else if (strncmp(a, "--secret", 8) == 0) {
+      return usage_error("%s: the secret is never taken from the command line, where others can "
+                         "read it; use JUSTCLICK_SECRET or --secret-file", a);
+    } else {
+      return usage_error("unknown option '%s'", a);
+    }
+  }
+  o->script = argv[i] != NULL ? i : 0;
+  return 0;
+}
+
+/* ---- setting up the state ---- */
+
+static int load_embedded_module(lua_State *L) {
+  if (luaL_loadbufferx(L, jc_embedded_module, jc_embedded_module_len, "=justclick.lua", "t") != LUA_OK)
+    return lua_error(L);
+  lua_pushstring(L, "justclick");
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+/* os.exit closes the state, whatever its second argument, so connections are released. */
+static int exit_closing(lua_State *L) {
+  int status = EXIT_SUCCESS;
+  if (lua_isboolean(L, 1)) {
+    status = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+  } else {
+    status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+  }
+  lua_close(L);
+  exit(status);
+}
+
+/* The secret in PATH, without the line end an editor leaves. NULL after printing why. */
+static char *read_secret_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t len = 0, cap = 0, n;
+  if (f != NULL) {
+    do {
+      if (len == cap) {
+        char *p = realloc(buf, cap = cap ? cap * 2 : 256);
+        if (p == NULL) break;
+        buf = p;
+      }
+      n = fread(buf + len, 1, cap - len, f);
+      len += n;
+    } while (n > 0);
+    if (ferror(f) || len == cap) { /* a read error, or out of memory */
+      int saved = errno;
+      fclose(f);
+      free(buf);
+      fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(saved ? saved : EIO));
+      return NULL;
+    }
+    fclose(f);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
+    buf[len] = '\0';
+    if (len == 0 || memchr(buf, '\0', len)) {
+      free(buf);
+      fprintf(stderr, "justclick: the secret file %s holds no secret\n", path);
+      return NULL;
+    }
+    return buf;
+  }
+  fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(errno));
+  return NULL;
+}
+
+/* justclick.set_defaults{...} from the command line: called with user, api_url, secret (each a
+   string or nil), dry_run and verbose. */
+static int set_defaults(lua_State *L) {
+  static const char *const names[] = {"user", "api_url", "secret", "dry_run", "verbose"};
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "justclick");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "set_defaults");
+  lua_createtable(L, 0, 5);
+  for (int i = 0; i < 5; i++) {
+    if (lua_isnil(L, i + 1) || (lua_isboolean(L, i + 1) && !lua_toboolean(L, i + 1))) continue;
+    lua_pushvalue(L, i + 1);
+    lua_setfield(L, -2, names[i]);
+  }
+  lua_call(L, 1, 0);
+  return 0;
+}
+
+/* Applies the command line's configuration. Returns the exit status to end with, or -1. */
+static int apply_configuration(lua_State *L, const options *o) {
+  char *secret = NULL;
+  if (o->secret_file && (secret = read_secret_file(o->secret_file)) == NULL) return EXIT_USAGE;
+  lua_pushcfunction(L, set_defaults);
+  lua_pushstring(L, o->user);
+  lua_pushstring(L, o->api_url);
+  lua_pushstring(L, secret);
+  lua_pushboolean(L, o->dry_run);
+  lua_pushboolean(L, o->verbose);
+  if (secret) {
+    memset(secret, 0, strlen(secret));
+    free(secret);
+  }
+  return report(L, docall(L, 5)) == LUA_OK ? -1 : EXIT_SCRIPT;
+}
+
+/* The global `arg`, as lua builds it: the script at 0, its arguments from 1, the rest below. */
+static void create_arg(lua_State *L, char **argv, int argc, int script) {
+  int base = script ? script : argc;
+  lua_createtable(L, argc - base, base + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - base);
+  }
+  lua_setglobal(L, "arg");
+}
+
+/* Runs the -e and -l options in their order. */
+static int run_chunks(lua_State *L, char **argv, int upto) {
+  for (int i = 1; i < upto; i++) {
+    int status = LUA_OK;
+    if (strcmp(argv[i], "-e") == 0) {
+      const char *code = argv[++i];
+      status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
+      if (status == LUA_OK) status = docall(L, 0);
+    } else if (strcmp(argv[i], "-l") == 0) {
+      const char *mod = argv[++i], *eq = strchr(mod, '=');
+      lua_getglobal(L, "require");
+      lua_pushstring(L, eq ? eq + 1 : mod);
+      lua_pushcfunction(L, message_handler);
+      lua_insert(L, -3);
+      status = lua_pcall(L, 1, 1, -3);
+      if (status == LUA_OK) {
+        if (eq) lua_pushlstring(L, mod, (size_t)(eq - mod));
+        else lua_pushstring(L, mod);
+        lua_insert(L, -2);
+        lua_setglobal(L, lua_tostring(L, -2));
+        lua_pop(L, 1);
+      }
+      lua_remove(L, -2);
+    } else if (strcmp(argv[i], "--user") == 0 || strcmp(argv[i], "--api-url") == 0 ||
+               strcmp(argv[i], "--secret-file") == 0) {
+      i++; /* its value was taken by parse_options */
+    }
+    if (report(L, status) != LUA_OK) return status;
+  }
+  return LUA_OK;
+}
+
+/* Runs the script at argv[script] ("-": standard input) with the arguments after it. */
+static int run_script(lua_State *L, char **argv, int argc, int script, int from_stdin) {
+  int status = luaL_loadfile(L, from_stdin ? NULL : argv[script]);
+  if (status != LUA_OK) return report(L, status);
+  luaL_checkstack(L, argc - script, "too many arguments to the script");
+  for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
+  return report(L, docall(L, argc - script - 1));
+}
+
+/* Everything that touches Lua runs in here, under lua_pcall. Returns the exit status. */
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = lua_touserdata(L, 2);
+  options o;
+  int status;
+
+  memset(&o, 0, sizeof o);
+  if (parse_options(argv, &o) < 0) {
+    lua_pushinteger(L, EXIT_USAGE);
+    return 1;
+  }
+  if (o.help) {
+    fputs(usage_text, stdout);
+    lua_pushinteger(L, EXIT_SUCCESS);
+    return 1;
+  }
+  if (o.version) printf("justclick-lua %s (%s)\n", JC_VERSION, LUA_RELEASE);
+  if (o.script == 0 && !o.run_stdin) {
+    int any_chunk = 0;
+    for (int i = 1; i < argc; i++) any_chunk |= strcmp(argv[i], "-e") == 0 || strcmp(argv[i], "-l") == 0;
+    if (!any_chunk && !o.version) {
+      usage_error("%s", "no script to run");
+      lua_pushinteger(L, EXIT_USAGE);
+      return 1;
+    }
+  }
+
+  luaL_openlibs(L);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_justclick_core);
+  lua_setfield(L, -2, "justclick.core");
+  lua_pushcfunction(L, load_embedded_module);
+  lua_setfield(L, -2, "justclick");
+  lua_pop(L, 1);
+  lua_getglobal(L, "os");
+  lua_pushcfunction(L, exit_closing);
+  lua_setfield(L, -2, "exit");
+  lua_pop(L, 1);
+
+  int script = o.run_stdin ? 0 : o.script;
+  int stdin_at = 0;
+  if (o.run_stdin) {
+    for (stdin_at = 1; strcmp(argv[stdin_at], "-") != 0; stdin_at++) {}
+  }
+  create_arg(L, argv, argc, o.run_stdin ? stdin_at : script);
+  if ((status = apply_configuration(L, &o)) >= 0) {
+    lua_pushinteger(L, status);
+    return 1;
+  }
+  status = run_chunks(L, argv, o.run_stdin ? stdin_at : (script ? script : argc));
+  if (status == LUA_OK && (script || o.run_stdin))
+    status = run_script(L, argv, argc, o.run_stdin ? stdin_at : script, o.run_stdin);
+  lua_pushinteger(L, status == LUA_OK ? EXIT_SUCCESS : (jc_interrupted ? EXIT_INTERRUPTED : EXIT_SCRIPT));
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  int code = EXIT_SCRIPT;
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    fprintf(stderr, "justclick: cannot create a Lua state: not enough memory\n");
+    return EXIT_SCRIPT;
+  }
+  running = L;
+  signal(SIGINT, on_sigint);
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  if (lua_pcall(L, 2, 1, 0) == LUA_OK) {
+    code = (int)lua_tointeger(L, -1);
+  } else {
+    fprintf(stderr, "justclick: %s\n", lua_tostring(L, -1));
+  }
+  lua_close(L);
+  return code;
+}
