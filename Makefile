@@ -57,9 +57,12 @@ $(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/embedded.o $(OBJ)
 test: all
 	$(BUSTED)
 
-# All specs under valgrind: no definite leak and no invalid access, or it fails.
+# All specs under valgrind, then the host on a dry run and on os.exit: no definite leak and no
+# invalid access, or it fails.
 memcheck: all
 	$(VALGRIND) $(BUSTED)
+	JUSTCLICK_SECRET=memcheck $(VALGRIND) $(HOST) --user memcheck --dry-run examples/demo.lua > /dev/null
+	$(VALGRIND) $(HOST) -e 'setmetatable({}, {__gc = function() end}) os.exit(0)'
 
 BENCH_WALK := $(BUILD)/bench_walk.so
 $(BENCH_WALK): bench/walk.c

@@ -162,10 +162,13 @@ describe("the justclick host", function()
       assert.is_truthy(err:find("holds no secret", 1, true), err)
     end)
 
-    it("never takes the secret from the command line", function()
-      local status, _, err = run(HOST .. " --secret Very-Secret -e ''")
-      assert.are.equal(2, status)
-      assert.is_truthy(err:find("never taken from the command line", 1, true), err)
+    it("never takes the secret from the command line, nor repeats it", function()
+      for _, option in ipairs({ "--secret Very-Secret", "--secret=Very-Secret" }) do
+        local status, out, err = run(HOST .. " " .. option .. " -e ''")
+        assert.are.equal(2, status)
+        assert.is_truthy(err:find("never taken from the command line", 1, true), err)
+        assert.is_nil((out .. err):find("Very-Secret", 1, true), err)
+      end
     end)
   end)
 

@@ -154,8 +154,9 @@ static int parse_options(char **argv, options *o) {
     } else if (missing) {
       return usage_error("'%s' needs an argument", a);
     } else if (strncmp(a, "--secret", 8) == 0) {
+      /* The argument is not repeated: it may be the secret itself. */
       return usage_error("%s: the secret is never taken from the command line, where others can "
-                         "read it; use JUSTCLICK_SECRET or --secret-file", a);
+                         "read it; use JUSTCLICK_SECRET or --secret-file", "--secret");
     } else {
       return usage_error("unknown option '%s'", a);
     }
@@ -191,35 +192,42 @@ static char *read_secret_file(const char *path) {
   FILE *f = fopen(path, "rb");
   char *buf = NULL;
   size_t len = 0, cap = 0, n;
-  if (f != NULL) {
-    do {
-      if (len == cap) {
-        char *p = realloc(buf, cap = cap ? cap * 2 : 256);
-        if (p == NULL) break;
-        buf = p;
-      }
-      n = fread(buf + len, 1, cap - len, f);
-      len += n;
-    } while (n > 0);
-    if (ferror(f) || len == cap) { /* a read error, or out of memory */
-      int saved = errno;
-      fclose(f);
-      free(buf);
-      fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(saved ? saved : EIO));
-      return NULL;
-    }
-    fclose(f);
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
-    buf[len] = '\0';
-    if (len == 0 || memchr(buf, '\0', len)) {
-      free(buf);
-      fprintf(stderr, "justclick: the secret file %s holds no secret\n", path);
-      return NULL;
-    }
-    return buf;
+  int failed = 0;
+  if (f == NULL) {
+    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(errno));
+    return NULL;
   }
-  fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(errno));
-  return NULL;
+  do {
+    if (len + 1 >= cap) { /* room for the bytes and a NUL */
+      size_t grown = cap ? cap * 2 : 256;
+      char *p = grown > cap ? realloc(buf, grown) : NULL;
+      if (p == NULL) {
+        errno = ENOMEM;
+        failed = 1;
+        break;
+      }
+      buf = p;
+      cap = grown;
+    }
+    n = fread(buf + len, 1, cap - len - 1, f);
+    len += n;
+  } while (n > 0);
+  if (failed || ferror(f)) {
+    int saved = errno ? errno : EIO;
+    fclose(f);
+    free(buf);
+    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(saved));
+    return NULL;
+  }
+  fclose(f);
+  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
+  buf[len] = '\0';
+  if (len == 0 || memchr(buf, '\0', len)) {
+    free(buf);
+    fprintf(stderr, "justclick: the secret file %s holds no secret\n", path);
+    return NULL;
+  }
+  return buf;
 }
 
 /* justclick.set_defaults{...} from the command line: called with user, api_url, secret (each a
