@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing and the demo need, where they are
-# missing: through apt-get, as root or with sudo.
+# missing: through apt-get, as root or with sudo. With --dev, also the fuzzing toolchain
+# (clang and its libFuzzer runtime, as Debian 12 names them), which CI uses.
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,9 @@ packages=(
   php-cli php-sqlite3
   valgrind cppcheck
 )
+if [ "${1:-}" = "--dev" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

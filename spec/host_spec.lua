@@ -2,7 +2,8 @@
 local justclick = require "justclick"
 local sandbox = require "support.sandbox"
 
-local HOST = os.getenv("PWD") .. "/build/justclick"
+-- make asan runs these against its own build of the host.
+local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/justclick")
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
