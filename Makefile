@@ -70,7 +70,9 @@ $(BENCH_WALK): bench/walk.c
 	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -shared $(DEPS_CFLAGS) $(LDFLAGS) -o $@ $<
 
 bench: all $(BENCH_WALK)
-	$(LUA) bench/sign.lua
+	@$(LUA) bench/sign.lua
+	@$(LUA) bench/client.lua
+	@$(LUA) bench/scaling.lua
 
 # The core and the host with AddressSanitizer and UBSan, running every spec. The instrumented
 # host is itself the Lua that runs busted, with the instrumented core built in (preloading the

@@ -1,7 +1,8 @@
--- sign() on the docs' CreateOrder example against PHP's http_build_query + md5 on the same data,
--- measured in the same run as CPU time per call. Also the floor: md5 alone on the same bytes.
+-- sign() on the docs' CreateOrder example against PHP's http_build_query + md5 and against a
+-- straightforward pure-Lua encoder and md5 (bench/pure.lua), on the same data, in the same run,
+-- as CPU time per call. Also the floors: md5 alone on the same bytes, and reading the table.
 -- Run: make bench  (or: lua5.4 bench/sign.lua [iterations])
-package.path = "lua/?.lua;spec/?.lua;" .. package.path
+package.path = "lua/?.lua;spec/?.lua;bench/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
 
 local justclick = require "justclick"
@@ -12,11 +13,12 @@ local N = tonumber(arg[1]) or 300000
 local order, user, secret = example.order(), example.user, example.secret
 local signed_bytes = justclick.build_query(order) .. "::" .. user .. "::" .. secret
 
-local function per_call_ns(fn)
+local function per_call_ns(fn, n)
+  n = n or N
   fn() -- warm up
   local start = os.clock()
-  for _ = 1, N do fn() end
-  return (os.clock() - start) / N * 1e9
+  for _ = 1, n do fn() end
+  return (os.clock() - start) / n * 1e9
 end
 
 local function php_ns(body)
@@ -41,10 +43,13 @@ printf("%%.1f\n", (cpu() - $t) / $n * 1e9);
   return assert(tonumber(out), "php printed: " .. out)
 end
 
+local pure = require "pure"
+assert(pure.sign(order, user, secret) == justclick.sign(order, user, secret), "bench/pure.lua signs differently")
 local walk_ok, bench_walk = pcall(require, "bench_walk") -- built by `make bench`
 local ours = per_call_ns(function() return justclick.sign(order, user, secret) end)
 local ours_query = per_call_ns(function() return justclick.build_query(order) end)
 local ours_md5 = per_call_ns(function() return core.md5(signed_bytes) end)
+local pure_lua = per_call_ns(function() return pure.sign(order, user, secret) end, N // 50)
 local php = php_ns('$h = md5(http_build_query($send_data) . "::" . $user . "::" . $secret);')
 local php_query = php_ns("$h = http_build_query($send_data);")
 local php_md5 = php_ns("$h = md5($signed);")
@@ -54,7 +59,10 @@ print(("  %-34s %8.0f ns"):format("justclick.sign", ours))
 print(("  %-34s %8.0f ns"):format("PHP md5(http_build_query(...))", php))
 print(("  %-34s %8.2f   (target: at most 0.50)"):format("ratio sign / PHP", ours / php))
 print(("  %-34s %8.0f ns   (PHP: %.0f ns)"):format("  of which build_query", ours_query, php_query))
+print(("  %-34s %8.0f ns"):format("pure Lua encoder + md5", pure_lua))
+print(("  %-34s %8.1f   (target: at least 10)"):format("ratio pure Lua / sign", pure_lua / ours))
 print(("  %-34s %8.0f ns   (PHP: %.0f ns)"):format("floor: md5 alone, same bytes", ours_md5, php_md5))
+print(("  %-34s %8.2f"):format("sign / md5 floor", ours / ours_md5))
 if walk_ok then
   local walk = per_call_ns(function() return bench_walk.walk(order) end)
   print(("  %-34s %8.0f ns"):format("floor: reading the table (C API)", walk))

@@ -184,6 +184,7 @@ local OPTIONS = {
   user = "string", secret = "string", api_url = "string", timeout = "number",
   connect_timeout = "number", retries = "number", ca_file = "string", max_reply = "number",
   backoff = "number", max_input_vars = "number", dry_run = "boolean", verbose = "boolean",
+  keep_alive = "boolean",
 }
 
 --- justclick.new{user=, secret=, api_url=, timeout=30, connect_timeout=10, retries=2,
@@ -226,7 +227,7 @@ function justclick.new(opts)
     verbose = opts.verbose or false,
     session = core.session({
       timeout = opts.timeout, connect_timeout = opts.connect_timeout, ca_file = opts.ca_file,
-      max_reply = opts.max_reply and math.tointeger(opts.max_reply),
+      max_reply = opts.max_reply and math.tointeger(opts.max_reply), keep_alive = opts.keep_alive,
     }),
   }, Client)
   secrets[client] = secret

@@ -5,7 +5,8 @@
 // HTTP/1.1 front on 127.0.0.1:PORT (0: a free port). php -S closes every connection after one
 // reply; the front keeps the client's connections alive, as JustClick's servers do, and counts
 // them (GET /__sandbox/front). It prints "sandbox listening on http://127.0.0.1:PORT" once both
-// answer. SIGINT and SIGTERM stop both.
+// answer. SIGINT and SIGTERM stop both. POST /__fast/api/METHOD is a signed success answered by
+// the front alone, for benchmarks.
 
 const READ_CHUNK = 65536;
 
@@ -71,6 +72,11 @@ function forward(array $req, int $backend): array {
     return [$head . "\r\nContent-Length: " . strlen($body) . "\r\nConnection: keep-alive\r\n\r\n" . $body, true];
 }
 
+function reply_from_front(string $body): string {
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " . strlen($body)
+        . "\r\nConnection: keep-alive\r\n\r\n" . $body;
+}
+
 function write_all($s, string $data): bool {
     while ($data !== '') {
         $n = @fwrite($s, $data);
@@ -106,6 +112,11 @@ if (empty($probe)) {
 fclose($probe);
 echo 'sandbox listening on http://127.0.0.1:' . port_of($listen) . "\n";
 
+// POST /__fast/...: a signed success answered by the front itself, with no check and no
+// storage, so that benchmarks measure the client and not php -S.
+$secret = getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret';
+$fast_reply = json_encode(['error_code' => 0, 'error_text' => 'OK',
+    'result' => ['bill_id' => 100001, 'link' => '/bill/fast'], 'hash' => md5("0::OK::$secret")]);
 $clients = [];
 $connections = 0;
 while (true) {
@@ -131,9 +142,10 @@ while (true) {
         $clients[$id]['buf'] .= $data;
         while (isset($clients[$id]) && ($req = take_request($clients[$id]['buf'])) !== null) {
             if ($req['target'] === '/__sandbox/front') {
-                $body = json_encode(['connections' => $connections]);
-                $out = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " . strlen($body)
-                    . "\r\nConnection: keep-alive\r\n\r\n" . $body;
+                $out = reply_from_front(json_encode(['connections' => $connections]));
+                $whole = true;
+            } elseif (str_starts_with($req['target'], '/__fast/')) {
+                $out = reply_from_front($fast_reply); // for benchmarks: the client's cost, not ours
                 $whole = true;
             } else {
                 [$out, $whole] = forward($req, $backend_port);

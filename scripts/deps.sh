@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing and the demo need, where they are
 # missing: through apt-get, as root or with sudo. With --dev, also the fuzzing toolchain
-# (clang and its libFuzzer runtime, as Debian 12 names them), which CI uses.
+# (clang and its libFuzzer runtime, as Debian 12 names them) and php-curl for the benchmarks.
 set -euo pipefail
 
 packages=(
@@ -12,7 +12,7 @@ packages=(
   valgrind cppcheck
 )
 if [ "${1:-}" = "--dev" ]; then
-  packages+=(clang libclang-rt-14-dev)
+  packages+=(clang libclang-rt-14-dev php-curl)
 fi
 
 missing=()

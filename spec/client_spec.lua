@@ -256,6 +256,14 @@ describe("the client against the sandbox", function()
     end)
   end)
 
+  describe("keep_alive = false", function()
+    it("opens a connection for every call", function()
+      local client = sb:client({ keep_alive = false })
+      for _ = 1, 5 do failed("api", 400, client:order_details(1)) end
+      assert.are.equal(5, client:stats().connects)
+    end)
+  end)
+
   describe("the secret", function()
     it("appears in no error message and no tostring of an error or a client", function()
       local secret = "Sup3r-Secret-Value"

@@ -1,7 +1,8 @@
 /*
  * A libcurl session: one easy handle per client, reused so that connections stay alive.
  *
- *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 << 20}
+ *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 << 20,
+ *                          keep_alive = true}
  *   local status, body = s:post(url, body)     -- an HTTP reply, whatever its status
  *   local nil_, failure = s:post(url, body)    -- {code, message, sent, too_big}: curl failed
  *   s:stats() --> {connects = n, requests = n};  s:close()  (also __close and __gc)
@@ -107,6 +108,8 @@ static int l_session(lua_State *L) {
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "justclick: ca_file must be a path");
     ca_file = lua_tostring(L, -1);
   }
+  lua_getfield(L, 1, "keep_alive");
+  int keep_alive = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_getfield(L, 1, "max_reply");
   lua_Integer max_reply = lua_isnil(L, -1) ? 8 << 20 : lua_tointeger(L, -1);
   if (max_reply <= 0) return luaL_error(L, "justclick: max_reply must be a positive byte count");
@@ -135,6 +138,7 @@ static int l_session(lua_State *L) {
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
+  if (!keep_alive) SET(CURLOPT_FORBID_REUSE, 1L); /* a new connection for every request */
   if (ca_file) SET(CURLOPT_CAINFO, ca_file);
   return 1;
 }
