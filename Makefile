@@ -80,7 +80,7 @@ bench: all $(BENCH_WALK)
 # job (make memcheck).
 ASAN_BUILD := build-asan
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-asan:
+asan: all
 	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  JUSTCLICK_HOST=$(CURDIR)/$(ASAN_BUILD)/justclick $(ASAN_BUILD)/justclick /usr/bin/busted
