@@ -50,7 +50,7 @@ $(BUILD)/embedded.c: lua/justclick.lua tools/embed.lua
 $(BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 	$(CC) $(WARNINGS) $(CFLAGS) -c $< -o $@
 
-$(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/embedded.o $(OBJ)
+$(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/preload.o $(BUILD)/obj/embedded.o $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # All specs (.busted sets the paths); the last line is "N passed, N failed".
@@ -91,7 +91,7 @@ FUZZ_BUILD := build-fuzz
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_TIME  ?= 30
-FUZZ_OBJ   := $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/embedded.o
+FUZZ_OBJ   := $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/preload.o $(FUZZ_BUILD)/obj/embedded.o
 
 $(FUZZ_BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -11,16 +11,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-int luaopen_justclick_core(lua_State *L);
-extern const char jc_embedded_module[];
-extern const size_t jc_embedded_module_len;
-
-static int load_module(lua_State *L) {
-  if (luaL_loadbufferx(L, jc_embedded_module, jc_embedded_module_len, "=justclick.lua", "t") != LUA_OK)
-    return lua_error(L);
-  lua_call(L, 0, 1);
-  return 1;
-}
+void jc_preload(lua_State *L);
 
 /* The client's session answers every request with the fuzz bytes; the result must be a value,
    or nil and an error table with a kind and a message. */
@@ -54,12 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (L == NULL) {
     L = luaL_newstate();
     luaL_openlibs(L);
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    lua_pushcfunction(L, luaopen_justclick_core);
-    lua_setfield(L, -2, "justclick.core");
-    lua_pushcfunction(L, load_module);
-    lua_setfield(L, -2, "justclick");
-    lua_pop(L, 1);
+    jc_preload(L);
     if (luaL_loadstring(L, driver) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) abort();
     lua_setglobal(L, "check");
   }

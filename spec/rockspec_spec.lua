@@ -9,23 +9,23 @@ local function run(cmd)
 end
 
 describe("justclick-scm-1.rockspec", function()
-  local dir
+  local dir, tree, built, log
 
-  before_each(function()
+  lazy_setup(function()
     dir = os.tmpname()
     os.remove(dir)
+    tree = dir .. "/tree"
     assert(run("mkdir -p " .. dir .. " && cp -r justclick-scm-1.rockspec Makefile src lua tools LICENSE " .. dir))
+    built, log = run(("cd %s && luarocks --lua-version=5.4 make --tree %s --deps-mode none justclick-scm-1.rockspec")
+      :format(dir, tree))
   end)
 
-  after_each(function()
+  lazy_teardown(function()
     if dir then run("rm -rf " .. dir) end
   end)
 
   it("installs a module that loads from the tree and works", function()
-    local tree = dir .. "/tree"
-    local ok, out = run(("cd %s && luarocks --lua-version=5.4 make --tree %s --deps-mode none justclick-scm-1.rockspec")
-      :format(dir, tree))
-    assert.is_true(ok, out)
+    assert.is_true(built, log)
     -- Only the tree and the system's paths: nothing from this work tree.
     local script = [[
       local j = require "justclick"
@@ -33,7 +33,7 @@ describe("justclick-scm-1.rockspec", function()
       io.write(j.build_query({ goods = { { good_name = "a" } } }), "\n")
       io.write(j.sign({ a = 1 }, "u", "s"), "\n")
     ]]
-    ok, out = run(("cd / && LUA_PATH='%s/share/lua/5.4/?.lua;;' LUA_CPATH='%s/lib/lua/5.4/?.so;;' lua5.4 -e '%s'")
+    local ok, out = run(("cd / && LUA_PATH='%s/share/lua/5.4/?.lua;;' LUA_CPATH='%s/lib/lua/5.4/?.so;;' lua5.4 -e '%s'")
       :format(tree, tree, script))
     assert.is_true(ok, out)
     local so, query, hash = out:match("^([^\n]+)\n([^\n]+)\n([^\n]+)\n$")
@@ -43,11 +43,8 @@ describe("justclick-scm-1.rockspec", function()
   end)
 
   it("installs a working host program as bin/justclick", function()
-    local tree = dir .. "/tree"
-    local ok, out = run(("cd %s && luarocks --lua-version=5.4 make --tree %s --deps-mode none justclick-scm-1.rockspec")
-      :format(dir, tree))
-    assert.is_true(ok, out)
-    ok, out = run(("cd / && env -u LUA_PATH -u LUA_CPATH %s/bin/justclick -e 'print(require(\"justclick\").build_query{x = 1.5})'")
+    assert.is_true(built, log)
+    local ok, out = run(("cd / && env -u LUA_PATH -u LUA_CPATH %s/bin/justclick -e 'print(require(\"justclick\").build_query{x = 1.5})'")
       :format(tree))
     assert.is_true(ok, out)
     assert.are.equal("x=1.5\n", out)

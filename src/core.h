@@ -19,6 +19,12 @@ typedef struct {
 
 jc_state *jc_state_of(lua_State *L);
 
+int luaopen_justclick_core(lua_State *L);
+
+/* preload.c, in programs with justclick inside: package.preload for justclick.core and for the
+   embedded justclick module. */
+void jc_preload(lua_State *L);
+
 /* query.c */
 int jc_l_build_query(lua_State *L);
 /* Reads the options table at `idx` (absent, nil or a table) and returns max_input_vars. */

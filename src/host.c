@@ -21,12 +21,6 @@
 
 enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
-int luaopen_justclick_core(lua_State *L);
-
-/* lua/justclick.lua, embedded by the build (build/embedded.c). */
-extern const char jc_embedded_module[];
-extern const size_t jc_embedded_module_len;
-
 static const char usage_text[] =
     "usage: justclick [options] [script [args]]\n"
     "Runs a Lua 5.4 script with justclick built in.\n"
@@ -166,14 +160,6 @@ static int parse_options(char **argv, options *o) {
 }
 
 /* ---- setting up the state ---- */
-
-static int load_embedded_module(lua_State *L) {
-  if (luaL_loadbufferx(L, jc_embedded_module, jc_embedded_module_len, "=justclick.lua", "t") != LUA_OK)
-    return lua_error(L);
-  lua_pushstring(L, "justclick");
-  lua_call(L, 1, 1);
-  return 1;
-}
 
 /* os.exit closes the state, whatever its second argument, so connections are released. */
 static int exit_closing(lua_State *L) {
@@ -347,12 +333,7 @@ static int pmain(lua_State *L) {
 
   luaL_openlibs(L);
   lua_gc(L, LUA_GCGEN, 0, 0);
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-  lua_pushcfunction(L, luaopen_justclick_core);
-  lua_setfield(L, -2, "justclick.core");
-  lua_pushcfunction(L, load_embedded_module);
-  lua_setfield(L, -2, "justclick");
-  lua_pop(L, 1);
+  jc_preload(L);
   lua_getglobal(L, "os");
   lua_pushcfunction(L, exit_closing);
   lua_setfield(L, -2, "exit");
