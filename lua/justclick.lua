@@ -280,17 +280,131 @@ function Client:create_order(order)
   return result, err
 end
 
+-- Raises, for the caller of `method`, unless bill_id is an integer; returns it.
+local function bill_id_of(method, bill_id)
+  local id = math.type(bill_id) == "integer" and bill_id or (math.type(bill_id) == "float" and math.tointeger(bill_id))
+  if not id then error(method .. ": bill_id must be an integer", 3) end
+  return id
+end
+
+-- Raises, for the caller of `method`, unless opts is nil or a table of the known options.
+local function options_of(method, opts, known)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(method .. ": options must be a table", 3) end
+  for k in pairs(opts) do
+    if not known[k] then error(("%s: unknown option %q"):format(method, tostring(k)), 3) end
+  end
+  return opts
+end
+
 --- client:order_details(bill_id [, {good_info = true}]) -> the order | nil, err
 function Client:order_details(bill_id, opts)
-  local id = math.type(bill_id) == "integer" and bill_id or (math.type(bill_id) == "float" and math.tointeger(bill_id))
-  if not id then error("order_details: bill_id must be an integer", 2) end
-  if opts ~= nil and type(opts) ~= "table" then error("order_details: options must be a table", 2) end
-  local params = { bill_id = id }
-  for k, v in pairs(opts or {}) do
-    if k ~= "good_info" then error(("order_details: unknown option %q"):format(tostring(k)), 2) end
-    params.good_info = v and true or nil
-  end
+  local params = { bill_id = bill_id_of("order_details", bill_id) }
+  params.good_info = options_of("order_details", opts, { good_info = true }).good_info and true or nil
   return request(self, "getOrderDetails", params, true)
+end
+
+local STATUSES = { sent = true, paid = true, ["return"] = true, cancel = true }
+
+--- client:update_order_status(bill_id, status [, {date =, rpo =}]) -> result | nil, err
+-- status: "sent", "paid", "return" or "cancel"; date (a unix time) is required for sent and
+-- paid, rpo (the tracking number) for sent.
+function Client:update_order_status(bill_id, status, opts)
+  local params = { bill_id = bill_id_of("update_order_status", bill_id), status = status }
+  opts = options_of("update_order_status", opts, { date = true, rpo = true })
+  if not STATUSES[status] then
+    local message = ("status must be sent, paid, return or cancel, not %s"):format(tostring(status))
+    return nil, new_error("input", nil, message)
+  end
+  local date = math.tointeger(opts.date)
+  if opts.date ~= nil and not date then return nil, new_error("input", nil, "date must be a unix time") end
+  if not date and (status == "sent" or status == "paid") then
+    return nil, new_error("input", nil, ("date (a unix time) is required for status %s"):format(status))
+  end
+  params.date = date
+  if status == "sent" and (type(opts.rpo) ~= "string" or not opts.rpo:find("%S")) then
+    return nil, new_error("input", nil, "rpo (the tracking number) is required for status sent")
+  end
+  params.rpo = opts.rpo
+  return request(self, "UpdateOrderStatus", params, false)
+end
+
+--- client:delete_order(bill_id) -> result | nil, err
+function Client:delete_order(bill_id)
+  return request(self, "DeleteOrder", { bill_id = bill_id_of("delete_order", bill_id) }, false)
+end
+
+local PAY_STATUSES = { paid = true, waiting = true, cancel = true }
+
+--- client:bills(email [, {pay_status = "paid"|"waiting"|"cancel"}]) -> the email's bills | nil, err
+function Client:bills(email, opts)
+  opts = options_of("bills", opts, { pay_status = true })
+  if type(email) ~= "string" or not email:find("%S") then return nil, new_error("input", nil, "email is required") end
+  if opts.pay_status ~= nil and not PAY_STATUSES[opts.pay_status] then
+    return nil, new_error("input", nil, "pay_status must be paid, waiting or cancel")
+  end
+  return request(self, "GetBills", { email = email, pay_status = opts.pay_status }, true)
+end
+
+--- client:all_goods() -> the shop's products | nil, err
+function Client:all_goods()
+  return request(self, "GetAllGoods", {}, true)
+end
+
+-- A day as os.time at noon (noon keeps day arithmetic clear of DST), from a unix time or a
+-- date written dd.mm.yyyy or yyyy-mm-dd; nil for anything else.
+local function day_of(value)
+  local d, m, y
+  if math.type(value) == "integer" then
+    local t = os.date("*t", value)
+    d, m, y = t.day, t.month, t.year
+  elseif type(value) == "string" then
+    d, m, y = value:match("^(%d%d?)%.(%d%d?)%.(%d%d%d%d)$")
+    if not d then y, m, d = value:match("^(%d%d%d%d)%-(%d%d?)%-(%d%d?)$") end
+    if not d then return nil end
+    d, m, y = tonumber(d), tonumber(m), tonumber(y)
+    local t = os.date("*t", os.time({ year = y, month = m, day = d, hour = 12 }))
+    if t.day ~= d or t.month ~= m then return nil end -- 31.02 and the like
+  else
+    return nil
+  end
+  return os.time({ year = y, month = m, day = d, hour = 12 })
+end
+
+local function shift_day(day, months, days)
+  local t = os.date("*t", day)
+  return os.time({ year = t.year, month = t.month + months, day = t.day + days, hour = 12 })
+end
+
+--- client:orders_with_goods{from =, to =, paid =, goods =} -> the orders | nil, err
+-- from and to: unix times or dates (dd.mm.yyyy or yyyy-mm-dd), both days included. The API takes
+-- at most a month at a time: a longer range is asked for month by month and the answers merged.
+-- paid: true or false filters by payment; goods: a product id or a list of them.
+function Client:orders_with_goods(opts)
+  if type(opts) ~= "table" then error("orders_with_goods: expected a table of options", 2) end
+  options_of("orders_with_goods", opts, { from = true, to = true, paid = true, goods = true })
+  local first, last = day_of(opts.from), day_of(opts.to)
+  if not first or not last then
+    return nil, new_error("input", nil, "from and to must be unix times or dates (dd.mm.yyyy or yyyy-mm-dd)")
+  end
+  if last < first then return nil, new_error("input", nil, "to comes before from") end
+  if opts.paid ~= nil and type(opts.paid) ~= "boolean" then
+    return nil, new_error("input", nil, "paid must be true or false")
+  end
+  local orders, start = {}, first
+  while start <= last do
+    local stop = math.min(shift_day(start, 1, -1), last)
+    local result, err = request(self, "getOrdersWithGoods", {
+      begin_date = os.date("%d.%m.%Y", start), end_date = os.date("%d.%m.%Y", stop),
+      paid = opts.paid, goods = opts.goods,
+    }, true)
+    if not result then return nil, err end
+    if type(result) == "table" then
+      for _, order in ipairs(result) do orders[#orders + 1] = order end
+    end
+    start = shift_day(stop, 0, 1)
+  end
+  return orders
 end
 
 --- client:stats() -> {connects, requests}: connections opened and requests made.
@@ -349,6 +463,13 @@ end
 
 function justclick.create_order(order) return default_client():create_order(order) end
 function justclick.order_details(bill_id, opts) return default_client():order_details(bill_id, opts) end
+function justclick.update_order_status(bill_id, status, opts)
+  return default_client():update_order_status(bill_id, status, opts)
+end
+function justclick.delete_order(bill_id) return default_client():delete_order(bill_id) end
+function justclick.bills(email, opts) return default_client():bills(email, opts) end
+function justclick.orders_with_goods(opts) return default_client():orders_with_goods(opts) end
+function justclick.all_goods() return default_client():all_goods() end
 function justclick.call(method, params) return default_client():call(method, params) end
 
 return justclick

@@ -19,6 +19,7 @@ function handle(string $method, array $post, string $user, string $secret): arra
         case 'DeleteOrder': return delete_order($post);
         case 'GetBills': return get_bills($post);
         case 'GetAllGoods': return all_goods();
+        case 'getOrdersWithGoods': return orders_with_goods($post);
     }
     return [3, "Unknown method $method", null];
 }
@@ -180,4 +181,37 @@ function all_goods(): array {
     }
     if (!$goods) return [700, 'Shop has no products', null];
     return [0, 'OK', $goods];
+}
+
+// dd.mm.yyyy -> the unix time of that day's start, or null.
+function day_start($text): ?int {
+    if (!is_string($text) || !preg_match('/^(\d\d)\.(\d\d)\.(\d{4})$/', $text, $m)) return null;
+    if (!checkdate((int)$m[2], (int)$m[1], (int)$m[3])) return null;
+    return mktime(0, 0, 0, (int)$m[2], (int)$m[1], (int)$m[3]);
+}
+
+// Orders created between begin_date and end_date (dd.mm.yyyy, both days included, at most one
+// month apart), with their goods; paid (1/0) and goods (an id or a list of ids) filter them.
+function orders_with_goods(array $p): array {
+    $begin = day_start($p['begin_date'] ?? null);
+    $end = day_start($p['end_date'] ?? null);
+    if ($begin === null || $end === null || $end < $begin) return [3, 'Wrong data transferred: dates', null];
+    if ($end > strtotime('+1 month', $begin)) return [3, 'Wrong data transferred: more than one month', null];
+    $q = store()->prepare('SELECT id FROM orders WHERE created >= ? AND created < ? ORDER BY id');
+    $q->execute([$begin, $end + 86400]);
+    $want = $p['goods'] ?? null;
+    $want = $want === null ? null : (array)$want;
+    $orders = [];
+    foreach ($q->fetchAll(PDO::FETCH_COLUMN) as $id) {
+        $o = find_order((int)$id);
+        if (isset($p['paid']) && ($p['paid'] === '1') !== ($o['pay_status'] === 'paid')) continue;
+        $names = array_column($o['items'], 'name');
+        if ($want !== null && !array_intersect($names, $want)) continue;
+        $orders[] = [
+            'bill_id' => $o['id'], 'email' => $o['email'], 'pay_status' => $o['pay_status'],
+            'created' => date('Y-m-d H:i:s', (int)$o['created']),
+            'goods' => array_map(fn($it) => ['good_name' => $it['name'], 'good_sum' => (float)$it['sum']], $o['items']),
+        ];
+    }
+    return [0, 'OK', $orders];
 }
