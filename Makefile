@@ -20,7 +20,7 @@ BUILD      := build
 # (justclick.core -> luaopen_justclick_core in justclick.so). Installed, it is justclick/core.so.
 MODULE     := $(BUILD)/justclick.so
 HOST       := $(BUILD)/justclick
-CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/phpfmt.c src/buffer.c
+CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 
@@ -43,9 +43,10 @@ $(MODULE): $(OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $(OBJ) $(DEPS_LIBS)
 
 # The host program: Lua 5.4, the C core linked in, and lua/justclick.lua embedded.
-$(BUILD)/embedded.c: lua/justclick.lua tools/embed.lua
+LUA_MODULES := lua/justclick.lua lua/justclick/import.lua
+$(BUILD)/embedded.c: $(LUA_MODULES) tools/embed.lua
 	@mkdir -p $(dir $@)
-	$(LUA) tools/embed.lua lua/justclick.lua > $@
+	$(LUA) tools/embed.lua justclick=lua/justclick.lua justclick.import=lua/justclick/import.lua > $@
 
 $(BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 	$(CC) $(WARNINGS) $(CFLAGS) -c $< -o $@
@@ -123,12 +124,16 @@ lint:
 
 install: all
 	install -d $(DESTDIR)$(INST_LUADIR) $(DESTDIR)$(INST_LIBDIR)/justclick $(DESTDIR)$(INST_BINDIR)
+	install -d $(DESTDIR)$(INST_LUADIR)/justclick
 	install -m 644 lua/justclick.lua $(DESTDIR)$(INST_LUADIR)/justclick.lua
+	install -m 644 lua/justclick/import.lua $(DESTDIR)$(INST_LUADIR)/justclick/import.lua
 	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
 	install -m 755 $(HOST) $(DESTDIR)$(INST_BINDIR)/justclick
 
 uninstall:
-	rm -f $(DESTDIR)$(INST_LUADIR)/justclick.lua $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
+	rm -f $(DESTDIR)$(INST_LUADIR)/justclick.lua $(DESTDIR)$(INST_LUADIR)/justclick/import.lua
+	rm -f $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
+	-rmdir $(DESTDIR)$(INST_LUADIR)/justclick
 	rm -f $(DESTDIR)$(INST_BINDIR)/justclick
 	-rmdir $(DESTDIR)$(INST_LIBDIR)/justclick
 

@@ -461,6 +461,12 @@ local function default_client()
   return default
 end
 
+--- justclick.default_client() -> the module-level client, built on first use.
+justclick.default_client = default_client
+
+--- justclick.import(path [, options]): see justclick.import.run.
+function justclick.import(path, opts) return require("justclick.import").run(path, opts) end
+
 function justclick.create_order(order) return default_client():create_order(order) end
 function justclick.order_details(bill_id, opts) return default_client():order_details(bill_id, opts) end
 function justclick.update_order_status(bill_id, status, opts)

@@ -58,6 +58,7 @@ function create_order(array $p): array {
     $q->execute([$fingerprint]);
     if ($old = $q->fetch(PDO::FETCH_ASSOC)) {
         $db->commit();
+        count_up('duplicates'); // the same order sent again: an importer's duplicate, caught here
         return [601, 'Order already exists', ['bill_id' => (int)$old['id'], 'link' => $old['link']]];
     }
     $created = isset($p['bill_created']) && is_numeric($p['bill_created']) ? (int)$p['bill_created'] : time();

@@ -46,7 +46,8 @@ function control(string $what): void {
             return;
         case 'stats':
             $orders = (int)store()->query('SELECT COUNT(*) FROM orders')->fetchColumn();
-            send_json(['requests' => counter('requests'), 'orders' => $orders, 'user_agent' => note('user_agent')]);
+            send_json(['requests' => counter('requests'), 'orders' => $orders, 'duplicates' => counter('duplicates'),
+                       'user_agent' => note('user_agent')]);
             return;
         case 'orders':
             $ids = store()->query('SELECT id FROM orders ORDER BY id')->fetchAll(PDO::FETCH_COLUMN);

@@ -23,6 +23,7 @@ static const luaL_Reg functions[] = {
   {"verify_reply", jc_l_verify_reply},
   {"decode_reply", jc_l_decode_reply},
   {"md5", jc_l_md5},
+  {"append_durably", jc_l_append_durably},
   {NULL, NULL},
 };
 

@@ -40,6 +40,9 @@ int jc_l_md5(lua_State *L);
 /* Whether the reply table at `reply` carries a valid hash, as verify_reply tells. */
 int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret_len);
 
+/* journal.c */
+int jc_l_append_durably(lua_State *L);
+
 /* reply.c */
 int jc_l_decode_reply(lua_State *L);
 

@@ -23,7 +23,9 @@ enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 static const char usage_text[] =
     "usage: justclick [options] [script [args]]\n"
-    "Runs a Lua 5.4 script with justclick built in.\n"
+    "       justclick [options] import FILE\n"
+    "Runs a Lua 5.4 script with justclick built in, or imports a file of orders, each exactly\n"
+    "once (CSV with a header row, or JSON Lines; see justclick.import).\n"
     "  -e CODE             run CODE\n"
     "  -l MOD              require MOD into the global MOD (-l g=MOD: into g)\n"
     "  -                   read the script from standard input\n"
@@ -294,9 +296,14 @@ static int run_chunks(lua_State *L, char **argv, int upto) {
   return LUA_OK;
 }
 
+/* `justclick import FILE`: the import command of justclick.import, ending with its status. */
+static const char import_command[] = "os.exit(require('justclick.import').main(...))";
+
 /* Runs the script at argv[script] ("-": standard input) with the arguments after it. */
 static int run_script(lua_State *L, char **argv, int argc, int script, int from_stdin) {
-  int status = luaL_loadfile(L, from_stdin ? NULL : argv[script]);
+  int status = !from_stdin && strcmp(argv[script], "import") == 0
+                   ? luaL_loadbuffer(L, import_command, sizeof import_command - 1, "=import")
+                   : luaL_loadfile(L, from_stdin ? NULL : argv[script]);
   if (status != LUA_OK) return report(L, status);
   luaL_checkstack(L, argc - script, "too many arguments to the script");
   for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);

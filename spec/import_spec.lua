@@ -1,0 +1,166 @@
+-- justclick.import and `justclick import` against the sandbox: every row created exactly once,
+-- through kills, timeouts and bad rows. The sandbox answers a repeated order with 601 and counts
+-- it as a duplicate, so a row sent twice shows even where the order count does not.
+local import = require "justclick.import"
+local core = require "justclick.core"
+local sandbox = require "support.sandbox"
+
+local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/justclick")
+
+local sb, dir
+
+local function write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+-- A CSV of n distinct orders, one per line, with an id column.
+local function csv(n, first)
+  local lines = { "id,bill_email,goods,bill_first_name,utm_medium" }
+  for i = first or 1, (first or 1) + n - 1 do
+    lines[#lines + 1] = ("row%d,buyer%d@example.com,invoice:%d;sales,Name %d,cpc"):format(i, i % 7, 1000 + i, i)
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+local function host_import(path, background)
+  local env = ("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s"):format(sandbox.user, sandbox.secret, sb.api_url)
+  local cmd = ("%s %s import %s > %s.out 2>&1"):format(env, HOST, path, path)
+  if background then
+    local p = assert(io.popen(cmd .. " & echo $!"))
+    local pid = tonumber(p:read("l"))
+    p:close()
+    return pid
+  end
+  local p = assert(io.popen(cmd .. "; echo $?"))
+  local status = tonumber(p:read("a"))
+  p:close()
+  return status, read(path .. ".out")
+end
+
+describe("import", function()
+  lazy_setup(function()
+    sb = sandbox.start()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+  end)
+  lazy_teardown(function()
+    if sb then sb:stop() end
+    if dir then os.execute("rm -rf " .. dir) end
+  end)
+  before_each(function() sb:reset() end)
+
+  it("creates one order per row of a 500-row CSV, and skips them all when run again", function()
+    local path = dir .. "/five_hundred.csv"
+    write(path, csv(500))
+    local summary = assert(import.run(path, { client = sb:client() }))
+    assert.are.equal(500, summary.created)
+    assert.are.equal(500, sb:stats().orders)
+    local again = assert(import.run(path, { client = sb:client() }))
+    assert.are.equal(500, again.skipped)
+    assert.are.equal(0, again.created)
+    assert.are.equal(500, sb:stats().orders)
+    assert.are.equal(0, sb:stats().duplicates)
+  end)
+
+  it("holds exactly 500 orders after runs killed with SIGKILL at random points, then run to the end", function()
+    local path = dir .. "/killed.csv"
+    write(path, csv(500))
+    math.randomseed(os.time())
+    local kills = 0
+    for _ = 1, 5 do
+      local pid = host_import(path, true)
+      core.sleep(0.2 + math.random() * 0.8)
+      if os.execute("kill -KILL " .. pid .. " 2>/dev/null") then kills = kills + 1 end
+      core.sleep(0.1)
+    end
+    local status, out = host_import(path)
+    assert.are.equal(0, status, out)
+    assert.is_true(kills >= 3, "too few runs were killed mid-way: " .. kills)
+    assert.are.equal(500, sb:stats().orders)
+    assert.are.equal(0, sb:stats().duplicates, "a row was sent again after it was created")
+    assert.is_truthy(out:find("skipped %d+"), out)
+  end)
+
+  it("reconciles rows whose requests timed out after sending, and sends none of them twice", function()
+    local path = dir .. "/timeouts.csv"
+    write(path, csv(20))
+    -- The first three orders are made, but their replies come too late. The front forwards one
+    -- request at a time, so requests queued behind them may time out too; each is made all the
+    -- same, and its outcome is unknown to the importer.
+    sb:fault("slow", "1200", 3)
+    local first = assert(import.run(path, { client = sb:client({ timeout = 0.4, retries = 0 }) }))
+    assert.is_true(first.unknown >= 3, "unknown: " .. first.unknown)
+    assert.are.equal(20, first.created + first.unknown)
+    local deadline = core.now() + 15
+    while sb:stats().orders < 20 and core.now() < deadline do core.sleep(0.2) end
+    assert.are.equal(20, sb:stats().orders)
+    local second = assert(import.run(path, { client = sb:client() }))
+    assert.are.equal(first.unknown, second.existing) -- each found through GetBills
+    assert.are.equal(first.created, second.skipped)
+    assert.are.equal(0, second.created)
+    assert.are.equal(20, sb:stats().orders)
+    assert.are.equal(0, sb:stats().duplicates)
+  end)
+
+  it("writes malformed rows to the rejects file with their line numbers, and imports the rest", function()
+    local path = dir .. "/bad.csv"
+    write(path, table.concat({
+      "bill_email,goods",
+      "ok1@example.com,invoice",
+      ",sales",
+      "ok2@example.com,sales:12x",
+      '"quoted@example.com","course;invoice:1,5"',  -- a comma inside quotes: the number is bad
+      "ok3@example.com,",
+      "ok4@example.com,sales:990",
+    }, "\n") .. "\n")
+    local summary = assert(import.run(path, { client = sb:client() }))
+    assert.are.equal(2, summary.created)
+    assert.are.equal(4, summary.rejected)
+    local lines = {}
+    for _, r in ipairs(summary.rejects) do lines[#lines + 1] = r.line end
+    assert.are.same({ 3, 4, 5, 6 }, lines)
+    local rejects = read(path .. ".rejects")
+    assert.is_truthy(rejects:find('\n3,"missing or bad bill_email",",sales"\n', 1, true), rejects)
+    assert.is_truthy(rejects:find('\n4,"bad number ""12x"" in goods"', 1, true), rejects)
+  end)
+
+  it("stops at the first row with a clear error when the secret is wrong", function()
+    local path = dir .. "/wrong_secret.csv"
+    write(path, csv(50))
+    local summary, err = import.run(path, { client = sb:client({ secret = "wrong" }) })
+    assert.is_nil(summary)
+    assert.is_truthy(err:find("stopped at line 2", 1, true), err)
+    assert.is_truthy(err:find("api error 4", 1, true), err)
+    assert.are.equal(1, sb:stats().requests)
+  end)
+
+  it("imports JSON Lines", function()
+    local path = dir .. "/orders.jsonl"
+    write(path, '{"id": 1, "bill_email": "j@example.com", "goods": [{"good_name": "sales"}], "utm": {"utm_source": "x"}}\n'
+      .. '{"bill_email": "k@example.com", "goods": [{"good_name": "invoice", "good_sum": 1200}]}\n'
+      .. 'not json\n')
+    local summary = assert(import.run(path, { client = sb:client() }))
+    assert.are.equal(2, summary.created)
+    assert.are.equal(1, summary.rejected)
+    assert.are.equal(3, summary.rejects[1].line)
+  end)
+
+  it("runs from the host as `justclick import FILE`", function()
+    local path = dir .. "/host.csv"
+    write(path, csv(5))
+    local status, out = host_import(path)
+    assert.are.equal(0, status, out)
+    assert.is_truthy(out:find("created 5, existing 0, skipped 0, rejected 0, failed 0, unknown 0", 1, true), out)
+  end)
+end)
