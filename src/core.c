@@ -24,6 +24,7 @@ static const luaL_Reg functions[] = {
   {"decode_reply", jc_l_decode_reply},
   {"md5", jc_l_md5},
   {"append_durably", jc_l_append_durably},
+  {"isatty", jc_l_isatty},
   {NULL, NULL},
 };
 

@@ -42,6 +42,7 @@ int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret
 
 /* journal.c */
 int jc_l_append_durably(lua_State *L);
+int jc_l_isatty(lua_State *L);
 
 /* reply.c */
 int jc_l_decode_reply(lua_State *L);

@@ -1,4 +1,7 @@
-/* append_durably(path, data): appends data to the file at path (made with mode 0600 if it is
+/* What the import needs of the system: durable appends for its journal, and whether its
+   progress goes to a terminal.
+
+   append_durably(path, data): appends data to the file at path (made with mode 0600 if it is
    missing) and fsyncs it before returning, so that a record survives a crash or SIGKILL the
    moment the call returns. The import's journal writes each record this way before the next
    request goes out. Returns true, or nil and a message. */
@@ -7,7 +10,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdio.h>
 #include <lauxlib.h>
+#include <lualib.h>
 #include "core.h"
 
 int jc_l_append_durably(lua_State *L) {
@@ -35,4 +40,11 @@ failed:
   lua_pushnil(L);
   lua_pushfstring(L, "%s: %s", path, strerror(errno));
   return 2;
+}
+
+/* isatty(file) -> whether the Lua file (io.stderr, say) is a terminal. */
+int jc_l_isatty(lua_State *L) {
+  luaL_Stream *s = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  lua_pushboolean(L, s->closef != NULL && isatty(fileno(s->f)));
+  return 1;
 }

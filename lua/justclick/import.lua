@@ -256,15 +256,26 @@ end
 -- API codes that no row can get past: the account or the signature is wrong.
 local FATAL = { [1] = true, [4] = true, [5] = true, [6] = true, [7] = true }
 
-local function default_progress()
-  local last = 0
+-- On a terminal, one live line (done/total, rate, failures, ETA) redrawn a few times a second;
+-- elsewhere, a plain line every few seconds, as a log wants.
+local function default_progress(out)
+  local live = core.isatty(out)
+  local started, last = core.now(), 0
   return function(s, final)
     local now = core.now()
-    if not final and now - last < 2 then return end
+    if not final and now - last < (live and 0.1 or 5) then return end
     last = now
-    io.stderr:write(("justclick import: %d/%d rows: %d created, %d existing, %d skipped, %d rejected, "
-      .. "%d failed, %d unknown\n"):format(s.done, s.total, s.created, s.existing, s.skipped, s.rejected,
-      s.failed, s.unknown))
+    local rate = s.done / math.max(now - started, 1e-3)
+    local eta = rate > 0 and (s.total - s.done) / rate or 0
+    local line = ("justclick import: %d/%d rows, %.1f rows/s, %d created, %d existing, %d skipped, "
+      .. "%d rejected, %d failed, %d unknown, ETA %ds"):format(s.done, s.total, rate, s.created, s.existing,
+      s.skipped, s.rejected, s.failed, s.unknown, math.ceil(eta))
+    if live then
+      out:write("\r", line, "\27[K", final and "\n" or "")
+    else
+      out:write(line, "\n")
+    end
+    out:flush()
   end
 end
 
@@ -279,7 +290,7 @@ function import.run(path, opts)
   if not rows then return nil, err end
   local states, owned = read_journal(path .. ".journal")
   local record = journal_writer(path .. ".journal")
-  local progress = opts.progress == true and default_progress() or opts.progress or function() end
+  local progress = opts.progress == true and default_progress(io.stderr) or opts.progress or function() end
   local s = { total = #rows, done = 0, created = 0, existing = 0, skipped = 0, rejected = 0, failed = 0,
     unknown = 0, rejects = {}, failures = {} }
   local rejects = {}
