@@ -1,14 +1,16 @@
 <?php
 // php sandbox/server.php [PORT]
 //
-// Starts the sandbox: `php -S` serving router.php on a free local port, behind this small
-// HTTP/1.1 front on 127.0.0.1:PORT (0: a free port). php -S closes every connection after one
-// reply; the front keeps the client's connections alive, as JustClick's servers do, and counts
-// them (GET /__sandbox/front). It prints "sandbox listening on http://127.0.0.1:PORT" once both
+// Starts the sandbox: `php -S` serving router.php on a free local port with 16 workers, behind
+// this small HTTP/1.1 front on 127.0.0.1:PORT (0: a free port). php -S closes every connection
+// after one reply; the front keeps the client's connections alive, as JustClick's servers do,
+// counts them (GET /__sandbox/front), and forwards requests from many connections at once. It prints "sandbox listening on http://127.0.0.1:PORT" once both
 // answer. SIGINT and SIGTERM stop both. POST /__fast/api/METHOD is a signed success answered by
 // the front alone, for benchmarks.
 
 const READ_CHUNK = 65536;
+const BAD_GATEWAY = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+const WORKERS = 16; // php -S answers this many requests at once
 
 function port_of($server): int {
     return (int)substr(strrchr(stream_socket_get_name($server, false), ':'), 1);
@@ -51,17 +53,20 @@ function without_headers(string $head, array $names): string {
     return implode("\r\n", $keep);
 }
 
-// Sends the request to php -S and returns [the reply for the client, whether it is whole].
-function forward(array $req, int $backend): array {
+// Sends the request to php -S; returns the backend socket to read the reply from, or null.
+function forward_start(array $req, int $backend) {
     $s = @stream_socket_client("tcp://127.0.0.1:$backend", $errno, $errstr, 5);
-    if (!$s) return ["HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", false];
-    stream_set_timeout($s, 300);
+    if (!$s) return null;
     $head = without_headers($req['head'], ['connection']) . "\r\nConnection: close";
-    fwrite($s, $head . "\r\n\r\n" . $req['body']);
-    $reply = stream_get_contents($s);
-    fclose($s);
+    if (!write_all($s, $head . "\r\n\r\n" . $req['body'])) return null;
+    stream_set_blocking($s, false);
+    return $s;
+}
+
+// The reply for the client from php -S's whole reply, and whether it is whole.
+function forward_finish(string $reply): array {
     $end = strpos($reply, "\r\n\r\n");
-    if ($end === false) return [$reply, false];
+    if ($end === false) return [$reply === '' ? BAD_GATEWAY : $reply, false];
     $head = substr($reply, 0, $end);
     $body = substr($reply, $end + 4);
     $promised = preg_match('/^content-length:\s*(\d+)/mi', $head, $m) ? (int)$m[1] : null;
@@ -93,7 +98,8 @@ if (!$listen) {
 }
 $backend_port = free_port();
 $backend = proc_open([PHP_BINARY, '-S', "127.0.0.1:$backend_port", __DIR__ . '/router.php'],
-    [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes);
+    [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes,
+    null, getenv() + ['PHP_CLI_SERVER_WORKERS' => (string)WORKERS]);
 $stop = function () use ($backend) {
     proc_terminate($backend);
     exit(0);
@@ -117,43 +123,75 @@ echo 'sandbox listening on http://127.0.0.1:' . port_of($listen) . "\n";
 $secret = getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret';
 $fast_reply = json_encode(['error_code' => 0, 'error_text' => 'OK',
     'result' => ['bill_id' => 100001, 'link' => '/bill/fast'], 'hash' => md5("0::OK::$secret")]);
-$clients = [];
+$clients = [];  // id => [sock, buf, busy: a request of theirs is with php -S]
+$pending = [];  // backend socket id => [sock, client id, reply so far]
 $connections = 0;
+
+// Answers the client: writes $out, and hangs up unless it stays open.
+$answer = function (int $id, string $out, bool $keep) use (&$clients) {
+    $c = $clients[$id] ?? null;
+    if ($c === null) return;
+    if (!write_all($c['sock'], $out) || !$keep) {
+        fclose($c['sock']);
+        unset($clients[$id]);
+        return;
+    }
+    $clients[$id]['busy'] = false;
+};
+
+// Starts the client's next whole request, one at a time per connection.
+$serve = function (int $id) use (&$clients, &$pending, &$connections, $answer, $fast_reply, $backend_port) {
+    while (isset($clients[$id]) && !$clients[$id]['busy'] && ($req = take_request($clients[$id]['buf'])) !== null) {
+        $keep = !$req['close'];
+        if ($req['target'] === '/__sandbox/front') {
+            $answer($id, reply_from_front(json_encode(['connections' => $connections])), $keep);
+        } elseif (str_starts_with($req['target'], '/__fast/')) {
+            $answer($id, reply_from_front($fast_reply), $keep); // benchmarks: the client's cost, not ours
+        } elseif ($s = forward_start($req, $backend_port)) {
+            $clients[$id]['busy'] = true;
+            $clients[$id]['close'] = $req['close'];
+            $pending[(int)$s] = ['sock' => $s, 'client' => $id, 'reply' => ''];
+        } else {
+            $answer($id, BAD_GATEWAY, false);
+        }
+    }
+};
+
 while (true) {
     $read = [$listen];
     foreach ($clients as $c) $read[] = $c['sock'];
+    foreach ($pending as $p) $read[] = $p['sock'];
     $write = $except = null;
     if (@stream_select($read, $write, $except, null) === false) continue; // a signal
     foreach ($read as $s) {
+        $id = (int)$s;
         if ($s === $listen) {
             if ($c = @stream_socket_accept($listen, 0)) {
-                $clients[(int)$c] = ['sock' => $c, 'buf' => ''];
+                $clients[(int)$c] = ['sock' => $c, 'buf' => '', 'busy' => false, 'close' => false];
                 $connections++;
             }
-            continue;
-        }
-        $id = (int)$s;
-        $data = @fread($s, READ_CHUNK);
-        if ($data === false || ($data === '' && feof($s))) {
-            fclose($s);
-            unset($clients[$id]);
-            continue;
-        }
-        $clients[$id]['buf'] .= $data;
-        while (isset($clients[$id]) && ($req = take_request($clients[$id]['buf'])) !== null) {
-            if ($req['target'] === '/__sandbox/front') {
-                $out = reply_from_front(json_encode(['connections' => $connections]));
-                $whole = true;
-            } elseif (str_starts_with($req['target'], '/__fast/')) {
-                $out = reply_from_front($fast_reply); // for benchmarks: the client's cost, not ours
-                $whole = true;
-            } else {
-                [$out, $whole] = forward($req, $backend_port);
-            }
-            if (!write_all($s, $out) || !$whole || $req['close']) {
+        } elseif (isset($pending[$id])) { // php -S is answering
+            $data = @fread($s, READ_CHUNK);
+            if ($data !== false && $data !== '') {
+                $pending[$id]['reply'] .= $data;
+            } elseif ($data === false || feof($s)) {
+                $p = $pending[$id];
+                unset($pending[$id]);
                 fclose($s);
-                unset($clients[$id]);
+                [$out, $whole] = forward_finish($p['reply']);
+                $keep = $whole && !($clients[$p['client']]['close'] ?? true);
+                $answer($p['client'], $out, $keep);
+                $serve($p['client']);
             }
+        } elseif (isset($clients[$id])) {
+            $data = @fread($s, READ_CHUNK);
+            if ($data === false || ($data === '' && feof($s))) {
+                fclose($s); // its reply, if php -S is still on it, will find no one
+                unset($clients[$id]);
+                continue;
+            }
+            $clients[$id]['buf'] .= $data;
+            $serve($id);
         }
     }
 }

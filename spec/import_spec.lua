@@ -95,9 +95,8 @@ describe("import", function()
   it("reconciles rows whose requests timed out after sending, and sends none of them twice", function()
     local path = dir .. "/timeouts.csv"
     write(path, csv(20))
-    -- The first three orders are made, but their replies come too late. The front forwards one
-    -- request at a time, so requests queued behind them may time out too; each is made all the
-    -- same, and its outcome is unknown to the importer.
+    -- The first three orders are made, but their replies come too late: their outcome is unknown
+    -- to the importer. (However many time out, each is made all the same.)
     sb:fault("slow", "1200", 3)
     local first = assert(import.run(path, { client = sb:client({ timeout = 0.4, retries = 0 }) }))
     assert.is_true(first.unknown >= 3, "unknown: " .. first.unknown)

@@ -1,5 +1,6 @@
 /*
- * A libcurl session: one easy handle per client, reused so that connections stay alive.
+ * libcurl sessions. A session holds one easy handle, reused so that its connection stays
+ * alive; a multi session holds several, driven together through curl's multi interface.
  *
  *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 << 20,
  *                          keep_alive = true}
@@ -7,11 +8,17 @@
  *   local nil_, failure = s:post(url, body)    -- {code, message, sent, too_big}: curl failed
  *   s:stats() --> {connects = n, requests = n};  s:close()  (also __close and __gc)
  *
+ *   local m = core.multi(options, jobs)        -- the same options; up to `jobs` at once
+ *   m:start(key, url, body)                    -- key: an integer naming the request
+ *   for _, done in ipairs(m:wait()) do ... end -- {key, status, body} or {key, failure}
+ *   m:running(), m:stats(), m:close()
+ *
  * TLS peer and host verification are always on; redirects are never followed; only http and
- * https are spoken. The write callback never raises: it records an oversized reply or a failed
- * allocation and stops the transfer, and the outcome is reported after curl_easy_perform.
+ * https are spoken. The callbacks never raise: the write callback records an oversized reply or
+ * a failed allocation and stops the transfer, and the outcome is reported after curl returns.
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
@@ -20,19 +27,30 @@
 #include "core.h"
 
 #define JC_SESSION_TYPE "justclick.session"
+#define JC_MULTI_TYPE "justclick.multi"
+#define JC_MAX_JOBS 64
+
+volatile sig_atomic_t jc_interrupted = 0;
+
+/* ---- one transfer: an easy handle and the reply it is reading ---- */
 
 typedef struct {
   CURL *curl;
-  struct curl_slist *headers;
   jc_buf reply;
   size_t max_reply;
   int too_big;       /* the reply passed max_reply, and the transfer was stopped */
   int out_of_memory; /* the reply could not be stored, and the transfer was stopped */
-  lua_Integer connects, requests;
+  int busy;          /* multi: a request is under way */
+  lua_Integer key;   /* multi: the caller's name for it */
   char error[CURL_ERROR_SIZE];
-} jc_session;
+} jc_transfer;
 
-volatile sig_atomic_t jc_interrupted = 0;
+typedef struct {
+  long timeout_ms, connect_ms;
+  const char *ca_file;
+  size_t max_reply;
+  int keep_alive;
+} jc_http_options;
 
 /* Stops a transfer once the host program has caught SIGINT: a call waiting on the network
    would otherwise keep Ctrl-C waiting for its timeout. */
@@ -43,37 +61,17 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
 }
 
 static size_t on_reply_data(char *data, size_t size, size_t count, void *userdata) {
-  jc_session *s = userdata;
+  jc_transfer *t = userdata;
   size_t n = size * count;
-  if (n > s->max_reply - s->reply.len) {
-    s->too_big = 1;
+  if (n > t->max_reply - t->reply.len) {
+    t->too_big = 1;
     return 0; /* curl stops with CURLE_WRITE_ERROR */
   }
-  if (!jc_buf_try_add(&s->reply, data, n)) {
-    s->out_of_memory = 1;
+  if (!jc_buf_try_add(&t->reply, data, n)) {
+    t->out_of_memory = 1;
     return 0;
   }
   return n;
-}
-
-/* Frees everything; safe on a half-built session, and twice. */
-static void session_release(jc_session *s) {
-  if (s->curl) curl_easy_cleanup(s->curl);
-  s->curl = NULL;
-  curl_slist_free_all(s->headers);
-  s->headers = NULL;
-  jc_buf_free(&s->reply);
-}
-
-static int session_gc(lua_State *L) {
-  session_release(luaL_checkudata(L, 1, JC_SESSION_TYPE));
-  return 0;
-}
-
-static jc_session *open_session(lua_State *L) {
-  jc_session *s = luaL_checkudata(L, 1, JC_SESSION_TYPE);
-  if (s->curl == NULL) luaL_error(L, "justclick: the session is closed");
-  return s;
 }
 
 /* Seconds from the options table, as the milliseconds curl takes. */
@@ -89,138 +87,323 @@ static long option_ms(lua_State *L, int idx, const char *name, double fallback) 
   return seconds * 1000 < 1 ? 1 : (long)(seconds * 1000);
 }
 
-#define SET(opt, value)                                                                     \
+/* The options table at idx. Strings it points to stay on the stack until the caller returns. */
+static void read_options(lua_State *L, int idx, jc_http_options *o) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  o->timeout_ms = option_ms(L, idx, "timeout", 30);
+  o->connect_ms = option_ms(L, idx, "connect_timeout", 10);
+  lua_getfield(L, idx, "ca_file");
+  o->ca_file = NULL;
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "justclick: ca_file must be a path");
+    o->ca_file = lua_tostring(L, -1);
+  }
+  lua_getfield(L, idx, "keep_alive");
+  o->keep_alive = lua_isnil(L, -1) || lua_toboolean(L, -1);
+  lua_getfield(L, idx, "max_reply");
+  if (lua_isnil(L, -1)) {
+    o->max_reply = 8 << 20;
+  } else if (lua_tointeger(L, -1) > 0) {
+    o->max_reply = (size_t)lua_tointeger(L, -1);
+  } else {
+    luaL_error(L, "justclick: max_reply must be a positive byte count");
+  }
+  lua_pop(L, 2);
+}
+
+#define SET(curl, opt, value)                                                               \
   do {                                                                                      \
-    if (curl_easy_setopt(s->curl, opt, value) != CURLE_OK)                                  \
-      return luaL_error(L, "justclick: libcurl refused %s", #opt);                          \
+    if (curl_easy_setopt(curl, opt, value) != CURLE_OK)                                     \
+      luaL_error(L, "justclick: libcurl refused %s", #opt);                                 \
   } while (0)
+
+/* Makes t's easy handle with the options; raises on failure (transfer_release frees it). */
+static void transfer_open(lua_State *L, jc_transfer *t, const jc_http_options *o, struct curl_slist *headers) {
+  t->max_reply = o->max_reply;
+  t->curl = curl_easy_init();
+  if (t->curl == NULL) luaL_error(L, "justclick: libcurl could not make a handle");
+  SET(t->curl, CURLOPT_NOSIGNAL, 1L);
+  SET(t->curl, CURLOPT_ERRORBUFFER, t->error);
+  SET(t->curl, CURLOPT_WRITEFUNCTION, on_reply_data);
+  SET(t->curl, CURLOPT_WRITEDATA, t);
+  SET(t->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  SET(t->curl, CURLOPT_NOPROGRESS, 0L);
+  SET(t->curl, CURLOPT_PRIVATE, t);
+  SET(t->curl, CURLOPT_HTTPHEADER, headers);
+  SET(t->curl, CURLOPT_USERAGENT, "justclick-lua/" JC_VERSION);
+  SET(t->curl, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+  SET(t->curl, CURLOPT_CONNECTTIMEOUT_MS, o->connect_ms);
+  SET(t->curl, CURLOPT_FOLLOWLOCATION, 0L);
+  SET(t->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  SET(t->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  SET(t->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(t->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (!o->keep_alive) SET(t->curl, CURLOPT_FORBID_REUSE, 1L); /* a new connection each time */
+  if (o->ca_file) SET(t->curl, CURLOPT_CAINFO, o->ca_file);
+}
+
+static void transfer_release(jc_transfer *t) {
+  if (t->curl) curl_easy_cleanup(t->curl);
+  t->curl = NULL;
+  jc_buf_free(&t->reply);
+}
+
+/* Readies t for a POST of body to url. `copy`: curl keeps its own copy of the body, for a
+   request that outlives the Lua call that starts it. */
+static void transfer_begin(lua_State *L, jc_transfer *t, const char *url, size_t url_len,
+                           const char *body, size_t body_len, int copy) {
+  if (memchr(url, '\0', url_len)) luaL_error(L, "justclick: the URL holds a NUL byte");
+  t->reply.len = 0;
+  t->too_big = t->out_of_memory = 0;
+  t->error[0] = '\0';
+  SET(t->curl, CURLOPT_URL, url);
+  SET(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+  SET(t->curl, copy ? CURLOPT_COPYPOSTFIELDS : CURLOPT_POSTFIELDS, body);
+}
+
+/* Pushes what a finished transfer came to: status, body | nil, {code, message, sent, too_big}.
+   Returns the connections it opened. */
+static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
+  long status = 0, request_size = 0, connects = 0;
+  curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_getinfo(t->curl, CURLINFO_REQUEST_SIZE, &request_size);
+  if (t->out_of_memory) {
+    jc_buf_free(&t->reply);
+    lua_pushliteral(L, "not enough memory");
+    lua_error(L);
+  }
+  if (rc != CURLE_OK) {
+    lua_pushnil(L);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, rc);
+    lua_setfield(L, -2, "code");
+    if (t->error[0]) {
+      lua_pushfstring(L, "%s (%s)", curl_easy_strerror(rc), t->error);
+    } else {
+      lua_pushstring(L, curl_easy_strerror(rc));
+    }
+    lua_setfield(L, -2, "message");
+    lua_pushboolean(L, request_size > 0); /* header bytes went out: the server may have it */
+    lua_setfield(L, -2, "sent");
+    lua_pushboolean(L, t->too_big);
+    lua_setfield(L, -2, "too_big");
+  } else {
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    lua_pushinteger(L, status);
+    lua_pushlstring(L, t->reply.data, t->reply.len);
+  }
+  if (t->reply.cap > (1u << 20)) jc_buf_free(&t->reply); /* keep no huge buffer around */
+  return connects;
+}
+
+static struct curl_slist *standard_headers(lua_State *L) {
+  struct curl_slist *h = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
+  if (h == NULL) luaL_error(L, "justclick: not enough memory");
+  return h;
+}
+
+/* ---- session: one transfer ---- */
+
+typedef struct {
+  jc_transfer t;
+  struct curl_slist *headers;
+  lua_Integer connects, requests;
+} jc_session;
+
+/* Frees everything; safe on a half-built session, and twice. */
+static int session_gc(lua_State *L) {
+  jc_session *s = luaL_checkudata(L, 1, JC_SESSION_TYPE);
+  transfer_release(&s->t);
+  curl_slist_free_all(s->headers);
+  s->headers = NULL;
+  return 0;
+}
 
 /* core.session(options) -> session */
 static int l_session(lua_State *L) {
+  jc_http_options o;
   jc_session *s;
-  long timeout_ms, connect_ms;
-  const char *ca_file = NULL;
-
-  luaL_checktype(L, 1, LUA_TTABLE);
-  timeout_ms = option_ms(L, 1, "timeout", 30);
-  connect_ms = option_ms(L, 1, "connect_timeout", 10);
-  lua_getfield(L, 1, "ca_file");
-  if (!lua_isnil(L, -1)) {
-    if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "justclick: ca_file must be a path");
-    ca_file = lua_tostring(L, -1);
-  }
-  lua_getfield(L, 1, "keep_alive");
-  int keep_alive = lua_isnil(L, -1) || lua_toboolean(L, -1);
-  lua_getfield(L, 1, "max_reply");
-  lua_Integer max_reply = lua_isnil(L, -1) ? 8 << 20 : lua_tointeger(L, -1);
-  if (max_reply <= 0) return luaL_error(L, "justclick: max_reply must be a positive byte count");
-
+  read_options(L, 1, &o);
   s = lua_newuserdatauv(L, sizeof *s, 0);
   memset(s, 0, sizeof *s);
   luaL_setmetatable(L, JC_SESSION_TYPE); /* from here on, __gc frees whatever gets built */
-  s->max_reply = (size_t)max_reply;
-  s->curl = curl_easy_init();
-  if (s->curl == NULL) return luaL_error(L, "justclick: libcurl could not make a handle");
-  s->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
-  if (s->headers == NULL) return luaL_error(L, "justclick: not enough memory");
-
-  SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_ERRORBUFFER, s->error);
-  SET(CURLOPT_WRITEFUNCTION, on_reply_data);
-  SET(CURLOPT_XFERINFOFUNCTION, on_progress);
-  SET(CURLOPT_NOPROGRESS, 0L);
-  SET(CURLOPT_WRITEDATA, s);
-  SET(CURLOPT_HTTPHEADER, s->headers);
-  SET(CURLOPT_USERAGENT, "justclick-lua/" JC_VERSION);
-  SET(CURLOPT_TIMEOUT_MS, timeout_ms);
-  SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-  SET(CURLOPT_FOLLOWLOCATION, 0L);
-  SET(CURLOPT_SSL_VERIFYPEER, 1L);
-  SET(CURLOPT_SSL_VERIFYHOST, 2L);
-  SET(CURLOPT_PROTOCOLS_STR, "http,https");
-  SET(CURLOPT_TCP_KEEPALIVE, 1L);
-  if (!keep_alive) SET(CURLOPT_FORBID_REUSE, 1L); /* a new connection for every request */
-  if (ca_file) SET(CURLOPT_CAINFO, ca_file);
+  s->headers = standard_headers(L);
+  transfer_open(L, &s->t, &o, s->headers);
   return 1;
 }
 
 /* session:post(url, body) -> status, body | nil, {code, message, sent, too_big} */
 static int l_post(lua_State *L) {
-  jc_session *s = open_session(L);
+  jc_session *s = luaL_checkudata(L, 1, JC_SESSION_TYPE);
   size_t url_len, body_len;
   const char *url = luaL_checklstring(L, 2, &url_len);
   const char *body = luaL_checklstring(L, 3, &body_len);
-  long status = 0, request_size = 0, connects = 0;
   CURLcode rc;
-
-  if (memchr(url, '\0', url_len)) return luaL_argerror(L, 2, "URL holds a NUL byte");
-  s->reply.len = 0;
-  s->too_big = s->out_of_memory = 0;
-  s->error[0] = '\0';
-  SET(CURLOPT_URL, url);
-  SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-  SET(CURLOPT_POSTFIELDS, body);
-
-  rc = curl_easy_perform(s->curl);
-
-  SET(CURLOPT_POSTFIELDS, ""); /* the body is a Lua string: hold no pointer to it */
-  curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &connects);
-  curl_easy_getinfo(s->curl, CURLINFO_REQUEST_SIZE, &request_size);
-  s->connects += connects;
+  if (s->t.curl == NULL) return luaL_error(L, "justclick: the session is closed");
+  transfer_begin(L, &s->t, url, url_len, body, body_len, 0);
+  rc = curl_easy_perform(s->t.curl);
+  SET(s->t.curl, CURLOPT_POSTFIELDS, ""); /* the body is a Lua string: hold no pointer to it */
   s->requests++;
-  if (s->out_of_memory) {
-    jc_buf_free(&s->reply);
-    lua_pushliteral(L, "not enough memory");
-    return lua_error(L);
-  }
-  if (rc != CURLE_OK) {
-    if (s->reply.cap > (1u << 20)) jc_buf_free(&s->reply); /* an oversized reply, cut off */
-    lua_pushnil(L);
-    lua_createtable(L, 0, 4);
-    lua_pushinteger(L, rc);
-    lua_setfield(L, -2, "code");
-    if (s->error[0]) {
-      lua_pushfstring(L, "%s (%s)", curl_easy_strerror(rc), s->error);
-    } else {
-      lua_pushstring(L, curl_easy_strerror(rc));
-    }
-    lua_setfield(L, -2, "message");
-    /* Header bytes went out: the server may have the request. */
-    lua_pushboolean(L, request_size > 0);
-    lua_setfield(L, -2, "sent");
-    lua_pushboolean(L, s->too_big);
-    lua_setfield(L, -2, "too_big");
-    return 2;
-  }
-  curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-  lua_pushinteger(L, status);
-  lua_pushlstring(L, s->reply.data, s->reply.len);
-  if (s->reply.cap > (1u << 20)) jc_buf_free(&s->reply); /* keep no huge buffer around */
+  s->connects += push_outcome(L, &s->t, rc);
   return 2;
+}
+
+static void push_stats(lua_State *L, lua_Integer connects, lua_Integer requests) {
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, connects);
+  lua_setfield(L, -2, "connects");
+  lua_pushinteger(L, requests);
+  lua_setfield(L, -2, "requests");
 }
 
 /* session:stats() -> {connects, requests}: connections opened and requests made so far. */
 static int l_stats(lua_State *L) {
   jc_session *s = luaL_checkudata(L, 1, JC_SESSION_TYPE);
-  lua_createtable(L, 0, 2);
-  lua_pushinteger(L, s->connects);
-  lua_setfield(L, -2, "connects");
-  lua_pushinteger(L, s->requests);
-  lua_setfield(L, -2, "requests");
+  push_stats(L, s->connects, s->requests);
   return 1;
-}
-
-static int l_close(lua_State *L) {
-  session_release(luaL_checkudata(L, 1, JC_SESSION_TYPE));
-  return 0;
 }
 
 static const luaL_Reg session_methods[] = {
   {"post", l_post},
   {"stats", l_stats},
-  {"close", l_close},
+  {"close", session_gc},
   {NULL, NULL},
 };
+
+/* ---- multi: several transfers at once ---- */
+
+typedef struct {
+  CURLM *multi;
+  struct curl_slist *headers;
+  jc_transfer *t;
+  int jobs;
+  lua_Integer connects, requests;
+} jc_multi;
+
+static int multi_gc(lua_State *L) {
+  jc_multi *m = luaL_checkudata(L, 1, JC_MULTI_TYPE);
+  for (int i = 0; m->t && i < m->jobs; i++) {
+    if (m->t[i].busy && m->multi) curl_multi_remove_handle(m->multi, m->t[i].curl);
+    transfer_release(&m->t[i]);
+  }
+  free(m->t);
+  m->t = NULL;
+  if (m->multi) curl_multi_cleanup(m->multi);
+  m->multi = NULL;
+  curl_slist_free_all(m->headers);
+  m->headers = NULL;
+  return 0;
+}
+
+static jc_multi *open_multi(lua_State *L) {
+  jc_multi *m = luaL_checkudata(L, 1, JC_MULTI_TYPE);
+  if (m->multi == NULL) luaL_error(L, "justclick: the session is closed");
+  return m;
+}
+
+/* core.multi(options, jobs) -> multi session */
+static int l_multi(lua_State *L) {
+  jc_http_options o;
+  jc_multi *m;
+  lua_Integer jobs = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, jobs >= 1 && jobs <= JC_MAX_JOBS, 2, "jobs must be from 1 to 64");
+  read_options(L, 1, &o);
+  m = lua_newuserdatauv(L, sizeof *m, 0);
+  memset(m, 0, sizeof *m);
+  luaL_setmetatable(L, JC_MULTI_TYPE);
+  m->t = calloc((size_t)jobs, sizeof *m->t);
+  if (m->t == NULL) return luaL_error(L, "justclick: not enough memory");
+  m->jobs = (int)jobs;
+  m->multi = curl_multi_init();
+  if (m->multi == NULL) return luaL_error(L, "justclick: libcurl could not make a multi handle");
+  m->headers = standard_headers(L);
+  for (int i = 0; i < m->jobs; i++) transfer_open(L, &m->t[i], &o, m->headers);
+  return 1;
+}
+
+/* multi:start(key, url, body): starts a request on a free handle; raises when none is free. */
+static int l_start(lua_State *L) {
+  jc_multi *m = open_multi(L);
+  lua_Integer key = luaL_checkinteger(L, 2);
+  size_t url_len, body_len;
+  const char *url = luaL_checklstring(L, 3, &url_len);
+  const char *body = luaL_checklstring(L, 4, &body_len);
+  for (int i = 0; i < m->jobs; i++) {
+    jc_transfer *t = &m->t[i];
+    if (t->busy) continue;
+    transfer_begin(L, t, url, url_len, body, body_len, 1);
+    if (curl_multi_add_handle(m->multi, t->curl) != CURLM_OK)
+      return luaL_error(L, "justclick: libcurl refused a request");
+    t->busy = 1;
+    t->key = key;
+    m->requests++;
+    return 0;
+  }
+  return luaL_error(L, "justclick: all %d jobs are busy", m->jobs);
+}
+
+/* multi:running() -> the requests under way */
+static int l_running(lua_State *L) {
+  jc_multi *m = open_multi(L);
+  int n = 0;
+  for (int i = 0; i < m->jobs; i++) n += m->t[i].busy;
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* multi:wait() -> the requests that finished, at least one while any is under way:
+   {key, status, body} or {key, failure}. */
+static int l_wait(lua_State *L) {
+  jc_multi *m = open_multi(L);
+  int done = 0;
+  lua_newtable(L);
+  for (;;) {
+    int running = 0, left;
+    CURLMsg *msg;
+    if (curl_multi_perform(m->multi, &running) != CURLM_OK)
+      return luaL_error(L, "justclick: libcurl's multi interface failed");
+    while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+      jc_transfer *t = NULL;
+      if (msg->msg != CURLMSG_DONE) continue;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+      CURLcode rc = msg->data.result;
+      curl_multi_remove_handle(m->multi, t->curl);
+      t->busy = 0;
+      lua_createtable(L, 0, 3);
+      lua_pushinteger(L, t->key);
+      lua_setfield(L, -2, "key");
+      m->connects += push_outcome(L, t, rc);
+      if (lua_isnil(L, -2)) {
+        lua_setfield(L, -3, "failure");
+        lua_pop(L, 1);
+      } else {
+        lua_setfield(L, -3, "body");
+        lua_setfield(L, -2, "status");
+      }
+      lua_rawseti(L, -2, ++done);
+    }
+    if (done > 0 || running == 0) return 1;
+    if (curl_multi_poll(m->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+      return luaL_error(L, "justclick: libcurl's multi interface failed");
+  }
+}
+
+static int l_multi_stats(lua_State *L) {
+  jc_multi *m = luaL_checkudata(L, 1, JC_MULTI_TYPE);
+  push_stats(L, m->connects, m->requests);
+  return 1;
+}
+
+static const luaL_Reg multi_methods[] = {
+  {"start", l_start},
+  {"running", l_running},
+  {"wait", l_wait},
+  {"stats", l_multi_stats},
+  {"close", multi_gc},
+  {NULL, NULL},
+};
+
+/* ---- time ---- */
 
 /* sleep(seconds): the pause between attempts. A signal ends it early, which only shortens it. */
 static int l_sleep(lua_State *L) {
@@ -254,24 +437,31 @@ static int l_cpu(lua_State *L) {
 
 static const luaL_Reg http_functions[] = {
   {"session", l_session},
+  {"multi", l_multi},
   {"sleep", l_sleep},
   {"now", l_now},
   {"cpu", l_cpu},
   {NULL, NULL},
 };
 
-int jc_open_http(lua_State *L) {
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-    return luaL_error(L, "justclick: libcurl could not start");
-  if (luaL_newmetatable(L, JC_SESSION_TYPE)) {
-    luaL_newlib(L, session_methods);
+static void new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc) {
+  if (luaL_newmetatable(L, name)) {
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, session_gc);
+    lua_pushcfunction(L, gc);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, session_gc);
+    lua_pushcfunction(L, gc);
     lua_setfield(L, -2, "__close");
   }
   lua_pop(L, 1);
+}
+
+int jc_open_http(lua_State *L) {
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return luaL_error(L, "justclick: libcurl could not start");
+  new_type(L, JC_SESSION_TYPE, session_methods, session_gc);
+  new_type(L, JC_MULTI_TYPE, multi_methods, multi_gc);
   luaL_setfuncs(L, http_functions, 0);
   return 0;
 }
