@@ -74,6 +74,7 @@ bench: all $(BENCH_WALK)
 	@$(LUA) bench/sign.lua
 	@$(LUA) bench/client.lua
 	@$(LUA) bench/scaling.lua
+	@$(LUA) bench/import.lua
 
 # The core and the host with AddressSanitizer and UBSan, running every spec. The instrumented
 # host is itself the Lua that runs busted, with the instrumented core built in (preloading the

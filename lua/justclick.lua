@@ -124,42 +124,49 @@ local function interpret(method, body, secret)
   })
 end
 
-local function request(client, method, params, read_only)
+-- The URL and the signed body of a call, or nil and an input error.
+local function prepare(client, method, params)
   local secret = secrets[client]
   local ok, body = pcall(core.signed_body, params, client.user, secret, { max_input_vars = client.max_input_vars })
   if not ok then
     return nil, new_error("input", nil, redact((tostring(body):gsub("^justclick: ", "")), secret))
   end
-  local url = client.api_url .. "/" .. method
+  return client.api_url .. "/" .. method, body
+end
+
+-- What one attempt came to: the result, or nil, the error, and whether to try again.
+local function settle(client, method, status, reply, read_only)
+  if not status then
+    local err, retry = transport_error(method, reply, read_only)
+    return nil, err, retry
+  end
+  if status < 200 or status > 299 then
+    local retry = read_only and status >= 500
+    return nil, new_error("http", status, ("%s: HTTP status %d"):format(method, status), { retryable = retry }), retry
+  end
+  return interpret(method, reply, secrets[client])
+end
+
+local function request(client, method, params, read_only)
+  local url, body = prepare(client, method, params)
+  if not url then return nil, body end
   if client.dry_run then -- what would be sent, exactly; the body holds the hash, not the secret
     io.stdout:write("POST ", url, "\n", body, "\n")
     io.stdout:flush()
     return { dry_run = true, method = method, url = url }
   end
   local start, attempt = core.now(), 0
-  local function log(status, result, err)
-    if not client.verbose then return end
-    local code = err and err.kind == "api" and err.code or (result ~= nil and 0) or "-"
-    io.stderr:write(redact(("justclick: %s status=%s error_code=%s %dms retries=%d\n"):format(
-      method, status or "-", tostring(code), math.floor((core.now() - start) * 1000 + 0.5), attempt), secret))
-  end
   while true do
     local status, reply = client.session:post(url, body)
-    local err, retry
-    if not status then
-      err, retry = transport_error(method, reply, read_only)
-    elseif status < 200 or status > 299 then
-      retry = read_only and status >= 500
-      err = new_error("http", status, ("%s: HTTP status %d"):format(method, status), { retryable = retry })
-    else
-      local result, failure = interpret(method, reply, secret)
-      log(status, result, failure)
-      return result, failure
-    end
-    err.attempts = attempt + 1
-    if not retry or attempt >= client.retries then
-      log(status, nil, err)
-      return nil, err
+    local result, err, retry = settle(client, method, status, reply, read_only)
+    if result ~= nil or not retry or attempt >= client.retries then
+      if err then err.attempts = attempt + 1 end
+      if client.verbose then
+        local code = err and err.kind == "api" and err.code or (result ~= nil and 0) or "-"
+        io.stderr:write(redact(("justclick: %s status=%s error_code=%s %dms retries=%d\n"):format(method,
+          status or "-", tostring(code), math.floor((core.now() - start) * 1000 + 0.5), attempt), secrets[client]))
+      end
+      return result, err
     end
     core.sleep(backoff(client.backoff, attempt))
     attempt = attempt + 1
@@ -225,11 +232,13 @@ function justclick.new(opts)
     max_input_vars = opts.max_input_vars and math.tointeger(opts.max_input_vars) or 1000,
     dry_run = opts.dry_run or false,
     verbose = opts.verbose or false,
-    session = core.session({
+    -- how this client speaks HTTP, for its session and for the multi sessions of an import
+    http = {
       timeout = opts.timeout, connect_timeout = opts.connect_timeout, ca_file = opts.ca_file,
       max_reply = opts.max_reply and math.tointeger(opts.max_reply), keep_alive = opts.keep_alive,
-    }),
+    },
   }, Client)
+  client.session = core.session(client.http)
   secrets[client] = secret
   return client
 end
@@ -405,6 +414,19 @@ function Client:orders_with_goods(opts)
     start = shift_day(stop, 0, 1)
   end
   return orders
+end
+
+--- client:prepare(method, params) -> url, body | nil, err: the signed request a call sends,
+-- for callers that send it themselves (justclick.import, through core.multi).
+function Client:prepare(method, params)
+  return prepare(self, method, params)
+end
+
+--- client:settle(method, status, reply) -> result | nil, err, retry: what a reply (status and
+-- body), or a transport failure (nil and the failure core.multi gave), comes to, as a call reads
+-- it; retry tells whether repeating it is safe.
+function Client:settle(method, status, reply)
+  return settle(self, method, status, reply, READ_ONLY[method] or false)
 end
 
 --- client:stats() -> {connects, requests}: connections opened and requests made.

@@ -53,11 +53,11 @@ function create_order(array $p): array {
     // The same order data again is the same order: answered with 601 and its number.
     $fingerprint = md5(http_build_query($p));
     $db = store();
-    $db->beginTransaction();
+    begin_writing($db);
     $q = $db->prepare('SELECT id, link FROM orders WHERE fingerprint = ?');
     $q->execute([$fingerprint]);
     if ($old = $q->fetch(PDO::FETCH_ASSOC)) {
-        $db->commit();
+        $db->exec('COMMIT');
         count_up('duplicates'); // the same order sent again: an importer's duplicate, caught here
         return [601, 'Order already exists', ['bill_id' => (int)$old['id'], 'link' => $old['link']]];
     }
@@ -69,7 +69,7 @@ function create_order(array $p): array {
     $db->prepare('UPDATE orders SET link = ? WHERE id = ?')->execute([$link, $id]);
     $add = $db->prepare('INSERT INTO items VALUES (?, ?, ?, ?)');
     foreach ($items as $i => [$name, $sum]) $add->execute([$id, $i, $name, $sum]);
-    $db->commit();
+    $db->exec('COMMIT');
     return [0, 'Order created', ['bill_id' => $id, 'link' => $link]];
 }
 

@@ -8,8 +8,14 @@ function store(): PDO {
     $path = getenv('JUSTCLICK_SANDBOX_DB') ?: __DIR__ . '/data/sandbox.sqlite';
     if (!is_dir(dirname($path))) mkdir(dirname($path), 0700, true);
     $db = new PDO('sqlite:' . $path, null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
-    $db->exec('PRAGMA busy_timeout = 5000');
+    $db->exec('PRAGMA busy_timeout = 10000');
     $db->exec('PRAGMA journal_mode = WAL');
+    if ((int)$db->query('PRAGMA user_version')->fetchColumn() > 0) return $db; // made already
+    begin_writing($db);
+    if ((int)$db->query('PRAGMA user_version')->fetchColumn() > 0) {
+        $db->exec('COMMIT');
+        return $db;
+    }
     $db->exec(<<<SQL
         CREATE TABLE IF NOT EXISTS products (
             name TEXT PRIMARY KEY, title TEXT, price REAL, physical INTEGER, prepayment_minsum REAL);
@@ -32,7 +38,15 @@ function store(): PDO {
         ['course', 'Video course', 5000, 0, 1000],
         ['book', 'Printed book', 700, 1, 0],
     ] as $p) $seed->execute($p);
+    $db->exec('PRAGMA user_version = 1');
+    $db->exec('COMMIT');
     return $db;
+}
+
+// A write transaction that takes the write lock at once. A deferred one that reads first can
+// fail with SQLITE_BUSY when another worker writes in between, which no busy timeout cures.
+function begin_writing(PDO $db): void {
+    $db->exec('BEGIN IMMEDIATE');
 }
 
 function count_up(string $name): void {
@@ -76,12 +90,12 @@ function arm_fault(string $kind, string $arg, int $count): void {
 // The fault armed for this request, if any, counted down once.
 function take_fault(): ?array {
     $db = store();
-    $db->beginTransaction();
+    begin_writing($db);
     $f = $db->query('SELECT * FROM faults WHERE remaining != 0 ORDER BY id LIMIT 1')->fetch(PDO::FETCH_ASSOC);
     if ($f && $f['remaining'] > 0) {
         $db->prepare('UPDATE faults SET remaining = remaining - 1 WHERE id = ?')->execute([$f['id']]);
     }
-    $db->commit();
+    $db->exec('COMMIT');
     return $f ?: null;
 }
 

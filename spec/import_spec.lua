@@ -32,9 +32,9 @@ local function csv(n, first)
   return table.concat(lines, "\n") .. "\n"
 end
 
-local function host_import(path, background)
+local function host_import(path, background, options)
   local env = ("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s"):format(sandbox.user, sandbox.secret, sb.api_url)
-  local cmd = ("%s %s import %s > %s.out 2>&1"):format(env, HOST, path, path)
+  local cmd = ("%s %s import %s %s > %s.out 2>&1"):format(env, HOST, options or "", path, path)
   if background then
     local p = assert(io.popen(cmd .. " & echo $!"))
     local pid = tonumber(p:read("l"))
@@ -73,18 +73,18 @@ describe("import", function()
     assert.are.equal(0, sb:stats().duplicates)
   end)
 
-  it("holds exactly 500 orders after runs killed with SIGKILL at random points, then run to the end", function()
+  it("holds exactly 500 orders after runs with 8 jobs killed with SIGKILL at random points, then run to the end", function()
     local path = dir .. "/killed.csv"
     write(path, csv(500))
     math.randomseed(os.time())
     local kills = 0
     for _ = 1, 5 do
-      local pid = host_import(path, true)
-      core.sleep(0.2 + math.random() * 0.8)
+      local pid = host_import(path, true, "--jobs 8")
+      core.sleep(0.2 + math.random() * 0.6)
       if os.execute("kill -KILL " .. pid .. " 2>/dev/null") then kills = kills + 1 end
       core.sleep(0.1)
     end
-    local status, out = host_import(path)
+    local status, out = host_import(path, false, "--jobs 8")
     assert.are.equal(0, status, out)
     assert.is_true(kills >= 3, "too few runs were killed mid-way: " .. kills)
     assert.are.equal(500, sb:stats().orders)
@@ -155,11 +155,27 @@ describe("import", function()
     assert.are.equal(3, summary.rejects[1].line)
   end)
 
-  it("runs from the host as `justclick import FILE`", function()
+  it("runs from the host as `justclick import [--jobs N] FILE`", function()
     local path = dir .. "/host.csv"
     write(path, csv(5))
     local status, out = host_import(path)
     assert.are.equal(0, status, out)
     assert.is_truthy(out:find("created 5, existing 0, skipped 0, rejected 0, failed 0, unknown 0", 1, true), out)
+    status, out = host_import(path, false, "--jobs 16")
+    assert.are.equal(0, status, out)
+    assert.is_truthy(out:find("created 0, existing 0, skipped 5", 1, true), out)
+    status, out = host_import(path, false, "--jobs 0")
+    assert.are.equal(2, status, out)
+    assert.is_truthy(out:find("usage: justclick import [--jobs N] FILE", 1, true), out)
+  end)
+
+  it("creates every row with 16 jobs", function()
+    local path = dir .. "/sixteen.csv"
+    write(path, csv(200))
+    local summary = assert(import.run(path, { client = sb:client(), jobs = 16 }))
+    assert.are.equal(200, summary.created)
+    assert.are.equal(200, sb:stats().orders)
+    assert.are.equal(0, sb:stats().duplicates)
+    assert.has_error(function() import.run(path, { jobs = 65 }) end)
   end)
 end)

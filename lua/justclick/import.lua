@@ -279,13 +279,19 @@ local function default_progress(out)
   end
 end
 
---- import.run(path [, {client = , progress = true|function(summary, final)}])
+--- import.run(path [, {client =, jobs = 4, progress = true|function(summary, final)}])
 -- -> summary | nil, err. The summary counts rows: total, created, existing (already there, or
 -- found by reconciling), skipped (done in an earlier run), rejected, failed and unknown; it
--- also lists the rejects and the failures with their line numbers.
+-- also lists the rejects and the failures with their line numbers. Up to `jobs` orders are
+-- under way at once, each on its own connection (curl's multi interface); the first row goes
+-- alone, so that a wrong secret stops the import at the first row.
 function import.run(path, opts)
   opts = opts or {}
-  local client = opts.client
+  local jobs = opts.jobs or 4
+  if math.type(jobs) ~= "integer" or jobs < 1 or jobs > 64 then
+    error("justclick.import: jobs must be an integer from 1 to 64", 2)
+  end
+  local client = opts.client or justclick.default_client()
   local rows, err = read_rows(path)
   if not rows then return nil, err end
   local states, owned = read_journal(path .. ".journal")
@@ -294,12 +300,31 @@ function import.run(path, opts)
   local s = { total = #rows, done = 0, created = 0, existing = 0, skipped = 0, rejected = 0, failed = 0,
     unknown = 0, rejects = {}, failures = {} }
   local rejects = {}
-  local function send(row)
-    client = client or justclick.default_client()
+
+  local function finished(row)
+    s.done = s.done + 1
+    progress(s, false)
+    return row
+  end
+
+  local function fail(row, counter, message)
+    s[counter] = s[counter] + 1
+    s.failures[#s.failures + 1] = { line = row.line, message = message }
+  end
+
+  -- Whether the row is to be sent: false when it is done, found, rejected or undecidable.
+  local function needs_sending(row)
+    if row.reject then
+      s.rejected = s.rejected + 1
+      s.rejects[#s.rejects + 1] = { line = row.line, reason = row.reject }
+      local reason, text = row.reject:gsub('"', '""'), row.text:gsub('"', '""')
+      rejects[#rejects + 1] = ('%d,"%s","%s"'):format(row.line, reason, text)
+      return false
+    end
     local last = states[row.id]
     if last and last.state == "done" then
       s.skipped = s.skipped + 1
-      return
+      return false
     end
     if last and (last.state == "sending" or last.state == "unknown") then
       local bill, why = find_bill(client, row.order, owned)
@@ -307,16 +332,17 @@ function import.run(path, opts)
         record({ row = row.id, line = row.line, state = "done", bill_id = bill, reconciled = true })
         owned[bill] = row.id
         s.existing = s.existing + 1
-        return
+        return false
       elseif bill == false then
-        s.unknown = s.unknown + 1
-        local message = "outcome unknown, and GetBills failed: " .. tostring(why)
-        s.failures[#s.failures + 1] = { line = row.line, message = message }
-        return
+        fail(row, "unknown", "outcome unknown, and GetBills failed: " .. tostring(why))
+        return false
       end
     end
-    record({ row = row.id, line = row.line, state = "sending" })
-    local result, failure = client:create_order(row.order)
+    return true
+  end
+
+  -- Records what the row's request came to; returns a message when no row can get past it.
+  local function settle(row, result, failure)
     if result then
       local bill = result.bill_id
       record({ row = row.id, line = row.line, state = "done", bill_id = bill, existing = result.existing or nil })
@@ -324,34 +350,55 @@ function import.run(path, opts)
       if result.existing then s.existing = s.existing + 1 else s.created = s.created + 1 end
     elseif failure.kind == "transport" and failure.sent or failure.kind == "http" or failure.kind == "protocol" then
       record({ row = row.id, line = row.line, state = "unknown", message = failure.message })
-      s.unknown = s.unknown + 1
-      s.failures[#s.failures + 1] = { line = row.line, message = tostring(failure) }
+      fail(row, "unknown", tostring(failure))
     else
       record({ row = row.id, line = row.line, state = "error", message = failure.message })
-      s.failed = s.failed + 1
-      s.failures[#s.failures + 1] = { line = row.line, message = tostring(failure) }
+      fail(row, "failed", tostring(failure))
       if failure.kind == "api" and FATAL[failure.code] then
-        return tostring(failure)
+        return ("stopped at line %d: %s"):format(row.line, tostring(failure))
       end
     end
   end
-  for _, row in ipairs(rows) do
-    if row.reject then
-      s.rejected = s.rejected + 1
-      s.rejects[#s.rejects + 1] = { line = row.line, reason = row.reject }
-      local reason, text = row.reject:gsub('"', '""'), row.text:gsub('"', '""')
-      rejects[#rejects + 1] = ('%d,"%s","%s"'):format(row.line, reason, text)
-    else
-      local fatal = send(row)
-      if fatal then
-        progress(s, true)
-        return nil, ("justclick import: stopped at line %d: %s"):format(row.line, fatal)
+
+  local multi = core.multi(client.http, jobs)
+  local inflight, next_row, limit, fatal = {}, 1, 1, nil
+  while true do
+    while not fatal and next_row <= #rows and multi:running() < limit do
+      local index, row = next_row, rows[next_row]
+      next_row = next_row + 1
+      if not needs_sending(row) then
+        finished(row)
+      else
+        local url, body = client:prepare("CreateOrder", row.order)
+        if not url then
+          record({ row = row.id, line = row.line, state = "error", message = body.message })
+          fail(row, "failed", tostring(body))
+          finished(row)
+        else
+          record({ row = row.id, line = row.line, state = "sending" }) -- fsynced before it goes out
+          multi:start(index, url, body)
+          inflight[index] = { row = row, url = url, body = body, attempts = 1 }
+        end
       end
     end
-    s.done = s.done + 1
-    progress(s, false)
+    if multi:running() == 0 then break end
+    for _, done in ipairs(multi:wait()) do
+      local job = inflight[done.key]
+      local result, failure, retry = client:settle("CreateOrder", done.status, done.body or done.failure)
+      if result == nil and retry and job.attempts <= client.retries and not fatal then
+        job.attempts = job.attempts + 1 -- the connection never opened: the server has nothing
+        multi:start(done.key, job.url, job.body)
+      else
+        inflight[done.key] = nil
+        fatal = fatal or settle(job.row, result, failure)
+        finished(job.row)
+      end
+      limit = jobs -- the first reply is in: the account and the secret work
+    end
   end
+  multi:close()
   progress(s, true)
+  if fatal then return nil, "justclick import: " .. fatal end
   local f = io.open(path .. ".rejects", "wb")
   if f then
     f:write("line,reason,row\n", table.concat(rejects, "\n"), #rejects > 0 and "\n" or "")
@@ -360,14 +407,32 @@ function import.run(path, opts)
   return s
 end
 
---- import.main(path): `justclick import FILE`. Prints the progress and the summary; returns
--- the exit status: 0, 1 when a row failed or its outcome is unknown, 2 for a usage error.
-function import.main(path, ...)
-  if not path or select("#", ...) > 0 then
-    io.stderr:write("usage: justclick import FILE   (CSV with a header row, or .jsonl)\n")
+--- import.main(...): `justclick import [--jobs N] FILE`. Prints the progress and the summary;
+-- returns the exit status: 0, 1 when a row failed or its outcome is unknown, 2 for a usage error.
+function import.main(...)
+  local args, jobs, path = { ... }, 4, nil
+  local i = 1
+  while args[i] do
+    local a = args[i]
+    if a == "--jobs" or a == "-j" then
+      jobs = math.tointeger(tonumber(args[i + 1] or ""))
+      i = i + 1
+    elseif a:match("^%-%-jobs=") then
+      jobs = math.tointeger(tonumber(a:match("=(.*)")))
+    elseif not path then
+      path = a
+    else
+      path = nil
+      break
+    end
+    i = i + 1
+  end
+  if not path or not jobs or jobs < 1 or jobs > 64 then
+    io.stderr:write("usage: justclick import [--jobs N] FILE\n"
+      .. "  FILE: CSV with a header row, or .jsonl; N: 1 to 64 orders at once, 4 by default\n")
     return 2
   end
-  local s, err = import.run(path, { progress = true })
+  local s, err = import.run(path, { progress = true, jobs = jobs })
   if not s then
     io.stderr:write(tostring(err), "\n")
     return 1
