@@ -112,6 +112,29 @@ describe("import", function()
     assert.are.equal(0, sb:stats().duplicates)
   end)
 
+  it("reconciles on the goods in any order, and not on a different sum", function()
+    local client = sb:client()
+    local made = assert(client:create_order({ bill_email = "r@example.com", bill_tag = "made",
+      goods = { { good_name = "sales", good_sum = 900 }, { good_name = "invoice", good_sum = 1200 } } }))
+    local path = dir .. "/reconcile.csv"
+    write(path, "id,bill_email,goods,bill_tag\n"
+      .. "b,r@example.com,invoice:1300;sales:900,row\n"   -- a different sum: another order
+      .. "a,r@example.com,invoice:1200;sales:900,row\n")  -- the same goods, listed the other way round
+    -- Both rows went out once, with no reply (a crash): their outcomes are unknown.
+    write(path .. ".journal", '{"row":"b","line":2,"state":"sending"}\n{"row":"a","line":3,"state":"sending"}\n')
+    local summary = assert(import.run(path, { client = client, jobs = 1 }))
+    assert.are.equal(1, summary.existing) -- row a: the order made before
+    assert.are.equal(1, summary.created)  -- row b: nothing matched, so it was sent
+    local bills = {}
+    for line in read(path .. ".journal"):gmatch("[^\n]+") do
+      local row, bill = line:match('"row":"(%a)"'), line:match('"bill_id":(%d+)')
+      if bill then bills[row] = tonumber(bill) end
+    end
+    assert.are.equal(made.bill_id, bills.a)
+    assert.are_not.equal(made.bill_id, bills.b)
+    assert.are.equal(2, sb:stats().orders)
+  end)
+
   it("writes malformed rows to the rejects file with their line numbers, and imports the rest", function()
     local path = dir .. "/bad.csv"
     write(path, table.concat({

@@ -218,19 +218,25 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- Reconciling a row whose outcome is unknown
 
+-- Whether a bill holds the row's goods, in any order: each good of the row claims one of the
+-- bill's with its name, and with its sum when the row gave one (those claim first).
 local function same_goods(bill_goods, goods)
   if type(bill_goods) ~= "table" or #bill_goods ~= #goods then return false end
-  local want = {}
+  local wanted = {}
   for _, g in ipairs(goods) do
-    local key = tostring(g.good_name)
-    want[key] = (want[key] or 0) + 1
+    table.insert(wanted, g.good_sum ~= nil and 1 or #wanted + 1, g)
   end
-  for i, g in ipairs(bill_goods) do
-    local key = tostring(g.good_name)
-    if not want[key] or want[key] == 0 then return false end
-    want[key] = want[key] - 1
-    local sum = goods[i] and goods[i].good_sum -- a sum the row gave must match; none: any
-    if sum ~= nil and goods[i].good_name == g.good_name and tonumber(g.good_sum) ~= tonumber(sum) then return false end
+  local used = {}
+  for _, want in ipairs(wanted) do
+    local found = false
+    for j, have in ipairs(bill_goods) do
+      if not used[j] and tostring(have.good_name) == tostring(want.good_name)
+          and (want.good_sum == nil or tonumber(have.good_sum) == tonumber(want.good_sum)) then
+        used[j], found = true, true
+        break
+      end
+    end
+    if not found then return false end
   end
   return true
 end
