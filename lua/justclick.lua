@@ -253,7 +253,8 @@ function Client:call(method, params)
   return request(self, method, params or {}, READ_ONLY[method] or false)
 end
 
--- The input CreateOrder needs before anything is sent; nil when it is there.
+--- justclick.order_problem(order) -> what CreateOrder lacks (bill_email, goods with a
+-- good_name each), or nil: the check create_order and the importer make before sending.
 local function order_problem(order)
   if type(order.bill_email) ~= "string" or not order.bill_email:find("%S") then
     return "bill_email is required"
@@ -271,6 +272,8 @@ local function order_problem(order)
   end
   return nil
 end
+
+justclick.order_problem = order_problem
 
 local function integer(v)
   if math.type(v) == "integer" then return v end

@@ -153,7 +153,7 @@ describe("import", function()
     for _, r in ipairs(summary.rejects) do lines[#lines + 1] = r.line end
     assert.are.same({ 3, 4, 5, 6 }, lines)
     local rejects = read(path .. ".rejects")
-    assert.is_truthy(rejects:find('\n3,"missing or bad bill_email",",sales"\n', 1, true), rejects)
+    assert.is_truthy(rejects:find('\n3,"bill_email is required",",sales"\n', 1, true), rejects)
     assert.is_truthy(rejects:find('\n4,"bad number ""12x"" in goods"', 1, true), rejects)
   end)
 

@@ -126,18 +126,6 @@ local function order_from_json(text)
   return value, id and tostring(id)
 end
 
--- What every row needs before it is sent; nil when it is there.
-local function row_problem(order)
-  if type(order.bill_email) ~= "string" or not order.bill_email:find("@") then return "missing or bad bill_email" end
-  if type(order.goods) ~= "table" or order.goods[1] == nil then return "no goods" end
-  for i, good in ipairs(order.goods) do
-    if type(good) ~= "table" or good.good_name == nil or good.good_name == "" then
-      return ("goods[%d] has no good_name"):format(i)
-    end
-  end
-  return nil
-end
-
 -- A row: {line, text, order, id}, or {line, text, reject = reason} when `order` is nil and
 -- `why` says why; `why` is the id otherwise.
 local function new_row(line, text, order, why)
@@ -174,7 +162,7 @@ local function read_rows(path)
   end
   for _, row in ipairs(rows) do
     if row.order then
-      row.reject = row_problem(row.order)
+      row.reject = justclick.order_problem(row.order) -- what create_order would refuse
       if not row.reject then
         local ok, query = pcall(justclick.build_query, row.order)
         if not ok then
