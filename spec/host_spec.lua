@@ -107,6 +107,7 @@ describe("the justclick host", function()
       assert.is_truthy(err:find("unknown option '--no-such-option'", 1, true), err)
       assert.are.equal(2, (run(HOST)))
       assert.are.equal(2, (run(HOST .. " -e")))
+      assert.are.equal(2, (run(HOST .. " --user -e"))) -- "-e" is --user's value: nothing to run
     end)
 
     it("is n after os.exit(n), and os.exit closes the state", function()

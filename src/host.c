@@ -39,8 +39,10 @@ static const char usage_text[] =
     "  -h, --help          print this help\n";
 
 typedef struct {
-  int script;        /* argv index of the script, or 0 */
-  int run_stdin;     /* the script is "-" */
+  int script;        /* argv index of the script (or of "-"), or 0 */
+  int run_stdin;     /* the script is "-": standard input */
+  int *chunks;       /* argv indexes of the -e and -l options, in their order */
+  int nchunks;
   int version, help;
   const char *user, *api_url, *secret_file;
   int dry_run, verbose;
@@ -115,8 +117,9 @@ static const char *long_value(char **argv, int *i, const char *name, int *missin
   return argv[++*i];
 }
 
-/* Reads the options before the script; returns 0, or -1 after printing a usage error. -e and -l
-   are left for run_chunks, which handles them in their order. */
+/* Reads the options before the script; returns 0, or -1 after printing a usage error. The -e
+   and -l options are recorded in o->chunks for run_chunks, which runs them in their order.
+   This is the one place that knows which options take a value. */
 static int parse_options(char **argv, options *o) {
   int i;
   for (i = 1; argv[i] != NULL; i++) {
@@ -125,13 +128,14 @@ static int parse_options(char **argv, options *o) {
     if (a[0] != '-') break;
     if (strcmp(a, "-") == 0) {
       o->run_stdin = 1;
-      break;
+      break; /* "-" is the script */
     }
     if (strcmp(a, "--") == 0) {
       i++;
       break;
     }
     if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0) {
+      o->chunks[o->nchunks++] = i;
       if (argv[++i] == NULL) return usage_error("'%s' needs an argument", a);
     } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
       o->version = 1;
@@ -265,15 +269,15 @@ static void create_arg(lua_State *L, char **argv, int argc, int script) {
 }
 
 /* Runs the -e and -l options in their order. */
-static int run_chunks(lua_State *L, char **argv, int upto) {
-  for (int i = 1; i < upto; i++) {
-    int status = LUA_OK;
+static int run_chunks(lua_State *L, char **argv, const options *o) {
+  for (int k = 0; k < o->nchunks; k++) {
+    int status = LUA_OK, i = o->chunks[k];
     if (strcmp(argv[i], "-e") == 0) {
-      const char *code = argv[++i];
+      const char *code = argv[i + 1];
       status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
       if (status == LUA_OK) status = docall(L, 0);
-    } else if (strcmp(argv[i], "-l") == 0) {
-      const char *mod = argv[++i], *eq = strchr(mod, '=');
+    } else {
+      const char *mod = argv[i + 1], *eq = strchr(mod, '=');
       lua_getglobal(L, "require");
       lua_pushstring(L, eq ? eq + 1 : mod);
       lua_pushcfunction(L, message_handler);
@@ -287,9 +291,6 @@ static int run_chunks(lua_State *L, char **argv, int upto) {
         lua_pop(L, 1);
       }
       lua_remove(L, -2);
-    } else if (strcmp(argv[i], "--user") == 0 || strcmp(argv[i], "--api-url") == 0 ||
-               strcmp(argv[i], "--secret-file") == 0) {
-      i++; /* its value was taken by parse_options */
     }
     if (report(L, status) != LUA_OK) return status;
   }
@@ -318,6 +319,7 @@ static int pmain(lua_State *L) {
   int status;
 
   memset(&o, 0, sizeof o);
+  o.chunks = lua_newuserdatauv(L, (size_t)argc * sizeof *o.chunks, 0);
   if (parse_options(argv, &o) < 0) {
     lua_pushinteger(L, EXIT_USAGE);
     return 1;
@@ -328,14 +330,10 @@ static int pmain(lua_State *L) {
     return 1;
   }
   if (o.version) printf("justclick-lua %s (%s)\n", JC_VERSION, LUA_RELEASE);
-  if (o.script == 0 && !o.run_stdin) {
-    int any_chunk = 0;
-    for (int i = 1; i < argc; i++) any_chunk |= strcmp(argv[i], "-e") == 0 || strcmp(argv[i], "-l") == 0;
-    if (!any_chunk && !o.version) {
-      usage_error("%s", "no script to run");
-      lua_pushinteger(L, EXIT_USAGE);
-      return 1;
-    }
+  if (o.script == 0 && o.nchunks == 0 && !o.version) {
+    usage_error("%s", "no script to run");
+    lua_pushinteger(L, EXIT_USAGE);
+    return 1;
   }
 
   luaL_openlibs(L);
@@ -346,19 +344,13 @@ static int pmain(lua_State *L) {
   lua_setfield(L, -2, "exit");
   lua_pop(L, 1);
 
-  int script = o.run_stdin ? 0 : o.script;
-  int stdin_at = 0;
-  if (o.run_stdin) {
-    for (stdin_at = 1; strcmp(argv[stdin_at], "-") != 0; stdin_at++) {}
-  }
-  create_arg(L, argv, argc, o.run_stdin ? stdin_at : script);
+  create_arg(L, argv, argc, o.script);
   if ((status = apply_configuration(L, &o)) >= 0) {
     lua_pushinteger(L, status);
     return 1;
   }
-  status = run_chunks(L, argv, o.run_stdin ? stdin_at : (script ? script : argc));
-  if (status == LUA_OK && (script || o.run_stdin))
-    status = run_script(L, argv, argc, o.run_stdin ? stdin_at : script, o.run_stdin);
+  status = run_chunks(L, argv, &o);
+  if (status == LUA_OK && o.script) status = run_script(L, argv, argc, o.script, o.run_stdin);
   lua_pushinteger(L, status == LUA_OK ? EXIT_SUCCESS : (jc_interrupted ? EXIT_INTERRUPTED : EXIT_SCRIPT));
   return 1;
 }
