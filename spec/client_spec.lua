@@ -13,15 +13,7 @@ local function small_order(tag)
 end
 
 -- Asserts an error of `kind` (and `code`, when given) and returns it.
-local function failed(kind, code, result, err)
-  assert.is_nil(result, "expected a failure")
-  assert.is_true(justclick.is_error(err), tostring(err))
-  assert.are.equal(kind, err.kind, tostring(err))
-  if code ~= nil then assert.are.equal(code, err.code, tostring(err)) end
-  assert.is_string(err.message)
-  assert.is_boolean(err.retryable)
-  return err
-end
+local failed = require("support.expect").failure
 
 describe("the client against the sandbox", function()
   lazy_setup(function() sb = sandbox.start() end)

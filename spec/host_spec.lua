@@ -5,12 +5,8 @@ local sandbox = require "support.sandbox"
 -- make asan runs these against its own build of the host.
 local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/justclick")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("a")
-  f:close()
-  return data
-end
+local files = require "support.files"
+local read = files.read
 
 local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
@@ -36,9 +32,7 @@ end
 
 local function script(code)
   local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(code)
-  f:close()
+  files.write(path, code)
   return path
 end
 

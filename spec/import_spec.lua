@@ -9,19 +9,8 @@ local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/justcli
 
 local sb, dir
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local files = require "support.files"
+local read, write = files.read, files.write
 
 -- A CSV of n distinct orders, one per line, with an id column.
 local function csv(n, first)

@@ -12,12 +12,7 @@ local function order(tag, opts)
   return o
 end
 
-local function failed(kind, code, result, err)
-  assert.is_nil(result)
-  assert.are.equal(kind, err.kind, tostring(err))
-  if code then assert.are.equal(code, err.code, tostring(err)) end
-  return err
-end
+local failed = require("support.expect").failure
 
 local function day(y, m, d) return os.time({ year = y, month = m, day = d, hour = 12 }) end
 

@@ -4,17 +4,15 @@
 local justclick = require "justclick"
 local core = require "justclick.core"
 local cjson = require "cjson"
+local files = require "support.files"
 
 local sandbox = { user = "demo", secret = "sandbox-secret" }
 local Sandbox = {}
 Sandbox.__index = Sandbox
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local data = f:read("a")
-  f:close()
-  return data
+-- What the sandbox has logged so far.
+local function log_of(path)
+  return files.read(path) or ""
 end
 
 function sandbox.start()
@@ -29,7 +27,7 @@ function sandbox.start()
   local self = setmetatable({ pid = pid, dir = dir }, Sandbox)
   local deadline = core.now() + 15
   while core.now() < deadline do
-    local url = read_file(log):match("sandbox listening on (http://[%d%.:]+)")
+    local url = log_of(log):match("sandbox listening on (http://[%d%.:]+)")
     if url then
       self.url, self.api_url = url, url .. "/api"
       self.session = core.session({ timeout = 10 })
@@ -38,7 +36,7 @@ function sandbox.start()
     core.sleep(0.05)
   end
   self:stop()
-  error("the sandbox did not start: " .. read_file(log))
+  error("the sandbox did not start: " .. log_of(log))
 end
 
 function Sandbox:stop()
