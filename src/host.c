@@ -240,9 +240,12 @@ static int set_defaults(lua_State *L) {
   return 0;
 }
 
-/* Applies the command line's configuration. Returns the exit status to end with, or -1. */
+/* Applies the command line's configuration. Returns the exit status to end with, or -1. With
+   none given, justclick is left for the script to load (and the environment to configure):
+   loading it starts libcurl and OpenSSL, which a script that never calls the API need not pay. */
 static int apply_configuration(lua_State *L, const options *o) {
   char *secret = NULL;
+  if (!o->user && !o->api_url && !o->secret_file && !o->dry_run && !o->verbose) return -1;
   if (o->secret_file && (secret = read_secret_file(o->secret_file)) == NULL) return EXIT_USAGE;
   lua_pushcfunction(L, set_defaults);
   lua_pushstring(L, o->user);
