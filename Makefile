@@ -9,17 +9,25 @@ VALGRIND   ?= valgrind -q --leak-check=full --errors-for-leak-kinds=definite --e
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 libcrypto libcurl)
+# Without pkg-config or the -dev packages, make stops at once with one line (below).
+DEPS_OK     := $(shell $(PKG_CONFIG) --exists lua5.4 libcrypto libcurl 2>/dev/null && echo yes)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 libcrypto libcurl 2>/dev/null)
 # A Lua module takes the Lua API from the program that loads it: no -llua5.4 here.
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto libcurl)
-HOST_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 libcrypto libcurl) -lm
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto libcurl 2>/dev/null)
+HOST_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 libcrypto libcurl 2>/dev/null) -lm
+# Goals that build need them; make stops before anything runs, with one line.
+ifneq ($(DEPS_OK),yes)
+ifneq ($(filter-out clean demo sandbox uninstall lint,$(or $(MAKECMDGOALS),all)),)
+$(error missing build dependencies (Lua 5.4, libcurl and OpenSSL headers, pkg-config): run scripts/deps.sh, or make demo)
+endif
+endif
 
 BUILD      := build
-# build/justclick is the host, so the module cannot live in a build/justclick/ directory: it is
-# build/justclick.so, which LUA_CPATH="build/?.so" finds through Lua's all-in-one C searcher
-# (justclick.core -> luaopen_justclick_core in justclick.so). Installed, it is justclick/core.so.
-MODULE     := $(BUILD)/justclick.so
-HOST       := $(BUILD)/justclick
+# The module sits where Lua's plain C searcher finds it first, as it is installed:
+# LUA_CPATH="build/lua/?.so;;" reaches build/lua/justclick/core.so before any installed copy.
+# (Through the all-in-one searcher, an installed justclick/core.so would win.)
+MODULE     := $(BUILD)/lua/justclick/core.so
+HOST       := $(BUILD)/bin/justclick
 CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -52,10 +60,12 @@ $(BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 	$(CC) $(WARNINGS) $(CFLAGS) -c $< -o $@
 
 $(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/preload.o $(BUILD)/obj/embedded.o $(OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # All specs (.busted sets the paths); the last line is "N passed, N failed".
 test: all
+	@command -v busted > /dev/null && command -v php > /dev/null || { echo "missing test dependencies (busted, php): run scripts/deps.sh" >&2; exit 1; }
 	$(BUSTED)
 
 # All specs under valgrind, then the host on a dry run and on os.exit: no definite leak and no
@@ -85,7 +95,7 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 asan: all
 	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  JUSTCLICK_HOST=$(CURDIR)/$(ASAN_BUILD)/justclick $(ASAN_BUILD)/justclick /usr/bin/busted
+	  JUSTCLICK_HOST=$(CURDIR)/$(ASAN_BUILD)/bin/justclick $(ASAN_BUILD)/bin/justclick /usr/bin/busted
 
 # libFuzzer (clang) harnesses for the encoder and the reply path, each run for FUZZ_TIME
 # seconds from the seed corpus in fuzz/corpus; see scripts/fuzz.sh.

@@ -5,7 +5,7 @@
 -- the figures are the clients' own.
 -- Run: make bench  (or: lua5.4 bench/client.lua [calls])
 package.path = "lua/?.lua;spec/?.lua;bench/?.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = "build/lua/?.so;build/?.so;" .. package.cpath
 
 local justclick = require "justclick"
 local core = require "justclick.core"

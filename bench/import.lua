@@ -4,7 +4,7 @@
 -- first row, which goes alone, weighs the same in each.
 -- Run: make bench  (or: lua5.4 bench/import.lua [rows per job])
 package.path = "lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = "build/lua/?.so;build/?.so;" .. package.cpath
 
 local core = require "justclick.core"
 local import = require "justclick.import"

@@ -1,7 +1,7 @@
 -- How encoding cost grows with the order: build_query on orders of 1, 10, 100 and 1,000 goods.
 -- Run: make bench  (or: lua5.4 bench/scaling.lua)
 package.path = "lua/?.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = "build/lua/?.so;build/?.so;" .. package.cpath
 
 local justclick = require "justclick"
 

@@ -3,7 +3,7 @@
 -- as CPU time per call. Also the floors: md5 alone on the same bytes, and reading the table.
 -- Run: make bench  (or: lua5.4 bench/sign.lua [iterations])
 package.path = "lua/?.lua;spec/?.lua;bench/?.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = "build/lua/?.so;build/?.so;" .. package.cpath
 
 local justclick = require "justclick"
 local core = require "justclick.core"

@@ -28,4 +28,4 @@ done
 
 echo "demo: sandbox at $url"
 JUSTCLICK_USER=demo JUSTCLICK_SECRET=sandbox-secret JUSTCLICK_API_URL="$url/api" \
-  build/justclick examples/demo.lua
+  build/bin/justclick examples/demo.lua

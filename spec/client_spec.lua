@@ -311,7 +311,7 @@ describe("the client against the sandbox", function()
         local o = assert(j.create_order{bill_email = "env@example.com", goods = {{good_name = "sales"}}})
         io.write(math.type(o.bill_id))]]
       local p = io.popen(("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s "
-        .. "LUA_PATH='lua/?.lua;;' LUA_CPATH='build/?.so;;' lua5.4 -e '%s' 2>&1")
+        .. "LUA_PATH='lua/?.lua;;' LUA_CPATH='build/lua/?.so;;' lua5.4 -e '%s' 2>&1")
         :format(sandbox.user, sandbox.secret, sb.api_url, script))
       local out = p:read("a")
       p:close()

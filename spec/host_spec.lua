@@ -3,7 +3,7 @@ local justclick = require "justclick"
 local sandbox = require "support.sandbox"
 
 -- make asan runs these against its own build of the host.
-local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/justclick")
+local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/bin/justclick")
 
 local files = require "support.files"
 local read = files.read

@@ -5,7 +5,7 @@ local import = require "justclick.import"
 local core = require "justclick.core"
 local sandbox = require "support.sandbox"
 
-local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/justclick")
+local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/bin/justclick")
 
 local sb, dir
 
