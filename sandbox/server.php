@@ -4,9 +4,13 @@
 // Starts the sandbox: `php -S` serving router.php on a free local port with 16 workers, behind
 // this small HTTP/1.1 front on 127.0.0.1:PORT (0: a free port). php -S closes every connection
 // after one reply; the front keeps the client's connections alive, as JustClick's servers do,
-// counts them (GET /__sandbox/front), and forwards requests from many connections at once. It prints "sandbox listening on http://127.0.0.1:PORT" once both
-// answer. SIGINT and SIGTERM stop both. POST /__fast/api/METHOD is a signed success answered by
-// the front alone, for benchmarks.
+// counts them (GET /__sandbox/front), and forwards requests from many connections at once. It
+// prints "sandbox listening on http://127.0.0.1:PORT" once both answer. POST /__fast/api/METHOD
+// is a signed success answered by the front alone, for benchmarks.
+//
+// php -S runs in a session of its own (setsid), so that its workers can be stopped with it:
+// stopping the master alone leaves them listening. SIGINT, SIGTERM and any other end of this
+// script (exit, a fatal error) stop the whole group. Only SIGKILL of this script leaves it.
 
 const READ_CHUNK = 65536;
 const BAD_GATEWAY = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -96,19 +100,34 @@ if (!$listen) {
     fwrite(STDERR, "sandbox: cannot listen: $errstr\n");
     exit(1);
 }
-$backend_port = free_port();
-$backend = proc_open([PHP_BINARY, '-S', "127.0.0.1:$backend_port", __DIR__ . '/router.php'],
-    [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes,
-    null, getenv() + ['PHP_CLI_SERVER_WORKERS' => (string)WORKERS]);
-$stop = function () use ($backend) {
-    proc_terminate($backend);
+// Stops php -S and its workers: TERM to their group; once the master is gone (or after 1 s),
+// KILL to whatever of the group is left. (Dead workers can linger as zombies until init reaps
+// them, so the group is not waited for.)
+$group = 0; // php -S's pid, which setsid makes its process group's id
+$stop_backend = function () use (&$group, &$backend) {
+    if ($group === 0) return;
+    [$g, $group] = [$group, 0]; // once: a signal's stop runs the shutdown function too
+    posix_kill(-$g, SIGTERM) || posix_kill($g, SIGTERM); // the latter: setsid has not run yet
+    for ($i = 0; $i < 40 && proc_get_status($backend)['running']; $i++) usleep(25000);
+    posix_kill(-$g, SIGKILL);
+};
+$stop = function () use ($stop_backend) {
+    $stop_backend();
     exit(0);
 };
+// Before php -S starts, so that no signal can end this script without stopping it.
 pcntl_async_signals(true);
 pcntl_signal(SIGTERM, $stop);
 pcntl_signal(SIGINT, $stop);
 pcntl_signal(SIGPIPE, SIG_IGN); // a client that hung up must not stop the front
-register_shutdown_function(fn() => proc_terminate($backend));
+register_shutdown_function($stop_backend);
+
+$backend_port = free_port();
+// setsid execs php -S in place (proc_open's child leads no group), so the pid is the group.
+$backend = proc_open(['setsid', PHP_BINARY, '-S', "127.0.0.1:$backend_port", __DIR__ . '/router.php'],
+    [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes,
+    null, getenv() + ['PHP_CLI_SERVER_WORKERS' => (string)WORKERS]);
+$group = proc_get_status($backend)['pid'];
 
 for ($i = 0; $i < 100 && !($probe = @stream_socket_client("tcp://127.0.0.1:$backend_port")); $i++) usleep(50000);
 if (empty($probe)) {

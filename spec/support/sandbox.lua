@@ -15,6 +15,12 @@ local function log_of(path)
   return files.read(path) or ""
 end
 
+--- Whether process `pid` lives: it exists and is no zombie (a dead child not yet reaped).
+function sandbox.alive(pid)
+  local stat = files.read("/proc/" .. pid .. "/stat")
+  return stat ~= nil and stat:match(".*%) (%a)") ~= "Z"
+end
+
 function sandbox.start()
   local dir = os.tmpname()
   os.remove(dir)
@@ -33,10 +39,12 @@ function sandbox.start()
       self.session = core.session({ timeout = 10 })
       return self
     end
+    if not sandbox.alive(pid) then break end -- it gave up: say why at once
     core.sleep(0.05)
   end
+  local said = log_of(log) -- before stop, which removes it
   self:stop()
-  error("the sandbox did not start: " .. log_of(log))
+  error("the sandbox did not start: " .. said)
 end
 
 function Sandbox:stop()
