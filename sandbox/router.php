@@ -7,13 +7,13 @@
 //   POST /__sandbox/fault                kind, arg, count: a fault for the next `count` requests
 //                                        (0: all of them, until reset)
 //   POST /__sandbox/reset                forget orders, faults and counters
-//   GET  /__sandbox/stats                {"requests": API requests seen, "orders": orders held}
+//   GET  /__sandbox/stats                {"requests": API requests seen, "orders": orders held,
+//                                        "duplicates": orders sent again, "user_agent": the last}
 //   GET  /__sandbox/orders               every order held, with its items
 //
-// Faults: slow:MS (reply after MS ms, the method done), http500 (status 500, nothing done),
-// redirect (a 307 to the same method, nothing done), notjson (an HTML page), badhash (a reply
-// signed with another secret), drop (half a reply, then the connection closes), huge (a reply
-// of 9 MiB). The stats also tell the User-Agent of the last API request.
+// The fault kinds and their ARGs are FAULTS below, the one list of them. Armed faults queue:
+// the first armed one spoils the request, except a hangup that the request does not qualify
+// for, which stays armed and leaves the request alone. A bad kind or ARG is answered 400.
 //
 // The account: JUSTCLICK_SANDBOX_USER (default "demo") and JUSTCLICK_SANDBOX_SECRET (default
 // "sandbox-secret"); orders live in JUSTCLICK_SANDBOX_DB (default sandbox/data/sandbox.sqlite).
@@ -21,7 +21,34 @@
 require __DIR__ . '/store.php';
 require __DIR__ . '/api.php';
 
-const FAULTS = ['slow', 'http500', 'redirect', 'notjson', 'badhash', 'drop', 'huge'];
+const FAULTS = [
+    'slow' => 'MS: the method runs (an order is committed), then the reply waits MS ms',
+    'http500' => 'status 500, nothing done',
+    'redirect' => 'a 307 to the same method, nothing done',
+    'notjson' => 'the method runs, the reply is an HTML page',
+    'badhash' => 'the method runs, the reply is signed with another secret',
+    'drop' => 'the method runs, half the reply is sent, then the connection closes',
+    'huge' => 'the method runs, the reply is 9 MiB',
+    'hangup' => 'N (default 2): on the Nth or later request of a client connection, the method runs, '
+        . 'then the front closes the connection without a byte of the reply; an earlier request '
+        . 'passes untouched and does not use the fault up',
+];
+
+// Why $kind:$arg is no fault, or null.
+function fault_problem(string $kind, string $arg): ?string {
+    if (!isset(FAULTS[$kind])) return 'kind must be one of ' . implode(', ', array_keys(FAULTS));
+    $ok = match ($kind) {
+        'slow' => $arg === '' || ctype_digit($arg),
+        'hangup' => $arg === '' || (ctype_digit($arg) && (int)$arg >= 1),
+        default => true,
+    };
+    return $ok ? null : "$kind: " . FAULTS[$kind];
+}
+
+// Whether the fault spoils a request that is the $nth on its client connection.
+function fault_applies(array $fault, int $nth): bool {
+    return $fault['kind'] !== 'hangup' || $nth >= (int)($fault['arg'] ?: 2);
+}
 
 function send_json($value, int $status = 200): void {
     http_response_code($status);
@@ -36,12 +63,13 @@ function control(string $what): void {
             send_json(['ok' => true]);
             return;
         case 'fault':
-            $kind = $_POST['kind'] ?? '';
-            if (!in_array($kind, FAULTS, true)) {
-                send_json(['error' => 'kind must be one of ' . implode(', ', FAULTS)], 400);
+            $kind = (string)($_POST['kind'] ?? '');
+            $arg = (string)($_POST['arg'] ?? '');
+            if ($problem = fault_problem($kind, $arg)) {
+                send_json(['error' => $problem], 400);
                 return;
             }
-            arm_fault($kind, (string)($_POST['arg'] ?? ''), (int)($_POST['count'] ?? 1));
+            arm_fault($kind, $arg, (int)($_POST['count'] ?? 1));
             send_json(['ok' => true]);
             return;
         case 'stats':
@@ -64,6 +92,7 @@ function respond(array $reply, string $secret, ?array $fault): void {
     $signer = $kind === 'badhash' ? 'not-the-secret' : $secret;
     $body = ['error_code' => $code, 'error_text' => $text, 'result' => $result,
              'hash' => md5("$code::$text::$signer")];
+    if ($kind === 'hangup') header('X-Sandbox-Hangup: 1'); // the front drops the reply and hangs up
     if ($kind === 'slow') usleep(1000 * (int)$fault['arg']);
     if ($kind === 'huge') $body['result'] = ['padding' => str_repeat('x', 9 << 20), 'result' => $result];
     if ($kind === 'notjson') {
@@ -91,6 +120,10 @@ $fault = null;
 if (preg_match('#^/fault/([a-z0-9]+)(?::([^/]*))?(/.*)$#', $path, $m)) {
     $fault = ['kind' => $m[1], 'arg' => $m[2]];
     $path = $m[3];
+    if ($problem = fault_problem($fault['kind'], $fault['arg'])) {
+        send_json(['error' => $problem], 400);
+        return true;
+    }
 }
 if (!preg_match('#^/api/([A-Za-z]+)$#', $path, $m) || $_SERVER['REQUEST_METHOD'] !== 'POST') {
     send_json(['error' => 'POST /api/METHOD'], 404);
@@ -98,7 +131,9 @@ if (!preg_match('#^/api/([A-Za-z]+)$#', $path, $m) || $_SERVER['REQUEST_METHOD']
 }
 count_up('requests');
 set_note('user_agent', $_SERVER['HTTP_USER_AGENT'] ?? '');
-$fault = $fault ?? take_fault();
+$nth = (int)($_SERVER['HTTP_X_SANDBOX_NTH'] ?? 1); // its place on the client's connection (server.php)
+$applies = fn(array $f) => fault_applies($f, $nth);
+$fault = $fault === null ? take_fault($applies) : ($applies($fault) ? $fault : null);
 if (($fault['kind'] ?? '') === 'http500') {
     http_response_code(500);
     echo "Internal Server Error\n";

@@ -4,9 +4,14 @@
 // Starts the sandbox: `php -S` serving router.php on a free local port with 16 workers, behind
 // this small HTTP/1.1 front on 127.0.0.1:PORT (0: a free port). php -S closes every connection
 // after one reply; the front keeps the client's connections alive, as JustClick's servers do,
-// counts them (GET /__sandbox/front), and forwards requests from many connections at once. It
-// prints "sandbox listening on http://127.0.0.1:PORT" once both answer. POST /__fast/api/METHOD
-// is a signed success answered by the front alone, for benchmarks.
+// and forwards requests from many connections at once. It prints "sandbox listening on
+// http://127.0.0.1:PORT" once both answer. POST /__fast/api/METHOD is a signed success answered
+// by the front alone, for benchmarks.
+//
+// GET /__sandbox/front: {"connections": accepted so far, "hangups": requests dropped unanswered}.
+// The front tells router.php each request's place on its client connection (X-Sandbox-Nth: 1
+// for the first); router.php asks for the "hangup" fault with X-Sandbox-Hangup, and the front
+// then closes the client connection without a byte of the reply. Neither header gets past it.
 //
 // php -S runs in a session of its own (setsid), so that its workers can be stopped with it:
 // stopping the master alone leaves them listening. SIGINT, SIGTERM and any other end of this
@@ -58,26 +63,28 @@ function without_headers(string $head, array $names): string {
 }
 
 // Sends the request to php -S; returns the backend socket to read the reply from, or null.
-function forward_start(array $req, int $backend) {
+function forward_start(array $req, int $nth, int $backend) {
     $s = @stream_socket_client("tcp://127.0.0.1:$backend", $errno, $errstr, 5);
     if (!$s) return null;
-    $head = without_headers($req['head'], ['connection']) . "\r\nConnection: close";
+    $head = without_headers($req['head'], ['connection', 'x-sandbox-nth', 'x-sandbox-hangup'])
+        . "\r\nX-Sandbox-Nth: $nth\r\nConnection: close";
     if (!write_all($s, $head . "\r\n\r\n" . $req['body'])) return null;
     stream_set_blocking($s, false);
     return $s;
 }
 
-// The reply for the client from php -S's whole reply, and whether it is whole.
-function forward_finish(string $reply): array {
+// The reply for the client from php -S's whole reply, and whether it is whole; null: hang up.
+function forward_finish(string $reply): ?array {
     $end = strpos($reply, "\r\n\r\n");
     if ($end === false) return [$reply === '' ? BAD_GATEWAY : $reply, false];
     $head = substr($reply, 0, $end);
     $body = substr($reply, $end + 4);
+    if (preg_match('/^x-sandbox-hangup:/mi', $head)) return null;
     $promised = preg_match('/^content-length:\s*(\d+)/mi', $head, $m) ? (int)$m[1] : null;
     if ($promised !== null && strlen($body) < $promised) {
         return [$reply, false]; // cut short (the "drop" fault): pass it on, then hang up
     }
-    $head = without_headers($head, ['connection', 'content-length']);
+    $head = without_headers($head, ['connection', 'content-length', 'x-sandbox-hangup']);
     return [$head . "\r\nContent-Length: " . strlen($body) . "\r\nConnection: keep-alive\r\n\r\n" . $body, true];
 }
 
@@ -145,6 +152,7 @@ $fast_reply = json_encode(['error_code' => 0, 'error_text' => 'OK',
 $clients = [];  // id => [sock, buf, busy: a request of theirs is with php -S]
 $pending = [];  // backend socket id => [sock, client id, reply so far]
 $connections = 0;
+$hangups = 0;
 
 // Answers the client: writes $out, and hangs up unless it stays open.
 $answer = function (int $id, string $out, bool $keep) use (&$clients) {
@@ -159,14 +167,15 @@ $answer = function (int $id, string $out, bool $keep) use (&$clients) {
 };
 
 // Starts the client's next whole request, one at a time per connection.
-$serve = function (int $id) use (&$clients, &$pending, &$connections, $answer, $fast_reply, $backend_port) {
+$serve = function (int $id) use (&$clients, &$pending, &$connections, &$hangups, $answer, $fast_reply, $backend_port) {
     while (isset($clients[$id]) && !$clients[$id]['busy'] && ($req = take_request($clients[$id]['buf'])) !== null) {
         $keep = !$req['close'];
+        $nth = ++$clients[$id]['requests'];
         if ($req['target'] === '/__sandbox/front') {
-            $answer($id, reply_from_front(json_encode(['connections' => $connections])), $keep);
+            $answer($id, reply_from_front(json_encode(['connections' => $connections, 'hangups' => $hangups])), $keep);
         } elseif (str_starts_with($req['target'], '/__fast/')) {
             $answer($id, reply_from_front($fast_reply), $keep); // benchmarks: the client's cost, not ours
-        } elseif ($s = forward_start($req, $backend_port)) {
+        } elseif ($s = forward_start($req, $nth, $backend_port)) {
             $clients[$id]['busy'] = true;
             $clients[$id]['close'] = $req['close'];
             $pending[(int)$s] = ['sock' => $s, 'client' => $id, 'reply' => ''];
@@ -186,7 +195,7 @@ while (true) {
         $id = (int)$s;
         if ($s === $listen) {
             if ($c = @stream_socket_accept($listen, 0)) {
-                $clients[(int)$c] = ['sock' => $c, 'buf' => '', 'busy' => false, 'close' => false];
+                $clients[(int)$c] = ['sock' => $c, 'buf' => '', 'busy' => false, 'close' => false, 'requests' => 0];
                 $connections++;
             }
         } elseif (isset($pending[$id])) { // php -S is answering
@@ -197,7 +206,13 @@ while (true) {
                 $p = $pending[$id];
                 unset($pending[$id]);
                 fclose($s);
-                [$out, $whole] = forward_finish($p['reply']);
+                $finished = forward_finish($p['reply']);
+                if ($finished === null) { // the hangup fault: not a byte of the reply
+                    $hangups++;
+                    $answer($p['client'], '', false);
+                    continue;
+                }
+                [$out, $whole] = $finished;
                 $keep = $whole && !($clients[$p['client']]['close'] ?? true);
                 $answer($p['client'], $out, $keep);
                 $serve($p['client']);

@@ -87,11 +87,13 @@ function arm_fault(string $kind, string $arg, int $count): void {
         ->execute([$kind, $arg, $count > 0 ? $count : -1]);
 }
 
-// The fault armed for this request, if any, counted down once.
-function take_fault(): ?array {
+// The fault armed first, if any and if $applies to this request, counted down once. One that
+// does not apply stays armed, untouched, and the request goes unspoiled.
+function take_fault(callable $applies): ?array {
     $db = store();
     begin_writing($db);
     $f = $db->query('SELECT * FROM faults WHERE remaining != 0 ORDER BY id LIMIT 1')->fetch(PDO::FETCH_ASSOC);
+    if ($f && !$applies($f)) $f = null;
     if ($f && $f['remaining'] > 0) {
         $db->prepare('UPDATE faults SET remaining = remaining - 1 WHERE id = ?')->execute([$f['id']]);
     }

@@ -1,11 +1,129 @@
--- The sandbox itself: stopping server.php stops every process it started.
+-- The sandbox itself: its faults really happen, over real HTTP (libcurl through core.session),
+-- and stopping server.php stops every process it started.
 local core = require "justclick.core"
+local justclick = require "justclick"
+local cjson = require "cjson"
 local sandbox = require "support.sandbox"
 local files = require "support.files"
+
+local sb
+
+-- An order the sandbox accepts, unique by its tag.
+local function order(tag, extra)
+  local o = { bill_email = "buyer@example.com", bill_tag = tag, goods = { { good_name = "sales" } } }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+-- The order held with this tag, or nil.
+local function held(tag)
+  for _, o in ipairs(sb:orders()) do
+    if o.data.bill_tag == tag then return o end
+  end
+end
+
+-- A reply's JSON, asserting a 200.
+local function reply_of(status, body)
+  assert.are.equal(200, status, tostring(body and (body.message or body)))
+  return cjson.decode(body)
+end
+
+-- Signs a request to `path` on `session`, and returns the decoded reply.
+local function call(path, params, session)
+  return reply_of(sb:post(path, params, session))
+end
 
 local function session(opts)
   return core.session(opts or { timeout = 10 })
 end
+
+describe("the sandbox", function()
+  lazy_setup(function() sb = sandbox.start() end)
+  lazy_teardown(function() if sb then sb:stop() end end)
+  before_each(function() sb:reset() end)
+
+  describe("arming faults", function()
+    it("refuses an unknown kind or a bad ARG, armed or in the URL", function()
+      for _, f in ipairs({ { kind = "bogus" }, { kind = "hangup", arg = "0" }, { kind = "slow", arg = "soon" } }) do
+        local status = sb.session:post(sb.url .. "/__sandbox/fault", justclick.build_query(f))
+        assert.are.equal(400, status, f.kind)
+      end
+      local status, body = sb:post("/fault/bogus/api/CreateOrder", order("bogus"))
+      assert.are.equal(400, status)
+      assert.is_truthy(body:find("hangup", 1, true), body) -- it lists the kinds
+      assert.are.equal(400, (sb:post("/fault/hangup:0/api/CreateOrder", order("bad"))))
+      assert.are.equal(0, sb:stats().orders)
+    end)
+  end)
+
+  describe("hangup", function()
+    it("drops the second request of a kept-alive connection unanswered, after committing its order", function()
+      local s <close> = session()
+      local before = sb:front()
+      sb:fault("hangup") -- ARG 2: any reused connection
+      -- The first request on the connection does not qualify: untouched, and the fault stays armed.
+      local first = call("/api/CreateOrder", order("first"), s)
+      assert.are.equal(0, first.error_code)
+      assert.are.equal(before.hangups, sb:front().hangups)
+
+      local status, body = sb:post("/api/CreateOrder", order("second"), s)
+      assert.are.equal(before.hangups + 1, sb:front().hangups)
+      local second = assert(held("second"), "the hung-up order was not committed")
+      local stats = sb:stats()
+      if status then
+        -- libcurl re-sent the POST on a fresh connection: it does so when a reused connection
+        -- dies before a byte of the reply, which is what the front did. The order went out twice.
+        assert.are.equal(2, s:stats().connects)
+        local again = reply_of(status, body)
+        assert.are.equal(601, again.error_code)
+        assert.are.equal(second.id, again.result.bill_id)
+        assert.are.same({ 3, 1 }, { stats.requests, stats.duplicates })
+      else
+        assert.are.equal(52, body.code, body.message) -- CURLE_GOT_NOTHING: not a byte came back
+        assert.are.equal(2, stats.requests)
+      end
+      assert.are.equal(2, stats.orders)
+    end)
+
+    it("is used up only by a request that qualifies, and ARG N waits for the Nth request", function()
+      local a <close> = session()
+      local b <close> = session()
+      local hangups = sb:front().hangups
+      sb:fault("hangup", "3", 1)
+      for i = 1, 2 do
+        assert.are.equal(0, call("/api/CreateOrder", order("a" .. i), a).error_code)
+        assert.are.equal(0, call("/api/CreateOrder", order("b" .. i), b).error_code)
+      end
+      assert.are.equal(hangups, sb:front().hangups) -- four requests passed, none the third
+      sb:post("/api/CreateOrder", order("a3"), a)
+      assert.are.equal(hangups + 1, sb:front().hangups)
+      assert.is_table(held("a3"))
+      -- Used up: the third request on the other connection passes.
+      assert.are.equal(0, call("/api/CreateOrder", order("b3"), b).error_code)
+      assert.are.equal(hangups + 1, sb:front().hangups)
+    end)
+
+    it("spoils one request through the URL, /fault/hangup[:N]/api/METHOD", function()
+      local s <close> = session()
+      local hangups = sb:front().hangups
+      -- First on its connection: untouched.
+      assert.are.equal(0, call("/fault/hangup/api/CreateOrder", order("url1"), s).error_code)
+      assert.are.equal(hangups, sb:front().hangups)
+      sb:post("/fault/hangup/api/CreateOrder", order("url2"), s)
+      assert.are.equal(hangups + 1, sb:front().hangups)
+      assert.is_table(held("url2"))
+
+      -- hangup:1 takes a fresh connection's first request too: libcurl has nothing to re-send on.
+      local fresh <close> = session()
+      local status, failure = sb:post("/fault/hangup:1/api/CreateOrder", order("url3"), fresh)
+      assert.is_nil(status)
+      assert.are.equal(52, failure.code, failure.message)
+      assert.is_true(failure.sent)
+      assert.are.equal(hangups + 2, sb:front().hangups)
+      assert.is_table(held("url3"))
+    end)
+  end)
+end)
 
 describe("server.php", function()
   -- The processes whose parent is `pid`.

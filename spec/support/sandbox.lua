@@ -1,6 +1,7 @@
 -- Starts the sandbox (sandbox/server.php: php -S behind a keep-alive front) on a free port, in
 -- a process group of its own with its own database, and stops the whole group.
 --   local sb = sandbox.start();  sb:client{...};  sb:fault("http500", "", 2);  sb:stop()
+--   sb:post("/fault/hangup/api/CreateOrder", params, session) -- a signed request, raw reply
 local justclick = require "justclick"
 local core = require "justclick.core"
 local cjson = require "cjson"
@@ -62,7 +63,19 @@ end
 function Sandbox:reset() return self:control("reset") end
 function Sandbox:stats() return self:control("stats") end
 function Sandbox:orders() return self:control("orders") end
-function Sandbox:connections() return self:control("front").connections end
+function Sandbox:front() return self:control("front") end
+function Sandbox:connections() return self:front().connections end
+
+--- The form body of a request signed with the sandbox's account: `params` and their `hash`.
+function sandbox.signed_body(params)
+  return core.signed_body(params, sandbox.user, sandbox.secret)
+end
+
+--- POSTs `params`, signed, to `path` (such as "/api/CreateOrder") over `session` (default: the
+--- control session); returns what session:post returns: status and body, or nil and a failure.
+function Sandbox:post(path, params, session)
+  return (session or self.session):post(self.url .. path, sandbox.signed_body(params))
+end
 
 --- Arms a fault for the next `count` requests (0: all, until reset).
 function Sandbox:fault(kind, arg, count)
