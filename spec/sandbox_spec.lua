@@ -1,4 +1,4 @@
--- The sandbox itself: its faults really happen, over real HTTP (libcurl through core.session),
+-- The sandbox itself: each fault really happens, over real HTTP (libcurl through core.session),
 -- and stopping server.php stops every process it started.
 local core = require "justclick.core"
 local justclick = require "justclick"
@@ -121,6 +121,54 @@ describe("the sandbox", function()
       assert.is_true(failure.sent)
       assert.are.equal(hangups + 2, sb:front().hangups)
       assert.is_table(held("url3"))
+    end)
+  end)
+
+  describe("slow:MS", function()
+    it("commits the order, then stalls the reply past a short client timeout", function()
+      local s <close> = session({ timeout = 0.5 })
+      sb:fault("slow", "3000")
+      local start = core.now()
+      local status, failure = sb:post("/api/CreateOrder", order("slow"), s)
+      assert.is_nil(status)
+      assert.are.equal(28, failure.code, failure.message) -- CURLE_OPERATION_TIMEDOUT
+      assert.is_true(failure.sent)
+      -- The client has given up, the reply is still being held back, and the order exists.
+      assert.is_table(held("slow"))
+      assert.is_true(core.now() - start < 3, "the reply's wait was over before the order was seen")
+    end)
+  end)
+
+  describe("the other faults", function()
+    it("http500 and redirect: the status alone, nothing done", function()
+      assert.are.equal(500, (sb:post("/fault/http500/api/CreateOrder", order("500"))))
+      sb:fault("redirect")
+      assert.are.equal(307, (sb:post("/api/CreateOrder", order("307")))) -- libcurl follows none
+      assert.are.same({ 2, 0 }, { sb:stats().requests, sb:stats().orders })
+    end)
+
+    it("notjson, badhash, drop and huge: the order is committed, the reply spoiled", function()
+      local status, body = sb:post("/fault/notjson/api/CreateOrder", order("notjson"))
+      assert.are.equal(200, status)
+      assert.is_truthy(body:match("^<html>"), body)
+
+      local r = call("/fault/badhash/api/CreateOrder", order("badhash"))
+      assert.are.equal(0, r.error_code)
+      assert.is_false(justclick.verify_reply(r, sandbox.secret))
+      assert.is_true(justclick.verify_reply(r, "not-the-secret"))
+
+      local s <close> = session()
+      local failed, failure = sb:post("/fault/drop/api/CreateOrder", order("drop"), s)
+      assert.is_nil(failed)
+      assert.are.equal(18, failure.code, failure.message) -- CURLE_PARTIAL_FILE
+
+      local big <close> = session({ timeout = 30, max_reply = 16 << 20 })
+      status, body = sb:post("/fault/huge/api/CreateOrder", order("huge"), big)
+      assert.are.equal(200, status)
+      assert.is_true(#body > 9 << 20)
+      assert.are.equal(0, cjson.decode(body).error_code)
+
+      for _, tag in ipairs({ "notjson", "badhash", "drop", "huge" }) do assert.is_table(held(tag), tag) end
     end)
   end)
 end)
