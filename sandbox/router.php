@@ -32,7 +32,15 @@ const FAULTS = [
     'hangup' => 'N (default 2): on the Nth or later request of a client connection, the method runs, '
         . 'then the front closes the connection without a byte of the reply; an earlier request '
         . 'passes untouched and does not use the fault up',
+    'noresult' => 'SHAPE: the method runs, the reply is a correctly signed success (code 0) whose '
+        . 'result is missing, null, a number (0) or a string ("OK")',
+    'escapes' => 'code 602, correctly signed, its error_text full of control characters (ANSI '
+        . 'colour, CR, LF, BEL, BS, NUL); nothing done',
 ];
+const NORESULT = ['missing' => null, 'null' => null, 'number' => 0, 'string' => 'OK'];
+// What a terminal or a log would make of: red text, a carriage return that overwrites the line.
+const ESCAPES_TEXT = "Order not created: \e[31mcard declined\e[0m\rOrder created\nline two\r\n"
+    . "bell\x07 backspace\x08 nul\x00 end";
 
 // Why $kind:$arg is no fault, or null.
 function fault_problem(string $kind, string $arg): ?string {
@@ -40,6 +48,7 @@ function fault_problem(string $kind, string $arg): ?string {
     $ok = match ($kind) {
         'slow' => $arg === '' || ctype_digit($arg),
         'hangup' => $arg === '' || (ctype_digit($arg) && (int)$arg >= 1),
+        'noresult' => $arg === '' || array_key_exists($arg, NORESULT),
         default => true,
     };
     return $ok ? null : "$kind: " . FAULTS[$kind];
@@ -89,9 +98,15 @@ function control(string $what): void {
 function respond(array $reply, string $secret, ?array $fault): void {
     [$code, $text, $result] = $reply;
     $kind = $fault['kind'] ?? '';
+    if ($kind === 'noresult' && $code !== 0) [$code, $text] = [0, 'OK']; // a success, whatever happened
     $signer = $kind === 'badhash' ? 'not-the-secret' : $secret;
     $body = ['error_code' => $code, 'error_text' => $text, 'result' => $result,
              'hash' => md5("$code::$text::$signer")];
+    if ($kind === 'noresult') {
+        $shape = $fault['arg'] ?: 'missing';
+        if ($shape === 'missing') unset($body['result']);
+        else $body['result'] = NORESULT[$shape];
+    }
     if ($kind === 'hangup') header('X-Sandbox-Hangup: 1'); // the front drops the reply and hangs up
     if ($kind === 'slow') usleep(1000 * (int)$fault['arg']);
     if ($kind === 'huge') $body['result'] = ['padding' => str_repeat('x', 9 << 20), 'result' => $result];
@@ -146,5 +161,9 @@ if (($fault['kind'] ?? '') === 'redirect') {
 }
 $user = getenv('JUSTCLICK_SANDBOX_USER') ?: 'demo';
 $secret = getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret';
+if (($fault['kind'] ?? '') === 'escapes') {
+    respond([602, ESCAPES_TEXT, null], $secret, null);
+    return true;
+}
 respond(handle($m[1], $_POST, $user, $secret), $secret, $fault);
 return true;

@@ -44,7 +44,8 @@ describe("the sandbox", function()
 
   describe("arming faults", function()
     it("refuses an unknown kind or a bad ARG, armed or in the URL", function()
-      for _, f in ipairs({ { kind = "bogus" }, { kind = "hangup", arg = "0" }, { kind = "slow", arg = "soon" } }) do
+      for _, f in ipairs({ { kind = "bogus" }, { kind = "hangup", arg = "0" }, { kind = "noresult", arg = "list" },
+        { kind = "slow", arg = "soon" } }) do
         local status = sb.session:post(sb.url .. "/__sandbox/fault", justclick.build_query(f))
         assert.are.equal(400, status, f.kind)
       end
@@ -136,6 +137,49 @@ describe("the sandbox", function()
       -- The client has given up, the reply is still being held back, and the order exists.
       assert.is_table(held("slow"))
       assert.is_true(core.now() - start < 3, "the reply's wait was over before the order was seen")
+    end)
+  end)
+
+  describe("noresult:SHAPE", function()
+    local shapes = { missing = nil, null = cjson.null, number = 0, string = "OK" }
+    for _, shape in ipairs({ "missing", "null", "number", "string" }) do
+      it("answers a signed success whose result is " .. shape .. ", after committing the order", function()
+        local r = call("/fault/noresult:" .. shape .. "/api/CreateOrder", order(shape))
+        assert.are.equal(0, r.error_code)
+        assert.is_true(justclick.verify_reply(r, sandbox.secret))
+        assert.are.equal(shapes[shape], r.result)
+        assert.is_table(held(shape))
+      end)
+    end
+
+    it("is armed per run too, and with no SHAPE leaves result out", function()
+      sb:fault("noresult", "", 2)
+      for i = 1, 2 do
+        local status, body = sb:post("/api/CreateOrder", order("armed" .. i))
+        local r = reply_of(status, body)
+        assert.is_nil(body:find('"result"', 1, true), body)
+        assert.is_true(justclick.verify_reply(r, sandbox.secret))
+      end
+      assert.are.equal(2, sb:stats().orders)
+      assert.are.equal(0, call("/api/CreateOrder", order("after")).error_code) -- the count is spent
+    end)
+  end)
+
+  describe("escapes", function()
+    it("answers a signed error whose text is full of control characters, and does nothing", function()
+      sb:fault("escapes")
+      for _, path in ipairs({ "/api/CreateOrder", "/fault/escapes/api/CreateOrder" }) do
+        local status, body = sb:post(path, order("escapes"))
+        local r = reply_of(status, body)
+        assert.are.equal(602, r.error_code)
+        assert.is_true(justclick.verify_reply(r, sandbox.secret))
+        for name, c in pairs({ esc = "\27[31m", cr = "\r", lf = "\n", bs = "\b", bel = "\a", nul = "\0" }) do
+          assert.is_truthy(r.error_text:find(c, 1, true), name)
+        end
+        assert.is_truthy(body:find("\\u0000", 1, true), body) -- JSON's escape for NUL
+        assert.are.equal(cjson.null, r.result)
+      end
+      assert.are.same({ 2, 0 }, { sb:stats().requests, sb:stats().orders })
     end)
   end)
 
