@@ -151,6 +151,12 @@ function delete_order(array $p): array {
     return [0, 'OK', ['bill_id' => $id]];
 }
 
+// An email's bills as the help page and the one public PHP client read them: an object keyed by
+// bill id, each bill an object keyed by its goods' product codes, e.g.
+//   {"100001": {"invoice": {"good_name": "invoice", "good_title": "Invoice template",
+//                           "good_sum": 1500}, "sales": {...}}, "100002": {...}}
+// The fields inside each good are not published: these are a guess, and a client must confirm a
+// bill through getOrderDetails. No bill left by pay_status: [], as PHP encodes an empty array.
 function get_bills(array $p): array {
     $email = $p['email'] ?? null;
     if (!is_string($email) || $email === '') return [3, 'Wrong data transferred: email', null];
@@ -163,11 +169,12 @@ function get_bills(array $p): array {
         $o = find_order((int)$id);
         $want = $p['pay_status'] ?? null;
         if (is_string($want) && $want !== '' && $o['pay_status'] !== $want) continue;
-        $goods = array_map(fn($it) => ['good_name' => $it['name'], 'good_sum' => (float)$it['sum']], $o['items']);
-        $bills[] = [
-            'bill_id' => $o['id'], 'pay_status' => $o['pay_status'],
-            'created' => date('Y-m-d H:i:s', (int)$o['created']), 'goods' => $goods,
-        ];
+        $goods = [];
+        foreach ($o['items'] as $it) {
+            $goods[$it['name']] = ['good_name' => $it['name'], 'good_title' => product($it['name'])['title'],
+                                   'good_sum' => (float)$it['sum']];
+        }
+        $bills[$o['id']] = $goods;
     }
     return [0, 'OK', $bills];
 }

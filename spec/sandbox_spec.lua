@@ -1,5 +1,6 @@
 -- The sandbox itself: each fault really happens, over real HTTP (libcurl through core.session),
--- and stopping server.php stops every process it started.
+-- GetBills answers in the documented keyed shape, and stopping server.php stops every process
+-- it started.
 local core = require "justclick.core"
 local justclick = require "justclick"
 local cjson = require "cjson"
@@ -213,6 +214,35 @@ describe("the sandbox", function()
       assert.are.equal(0, cjson.decode(body).error_code)
 
       for _, tag in ipairs({ "notjson", "badhash", "drop", "huge" }) do assert.is_table(held(tag), tag) end
+    end)
+  end)
+
+  describe("GetBills", function()
+    it("answers an object keyed by bill id, each bill keyed by its goods", function()
+      local two = "two@example.com"
+      local a = ("%d"):format(call("/api/CreateOrder", order("a", { bill_email = two,
+        goods = { { good_name = "invoice" }, { good_name = "sales", good_sum = 500 } } })).result.bill_id)
+      local b = ("%d"):format(call("/api/CreateOrder", order("b", { bill_email = two })).result.bill_id)
+      call("/api/CreateOrder", order("c"))
+      assert.are.equal(0, call("/api/UpdateOrderStatus", { bill_id = b, status = "paid", date = os.time() }).error_code)
+
+      local status, body = sb:post("/api/GetBills", { email = two })
+      assert.is_truthy(body:find('"result":{"' .. a .. '":{"invoice":{', 1, true), body)
+      local r = reply_of(status, body)
+      assert.are.same({
+        [a] = {
+          invoice = { good_name = "invoice", good_title = "Invoice template", good_sum = 1500 },
+          sales = { good_name = "sales", good_title = "Sales course", good_sum = 500 },
+        },
+        [b] = { sales = { good_name = "sales", good_title = "Sales course", good_sum = 990 } },
+      }, r.result)
+
+      local paid = call("/api/GetBills", { email = two, pay_status = "paid" }).result
+      local ids = {}
+      for id in pairs(paid) do ids[#ids + 1] = id end
+      assert.are.same({ b }, ids)
+      assert.are.same({}, call("/api/GetBills", { email = two, pay_status = "cancel" }).result)
+      assert.are.equal(500, call("/api/GetBills", { email = "nobody@example.com" }).error_code)
     end)
   end)
 end)
