@@ -1,5 +1,7 @@
 <?php
 // The API methods, as JustClick documents them. Each returns [error_code, error_text, result].
+// Dates are written and read in the sandbox's zone (JUSTCLICK_SANDBOX_TZ, default Europe/Moscow),
+// which router.php sets: JustClick does not say which zone its dates are in.
 
 const DELIVERY_FIELDS = ['bill_first_name', 'bill_surname', 'bill_country', 'bill_city', 'bill_address'];
 const STATUSES = ['sent', 'paid', 'return', 'cancel'];
@@ -191,7 +193,7 @@ function all_goods(): array {
     return [0, 'OK', $goods];
 }
 
-// dd.mm.yyyy -> the unix time of that day's start, or null.
+// dd.mm.yyyy -> the unix time of that day's start in the sandbox's zone, or null.
 function day_start($text): ?int {
     if (!is_string($text) || !preg_match('/^(\d\d)\.(\d\d)\.(\d{4})$/', $text, $m)) return null;
     if (!checkdate((int)$m[2], (int)$m[1], (int)$m[3])) return null;
@@ -206,7 +208,7 @@ function orders_with_goods(array $p): array {
     if ($begin === null || $end === null || $end < $begin) return [3, 'Wrong data transferred: dates', null];
     if ($end > strtotime('+1 month', $begin)) return [3, 'Wrong data transferred: more than one month', null];
     $q = store()->prepare('SELECT id FROM orders WHERE created >= ? AND created < ? ORDER BY id');
-    $q->execute([$begin, $end + 86400]);
+    $q->execute([$begin, strtotime('+1 day', $end)]);
     $want = $p['goods'] ?? null;
     $want = $want === null ? null : (array)$want;
     $orders = [];

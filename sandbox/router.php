@@ -17,6 +17,7 @@
 //
 // The account: JUSTCLICK_SANDBOX_USER (default "demo") and JUSTCLICK_SANDBOX_SECRET (default
 // "sandbox-secret"); orders live in JUSTCLICK_SANDBOX_DB (default sandbox/data/sandbox.sqlite).
+// Dates are written and read in JUSTCLICK_SANDBOX_TZ (default Europe/Moscow; see store.php).
 
 require __DIR__ . '/store.php';
 require __DIR__ . '/api.php';
@@ -126,6 +127,7 @@ function respond(array $reply, string $secret, ?array $fault): void {
     echo $json;
 }
 
+set_sandbox_zone();
 $path = explode('?', $_SERVER['REQUEST_URI'], 2)[0]; // not parse_url: it reads "slow:800" as a port
 if (str_starts_with($path, '/__sandbox/')) {
     control(substr($path, strlen('/__sandbox/')));

@@ -16,6 +16,7 @@
 // php -S runs in a session of its own (setsid), so that its workers can be stopped with it:
 // stopping the master alone leaves them listening. SIGINT, SIGTERM and any other end of this
 // script (exit, a fatal error) stop the whole group. Only SIGKILL of this script leaves it.
+// JUSTCLICK_SANDBOX_TZ is checked here, so that a bad zone stops the start (see router.php).
 
 const READ_CHUNK = 65536;
 const BAD_GATEWAY = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -107,6 +108,12 @@ if (!$listen) {
     fwrite(STDERR, "sandbox: cannot listen: $errstr\n");
     exit(1);
 }
+require __DIR__ . '/store.php';
+if (!set_sandbox_zone()) {
+    fwrite(STDERR, 'sandbox: JUSTCLICK_SANDBOX_TZ is no time zone: ' . getenv('JUSTCLICK_SANDBOX_TZ') . "\n");
+    exit(1);
+}
+
 // Stops php -S and its workers: TERM to their group; once the master is gone (or after 1 s),
 // KILL to whatever of the group is left. (Dead workers can linger as zombies until init reaps
 // them, so the group is not waited for.)

@@ -1,6 +1,14 @@
 <?php
 // The sandbox's storage: orders, their items, the shop's products, armed faults and counters,
-// in one SQLite file, so that orders survive a restart.
+// in one SQLite file, so that orders survive a restart. Times are stored as unix times, and
+// written and read as dates in the sandbox's zone (set_sandbox_zone).
+
+// PHP's zone for every date the sandbox writes or reads: JUSTCLICK_SANDBOX_TZ, by default
+// Europe/Moscow. JustClick is a Russian service whose servers' zone is not published, so the
+// sandbox must not look like UTC. False: no such zone.
+function set_sandbox_zone(): bool {
+    return @date_default_timezone_set(getenv('JUSTCLICK_SANDBOX_TZ') ?: 'Europe/Moscow');
+}
 
 function store(): PDO {
     static $db = null;

@@ -1,6 +1,6 @@
 -- The sandbox itself: each fault really happens, over real HTTP (libcurl through core.session),
--- GetBills answers in the documented keyed shape, and stopping server.php stops every process
--- it started.
+-- GetBills answers in the documented keyed shape, dates are in the server's zone, and stopping
+-- server.php stops every process it started.
 local core = require "justclick.core"
 local justclick = require "justclick"
 local cjson = require "cjson"
@@ -243,6 +243,53 @@ describe("the sandbox", function()
       assert.are.same({ b }, ids)
       assert.are.same({}, call("/api/GetBills", { email = two, pay_status = "cancel" }).result)
       assert.are.equal(500, call("/api/GetBills", { email = "nobody@example.com" }).error_code)
+    end)
+  end)
+
+  describe("dates", function()
+    -- 2026-01-05 22:30:00 UTC: already the 6th in Moscow (UTC+3, no DST).
+    local late = 1767652200
+
+    local function moscow(t) return os.date("!%Y-%m-%d %H:%M:%S", t + 3 * 3600) end
+
+    it("are Moscow time by default: a new order's created is the current Moscow time", function()
+      local before = os.time()
+      local id = call("/api/CreateOrder", order("now")).result.bill_id
+      local after = os.time()
+      local created = call("/api/getOrderDetails", { bill_id = id }).result.created
+      local expected = {}
+      for t = before, after do expected[moscow(t)] = true end
+      assert.is_true(expected[created] ~= nil, ("created %s, Moscow time %s"):format(created, moscow(after)))
+    end)
+
+    it("are written and read in Moscow: created, paid, and getOrdersWithGoods' days", function()
+      local id = call("/api/CreateOrder", order("late", { bill_created = late })).result.bill_id
+      assert.are.equal(0, call("/api/UpdateOrderStatus", { bill_id = id, status = "paid", date = late }).error_code)
+      local info = call("/api/getOrderDetails", { bill_id = id }).result
+      assert.are.same({ "2026-01-06 01:30:00", "2026-01-06 01:30:00" }, { info.created, info.paid })
+      local function on(day)
+        local orders = call("/api/getOrdersWithGoods", { begin_date = day, end_date = day }).result
+        return #orders == 1 and orders[1].bill_id == id and orders[1].created
+      end
+      assert.are.equal("2026-01-06 01:30:00", on("06.01.2026"))
+      assert.is_false(on("05.01.2026"))
+    end)
+
+    it("follow JUSTCLICK_SANDBOX_TZ, and a zone that does not exist stops the start", function()
+      local ny = sandbox.start({ env = { JUSTCLICK_SANDBOX_TZ = "America/New_York" } })
+      local ok, err = pcall(function()
+        local id = reply_of(ny:post("/api/CreateOrder", order("ny", { bill_created = late }))).result.bill_id
+        local info = reply_of(ny:post("/api/getOrderDetails", { bill_id = id })).result
+        assert.are.equal("2026-01-05 17:30:00", info.created)
+        local day = reply_of(ny:post("/api/getOrdersWithGoods", { begin_date = "05.01.2026", end_date = "05.01.2026" }))
+        assert.are.equal(1, #day.result)
+      end)
+      ny:stop()
+      assert(ok, err)
+
+      local started, why = pcall(sandbox.start, { env = { JUSTCLICK_SANDBOX_TZ = "Mars/Olympus" } })
+      assert.is_false(started)
+      assert.is_truthy(tostring(why):find("JUSTCLICK_SANDBOX_TZ", 1, true), why)
     end)
   end)
 end)

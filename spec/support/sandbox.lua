@@ -1,6 +1,7 @@
 -- Starts the sandbox (sandbox/server.php: php -S behind a keep-alive front) on a free port, in
 -- a process group of its own with its own database, and stops the whole group.
 --   local sb = sandbox.start();  sb:client{...};  sb:fault("http500", "", 2);  sb:stop()
+--   sandbox.start{env = {JUSTCLICK_SANDBOX_TZ = "UTC"}}    -- settings for the sandbox
 --   sb:post("/fault/hangup/api/CreateOrder", params, session) -- a signed request, raw reply
 local justclick = require "justclick"
 local core = require "justclick.core"
@@ -22,13 +23,18 @@ function sandbox.alive(pid)
   return stat ~= nil and stat:match(".*%) (%a)") ~= "Z"
 end
 
-function sandbox.start()
+function sandbox.start(opts)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -p " .. dir))
   local log = dir .. "/log"
+  local env = ""
+  for name, value in pairs(opts and opts.env or {}) do
+    assert(name:match("^[%w_]+$"), name)
+    env = env .. ("%s='%s' "):format(name, (tostring(value):gsub("'", "'\\''")))
+  end
   local p = assert(io.popen(
-    ("JUSTCLICK_SANDBOX_DB=%s/sandbox.sqlite setsid php sandbox/server.php 0 > %s 2>&1 & echo $!"):format(dir, log)))
+    ("%sJUSTCLICK_SANDBOX_DB=%s/sandbox.sqlite setsid php sandbox/server.php 0 > %s 2>&1 & echo $!"):format(env, dir, log)))
   local pid = assert(tonumber(p:read("l")), "no sandbox pid")
   p:close()
   local self = setmetatable({ pid = pid, dir = dir }, Sandbox)
