@@ -4,18 +4,27 @@
  *
  *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 << 20,
  *                          keep_alive = true}
- *   local status, body = s:post(url, body)     -- an HTTP reply, whatever its status
- *   local nil_, failure = s:post(url, body)    -- {code, message, sent, too_big}: curl failed
+ *   local status, body = s:post(url, body [, once [, timeout]])  -- an HTTP reply, whatever its status
+ *   local nil_, failure = s:post(url, body ...)  -- {code, message, sent, too_big}: curl failed
  *   s:stats() --> {connects = n, requests = n};  s:close()  (also __close and __gc)
  *
  *   local m = core.multi(options, jobs)        -- the same options; up to `jobs` at once
- *   m:start(key, url, body)                    -- key: an integer naming the request
+ *   m:start(key, url, body [, once [, timeout]])  -- key: an integer naming the request
  *   for _, done in ipairs(m:wait()) do ... end -- {key, status, body} or {key, failure}
  *   m:running(), m:stats(), m:close()
+ *
+ * `once`: the body goes out at most once. libcurl re-sends a request by itself when a reused
+ * connection dies before the reply; for a write that would repeat it. So a `once` body is fed
+ * through a read callback that hands each byte to libcurl at most once and refuses to rewind:
+ * the transfer fails instead, with `sent = true`. `timeout`: seconds for this request, in place
+ * of the session's.
  *
  * TLS peer and host verification are always on; redirects are never followed; only http and
  * https are spoken. The callbacks never raise: the write callback records an oversized reply or
  * a failed allocation and stops the transfer, and the outcome is reported after curl returns.
+ * A transfer that SIGINT stopped (the host sets jc_interrupted) raises "interrupted" once curl
+ * has returned, and none starts after it. After core.forbid_network() (a dry run) none starts at
+ * all.
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdlib.h>
@@ -31,6 +40,7 @@
 #define JC_MAX_JOBS 64
 
 volatile sig_atomic_t jc_interrupted = 0;
+static int network_forbidden = 0; /* core.forbid_network(): a dry run; never undone */
 
 /* ---- one transfer: an easy handle and the reply it is reading ---- */
 
@@ -38,6 +48,11 @@ typedef struct {
   CURL *curl;
   jc_buf reply;
   size_t max_reply;
+  long timeout_ms;   /* the session's timeout, when a request gives none */
+  jc_buf copy;       /* multi: the body, which must outlive the Lua call that starts it */
+  const char *body;  /* a `once` body, fed by on_body_read */
+  size_t body_len, body_pos;
+  int rewound;       /* libcurl asked to send the `once` body again, and was refused */
   int too_big;       /* the reply passed max_reply, and the transfer was stopped */
   int out_of_memory; /* the reply could not be stored, and the transfer was stopped */
   int busy;          /* multi: a request is under way */
@@ -74,24 +89,49 @@ static size_t on_reply_data(char *data, size_t size, size_t count, void *userdat
   return n;
 }
 
+/* A `once` body: each byte is handed to libcurl at most once, so no retry inside libcurl can
+   send the request twice. */
+static size_t on_body_read(char *buffer, size_t size, size_t count, void *userdata) {
+  jc_transfer *t = userdata;
+  size_t n = size * count, left = t->body_len - t->body_pos;
+  if (n > left) n = left;
+  memcpy(buffer, t->body + t->body_pos, n);
+  t->body_pos += n;
+  return n;
+}
+
+/* libcurl rewinds the body to re-send the request on a new connection after a reused one died.
+   Before any byte went out that is harmless; after, it would repeat a write: refused, and the
+   transfer fails with CURLE_SEND_FAIL_REWIND. */
+static int on_body_seek(void *userdata, curl_off_t offset, int origin) {
+  jc_transfer *t = userdata;
+  if (offset == 0 && origin == SEEK_SET && t->body_pos == 0) return CURL_SEEKFUNC_OK;
+  t->rewound = 1;
+  return CURL_SEEKFUNC_FAIL;
+}
+
 /* Seconds from the options table, as the milliseconds curl takes. */
-static long option_ms(lua_State *L, int idx, const char *name, double fallback) {
-  double seconds = fallback;
-  lua_getfield(L, idx, name);
-  if (!lua_isnil(L, -1)) {
-    if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) <= 0 || lua_tonumber(L, -1) > 86400)
-      luaL_error(L, "justclick: %s must be a number of seconds above 0", name);
-    seconds = lua_tonumber(L, -1);
-  }
-  lua_pop(L, 1);
+/* Seconds (at most a day) as the milliseconds curl takes, at least 1. */
+static long seconds_ms(lua_State *L, int idx, const char *name) {
+  lua_Number seconds = lua_tonumber(L, idx);
+  if (lua_type(L, idx) != LUA_TNUMBER || !(seconds > 0 && seconds <= 86400))
+    luaL_error(L, "justclick: %s must be a number of seconds from 0.001 to 86400", name);
   return seconds * 1000 < 1 ? 1 : (long)(seconds * 1000);
+}
+
+static long option_ms(lua_State *L, int idx, const char *name, long fallback) {
+  long ms = fallback;
+  lua_getfield(L, idx, name);
+  if (!lua_isnil(L, -1)) ms = seconds_ms(L, -1, name);
+  lua_pop(L, 1);
+  return ms;
 }
 
 /* The options table at idx. Strings it points to stay on the stack until the caller returns. */
 static void read_options(lua_State *L, int idx, jc_http_options *o) {
   luaL_checktype(L, idx, LUA_TTABLE);
-  o->timeout_ms = option_ms(L, idx, "timeout", 30);
-  o->connect_ms = option_ms(L, idx, "connect_timeout", 10);
+  o->timeout_ms = option_ms(L, idx, "timeout", 30000);
+  o->connect_ms = option_ms(L, idx, "connect_timeout", 10000);
   lua_getfield(L, idx, "ca_file");
   o->ca_file = NULL;
   if (!lua_isnil(L, -1)) {
@@ -120,18 +160,22 @@ static void read_options(lua_State *L, int idx, jc_http_options *o) {
 /* Makes t's easy handle with the options; raises on failure (transfer_release frees it). */
 static void transfer_open(lua_State *L, jc_transfer *t, const jc_http_options *o, struct curl_slist *headers) {
   t->max_reply = o->max_reply;
+  t->timeout_ms = o->timeout_ms;
   t->curl = curl_easy_init();
   if (t->curl == NULL) luaL_error(L, "justclick: libcurl could not make a handle");
   SET(t->curl, CURLOPT_NOSIGNAL, 1L);
   SET(t->curl, CURLOPT_ERRORBUFFER, t->error);
   SET(t->curl, CURLOPT_WRITEFUNCTION, on_reply_data);
   SET(t->curl, CURLOPT_WRITEDATA, t);
+  SET(t->curl, CURLOPT_READFUNCTION, on_body_read);
+  SET(t->curl, CURLOPT_READDATA, t);
+  SET(t->curl, CURLOPT_SEEKFUNCTION, on_body_seek);
+  SET(t->curl, CURLOPT_SEEKDATA, t);
   SET(t->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
   SET(t->curl, CURLOPT_NOPROGRESS, 0L);
   SET(t->curl, CURLOPT_PRIVATE, t);
   SET(t->curl, CURLOPT_HTTPHEADER, headers);
   SET(t->curl, CURLOPT_USERAGENT, "justclick-lua/" JC_VERSION);
-  SET(t->curl, CURLOPT_TIMEOUT_MS, o->timeout_ms);
   SET(t->curl, CURLOPT_CONNECTTIMEOUT_MS, o->connect_ms);
   SET(t->curl, CURLOPT_FOLLOWLOCATION, 0L);
   SET(t->curl, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -146,44 +190,84 @@ static void transfer_release(jc_transfer *t) {
   if (t->curl) curl_easy_cleanup(t->curl);
   t->curl = NULL;
   jc_buf_free(&t->reply);
+  jc_buf_free(&t->copy);
 }
 
-/* Readies t for a POST of body to url. `copy`: curl keeps its own copy of the body, for a
-   request that outlives the Lua call that starts it. */
-static void transfer_begin(lua_State *L, jc_transfer *t, const char *url, size_t url_len,
-                           const char *body, size_t body_len, int copy) {
+/* Raises "interrupted" once the host has caught SIGINT, and refuses the network on a dry run:
+   checked before any request starts. */
+static void check_may_send(lua_State *L) {
+  if (jc_interrupted) luaL_error(L, "interrupted");
+  if (network_forbidden) luaL_error(L, "justclick: a dry run sends nothing, but a request was about to go out");
+}
+
+/* Readies t for a POST to url of the body at stack index `body_idx`, with the optional `once`
+   and `timeout` arguments after it. `copy`: the body is copied, for a request that outlives the
+   Lua call that starts it. */
+static void transfer_begin(lua_State *L, jc_transfer *t, int url_idx, int body_idx, int copy) {
+  size_t url_len, body_len;
+  const char *url = luaL_checklstring(L, url_idx, &url_len);
+  const char *body = luaL_checklstring(L, body_idx, &body_len);
+  int once = lua_toboolean(L, body_idx + 1);
+  long timeout_ms = lua_isnoneornil(L, body_idx + 2) ? t->timeout_ms : seconds_ms(L, body_idx + 2, "timeout");
   if (memchr(url, '\0', url_len)) luaL_error(L, "justclick: the URL holds a NUL byte");
+  check_may_send(L);
+  if (copy) {
+    t->copy.len = 0;
+    jc_buf_add(L, &t->copy, body, body_len);
+    body = t->copy.data;
+  }
   t->reply.len = 0;
-  t->too_big = t->out_of_memory = 0;
+  t->too_big = t->out_of_memory = t->rewound = 0;
   t->error[0] = '\0';
+  t->body = body;
+  t->body_len = body_len;
+  t->body_pos = 0;
   SET(t->curl, CURLOPT_URL, url);
+  SET(t->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+  SET(t->curl, CURLOPT_POST, 1L);
   SET(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-  SET(t->curl, copy ? CURLOPT_COPYPOSTFIELDS : CURLOPT_POSTFIELDS, body);
+  /* postfields can be sent again by libcurl itself; a `once` body only through on_body_read */
+  SET(t->curl, CURLOPT_POSTFIELDS, once ? NULL : (body_len ? body : ""));
+}
+
+/* After a transfer: forgets the body, which may be a Lua string that is about to go. body_pos
+   stays, for push_outcome to tell whether any of it went out. */
+static void transfer_end(lua_State *L, jc_transfer *t) {
+  t->body = NULL;
+  t->body_len = 0;
+  SET(t->curl, CURLOPT_POSTFIELDS, "");
+  if (t->copy.cap > (1u << 20)) jc_buf_free(&t->copy);
 }
 
 /* Pushes what a finished transfer came to: status, body | nil, {code, message, sent, too_big}.
    Returns the connections it opened. */
 static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
   long status = 0, request_size = 0, connects = 0;
+  /* header bytes, or body bytes, went out: the server may have the request */
+  int sent = t->body_pos > 0 || t->rewound;
   curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &connects);
   curl_easy_getinfo(t->curl, CURLINFO_REQUEST_SIZE, &request_size);
+  sent = sent || request_size > 0;
   if (t->out_of_memory) {
     jc_buf_free(&t->reply);
     lua_pushliteral(L, "not enough memory");
     lua_error(L);
   }
+  if (rc == CURLE_ABORTED_BY_CALLBACK && jc_interrupted) luaL_error(L, "interrupted");
   if (rc != CURLE_OK) {
     lua_pushnil(L);
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, rc);
     lua_setfield(L, -2, "code");
-    if (t->error[0]) {
+    if (t->rewound) {
+      lua_pushliteral(L, "the connection died after the request went out, and it is not sent twice");
+    } else if (t->error[0]) {
       lua_pushfstring(L, "%s (%s)", curl_easy_strerror(rc), t->error);
     } else {
       lua_pushstring(L, curl_easy_strerror(rc));
     }
     lua_setfield(L, -2, "message");
-    lua_pushboolean(L, request_size > 0); /* header bytes went out: the server may have it */
+    lua_pushboolean(L, sent);
     lua_setfield(L, -2, "sent");
     lua_pushboolean(L, t->too_big);
     lua_setfield(L, -2, "too_big");
@@ -232,17 +316,14 @@ static int l_session(lua_State *L) {
   return 1;
 }
 
-/* session:post(url, body) -> status, body | nil, {code, message, sent, too_big} */
+/* session:post(url, body [, once [, timeout]]) -> status, body | nil, {code, message, sent, too_big} */
 static int l_post(lua_State *L) {
   jc_session *s = luaL_checkudata(L, 1, JC_SESSION_TYPE);
-  size_t url_len, body_len;
-  const char *url = luaL_checklstring(L, 2, &url_len);
-  const char *body = luaL_checklstring(L, 3, &body_len);
   CURLcode rc;
   if (s->t.curl == NULL) return luaL_error(L, "justclick: the session is closed");
-  transfer_begin(L, &s->t, url, url_len, body, body_len, 0);
+  transfer_begin(L, &s->t, 2, 3, 0);
   rc = curl_easy_perform(s->t.curl);
-  SET(s->t.curl, CURLOPT_POSTFIELDS, ""); /* the body is a Lua string: hold no pointer to it */
+  transfer_end(L, &s->t);
   s->requests++;
   s->connects += push_outcome(L, &s->t, rc);
   return 2;
@@ -321,17 +402,15 @@ static int l_multi(lua_State *L) {
   return 1;
 }
 
-/* multi:start(key, url, body): starts a request on a free handle; raises when none is free. */
+/* multi:start(key, url, body [, once [, timeout]]): starts a request on a free handle; raises
+   when none is free. */
 static int l_start(lua_State *L) {
   jc_multi *m = open_multi(L);
   lua_Integer key = luaL_checkinteger(L, 2);
-  size_t url_len, body_len;
-  const char *url = luaL_checklstring(L, 3, &url_len);
-  const char *body = luaL_checklstring(L, 4, &body_len);
   for (int i = 0; i < m->jobs; i++) {
     jc_transfer *t = &m->t[i];
     if (t->busy) continue;
-    transfer_begin(L, t, url, url_len, body, body_len, 1);
+    transfer_begin(L, t, 3, 4, 1);
     if (curl_multi_add_handle(m->multi, t->curl) != CURLM_OK)
       return luaL_error(L, "justclick: libcurl refused a request");
     t->busy = 1;
@@ -369,6 +448,7 @@ static int l_wait(lua_State *L) {
       CURLcode rc = msg->data.result;
       curl_multi_remove_handle(m->multi, t->curl);
       t->busy = 0;
+      transfer_end(L, t);
       lua_createtable(L, 0, 3);
       lua_pushinteger(L, t->key);
       lua_setfield(L, -2, "key");
@@ -425,6 +505,15 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
+/* time() -> seconds since the epoch, with a fraction: when a request went out, for the import's
+   journal, whose times are compared with the server's. */
+static int l_time(lua_State *L) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  lua_pushnumber(L, (lua_Number)t.tv_sec + (lua_Number)t.tv_nsec / 1e9);
+  return 1;
+}
+
 /* cpu() -> seconds of CPU this process has used, user and system, as getrusage counts them:
    what the benchmarks compare with PHP's getrusage. */
 static int l_cpu(lua_State *L) {
@@ -435,11 +524,27 @@ static int l_cpu(lua_State *L) {
   return 1;
 }
 
+/* forbid_network(): from now on no request starts in this process (a dry run). Not undone. */
+static int l_forbid_network(lua_State *L) {
+  (void)L;
+  network_forbidden = 1;
+  return 0;
+}
+
+/* network_forbidden() -> whether forbid_network() was called. */
+static int l_network_forbidden(lua_State *L) {
+  lua_pushboolean(L, network_forbidden);
+  return 1;
+}
+
 static const luaL_Reg http_functions[] = {
   {"session", l_session},
+  {"forbid_network", l_forbid_network},
+  {"network_forbidden", l_network_forbidden},
   {"multi", l_multi},
   {"sleep", l_sleep},
   {"now", l_now},
+  {"time", l_time},
   {"cpu", l_cpu},
   {NULL, NULL},
 };
