@@ -20,16 +20,25 @@ local justclick = {
 -- ---------------------------------------------------------------------------------------------
 -- Errors: tables with kind, code, message, retryable, and a __tostring.
 
+-- Control characters shown as escapes, not sent to a terminal: a server's error_text may hold
+-- colour codes, carriage returns or newlines that would rewrite what a log or a terminal shows.
+local ESCAPES = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+local function visible(text)
+  if type(text) ~= "string" then return text end
+  return (text:gsub("[%c\127]", function(c) return ESCAPES[c] or ("\\x%02x"):format(c:byte()) end))
+end
+justclick.visible = visible
+
 local Error = {}
 Error.__index = Error
 
 function Error.__tostring(e)
   local text = ("justclick: %s error"):format(e.kind)
   if e.code ~= nil then text = text .. " " .. tostring(e.code) end
-  text = text .. ": " .. e.message
+  text = text .. ": " .. tostring(e.message)
   if e.hint then text = text .. " (" .. e.hint .. ")" end
   if e.verified == false then text = text .. " [reply hash not verified]" end
-  return text
+  return visible(text)
 end
 
 local function new_error(kind, code, message, fields)
@@ -86,6 +95,11 @@ local function backoff(base, n)
   return math.min(base * 2 ^ n, 5) * (0.5 + 0.5 * math.random())
 end
 
+-- What a write that may have taken effect leaves to the caller.
+local function may_exist(method)
+  return method == "CreateOrder" and "the order may exist" or "the call may have taken effect"
+end
+
 local function transport_error(method, failure, read_only)
   if failure.too_big then
     return new_error("protocol", nil, ("the reply to %s is larger than max_reply"):format(method)), false
@@ -93,9 +107,8 @@ local function transport_error(method, failure, read_only)
   local tls = TLS_CODES[failure.code] or false
   local message = ("%s: %s"):format(method, failure.message)
   if failure.sent and not read_only then
-    local what = method == "CreateOrder" and "the order may exist" or "the call may have taken effect"
     message = ("%s: the request was sent but no reply came, so %s; check before repeating it (%s)")
-      :format(method, what, failure.message)
+      :format(method, may_exist(method), failure.message)
   end
   -- A read is safe to repeat; a write only if it never left this machine.
   local retry = not tls and (read_only or not failure.sent)
@@ -103,23 +116,57 @@ local function transport_error(method, failure, read_only)
   return err, retry
 end
 
-local function interpret(method, body, secret)
+local function integer(v)
+  if math.type(v) == "integer" then return v end
+  if type(v) == "string" and v:match("^%d+$") then return math.tointeger(tonumber(v)) end
+  return nil
+end
+
+-- What a success must carry, by method: each returns the result to give the caller, or nil and
+-- what is wrong with it. A signed success without a usable result is a protocol error.
+local function a_table(result)
+  if type(result) ~= "table" then return nil, "no result" end
+  return result
+end
+
+local RESULTS = {
+  CreateOrder = function(result)
+    local bill_id = type(result) == "table" and integer(result.bill_id)
+    if not bill_id then return nil, "no bill_id in its result" end
+    result.bill_id = bill_id
+    return result
+  end,
+  getOrderDetails = a_table,
+  GetAllGoods = a_table,
+  getOrdersWithGoods = function(result) return result == nil and {} or a_table(result) end,
+  GetBills = function(result) return result == nil and {} or a_table(result) end,
+}
+
+local function interpret(method, body, secret, read_only)
   local reply, verified = core.decode_reply(body, secret)
   if not reply then return nil, new_error("protocol", nil, ("%s: %s"):format(method, verified)) end
   local code, result = reply.error_code, reply.result
-  if code == 0 then
-    if not verified then
-      local message = method .. ": a success reply whose hash does not verify"
-      return nil, new_error("protocol", 0, message, { verified = false })
+  if result == core.null then result = nil end
+  local check = RESULTS[method]
+  if code == 0 and not verified then
+    local message = method .. ": a success reply whose hash does not verify"
+    return nil, new_error("protocol", 0, message, { verified = false })
+  elseif code == 0 or (code == 601 and verified) then
+    local usable, problem = result, nil
+    if check then
+      usable, problem = check(result)
+    elseif result == nil then
+      usable = true
     end
-    if result == nil then return true end
-    return result
+    if usable == nil then
+      local message = ("%s: a signed success with %s"):format(method, problem)
+      if not read_only then message = ("%s, so %s; check before repeating it"):format(message, may_exist(method)) end
+      return nil, new_error("protocol", code, message, { verified = true, sent = not read_only })
+    end
+    if code == 601 then usable.existing = true end -- the order was there already: not a failure
+    return usable
   end
-  if code == 601 and verified and type(result) == "table" then
-    result.existing = true -- the order was there already: not a failure
-    return result
-  end
-  return nil, new_error("api", code, redact(reply.error_text, secret), {
+  return nil, new_error("api", code, visible(redact(reply.error_text, secret)), {
     verified = verified, hint = API_HINTS[code], result = result,
   })
 end
@@ -142,35 +189,50 @@ local function settle(client, method, status, reply, read_only)
   end
   if status < 200 or status > 299 then
     local retry = read_only and status >= 500
-    return nil, new_error("http", status, ("%s: HTTP status %d"):format(method, status), { retryable = retry }), retry
+    local message = ("%s: HTTP status %d"):format(method, status)
+    if not read_only and status >= 500 then message = ("%s, so %s"):format(message, may_exist(method)) end
+    return nil, new_error("http", status, message, { retryable = retry }), retry
   end
-  return interpret(method, reply, secrets[client])
+  return interpret(method, reply, secrets[client], read_only)
 end
 
-local function request(client, method, params, read_only)
-  local url, body = prepare(client, method, params)
-  if not url then return nil, body end
+-- The --verbose line of a call: method, status, error_code, milliseconds, retries.
+local function log_call(client, method, status, result, err, started, attempt)
+  if not client.verbose then return end
+  local code = err and err.kind == "api" and err.code or (result ~= nil and 0) or "-"
+  io.stderr:write(visible(redact(("justclick: %s status=%s error_code=%s %dms retries=%d"):format(method,
+    status or "-", tostring(code), math.floor((core.now() - started) * 1000 + 0.5), attempt), secrets[client])), "\n")
+end
+
+-- Sends a prepared call. `timeout` bounds the whole call: every attempt and every wait between
+-- them. A write goes out at most once per attempt (core's `once`), and is repeated only when it
+-- never left this machine.
+local function send(client, method, url, body, read_only)
   if client.dry_run then -- what would be sent, exactly; the body holds the hash, not the secret
     io.stdout:write("POST ", url, "\n", body, "\n")
     io.stdout:flush()
     return { dry_run = true, method = method, url = url }
   end
-  local start, attempt = core.now(), 0
+  local started, attempt = core.now(), 0
+  local deadline = started + client.timeout
   while true do
-    local status, reply = client.session:post(url, body)
+    local status, reply = client.session:post(url, body, not read_only, math.max(deadline - core.now(), 0.001))
     local result, err, retry = settle(client, method, status, reply, read_only)
-    if result ~= nil or not retry or attempt >= client.retries then
+    local wait = retry and attempt < client.retries and backoff(client.backoff, attempt)
+    if not wait or core.now() + wait >= deadline then
       if err then err.attempts = attempt + 1 end
-      if client.verbose then
-        local code = err and err.kind == "api" and err.code or (result ~= nil and 0) or "-"
-        io.stderr:write(redact(("justclick: %s status=%s error_code=%s %dms retries=%d\n"):format(method,
-          status or "-", tostring(code), math.floor((core.now() - start) * 1000 + 0.5), attempt), secrets[client]))
-      end
+      log_call(client, method, status, result, err, started, attempt)
       return result, err
     end
-    core.sleep(backoff(client.backoff, attempt))
+    core.sleep(wait)
     attempt = attempt + 1
   end
+end
+
+local function request(client, method, params, read_only)
+  local url, body = prepare(client, method, params)
+  if not url then return nil, body end
+  return send(client, method, url, body, read_only)
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -217,9 +279,15 @@ function justclick.new(opts)
   if math.type(retries) ~= "integer" or retries < 0 then
     error("justclick.new: retries must be an integer of 0 or more", 2)
   end
-  for _, k in ipairs({ "timeout", "connect_timeout", "max_reply", "backoff", "max_input_vars" }) do
+  for _, k in ipairs({ "timeout", "connect_timeout" }) do
     local v = opts[k]
-    if v and (v ~= v or v <= 0) then error(("justclick.new: %s must be above 0"):format(k), 2) end
+    if v and not (v >= 0.001 and v <= 86400) then
+      error(("justclick.new: %s must be a number of seconds from 0.001 to 86400"):format(k), 2)
+    end
+  end
+  for _, k in ipairs({ "max_reply", "backoff", "max_input_vars" }) do
+    local v = opts[k]
+    if v and not (v > 0 and v < math.huge) then error(("justclick.new: %s must be above 0"):format(k), 2) end
   end
   for _, k in ipairs({ "max_reply", "max_input_vars" }) do
     if opts[k] and not math.tointeger(opts[k]) then error(("justclick.new: %s must be an integer"):format(k), 2) end
@@ -230,7 +298,9 @@ function justclick.new(opts)
     retries = retries,
     backoff = opts.backoff or 0.5,
     max_input_vars = opts.max_input_vars and math.tointeger(opts.max_input_vars) or 1000,
-    dry_run = opts.dry_run or false,
+    timeout = opts.timeout or 30,
+    -- a dry run of the process (the host's --dry-run) holds for every client, whatever its options
+    dry_run = opts.dry_run or core.network_forbidden(),
     verbose = opts.verbose or false,
     -- how this client speaks HTTP, for its session and for the multi sessions of an import
     http = {
@@ -254,7 +324,8 @@ function Client:call(method, params)
 end
 
 --- justclick.order_problem(order) -> what CreateOrder lacks (bill_email, goods with a
--- good_name each), or nil: the check create_order and the importer make before sending.
+-- good_name each), or nil: the check create_order and the importer make before sending, on an
+-- order that build_query accepted (so no metatable changes what it holds).
 local function order_problem(order)
   if type(order.bill_email) ~= "string" or not order.bill_email:find("%S") then
     return "bill_email is required"
@@ -275,21 +346,16 @@ end
 
 justclick.order_problem = order_problem
 
-local function integer(v)
-  if math.type(v) == "integer" then return v end
-  if type(v) == "string" then return math.tointeger(tonumber(v)) end
-  return nil
-end
 
 --- client:create_order(order) -> {bill_id, link [, existing]} | nil, err
 -- Never repeated once the request may have reached the server: a duplicate order costs a customer.
 function Client:create_order(order)
   if type(order) ~= "table" then error("create_order: expected the order as a table", 2) end
+  local url, body = prepare(self, "CreateOrder", order) -- first: it refuses what the check below cannot see
+  if not url then return nil, body end
   local problem = order_problem(order)
   if problem then return nil, new_error("input", nil, problem) end
-  local result, err = request(self, "CreateOrder", order, false)
-  if type(result) == "table" then result.bill_id = integer(result.bill_id) or result.bill_id end
-  return result, err
+  return send(self, "CreateOrder", url, body, false)
 end
 
 -- Raises, for the caller of `method`, unless bill_id is an integer; returns it.
@@ -348,14 +414,51 @@ end
 
 local PAY_STATUSES = { paid = true, waiting = true, cancel = true }
 
+-- A bill's goods as GetBills gives them, whose fields are not published: a list of goods, or
+-- goods keyed by their product code; each read as {good_name =, good_sum =} where it can be.
+local function bill_goods(entry)
+  local goods = {}
+  if type(entry) ~= "table" then return goods end
+  local list = type(entry.goods) == "table" and entry.goods or entry
+  for key, g in pairs(list) do
+    if type(g) == "table" then
+      local name = g.good_name or g.id or (type(key) == "string" and key) or nil
+      goods[#goods + 1] = { good_name = name, good_sum = tonumber(g.good_sum or g.sum) }
+    end
+  end
+  table.sort(goods, function(a, b) return tostring(a.good_name) < tostring(b.good_name) end)
+  return goods
+end
+
 --- client:bills(email [, {pay_status = "paid"|"waiting"|"cancel"}]) -> the email's bills | nil, err
+-- A list sorted by bill_id: {bill_id = integer, goods = {{good_name =, good_sum =}, ...}, entry =
+-- what GetBills gave}. GetBills answers either with a list of {bill_id, goods} or, as its docs
+-- and the public PHP client read it, with an object keyed by bill id whose entries are keyed by
+-- the bill's goods; both come back in this one shape. The goods' fields are not published:
+-- confirm a bill through order_details before relying on them.
 function Client:bills(email, opts)
   opts = options_of("bills", opts, { pay_status = true })
   if type(email) ~= "string" or not email:find("%S") then return nil, new_error("input", nil, "email is required") end
   if opts.pay_status ~= nil and not PAY_STATUSES[opts.pay_status] then
     return nil, new_error("input", nil, "pay_status must be paid, waiting or cancel")
   end
-  return request(self, "GetBills", { email = email, pay_status = opts.pay_status }, true)
+  local result, err = request(self, "GetBills", { email = email, pay_status = opts.pay_status }, true)
+  if not result then return nil, err end
+  local bills = {}
+  for key, entry in pairs(result) do
+    local id -- in a list of bills, the entry names it; in the keyed shape, its key
+    if math.type(key) == "integer" then
+      id = type(entry) == "table" and integer(entry.bill_id)
+    else
+      id = integer(key)
+    end
+    if not id then
+      return nil, new_error("protocol", nil, ("GetBills: a bill without a bill id (%s)"):format(visible(tostring(key))))
+    end
+    bills[#bills + 1] = { bill_id = id, goods = bill_goods(entry), entry = entry }
+  end
+  table.sort(bills, function(a, b) return a.bill_id < b.bill_id end)
+  return bills
 end
 
 --- client:all_goods() -> the shop's products | nil, err
@@ -368,6 +471,7 @@ end
 local function day_of(value)
   local d, m, y
   if math.type(value) == "integer" then
+    if value < 0 or value > 253402300799 then return nil end -- up to 9999-12-31
     local t = os.date("*t", value)
     d, m, y = t.day, t.month, t.year
   elseif type(value) == "string" then
@@ -432,6 +536,12 @@ function Client:settle(method, status, reply)
   return settle(self, method, status, reply, READ_ONLY[method] or false)
 end
 
+--- client:log(method, status, result, err, started, attempt): the --verbose line of a call that
+-- the caller sent itself (started: core.now() when it began).
+function Client:log(method, status, result, err, started, attempt)
+  log_call(self, method, status, result, err, started, attempt)
+end
+
 --- client:stats() -> {connects, requests}: connections opened and requests made.
 function Client:stats()
   return self.session:stats()
@@ -460,12 +570,15 @@ end
 --- justclick.set_defaults(options): options for the module-level client, built on first use.
 -- They take precedence over JUSTCLICK_USER, JUSTCLICK_SECRET and JUSTCLICK_API_URL. The host
 -- program sets them from its command line.
+-- dry_run = true (the host's --dry-run) makes the whole process a dry run: every client, made
+-- before or after, prints its calls instead of sending them, and core refuses the network.
 function justclick.set_defaults(opts)
   if type(opts) ~= "table" then error("set_defaults: expected a table of options", 2) end
   for k, v in pairs(opts) do
     if not OPTIONS[k] then error(("set_defaults: unknown option %q"):format(tostring(k)), 2) end
     defaults[k] = v
   end
+  if opts.dry_run then core.forbid_network() end
   if default then default:close() end
   default = nil
 end

@@ -37,6 +37,8 @@ const FAULTS = [
         . 'result is missing, null, a number (0) or a string ("OK")',
     'escapes' => 'code 602, correctly signed, its error_text full of control characters (ANSI '
         . 'colour, CR, LF, BEL, BS, NUL); nothing done',
+    'billslist' => 'GetBills answers in the other shape clients meet: a list of {bill_id, goods: '
+        . '[{good_name, good_sum}]} instead of bills keyed by id',
 ];
 const NORESULT = ['missing' => null, 'null' => null, 'number' => 0, 'string' => 'OK'];
 // What a terminal or a log would make of: red text, a carriage return that overwrites the line.
@@ -107,6 +109,11 @@ function respond(array $reply, string $secret, ?array $fault): void {
         $shape = $fault['arg'] ?: 'missing';
         if ($shape === 'missing') unset($body['result']);
         else $body['result'] = NORESULT[$shape];
+    }
+    if ($kind === 'billslist' && is_array($result)) {
+        $list = [];
+        foreach ($result as $id => $goods) $list[] = ['bill_id' => $id, 'goods' => array_values($goods)];
+        $body['result'] = $list;
     }
     if ($kind === 'hangup') header('X-Sandbox-Hangup: 1'); // the front drops the reply and hangs up
     if ($kind === 'slow') usleep(1000 * (int)$fault['arg']);

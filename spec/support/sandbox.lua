@@ -83,6 +83,12 @@ function Sandbox:post(path, params, session)
   return (session or self.session):post(self.url .. path, sandbox.signed_body(params))
 end
 
+--- A unix time as the sandbox writes it: Y-m-d H:M:S in its default zone, Europe/Moscow (UTC+3,
+-- no summer time), whatever this machine's zone.
+function sandbox.server_time(t)
+  return os.date("!%Y-%m-%d %H:%M:%S", t + 3 * 3600)
+end
+
 --- Arms a fault for the next `count` requests (0: all, until reset).
 function Sandbox:fault(kind, arg, count)
   return self:control("fault", { kind = kind, arg = arg or "", count = count or 1 })
