@@ -36,6 +36,32 @@ local function script(code)
   return path
 end
 
+-- Runs the host on CODE (an -e chunk, after OPTIONS) in the background and sends it SIGINT once
+-- CODE has started (the helper puts a line first that creates a file the shell waits for) and
+-- another 0.2 seconds have passed. The host gets at most 5 seconds to end, then SIGKILL (137).
+-- `idle_stdin`: standard input is a FIFO that is open but never written, so reads block.
+-- Returns the exit status, stdout, stderr and the seconds from the SIGINT to the end.
+local function interrupt(code, options, idle_stdin)
+  local ready, ms, fifo = os.tmpname(), os.tmpname(), os.tmpname()
+  os.remove(ready)
+  os.remove(fifo)
+  local chunk = 'io.open(os.getenv("JC_READY"), "w"):close() ' .. code
+  local status, out, err = run(table.concat({
+    idle_stdin and ("mkfifo %s; sleep 10 > %s & writer=$!"):format(fifo, fifo) or "writer=",
+    ("JC_READY=%s %s %s -e %s %s & pid=$!"):format(ready, HOST, options or "", shell_quote(chunk),
+      idle_stdin and "< " .. fifo or ""),
+    ("n=0; while [ ! -e %s ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done; sleep 0.2"):format(ready),
+    "( sleep 5; kill -KILL $pid ) > /dev/null 2>&1 & dog=$!",
+    "t0=$(date +%s%N); kill -INT $pid; wait $pid; s=$?; t1=$(date +%s%N)",
+    ("kill $dog $writer 2> /dev/null; echo $(( (t1 - t0) / 1000000 )) > %s; exit $s"):format(ms),
+  }, "\n"))
+  local elapsed = tonumber(read(ms)) / 1000
+  os.remove(ms)
+  os.remove(ready)
+  os.remove(fifo)
+  return status, out, err, elapsed
+end
+
 describe("the justclick host", function()
   describe("runs Lua as lua does", function()
     it("passes arg and ... to a script", function()
@@ -116,6 +142,70 @@ describe("the justclick host", function()
       local status, _, err = run(HOST .. " -e 'while true do end' & pid=$!; sleep 0.3; kill -INT $pid; wait $pid")
       assert.are.equal(130, status)
       assert.is_truthy(err:find("interrupted", 1, true), err)
+    end)
+  end)
+
+  describe("Ctrl-C", function()
+    -- Ends the process with 130 and "justclick: interrupted" soon after the SIGINT.
+    local function assert_interrupted(status, _, err, elapsed)
+      assert.are.equal(130, status, err)
+      assert.is_truthy(err:find("^justclick: interrupted\n"), err)
+      assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
+    end
+
+    it("is not swallowed by a pcall around a busy loop", function()
+      assert_interrupted(interrupt("while true do pcall(function() while true do end end) end"))
+    end)
+
+    it("is not swallowed by a loop of pcalls of a C function", function()
+      assert_interrupted(interrupt("local i = 0 while true do i = i + 1 pcall(tostring, i) end"))
+    end)
+
+    it("is not swallowed by Lua code that catches every error and goes on", function()
+      local status, out, err, elapsed = interrupt([[
+        local caught = 0
+        local function careful() -- as a retry loop would
+          while true do
+            local ok = pcall(function() for _ = 1, 100 do end end)
+            if not ok then caught = caught + 1 end
+          end
+        end
+        pcall(careful)
+        xpcall(careful, function(e) return e end)
+        print("went on", caught)]])
+      assert_interrupted(status, out, err, elapsed)
+      assert.are.equal("", out)
+    end)
+
+    it("wins over the os.exit that a script reaches after catching it", function()
+      assert_interrupted(interrupt("pcall(function() while true do end end) os.exit(0)"))
+    end)
+
+    it("leaves finalizers to run normally when the state is closed", function()
+      local status, out, err, elapsed = interrupt([[
+        setmetatable({}, {__gc = function() local n = 0 for i = 1, 10 do n = n + i end print("closed", n) end})
+        while true do pcall(function() while true do end end) end]])
+      assert_interrupted(status, out, err, elapsed)
+      assert.are.equal("closed\t55\n", out)
+    end)
+
+    it("ends core.sleep early, in a pcall or not", function()
+      assert_interrupted(interrupt('while true do require("justclick.core").sleep(10) end'))
+      assert_interrupted(interrupt('local core = require("justclick.core") while true do pcall(core.sleep, 10) end'))
+    end)
+
+    it("ends a blocking read", function()
+      assert_interrupted(interrupt("io.read() io.read()", nil, true))
+    end)
+
+    it("stops a -l module the same way", function()
+      local mod = os.tmpname() -- it creates the ready file: the -e chunk after it never runs
+      files.write(mod .. ".lua", 'io.open(os.getenv("JC_READY"), "w"):close() while true do pcall(function() while true do end end) end')
+      local status, out, err, elapsed = interrupt("", ("-e 'package.path = %q' -l %s"):format(mod:match("^(.*)/") .. "/?.lua",
+        mod:match("[^/]+$")))
+      os.remove(mod .. ".lua")
+      os.remove(mod)
+      assert_interrupted(status, out, err, elapsed)
     end)
   end)
 

@@ -50,19 +50,41 @@ typedef struct {
 
 static lua_State *running; /* the state a SIGINT interrupts */
 
-/* ---- Ctrl-C: as lua.c does, a hook that raises "interrupted" at the next Lua step ---- */
+/* ---- Ctrl-C ----
+   As in lua.c, SIGINT sets a hook that raises "interrupted" in the running Lua code. Unlike
+   lua.c's, the hook stays: a pcall in the script (the importer and user scripts have many)
+   would otherwise catch the one error and go on. It fires before every Lua instruction
+   (LUA_MASKCOUNT, count 1), so any Lua code that catches the error raises it again at once,
+   until the protected call returns to the host, which removes it. No call or return hook: those
+   fire in C functions too, and would raise inside the message handler. */
 
 static void on_interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
-  lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted");
+  lua_pushliteral(L, "interrupted"); /* no position: it would name wherever the hook fired */
+  lua_error(L);
 }
 
 static void on_sigint(int sig) {
-  int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-  signal(sig, SIG_DFL); /* a second Ctrl-C ends the process */
-  jc_interrupted = 1;   /* stops a transfer in flight */
-  lua_sethook(running, on_interrupt_hook, mask, 1);
+  (void)sig;
+  jc_interrupted = 1; /* stops a transfer in flight */
+  lua_sethook(running, on_interrupt_hook, LUA_MASKCOUNT, 1);
+}
+
+/* SIGINT's action: on_sigint or SIG_DFL. Without SA_RESTART, so that a blocking call (a read,
+   a sleep, a poll) returns EINTR and the hook gets to run; SA_RESETHAND, so that a second
+   Ctrl-C ends the process even when the first cannot stop it. */
+static void catch_sigint(void (*handler)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sa.sa_flags = handler == SIG_DFL ? 0 : SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+}
+
+/* The exit status for a script that failed. */
+static int failure_status(void) {
+  return jc_interrupted ? EXIT_INTERRUPTED : EXIT_SCRIPT;
 }
 
 /* ---- errors ---- */
@@ -86,11 +108,25 @@ static int report(lua_State *L, int status) {
   return status;
 }
 
-static int docall(lua_State *L, int nargs) {
+/* lua_pcall with the message handler, catching SIGINT while it runs (as lua.c does). Once
+   interrupted, it fails even when the script got past its last Lua instruction, and it leaves
+   no hook behind: the state's finalizers run normally when it is closed. */
+static int docall(lua_State *L, int nargs, int nresults) {
   int base = lua_gettop(L) - nargs, status;
   lua_pushcfunction(L, message_handler);
   lua_insert(L, base);
-  status = lua_pcall(L, nargs, 0, base);
+  running = L;
+  catch_sigint(on_sigint);
+  status = lua_pcall(L, nargs, nresults, base);
+  catch_sigint(SIG_DFL); /* from here on on_sigint cannot set the hook again */
+  if (jc_interrupted) {
+    lua_sethook(L, NULL, 0, 0);
+    if (status == LUA_OK) {
+      lua_pop(L, nresults);
+      lua_pushliteral(L, "interrupted");
+      status = LUA_ERRRUN;
+    }
+  }
   lua_remove(L, base);
   return status;
 }
@@ -175,6 +211,13 @@ static int exit_closing(lua_State *L) {
   } else {
     status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
   }
+  /* No handler may set a hook on the state once it is freed; a Ctrl-C now ends the process. */
+  catch_sigint(SIG_DFL);
+  if (jc_interrupted) { /* Ctrl-C after the script's last Lua instruction: it wins, as in docall */
+    lua_sethook(L, NULL, 0, 0);
+    fprintf(stderr, "justclick: interrupted\n");
+    status = EXIT_INTERRUPTED;
+  }
   lua_close(L);
   exit(status);
 }
@@ -257,7 +300,7 @@ static int apply_configuration(lua_State *L, const options *o) {
     memset(secret, 0, strlen(secret));
     free(secret);
   }
-  return report(L, docall(L, 5)) == LUA_OK ? -1 : EXIT_SCRIPT;
+  return report(L, docall(L, 5, 0)) == LUA_OK ? -1 : failure_status();
 }
 
 /* The global `arg`, as lua builds it: the script at 0, its arguments from 1, the rest below. */
@@ -278,14 +321,12 @@ static int run_chunks(lua_State *L, char **argv, const options *o) {
     if (strcmp(argv[i], "-e") == 0) {
       const char *code = argv[i + 1];
       status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
-      if (status == LUA_OK) status = docall(L, 0);
+      if (status == LUA_OK) status = docall(L, 0, 0);
     } else {
       const char *mod = argv[i + 1], *eq = strchr(mod, '=');
       lua_getglobal(L, "require");
       lua_pushstring(L, eq ? eq + 1 : mod);
-      lua_pushcfunction(L, message_handler);
-      lua_insert(L, -3);
-      status = lua_pcall(L, 1, 1, -3);
+      status = docall(L, 1, 1);
       if (status == LUA_OK) {
         if (eq) lua_pushlstring(L, mod, (size_t)(eq - mod));
         else lua_pushstring(L, mod);
@@ -293,7 +334,6 @@ static int run_chunks(lua_State *L, char **argv, const options *o) {
         lua_setglobal(L, lua_tostring(L, -2));
         lua_pop(L, 1);
       }
-      lua_remove(L, -2);
     }
     if (report(L, status) != LUA_OK) return status;
   }
@@ -311,7 +351,7 @@ static int run_script(lua_State *L, char **argv, int argc, int script, int from_
   if (status != LUA_OK) return report(L, status);
   luaL_checkstack(L, argc - script, "too many arguments to the script");
   for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
-  return report(L, docall(L, argc - script - 1));
+  return report(L, docall(L, argc - script - 1, 0));
 }
 
 /* Everything that touches Lua runs in here, under lua_pcall. Returns the exit status. */
@@ -354,7 +394,7 @@ static int pmain(lua_State *L) {
   }
   status = run_chunks(L, argv, &o);
   if (status == LUA_OK && o.script) status = run_script(L, argv, argc, o.script, o.run_stdin);
-  lua_pushinteger(L, status == LUA_OK ? EXIT_SUCCESS : (jc_interrupted ? EXIT_INTERRUPTED : EXIT_SCRIPT));
+  lua_pushinteger(L, status == LUA_OK ? EXIT_SUCCESS : failure_status());
   return 1;
 }
 
@@ -365,8 +405,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "justclick: cannot create a Lua state: not enough memory\n");
     return EXIT_SCRIPT;
   }
-  running = L;
-  signal(SIGINT, on_sigint);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
