@@ -2,6 +2,7 @@
  * justclick: Lua 5.4 with justclick built in, for order scripts run by hand or from cron.
  *
  *   justclick [options] [script [args]]
+ *   justclick [options] import [import options] FILE   (justclick.import's main)
  *
  * It behaves like `lua` (arg, ..., -e, -l, -, --), and is configured like the module: from
  * JUSTCLICK_USER, JUSTCLICK_SECRET and JUSTCLICK_API_URL, or --user, --api-url and
@@ -41,6 +42,7 @@ static const char usage_text[] =
 typedef struct {
   int script;        /* argv index of the script (or of "-"), or 0 */
   int run_stdin;     /* the script is "-": standard input */
+  int import;        /* the script is the command "import", not a file (never after "--") */
   int *chunks;       /* argv indexes of the -e and -l options, in their order */
   int nchunks;
   int version, help;
@@ -161,12 +163,15 @@ static int parse_options(char **argv, options *o) {
   for (i = 1; argv[i] != NULL; i++) {
     const char *a = argv[i], *v;
     int missing = 0;
-    if (a[0] != '-') break;
+    if (a[0] != '-') {
+      o->import = strcmp(a, "import") == 0;
+      break;
+    }
     if (strcmp(a, "-") == 0) {
       o->run_stdin = 1;
       break; /* "-" is the script */
     }
-    if (strcmp(a, "--") == 0) {
+    if (strcmp(a, "--") == 0) { /* what follows is a script, even one named "import" */
       i++;
       break;
     }
@@ -343,11 +348,12 @@ static int run_chunks(lua_State *L, char **argv, const options *o) {
 /* `justclick import FILE`: the import command of justclick.import, ending with its status. */
 static const char import_command[] = "os.exit(require('justclick.import').main(...))";
 
-/* Runs the script at argv[script] ("-": standard input) with the arguments after it. */
-static int run_script(lua_State *L, char **argv, int argc, int script, int from_stdin) {
-  int status = !from_stdin && strcmp(argv[script], "import") == 0
-                   ? luaL_loadbuffer(L, import_command, sizeof import_command - 1, "=import")
-                   : luaL_loadfile(L, from_stdin ? NULL : argv[script]);
+/* Runs the script at argv[o->script] (standard input for "-", the importer for "import") with
+   the arguments after it. */
+static int run_script(lua_State *L, char **argv, int argc, const options *o) {
+  int script = o->script;
+  int status = o->import ? luaL_loadbuffer(L, import_command, sizeof import_command - 1, "=import")
+                         : luaL_loadfile(L, o->run_stdin ? NULL : argv[script]);
   if (status != LUA_OK) return report(L, status);
   luaL_checkstack(L, argc - script, "too many arguments to the script");
   for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
@@ -393,7 +399,7 @@ static int pmain(lua_State *L) {
     return 1;
   }
   status = run_chunks(L, argv, &o);
-  if (status == LUA_OK && o.script) status = run_script(L, argv, argc, o.script, o.run_stdin);
+  if (status == LUA_OK && o.script) status = run_script(L, argv, argc, &o);
   lua_pushinteger(L, status == LUA_OK ? EXIT_SUCCESS : failure_status());
   return 1;
 }
