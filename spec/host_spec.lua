@@ -119,6 +119,24 @@ describe("the justclick host", function()
       assert.are.equal(0, status)
       assert.is_truthy(out:find("--secret-file", 1, true))
     end)
+    it("-h shows the import command and its options", function()
+      local status, out = run(HOST .. " -h")
+      assert.are.equal(0, status)
+      assert.are.equal("usage: justclick [options] [script [args]]\n"
+        .. "       justclick [options] import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE\n",
+        out:match("^usage:[^\n]*\n[^\n]*\n"))
+      local block = [[
+import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactly once
+  --jobs N               orders under way at once, 1 to 64 (default 4)
+  --grace S              seconds to let the server finish a request that got no
+                         reply, before GetBills is trusted to say it has no order (default 60)
+  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID
+  --resend LINE          settle a row whose outcome is unknown: it has no order; send it
+]]
+      local at = out:find(block, 1, true)
+      assert.is_truthy(at, out)
+      assert.is_truthy(out:find("-h, --help", 1, true) < at, out) -- after the general options
+    end)
   end)
 
   describe("exit status", function()

@@ -24,20 +24,25 @@ enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 static const char usage_text[] =
     "usage: justclick [options] [script [args]]\n"
-    "       justclick [options] import FILE\n"
-    "Runs a Lua 5.4 script with justclick built in, or imports a file of orders, each exactly\n"
-    "once (CSV with a header row, or JSON Lines; see justclick.import).\n"
+    "       justclick [options] import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE\n"
+    "Runs a Lua 5.4 script with justclick built in, as lua does, or imports a file of orders.\n"
     "  -e CODE             run CODE\n"
     "  -l MOD              require MOD into the global MOD (-l g=MOD: into g)\n"
     "  -                   read the script from standard input\n"
-    "  --                  stop handling options\n"
+    "  --                  stop handling options (-- import runs a script named import)\n"
     "  --user NAME         the account (overrides JUSTCLICK_USER)\n"
     "  --api-url URL       the API (overrides JUSTCLICK_API_URL)\n"
     "  --secret-file PATH  read the secret from PATH (else JUSTCLICK_SECRET)\n"
     "  --dry-run           send nothing: print each call's method, URL and body\n"
     "  --verbose           a line on stderr for each call\n"
     "  -v, --version       print the version\n"
-    "  -h, --help          print this help\n";
+    "  -h, --help          print this help\n"
+    "import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactly once\n"
+    "  --jobs N               orders under way at once, 1 to 64 (default 4)\n"
+    "  --grace S              seconds to let the server finish a request that got no\n"
+    "                         reply, before GetBills is trusted to say it has no order (default 60)\n"
+    "  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID\n"
+    "  --resend LINE          settle a row whose outcome is unknown: it has no order; send it\n";
 
 typedef struct {
   int script;        /* argv index of the script (or of "-"), or 0 */
