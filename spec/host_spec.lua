@@ -287,6 +287,56 @@ import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactl
       assert.is_truthy(err:find("holds no secret", 1, true), err)
     end)
 
+    it("reads at most 4096 bytes of secret: /dev/zero and a longer file are refused with exit 2", function()
+      -- A host that reads without limit must neither hang the specs nor eat the machine's memory
+      -- (ASan's shadow memory cannot live under ulimit -v).
+      local guard = (os.getenv("ASAN_OPTIONS") and "" or "ulimit -v 1000000; ") .. "timeout -s KILL 10 "
+      local status, out, err = run(guard .. HOST .. " --secret-file /dev/zero -e 'print(1)'")
+      assert.are.equal(2, status, err)
+      assert.are.equal("", out)
+      assert.are.equal("justclick: the secret file /dev/zero is longer than 4096 bytes\n", err)
+      local long = script(("S"):rep(4096) .. "x\n")
+      status, out, err = run(guard .. HOST .. " --secret-file " .. long .. " -e 'print(1)'")
+      assert.are.equal(2, status, err)
+      assert.are.equal("", out)
+      assert.are.equal("justclick: the secret file " .. long .. " is longer than 4096 bytes\n", err)
+      files.write(long, ("S"):rep(4096) .. "\r\n") -- 4096 bytes of secret, and a line end
+      status, out, err = run(("%s --user shop --secret-file %s --dry-run %s"):format(HOST, long, ORDER))
+      os.remove(long)
+      assert.are.equal(0, status, err)
+      assert.are.equal("", err)
+      local order = { bill_email = "a@b.cd", goods = { { good_name = "invoice", good_sum = 1500 } } }
+      assert.is_truthy(out:find("&hash=" .. justclick.sign(order, "shop", ("S"):rep(4096)) .. "\n", 1, true), out)
+    end)
+
+    it("warns, and goes on, when others can read the secret file; never prints the secret", function()
+      local secret = "Very-Secret-Key-42"
+      local path = script(secret .. "\n")
+      local check = [[ -e 'assert(require("justclick").default_client()) print("ok")']]
+      assert(os.execute("chmod 644 " .. path))
+      local status, out, err = run(("%s --user shop --secret-file %s%s"):format(HOST, path, check))
+      assert.are.equal(0, status, err)
+      assert.are.equal("ok\n", out)
+      assert.are.equal(("justclick: warning: the secret file %s can be read by others (mode 0644); chmod 600 %s\n")
+        :format(path, path), err)
+      assert(os.execute("chmod 640 " .. path))
+      status, out, err = run(("%s --user shop --secret-file %s%s"):format(HOST, path, check))
+      assert.are.equal(0, status, err)
+      assert.are.equal("ok\n", out)
+      assert.is_truthy(err:find("(mode 0640)", 1, true), err)
+      assert(os.execute("chmod 600 " .. path))
+      status, out, err = run(("%s --user shop --secret-file %s%s"):format(HOST, path, check))
+      assert.are.equal(0, status, err)
+      assert.are.equal("ok\n", out)
+      assert.are.equal("", err)
+      os.remove(path)
+      -- A pipe is read as a file is: --secret-file <(pass show justclick), say.
+      status, out, err = run(("printf '%s\\n' | %s --user shop --secret-file /dev/stdin%s"):format(secret, HOST, check))
+      assert.are.equal(0, status, err)
+      assert.are.equal("ok\n", out)
+      assert.are.equal("", err)
+    end)
+
     it("never takes the secret from the command line, nor repeats it", function()
       for _, option in ipairs({ "--secret Very-Secret", "--secret=Very-Secret" }) do
         local status, out, err = run(HOST .. " " .. option .. " -e ''")

@@ -12,10 +12,13 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include "core.h"
@@ -32,7 +35,7 @@ static const char usage_text[] =
     "  --                  stop handling options (-- import runs a script named import)\n"
     "  --user NAME         the account (overrides JUSTCLICK_USER)\n"
     "  --api-url URL       the API (overrides JUSTCLICK_API_URL)\n"
-    "  --secret-file PATH  read the secret from PATH (else JUSTCLICK_SECRET)\n"
+    "  --secret-file PATH  read the secret from PATH, mode 600 (else JUSTCLICK_SECRET)\n"
     "  --dry-run           send nothing: print each call's method, URL and body\n"
     "  --verbose           a line on stderr for each call\n"
     "  -v, --version       print the version\n"
@@ -232,47 +235,56 @@ static int exit_closing(lua_State *L) {
   exit(status);
 }
 
-/* The secret in PATH, without the line end an editor leaves. NULL after printing why. */
-static char *read_secret_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t len = 0, cap = 0, n;
-  int failed = 0;
-  if (f == NULL) {
-    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(errno));
-    return NULL;
+/* The most a secret file may hold, line end aside. A secret is a few dozen bytes: the limit
+   only stops --secret-file /dev/zero (or a wrong file) from filling the memory. */
+enum { SECRET_MAX = 4096, SECRET_BUF = SECRET_MAX + 3 /* "\r\n", and a byte to tell it is longer */ };
+
+/* Wipes a buffer that held the secret; through volatile, so the writes are not dropped. */
+static void wipe(void *p, size_t n) {
+  volatile unsigned char *b = p;
+  while (n-- > 0) *b++ = 0;
+}
+
+/* Reads the secret in PATH into buf (SECRET_BUF bytes), without the line end an editor leaves,
+   and sets *len. Returns 0, or EXIT_USAGE after printing why (never the secret). Whatever PATH
+   is, at most SECRET_BUF bytes are read: a pipe (--secret-file <(pass show shop)) is read as a
+   file is, and a device such as /dev/zero is refused once it passes the limit. A file that the
+   group or others may read works, with a warning, as ssh gives for keys. */
+static int read_secret_file(const char *path, char *buf, size_t *len) {
+  struct stat st;
+  size_t n = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) != 0) goto cannot_read;
+  while (n < SECRET_BUF) {
+    ssize_t got = read(fd, buf + n, SECRET_BUF - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) goto cannot_read;
+    if (got == 0) break;
+    n += (size_t)got;
   }
-  do {
-    if (len + 1 >= cap) { /* room for the bytes and a NUL */
-      size_t grown = cap ? cap * 2 : 256;
-      char *p = grown > cap ? realloc(buf, grown) : NULL;
-      if (p == NULL) {
-        errno = ENOMEM;
-        failed = 1;
-        break;
-      }
-      buf = p;
-      cap = grown;
-    }
-    n = fread(buf + len, 1, cap - len - 1, f);
-    len += n;
-  } while (n > 0);
-  if (failed || ferror(f)) {
-    int saved = errno ? errno : EIO;
-    fclose(f);
-    free(buf);
-    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(saved));
-    return NULL;
-  }
-  fclose(f);
-  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
-  buf[len] = '\0';
-  if (len == 0 || memchr(buf, '\0', len)) {
-    free(buf);
+  close(fd);
+  if (n == SECRET_BUF) goto too_long; /* not read to its end */
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
+  if (n > SECRET_MAX) goto too_long;
+  if (n == 0 || memchr(buf, '\0', n)) {
     fprintf(stderr, "justclick: the secret file %s holds no secret\n", path);
-    return NULL;
+    return EXIT_USAGE;
   }
-  return buf;
+  if ((S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) && (st.st_mode & 077)) {
+    fprintf(stderr, "justclick: warning: the secret file %s can be read by others (mode %04o); chmod 600 %s\n",
+            path, (unsigned)(st.st_mode & 07777), path);
+  }
+  *len = n;
+  return 0;
+cannot_read: {
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(saved));
+    return EXIT_USAGE;
+  }
+too_long:
+  fprintf(stderr, "justclick: the secret file %s is longer than %d bytes\n", path, SECRET_MAX);
+  return EXIT_USAGE;
 }
 
 /* justclick.set_defaults{...} from the command line: called with user, api_url, secret (each a
@@ -297,19 +309,22 @@ static int set_defaults(lua_State *L) {
    none given, justclick is left for the script to load (and the environment to configure):
    loading it starts libcurl and OpenSSL, which a script that never calls the API need not pay. */
 static int apply_configuration(lua_State *L, const options *o) {
-  char *secret = NULL;
+  char secret[SECRET_BUF];
+  size_t secret_len = 0;
+  int status;
   if (!o->user && !o->api_url && !o->secret_file && !o->dry_run && !o->verbose) return -1;
-  if (o->secret_file && (secret = read_secret_file(o->secret_file)) == NULL) return EXIT_USAGE;
+  if (o->secret_file && (status = read_secret_file(o->secret_file, secret, &secret_len)) != 0) {
+    wipe(secret, sizeof secret);
+    return status;
+  }
   lua_pushcfunction(L, set_defaults);
   lua_pushstring(L, o->user);
   lua_pushstring(L, o->api_url);
-  lua_pushstring(L, secret);
+  if (o->secret_file) lua_pushlstring(L, secret, secret_len);
+  else lua_pushnil(L);
+  wipe(secret, sizeof secret);
   lua_pushboolean(L, o->dry_run);
   lua_pushboolean(L, o->verbose);
-  if (secret) {
-    memset(secret, 0, strlen(secret));
-    free(secret);
-  }
   return report(L, docall(L, 5, 0)) == LUA_OK ? -1 : failure_status();
 }
 
