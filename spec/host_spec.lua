@@ -36,19 +36,22 @@ local function script(code)
   return path
 end
 
--- Runs the host on CODE (an -e chunk, after OPTIONS) in the background and sends it SIGINT once
--- CODE has started (the helper puts a line first that creates a file the shell waits for) and
--- another 0.2 seconds have passed. The host gets at most 5 seconds to end, then SIGKILL (137).
--- `idle_stdin`: standard input is a FIFO that is open but never written, so reads block.
+-- Runs the host on CODE (an -e chunk) in the background and sends it SIGINT once CODE has
+-- started (the helper puts a line first that creates a file the shell waits for) and another
+-- 0.2 seconds have passed. The host gets at most 5 seconds to end, then SIGKILL (137).
+-- how.options: host options before the chunk; how.env: "NAME=value ..." for its environment;
+-- how.idle_stdin: standard input is a FIFO that is open but never written, so reads block.
 -- Returns the exit status, stdout, stderr and the seconds from the SIGINT to the end.
-local function interrupt(code, options, idle_stdin)
+local function interrupt(code, how)
+  how = how or {}
+  local idle_stdin = how.idle_stdin
   local ready, ms, fifo = os.tmpname(), os.tmpname(), os.tmpname()
   os.remove(ready)
   os.remove(fifo)
   local chunk = 'io.open(os.getenv("JC_READY"), "w"):close() ' .. code
   local status, out, err = run(table.concat({
     idle_stdin and ("mkfifo %s; sleep 10 > %s & writer=$!"):format(fifo, fifo) or "writer=",
-    ("JC_READY=%s %s %s -e %s %s & pid=$!"):format(ready, HOST, options or "", shell_quote(chunk),
+    ("%s JC_READY=%s %s %s -e %s %s & pid=$!"):format(how.env or "", ready, HOST, how.options or "", shell_quote(chunk),
       idle_stdin and "< " .. fifo or ""),
     ("n=0; while [ ! -e %s ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done; sleep 0.2"):format(ready),
     "( sleep 5; kill -KILL $pid ) > /dev/null 2>&1 & dog=$!",
@@ -60,6 +63,14 @@ local function interrupt(code, options, idle_stdin)
   os.remove(ready)
   os.remove(fifo)
   return status, out, err, elapsed
+end
+
+-- What interrupt returned: the host ended with 130 and "justclick: interrupted" (and a
+-- traceback) on stderr, soon after the SIGINT.
+local function assert_interrupted(status, _, err, elapsed)
+  assert.are.equal(130, status, err)
+  assert.is_truthy(err:find("^justclick: interrupted\n"), err)
+  assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
 end
 
 describe("the justclick host", function()
@@ -185,13 +196,6 @@ import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactl
   end)
 
   describe("Ctrl-C", function()
-    -- Ends the process with 130 and "justclick: interrupted" soon after the SIGINT.
-    local function assert_interrupted(status, _, err, elapsed)
-      assert.are.equal(130, status, err)
-      assert.is_truthy(err:find("^justclick: interrupted\n"), err)
-      assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
-    end
-
     it("is not swallowed by a pcall around a busy loop", function()
       assert_interrupted(interrupt("while true do pcall(function() while true do end end) end"))
     end)
@@ -234,14 +238,14 @@ import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactl
     end)
 
     it("ends a blocking read", function()
-      assert_interrupted(interrupt("io.read() io.read()", nil, true))
+      assert_interrupted(interrupt("io.read() io.read()", { idle_stdin = true }))
     end)
 
     it("stops a -l module the same way", function()
       local mod = os.tmpname() -- it creates the ready file: the -e chunk after it never runs
       files.write(mod .. ".lua", 'io.open(os.getenv("JC_READY"), "w"):close() while true do pcall(function() while true do end end) end')
-      local status, out, err, elapsed = interrupt("", ("-e 'package.path = %q' -l %s"):format(mod:match("^(.*)/") .. "/?.lua",
-        mod:match("[^/]+$")))
+      local status, out, err, elapsed = interrupt("", { options = ("-e 'package.path = %q' -l %s")
+        :format(mod:match("^(.*)/") .. "/?.lua", mod:match("[^/]+$")) })
       os.remove(mod .. ".lua")
       os.remove(mod)
       assert_interrupted(status, out, err, elapsed)
@@ -381,6 +385,23 @@ import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactl
       assert.is_truthy(err:find("justclick: CreateOrder status=200 error_code=0 %d+ms retries=0\n"), err)
       assert.is_truthy(err:find("justclick: getOrderDetails status=200 error_code=400 %d+ms retries=0\n"), err)
       assert.is_nil(err:find(sandbox.secret, 1, true))
+    end)
+
+    -- Last in this block: the sandbox is busy with the slow requests for a while after.
+    it("Ctrl-C stops a call that waits for its reply, even in a pcall, and the importer", function()
+      local slow = ("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s/fault/slow:3000/api")
+        :format(sandbox.user, sandbox.secret, sb.url)
+      assert_interrupted(interrupt([[
+        while true do pcall(require("justclick").create_order, {bill_email = "i@b.cd", goods = {{good_name = "sales"}}}) end]],
+        { env = slow }))
+      local csv = os.tmpname()
+      files.write(csv, "bill_email,goods\ni@b.cd,sales\nj@b.cd,sales\n")
+      local status, out, err, elapsed = interrupt(("os.exit(require('justclick.import').main(%q))"):format(csv), { env = slow })
+      os.remove(csv)
+      os.remove(csv .. ".journal")
+      os.remove(csv .. ".rejects")
+      assert_interrupted(status, out, err, elapsed)
+      assert.is_nil(out:find("created", 1, true), out) -- no summary: the import did not go on
     end)
   end)
 
