@@ -40,7 +40,8 @@ end
 -- started (the helper puts a line first that creates a file the shell waits for) and another
 -- 0.2 seconds have passed. The host gets at most 5 seconds to end, then SIGKILL (137).
 -- how.options: host options before the chunk; how.env: "NAME=value ..." for its environment;
--- how.idle_stdin: standard input is a FIFO that is open but never written, so reads block.
+-- how.idle_stdin: standard input is a FIFO that is open but never written, so reads block;
+-- how.again: seconds after which a second SIGINT follows the first.
 -- Returns the exit status, stdout, stderr and the seconds from the SIGINT to the end.
 local function interrupt(code, how)
   how = how or {}
@@ -55,7 +56,8 @@ local function interrupt(code, how)
       idle_stdin and "< " .. fifo or ""),
     ("n=0; while [ ! -e %s ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done; sleep 0.2"):format(ready),
     "( sleep 5; kill -KILL $pid ) > /dev/null 2>&1 & dog=$!",
-    "t0=$(date +%s%N); kill -INT $pid; wait $pid; s=$?; t1=$(date +%s%N)",
+    "t0=$(date +%s%N); kill -INT $pid" .. (how.again and ("; sleep %s; kill -INT $pid"):format(how.again) or ""),
+    "wait $pid; s=$?; t1=$(date +%s%N)",
     ("kill $dog $writer 2> /dev/null; echo $(( (t1 - t0) / 1000000 )) > %s; exit $s"):format(ms),
   }, "\n"))
   local elapsed = tonumber(read(ms)) / 1000
@@ -239,6 +241,13 @@ import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactl
 
     it("ends a blocking read", function()
       assert_interrupted(interrupt("io.read() io.read()", { idle_stdin = true }))
+    end)
+
+    it("ends the process at a second Ctrl-C when the first cannot stop the script", function()
+      -- The hook is set on the main thread only, as lua.c's: a busy coroutine runs on.
+      local status, _, err = interrupt("coroutine.wrap(function() while true do end end)()", { again = 0.5 })
+      assert.are.equal(130, status, err) -- killed by SIGINT: 128 + 2
+      assert.are.equal("", err)
     end)
 
     it("stops a -l module the same way", function()
