@@ -36,6 +36,45 @@ local function script(code)
   return path
 end
 
+-- Runs the host on CODE (an -e chunk) in the background and sends it SIGINT once CODE has
+-- started (the helper puts a line first that creates a file the shell waits for) and another
+-- 0.2 seconds have passed. The host gets at most 5 seconds to end, then SIGKILL (137).
+-- how.options: host options before the chunk; how.env: "NAME=value ..." for its environment;
+-- how.idle_stdin: standard input is a FIFO that is open but never written, so reads block;
+-- how.again: seconds after which a second SIGINT follows the first.
+-- Returns the exit status, stdout, stderr and the seconds from the SIGINT to the end.
+local function interrupt(code, how)
+  how = how or {}
+  local idle_stdin = how.idle_stdin
+  local ready, ms, fifo = os.tmpname(), os.tmpname(), os.tmpname()
+  os.remove(ready)
+  os.remove(fifo)
+  local chunk = 'io.open(os.getenv("JC_READY"), "w"):close() ' .. code
+  local status, out, err = run(table.concat({
+    idle_stdin and ("mkfifo %s; sleep 10 > %s & writer=$!"):format(fifo, fifo) or "writer=",
+    ("%s JC_READY=%s %s %s -e %s %s & pid=$!"):format(how.env or "", ready, HOST, how.options or "", shell_quote(chunk),
+      idle_stdin and "< " .. fifo or ""),
+    ("n=0; while [ ! -e %s ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done; sleep 0.2"):format(ready),
+    "( sleep 5; kill -KILL $pid ) > /dev/null 2>&1 & dog=$!",
+    "t0=$(date +%s%N); kill -INT $pid" .. (how.again and ("; sleep %s; kill -INT $pid"):format(how.again) or ""),
+    "wait $pid; s=$?; t1=$(date +%s%N)",
+    ("kill $dog $writer 2> /dev/null; echo $(( (t1 - t0) / 1000000 )) > %s; exit $s"):format(ms),
+  }, "\n"))
+  local elapsed = tonumber(read(ms)) / 1000
+  os.remove(ms)
+  os.remove(ready)
+  os.remove(fifo)
+  return status, out, err, elapsed
+end
+
+-- What interrupt returned: the host ended with 130 and "justclick: interrupted" (and a
+-- traceback) on stderr, soon after the SIGINT.
+local function assert_interrupted(status, _, err, elapsed)
+  assert.are.equal(130, status, err)
+  assert.is_truthy(err:find("^justclick: interrupted\n"), err)
+  assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
+end
+
 describe("the justclick host", function()
   describe("runs Lua as lua does", function()
     it("passes arg and ... to a script", function()
@@ -58,6 +97,27 @@ describe("the justclick host", function()
       assert.are.equal("-\tone\ttwo\n", out)
     end)
 
+    it("runs a script named import after --, and the importer only for a first argument import", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute("mkdir " .. dir))
+      files.write(dir .. "/import", 'print("the script", ...)')
+      local status, out, err = run(("cd %s && %s -- import a b"):format(dir, HOST))
+      assert.are.equal(0, status, err)
+      assert.are.equal("the script\ta\tb\n", out)
+      status, out = run(("cd %s && %s -e 'x = 1' -- import a"):format(dir, HOST))
+      assert.are.equal(0, status)
+      assert.are.equal("the script\ta\n", out)
+      status, out = run(("cd %s && %s - import"):format(dir, HOST), "print(...)")
+      assert.are.equal(0, status)
+      assert.are.equal("import\n", out)
+      status, out, err = run(("cd %s && %s import"):format(dir, HOST)) -- the importer: no FILE
+      assert.are.equal(2, status)
+      assert.are.equal("", out)
+      assert.is_truthy(err:find("usage: justclick import", 1, true), err)
+      run("rm -rf " .. dir)
+    end)
+
     it("has justclick built in, from any directory, with no LUA_PATH", function()
       local status, out = run("cd / && " .. HOST .. [[ -e 'local j = require "justclick"; print(j.build_query{goods = {{good_name = "a"}}})']])
       assert.are.equal(0, status)
@@ -71,6 +131,24 @@ describe("the justclick host", function()
       status, out = run(HOST .. " --help")
       assert.are.equal(0, status)
       assert.is_truthy(out:find("--secret-file", 1, true))
+    end)
+    it("-h shows the import command and its options", function()
+      local status, out = run(HOST .. " -h")
+      assert.are.equal(0, status)
+      assert.are.equal("usage: justclick [options] [script [args]]\n"
+        .. "       justclick [options] import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE\n",
+        out:match("^usage:[^\n]*\n[^\n]*\n"))
+      local block = [[
+import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactly once
+  --jobs N               orders under way at once, 1 to 64 (default 4)
+  --grace S              seconds to let the server finish a request that got no
+                         reply, before GetBills is trusted to say it has no order (default 60)
+  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID
+  --resend LINE          settle a row whose outcome is unknown: it has no order; send it
+]]
+      local at = out:find(block, 1, true)
+      assert.is_truthy(at, out)
+      assert.is_truthy(out:find("-h, --help", 1, true) < at, out) -- after the general options
     end)
   end)
 
@@ -119,6 +197,70 @@ describe("the justclick host", function()
     end)
   end)
 
+  describe("Ctrl-C", function()
+    it("is not swallowed by a pcall around a busy loop", function()
+      assert_interrupted(interrupt("while true do pcall(function() while true do end end) end"))
+    end)
+
+    it("is not swallowed by a loop of pcalls of a C function", function()
+      assert_interrupted(interrupt("local i = 0 while true do i = i + 1 pcall(tostring, i) end"))
+    end)
+
+    it("is not swallowed by Lua code that catches every error and goes on", function()
+      local status, out, err, elapsed = interrupt([[
+        local caught = 0
+        local function careful() -- as a retry loop would
+          while true do
+            local ok = pcall(function() for _ = 1, 100 do end end)
+            if not ok then caught = caught + 1 end
+          end
+        end
+        pcall(careful)
+        xpcall(careful, function(e) return e end)
+        print("went on", caught)]])
+      assert_interrupted(status, out, err, elapsed)
+      assert.are.equal("", out)
+    end)
+
+    it("wins over the os.exit that a script reaches after catching it", function()
+      assert_interrupted(interrupt("pcall(function() while true do end end) os.exit(0)"))
+    end)
+
+    it("leaves finalizers to run normally when the state is closed", function()
+      local status, out, err, elapsed = interrupt([[
+        setmetatable({}, {__gc = function() local n = 0 for i = 1, 10 do n = n + i end print("closed", n) end})
+        while true do pcall(function() while true do end end) end]])
+      assert_interrupted(status, out, err, elapsed)
+      assert.are.equal("closed\t55\n", out)
+    end)
+
+    it("ends core.sleep early, in a pcall or not", function()
+      assert_interrupted(interrupt('while true do require("justclick.core").sleep(10) end'))
+      assert_interrupted(interrupt('local core = require("justclick.core") while true do pcall(core.sleep, 10) end'))
+    end)
+
+    it("ends a blocking read", function()
+      assert_interrupted(interrupt("io.read() io.read()", { idle_stdin = true }))
+    end)
+
+    it("ends the process at a second Ctrl-C when the first cannot stop the script", function()
+      -- The hook is set on the main thread only, as lua.c's: a busy coroutine runs on.
+      local status, _, err = interrupt("coroutine.wrap(function() while true do end end)()", { again = 0.5 })
+      assert.are.equal(130, status, err) -- killed by SIGINT: 128 + 2
+      assert.are.equal("", err)
+    end)
+
+    it("stops a -l module the same way", function()
+      local mod = os.tmpname() -- it creates the ready file: the -e chunk after it never runs
+      files.write(mod .. ".lua", 'io.open(os.getenv("JC_READY"), "w"):close() while true do pcall(function() while true do end end) end')
+      local status, out, err, elapsed = interrupt("", { options = ("-e 'package.path = %q' -l %s")
+        :format(mod:match("^(.*)/") .. "/?.lua", mod:match("[^/]+$")) })
+      os.remove(mod .. ".lua")
+      os.remove(mod)
+      assert_interrupted(status, out, err, elapsed)
+    end)
+  end)
+
   describe("configuration", function()
     local ORDER = [[-e 'local r = require("justclick").create_order{bill_email = "a@b.cd", goods = {{good_name = "invoice", good_sum = 1500}}} print("dry_run", r.dry_run)']]
 
@@ -156,6 +298,56 @@ describe("the justclick host", function()
       os.remove(empty)
       assert.are.equal(2, status)
       assert.is_truthy(err:find("holds no secret", 1, true), err)
+    end)
+
+    it("reads at most 4096 bytes of secret: /dev/zero and a longer file are refused with exit 2", function()
+      -- A host that reads without limit must neither hang the specs nor eat the machine's memory
+      -- (ASan's shadow memory cannot live under ulimit -v).
+      local guard = (os.getenv("ASAN_OPTIONS") and "" or "ulimit -v 1000000; ") .. "timeout -s KILL 10 "
+      local status, out, err = run(guard .. HOST .. " --secret-file /dev/zero -e 'print(1)'")
+      assert.are.equal(2, status, err)
+      assert.are.equal("", out)
+      assert.are.equal("justclick: the secret file /dev/zero is longer than 4096 bytes\n", err)
+      local long = script(("S"):rep(4096) .. "x\n")
+      status, out, err = run(guard .. HOST .. " --secret-file " .. long .. " -e 'print(1)'")
+      assert.are.equal(2, status, err)
+      assert.are.equal("", out)
+      assert.are.equal("justclick: the secret file " .. long .. " is longer than 4096 bytes\n", err)
+      files.write(long, ("S"):rep(4096) .. "\r\n") -- 4096 bytes of secret, and a line end
+      status, out, err = run(("%s --user shop --secret-file %s --dry-run %s"):format(HOST, long, ORDER))
+      os.remove(long)
+      assert.are.equal(0, status, err)
+      assert.are.equal("", err)
+      local order = { bill_email = "a@b.cd", goods = { { good_name = "invoice", good_sum = 1500 } } }
+      assert.is_truthy(out:find("&hash=" .. justclick.sign(order, "shop", ("S"):rep(4096)) .. "\n", 1, true), out)
+    end)
+
+    it("warns, and goes on, when others can read the secret file; never prints the secret", function()
+      local secret = "Very-Secret-Key-42"
+      local path = script(secret .. "\n")
+      local check = [[ -e 'assert(require("justclick").default_client()) print("ok")']]
+      assert(os.execute("chmod 644 " .. path))
+      local status, out, err = run(("%s --user shop --secret-file %s%s"):format(HOST, path, check))
+      assert.are.equal(0, status, err)
+      assert.are.equal("ok\n", out)
+      assert.are.equal(("justclick: warning: the secret file %s can be read by others (mode 0644); chmod 600 %s\n")
+        :format(path, path), err)
+      assert(os.execute("chmod 640 " .. path))
+      status, out, err = run(("%s --user shop --secret-file %s%s"):format(HOST, path, check))
+      assert.are.equal(0, status, err)
+      assert.are.equal("ok\n", out)
+      assert.is_truthy(err:find("(mode 0640)", 1, true), err)
+      assert(os.execute("chmod 600 " .. path))
+      status, out, err = run(("%s --user shop --secret-file %s%s"):format(HOST, path, check))
+      assert.are.equal(0, status, err)
+      assert.are.equal("ok\n", out)
+      assert.are.equal("", err)
+      os.remove(path)
+      -- A pipe is read as a file is: --secret-file <(pass show justclick), say.
+      status, out, err = run(("printf '%s\\n' | %s --user shop --secret-file /dev/stdin%s"):format(secret, HOST, check))
+      assert.are.equal(0, status, err)
+      assert.are.equal("ok\n", out)
+      assert.are.equal("", err)
     end)
 
     it("never takes the secret from the command line, nor repeats it", function()
@@ -202,6 +394,23 @@ describe("the justclick host", function()
       assert.is_truthy(err:find("justclick: CreateOrder status=200 error_code=0 %d+ms retries=0\n"), err)
       assert.is_truthy(err:find("justclick: getOrderDetails status=200 error_code=400 %d+ms retries=0\n"), err)
       assert.is_nil(err:find(sandbox.secret, 1, true))
+    end)
+
+    -- Last in this block: the sandbox is busy with the slow requests for a while after.
+    it("Ctrl-C stops a call that waits for its reply, even in a pcall, and the importer", function()
+      local slow = ("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s/fault/slow:3000/api")
+        :format(sandbox.user, sandbox.secret, sb.url)
+      assert_interrupted(interrupt([[
+        while true do pcall(require("justclick").create_order, {bill_email = "i@b.cd", goods = {{good_name = "sales"}}}) end]],
+        { env = slow }))
+      local csv = os.tmpname()
+      files.write(csv, "bill_email,goods\ni@b.cd,sales\nj@b.cd,sales\n")
+      local status, out, err, elapsed = interrupt(("os.exit(require('justclick.import').main(%q))"):format(csv), { env = slow })
+      os.remove(csv)
+      os.remove(csv .. ".journal")
+      os.remove(csv .. ".rejects")
+      assert_interrupted(status, out, err, elapsed)
+      assert.is_nil(out:find("created", 1, true), out) -- no summary: the import did not go on
     end)
   end)
 

@@ -2,6 +2,7 @@
  * justclick: Lua 5.4 with justclick built in, for order scripts run by hand or from cron.
  *
  *   justclick [options] [script [args]]
+ *   justclick [options] import [import options] FILE   (justclick.import's main)
  *
  * It behaves like `lua` (arg, ..., -e, -l, -, --), and is configured like the module: from
  * JUSTCLICK_USER, JUSTCLICK_SECRET and JUSTCLICK_API_URL, or --user, --api-url and
@@ -11,10 +12,13 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include "core.h"
@@ -23,24 +27,30 @@ enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 static const char usage_text[] =
     "usage: justclick [options] [script [args]]\n"
-    "       justclick [options] import FILE\n"
-    "Runs a Lua 5.4 script with justclick built in, or imports a file of orders, each exactly\n"
-    "once (CSV with a header row, or JSON Lines; see justclick.import).\n"
+    "       justclick [options] import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE\n"
+    "Runs a Lua 5.4 script with justclick built in, as lua does, or imports a file of orders.\n"
     "  -e CODE             run CODE\n"
     "  -l MOD              require MOD into the global MOD (-l g=MOD: into g)\n"
     "  -                   read the script from standard input\n"
-    "  --                  stop handling options\n"
+    "  --                  stop handling options (-- import runs a script named import)\n"
     "  --user NAME         the account (overrides JUSTCLICK_USER)\n"
     "  --api-url URL       the API (overrides JUSTCLICK_API_URL)\n"
-    "  --secret-file PATH  read the secret from PATH (else JUSTCLICK_SECRET)\n"
+    "  --secret-file PATH  read the secret from PATH, mode 600 (else JUSTCLICK_SECRET)\n"
     "  --dry-run           send nothing: print each call's method, URL and body\n"
     "  --verbose           a line on stderr for each call\n"
     "  -v, --version       print the version\n"
-    "  -h, --help          print this help\n";
+    "  -h, --help          print this help\n"
+    "import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactly once\n"
+    "  --jobs N               orders under way at once, 1 to 64 (default 4)\n"
+    "  --grace S              seconds to let the server finish a request that got no\n"
+    "                         reply, before GetBills is trusted to say it has no order (default 60)\n"
+    "  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID\n"
+    "  --resend LINE          settle a row whose outcome is unknown: it has no order; send it\n";
 
 typedef struct {
   int script;        /* argv index of the script (or of "-"), or 0 */
   int run_stdin;     /* the script is "-": standard input */
+  int import;        /* the script is the command "import", not a file (never after "--") */
   int *chunks;       /* argv indexes of the -e and -l options, in their order */
   int nchunks;
   int version, help;
@@ -50,19 +60,41 @@ typedef struct {
 
 static lua_State *running; /* the state a SIGINT interrupts */
 
-/* ---- Ctrl-C: as lua.c does, a hook that raises "interrupted" at the next Lua step ---- */
+/* ---- Ctrl-C ----
+   As in lua.c, SIGINT sets a hook that raises "interrupted" in the running Lua code. Unlike
+   lua.c's, the hook stays: a pcall in the script (the importer and user scripts have many)
+   would otherwise catch the one error and go on. It fires before every Lua instruction
+   (LUA_MASKCOUNT, count 1), so any Lua code that catches the error raises it again at once,
+   until the protected call returns to the host, which removes it. No call or return hook: those
+   fire in C functions too, and would raise inside the message handler. */
 
 static void on_interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
-  lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted");
+  lua_pushliteral(L, "interrupted"); /* no position: it would name wherever the hook fired */
+  lua_error(L);
 }
 
 static void on_sigint(int sig) {
-  int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-  signal(sig, SIG_DFL); /* a second Ctrl-C ends the process */
-  jc_interrupted = 1;   /* stops a transfer in flight */
-  lua_sethook(running, on_interrupt_hook, mask, 1);
+  (void)sig;
+  jc_interrupted = 1; /* stops a transfer in flight */
+  lua_sethook(running, on_interrupt_hook, LUA_MASKCOUNT, 1);
+}
+
+/* SIGINT's action: on_sigint or SIG_DFL. Without SA_RESTART, so that a blocking call (a read,
+   a sleep, a poll) returns EINTR and the hook gets to run; SA_RESETHAND, so that a second
+   Ctrl-C ends the process even when the first cannot stop it. */
+static void catch_sigint(void (*handler)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sa.sa_flags = handler == SIG_DFL ? 0 : SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+}
+
+/* The exit status for a script that failed. */
+static int failure_status(void) {
+  return jc_interrupted ? EXIT_INTERRUPTED : EXIT_SCRIPT;
 }
 
 /* ---- errors ---- */
@@ -86,11 +118,25 @@ static int report(lua_State *L, int status) {
   return status;
 }
 
-static int docall(lua_State *L, int nargs) {
+/* lua_pcall with the message handler, catching SIGINT while it runs (as lua.c does). Once
+   interrupted, it fails even when the script got past its last Lua instruction, and it leaves
+   no hook behind: the state's finalizers run normally when it is closed. */
+static int docall(lua_State *L, int nargs, int nresults) {
   int base = lua_gettop(L) - nargs, status;
   lua_pushcfunction(L, message_handler);
   lua_insert(L, base);
-  status = lua_pcall(L, nargs, 0, base);
+  running = L;
+  catch_sigint(on_sigint);
+  status = lua_pcall(L, nargs, nresults, base);
+  catch_sigint(SIG_DFL); /* from here on on_sigint cannot set the hook again */
+  if (jc_interrupted) {
+    lua_sethook(L, NULL, 0, 0);
+    if (status == LUA_OK) {
+      lua_pop(L, nresults);
+      lua_pushliteral(L, "interrupted");
+      status = LUA_ERRRUN;
+    }
+  }
   lua_remove(L, base);
   return status;
 }
@@ -125,12 +171,15 @@ static int parse_options(char **argv, options *o) {
   for (i = 1; argv[i] != NULL; i++) {
     const char *a = argv[i], *v;
     int missing = 0;
-    if (a[0] != '-') break;
+    if (a[0] != '-') {
+      o->import = strcmp(a, "import") == 0;
+      break;
+    }
     if (strcmp(a, "-") == 0) {
       o->run_stdin = 1;
       break; /* "-" is the script */
     }
-    if (strcmp(a, "--") == 0) {
+    if (strcmp(a, "--") == 0) { /* what follows is a script, even one named "import" */
       i++;
       break;
     }
@@ -175,51 +224,67 @@ static int exit_closing(lua_State *L) {
   } else {
     status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
   }
+  /* No handler may set a hook on the state once it is freed; a Ctrl-C now ends the process. */
+  catch_sigint(SIG_DFL);
+  if (jc_interrupted) { /* Ctrl-C after the script's last Lua instruction: it wins, as in docall */
+    lua_sethook(L, NULL, 0, 0);
+    fprintf(stderr, "justclick: interrupted\n");
+    status = EXIT_INTERRUPTED;
+  }
   lua_close(L);
   exit(status);
 }
 
-/* The secret in PATH, without the line end an editor leaves. NULL after printing why. */
-static char *read_secret_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t len = 0, cap = 0, n;
-  int failed = 0;
-  if (f == NULL) {
-    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(errno));
-    return NULL;
+/* The most a secret file may hold, line end aside. A secret is a few dozen bytes: the limit
+   only stops --secret-file /dev/zero (or a wrong file) from filling the memory. */
+enum { SECRET_MAX = 4096, SECRET_BUF = SECRET_MAX + 3 /* "\r\n", and a byte to tell it is longer */ };
+
+/* Wipes a buffer that held the secret; through volatile, so the writes are not dropped. */
+static void wipe(void *p, size_t n) {
+  volatile unsigned char *b = p;
+  while (n-- > 0) *b++ = 0;
+}
+
+/* Reads the secret in PATH into buf (SECRET_BUF bytes), without the line end an editor leaves,
+   and sets *len. Returns 0, or EXIT_USAGE after printing why (never the secret). Whatever PATH
+   is, at most SECRET_BUF bytes are read: a pipe (--secret-file <(pass show shop)) is read as a
+   file is, and a device such as /dev/zero is refused once it passes the limit. A file that the
+   group or others may read works, with a warning, as ssh gives for keys. */
+static int read_secret_file(const char *path, char *buf, size_t *len) {
+  struct stat st;
+  size_t n = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) != 0) goto cannot_read;
+  while (n < SECRET_BUF) {
+    ssize_t got = read(fd, buf + n, SECRET_BUF - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) goto cannot_read;
+    if (got == 0) break;
+    n += (size_t)got;
   }
-  do {
-    if (len + 1 >= cap) { /* room for the bytes and a NUL */
-      size_t grown = cap ? cap * 2 : 256;
-      char *p = grown > cap ? realloc(buf, grown) : NULL;
-      if (p == NULL) {
-        errno = ENOMEM;
-        failed = 1;
-        break;
-      }
-      buf = p;
-      cap = grown;
-    }
-    n = fread(buf + len, 1, cap - len - 1, f);
-    len += n;
-  } while (n > 0);
-  if (failed || ferror(f)) {
-    int saved = errno ? errno : EIO;
-    fclose(f);
-    free(buf);
-    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(saved));
-    return NULL;
-  }
-  fclose(f);
-  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
-  buf[len] = '\0';
-  if (len == 0 || memchr(buf, '\0', len)) {
-    free(buf);
+  close(fd);
+  if (n == SECRET_BUF) goto too_long; /* not read to its end */
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
+  if (n > SECRET_MAX) goto too_long;
+  if (n == 0 || memchr(buf, '\0', n)) {
     fprintf(stderr, "justclick: the secret file %s holds no secret\n", path);
-    return NULL;
+    return EXIT_USAGE;
   }
-  return buf;
+  if ((S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) && (st.st_mode & 077)) {
+    fprintf(stderr, "justclick: warning: the secret file %s can be read by others (mode %04o); chmod 600 %s\n",
+            path, (unsigned)(st.st_mode & 07777), path);
+  }
+  *len = n;
+  return 0;
+cannot_read: {
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(saved));
+    return EXIT_USAGE;
+  }
+too_long:
+  fprintf(stderr, "justclick: the secret file %s is longer than %d bytes\n", path, SECRET_MAX);
+  return EXIT_USAGE;
 }
 
 /* justclick.set_defaults{...} from the command line: called with user, api_url, secret (each a
@@ -244,20 +309,23 @@ static int set_defaults(lua_State *L) {
    none given, justclick is left for the script to load (and the environment to configure):
    loading it starts libcurl and OpenSSL, which a script that never calls the API need not pay. */
 static int apply_configuration(lua_State *L, const options *o) {
-  char *secret = NULL;
+  char secret[SECRET_BUF];
+  size_t secret_len = 0;
+  int status;
   if (!o->user && !o->api_url && !o->secret_file && !o->dry_run && !o->verbose) return -1;
-  if (o->secret_file && (secret = read_secret_file(o->secret_file)) == NULL) return EXIT_USAGE;
+  if (o->secret_file && (status = read_secret_file(o->secret_file, secret, &secret_len)) != 0) {
+    wipe(secret, sizeof secret);
+    return status;
+  }
   lua_pushcfunction(L, set_defaults);
   lua_pushstring(L, o->user);
   lua_pushstring(L, o->api_url);
-  lua_pushstring(L, secret);
+  if (o->secret_file) lua_pushlstring(L, secret, secret_len);
+  else lua_pushnil(L);
+  wipe(secret, sizeof secret);
   lua_pushboolean(L, o->dry_run);
   lua_pushboolean(L, o->verbose);
-  if (secret) {
-    memset(secret, 0, strlen(secret));
-    free(secret);
-  }
-  return report(L, docall(L, 5)) == LUA_OK ? -1 : EXIT_SCRIPT;
+  return report(L, docall(L, 5, 0)) == LUA_OK ? -1 : failure_status();
 }
 
 /* The global `arg`, as lua builds it: the script at 0, its arguments from 1, the rest below. */
@@ -278,14 +346,12 @@ static int run_chunks(lua_State *L, char **argv, const options *o) {
     if (strcmp(argv[i], "-e") == 0) {
       const char *code = argv[i + 1];
       status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
-      if (status == LUA_OK) status = docall(L, 0);
+      if (status == LUA_OK) status = docall(L, 0, 0);
     } else {
       const char *mod = argv[i + 1], *eq = strchr(mod, '=');
       lua_getglobal(L, "require");
       lua_pushstring(L, eq ? eq + 1 : mod);
-      lua_pushcfunction(L, message_handler);
-      lua_insert(L, -3);
-      status = lua_pcall(L, 1, 1, -3);
+      status = docall(L, 1, 1);
       if (status == LUA_OK) {
         if (eq) lua_pushlstring(L, mod, (size_t)(eq - mod));
         else lua_pushstring(L, mod);
@@ -293,7 +359,6 @@ static int run_chunks(lua_State *L, char **argv, const options *o) {
         lua_setglobal(L, lua_tostring(L, -2));
         lua_pop(L, 1);
       }
-      lua_remove(L, -2);
     }
     if (report(L, status) != LUA_OK) return status;
   }
@@ -303,15 +368,16 @@ static int run_chunks(lua_State *L, char **argv, const options *o) {
 /* `justclick import FILE`: the import command of justclick.import, ending with its status. */
 static const char import_command[] = "os.exit(require('justclick.import').main(...))";
 
-/* Runs the script at argv[script] ("-": standard input) with the arguments after it. */
-static int run_script(lua_State *L, char **argv, int argc, int script, int from_stdin) {
-  int status = !from_stdin && strcmp(argv[script], "import") == 0
-                   ? luaL_loadbuffer(L, import_command, sizeof import_command - 1, "=import")
-                   : luaL_loadfile(L, from_stdin ? NULL : argv[script]);
+/* Runs the script at argv[o->script] (standard input for "-", the importer for "import") with
+   the arguments after it. */
+static int run_script(lua_State *L, char **argv, int argc, const options *o) {
+  int script = o->script;
+  int status = o->import ? luaL_loadbuffer(L, import_command, sizeof import_command - 1, "=import")
+                         : luaL_loadfile(L, o->run_stdin ? NULL : argv[script]);
   if (status != LUA_OK) return report(L, status);
   luaL_checkstack(L, argc - script, "too many arguments to the script");
   for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
-  return report(L, docall(L, argc - script - 1));
+  return report(L, docall(L, argc - script - 1, 0));
 }
 
 /* Everything that touches Lua runs in here, under lua_pcall. Returns the exit status. */
@@ -353,8 +419,8 @@ static int pmain(lua_State *L) {
     return 1;
   }
   status = run_chunks(L, argv, &o);
-  if (status == LUA_OK && o.script) status = run_script(L, argv, argc, o.script, o.run_stdin);
-  lua_pushinteger(L, status == LUA_OK ? EXIT_SUCCESS : (jc_interrupted ? EXIT_INTERRUPTED : EXIT_SCRIPT));
+  if (status == LUA_OK && o.script) status = run_script(L, argv, argc, &o);
+  lua_pushinteger(L, status == LUA_OK ? EXIT_SUCCESS : failure_status());
   return 1;
 }
 
@@ -365,8 +431,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "justclick: cannot create a Lua state: not enough memory\n");
     return EXIT_SCRIPT;
   }
-  running = L;
-  signal(SIGINT, on_sigint);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
