@@ -51,10 +51,15 @@ $(MODULE): $(OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $(OBJ) $(DEPS_LIBS)
 
 # The host program: Lua 5.4, the C core linked in, and lua/justclick.lua embedded.
-LUA_MODULES := lua/justclick.lua lua/justclick/import.lua
-$(BUILD)/embedded.c: $(LUA_MODULES) tools/embed.lua
+# Each Lua module as NAME=FILE; NAME is what require takes.
+LUA_MODULES := justclick=lua/justclick.lua justclick.import=lua/justclick/import.lua \
+  justclick.import.rows=lua/justclick/import/rows.lua \
+  justclick.import.journal=lua/justclick/import/journal.lua \
+  justclick.import.reconcile=lua/justclick/import/reconcile.lua
+LUA_FILES   := $(foreach m,$(LUA_MODULES),$(word 2,$(subst =, ,$(m))))
+$(BUILD)/embedded.c: $(LUA_FILES) tools/embed.lua
 	@mkdir -p $(dir $@)
-	$(LUA) tools/embed.lua justclick=lua/justclick.lua justclick.import=lua/justclick/import.lua > $@
+	$(LUA) tools/embed.lua $(LUA_MODULES) > $@
 
 $(BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 	$(CC) $(WARNINGS) $(CFLAGS) -c $< -o $@
@@ -134,17 +139,15 @@ lint:
 	  --suppress=toomanyconfigs --error-exitcode=1 -q $(DEPS_CFLAGS) src
 
 install: all
-	install -d $(DESTDIR)$(INST_LUADIR) $(DESTDIR)$(INST_LIBDIR)/justclick $(DESTDIR)$(INST_BINDIR)
-	install -d $(DESTDIR)$(INST_LUADIR)/justclick
-	install -m 644 lua/justclick.lua $(DESTDIR)$(INST_LUADIR)/justclick.lua
-	install -m 644 lua/justclick/import.lua $(DESTDIR)$(INST_LUADIR)/justclick/import.lua
+	install -d $(DESTDIR)$(INST_LIBDIR)/justclick $(DESTDIR)$(INST_BINDIR) $(DESTDIR)$(INST_LUADIR)/justclick/import
+	for f in $(LUA_FILES); do install -m 644 $$f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
 	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
 	install -m 755 $(HOST) $(DESTDIR)$(INST_BINDIR)/justclick
 
 uninstall:
-	rm -f $(DESTDIR)$(INST_LUADIR)/justclick.lua $(DESTDIR)$(INST_LUADIR)/justclick/import.lua
+	for f in $(LUA_FILES); do rm -f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
 	rm -f $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
-	-rmdir $(DESTDIR)$(INST_LUADIR)/justclick
+	-rmdir $(DESTDIR)$(INST_LUADIR)/justclick/import $(DESTDIR)$(INST_LUADIR)/justclick
 	rm -f $(DESTDIR)$(INST_BINDIR)/justclick
 	-rmdir $(DESTDIR)$(INST_LIBDIR)/justclick
 

@@ -16,6 +16,7 @@ description = {
 dependencies = {
   "lua >= 5.4",
   "lua-cjson",
+  "dkjson",
 }
 -- The Makefile finds the flags with pkg-config (Debian keeps curl's headers in a multiarch
 -- directory that luarocks does not search), so libcurl is checked by its library.

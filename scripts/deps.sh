@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   make gcc pkg-config git ca-certificates openssl
-  lua5.4 liblua5.4-dev lua-cjson lua-busted lua-check luarocks
+  lua5.4 liblua5.4-dev lua-cjson lua-dkjson lua-busted lua-check luarocks
   libssl-dev libcurl4-openssl-dev
   php-cli php-sqlite3
   valgrind cppcheck

@@ -5,43 +5,21 @@ local import = require "justclick.import"
 local core = require "justclick.core"
 local sandbox = require "support.sandbox"
 
-local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/bin/justclick")
+local importing = require "support.importing"
+local files = require "support.files"
+local read, write = files.read, files.write
+local csv, journal_bills = importing.csv, importing.journal_bills
 
 local sb, dir
 
-local files = require "support.files"
-local read, write = files.read, files.write
-
--- A CSV of n distinct orders, one per line, with an id column.
-local function csv(n, first)
-  local lines = { "id,bill_email,goods,bill_first_name,utm_medium" }
-  for i = first or 1, (first or 1) + n - 1 do
-    lines[#lines + 1] = ("row%d,buyer%d@example.com,invoice:%d;sales,Name %d,cpc"):format(i, i % 7, 1000 + i, i)
-  end
-  return table.concat(lines, "\n") .. "\n"
-end
-
 local function host_import(path, background, options)
-  local env = ("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s"):format(sandbox.user, sandbox.secret, sb.api_url)
-  local cmd = ("%s %s import %s %s > %s.out 2>&1"):format(env, HOST, options or "", path, path)
-  if background then
-    local p = assert(io.popen(cmd .. " & echo $!"))
-    local pid = tonumber(p:read("l"))
-    p:close()
-    return pid
-  end
-  local p = assert(io.popen(cmd .. "; echo $?"))
-  local status = tonumber(p:read("a"))
-  p:close()
-  return status, read(path .. ".out")
+  return importing.host_import(sb, path, background, options)
 end
 
 describe("import", function()
   lazy_setup(function()
     sb = sandbox.start()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir))
+    dir = importing.tmpdir()
   end)
   lazy_teardown(function()
     if sb then sb:stop() end
@@ -81,47 +59,47 @@ describe("import", function()
     assert.is_truthy(out:find("skipped %d+"), out)
   end)
 
-  it("reconciles rows whose requests timed out after sending, and sends none of them twice", function()
+  it("settles rows whose requests timed out after sending in the same run, and sends none of them twice", function()
     local path = dir .. "/timeouts.csv"
     write(path, csv(20))
-    -- The first three orders are made, but their replies come too late: their outcome is unknown
-    -- to the importer. (However many time out, each is made all the same.)
-    sb:fault("slow", "1200", 3)
-    local first = assert(import.run(path, { client = sb:client({ timeout = 0.4, retries = 0 }) }))
-    assert.is_true(first.unknown >= 3, "unknown: " .. first.unknown)
-    assert.are.equal(20, first.created + first.unknown)
-    local deadline = core.now() + 15
-    while sb:stats().orders < 20 and core.now() < deadline do core.sleep(0.2) end
-    assert.are.equal(20, sb:stats().orders)
-    local second = assert(import.run(path, { client = sb:client() }))
-    assert.are.equal(first.unknown, second.existing) -- each found through GetBills
-    assert.are.equal(first.created, second.skipped)
-    assert.are.equal(0, second.created)
+    -- Three orders are made, but their replies come too late; requests queued behind them in the
+    -- same php -S worker time out too, and reach the server late. All of them are unknown until
+    -- the end of the run: then, once the grace has passed, GetBills and getOrderDetails find
+    -- each. (A grace shorter than the stall would resend the late ones: 601 duplicates.)
+    sb:fault("slow", "1500", 3)
+    local summary = assert(import.run(path, { client = sb:client({ timeout = 0.5, retries = 0 }), grace = 3 }))
+    assert.is_true(summary.existing >= 3, "existing: " .. summary.existing)
+    assert.are.equal(20, summary.created + summary.existing)
+    assert.are.equal(0, summary.unknown)
     assert.are.equal(20, sb:stats().orders)
     assert.are.equal(0, sb:stats().duplicates)
+    local again = assert(import.run(path, { client = sb:client() }))
+    assert.are.equal(20, again.skipped)
+    assert.are.equal(20, sb:stats().orders)
   end)
 
   it("reconciles on the goods in any order, and not on a different sum", function()
     local client = sb:client()
-    local made = assert(client:create_order({ bill_email = "r@example.com", bill_tag = "made",
-      goods = { { good_name = "sales", good_sum = 900 }, { good_name = "invoice", good_sum = 1200 } } }))
     local path = dir .. "/reconcile.csv"
     write(path, "id,bill_email,goods,bill_tag\n"
+      .. "c,c@example.com,sales,row\n"                     -- sent normally: the import's own order
       .. "b,r@example.com,invoice:1300;sales:900,row\n"   -- a different sum: another order
       .. "a,r@example.com,invoice:1200;sales:900,row\n")  -- the same goods, listed the other way round
-    -- Both rows went out once, with no reply (a crash): their outcomes are unknown.
-    write(path .. ".journal", '{"row":"b","line":2,"state":"sending"}\n{"row":"a","line":3,"state":"sending"}\n')
-    local summary = assert(import.run(path, { client = client, jobs = 1 }))
-    assert.are.equal(1, summary.existing) -- row a: the order made before
-    assert.are.equal(1, summary.created)  -- row b: nothing matched, so it was sent
-    local bills = {}
-    for line in read(path .. ".journal"):gmatch("[^\n]+") do
-      local row, bill = line:match('"row":"(%a)"'), line:match('"bill_id":(%d+)')
-      if bill then bills[row] = tonumber(bill) end
-    end
+    -- Rows a and b went out 5 s ago, and the process died (no answer recorded).
+    local sent = core.time() - 5
+    write(path .. ".journal", ('{"row":"b","line":3,"state":"sending","at":%f}\n{"row":"a","line":4,"state":"sending","at":%f}\n')
+      :format(sent, sent))
+    -- The server made row a's order after it was sent.
+    local made = assert(client:create_order({ bill_email = "r@example.com", bill_tag = "made",
+      goods = { { good_name = "sales", good_sum = 900 }, { good_name = "invoice", good_sum = 1200 } } }))
+    local summary = assert(import.run(path, { client = client, jobs = 1, grace = 0 }))
+    assert.are.equal(1, summary.existing) -- row a: the order made for it
+    assert.are.equal(2, summary.created)  -- rows b and c
+    assert.are.equal(0, summary.unknown)
+    local bills = journal_bills(path)
     assert.are.equal(made.bill_id, bills.a)
     assert.are_not.equal(made.bill_id, bills.b)
-    assert.are.equal(2, sb:stats().orders)
+    assert.are.equal(3, sb:stats().orders)
   end)
 
   it("writes malformed rows to the rejects file with their line numbers, and imports the rest", function()
@@ -143,7 +121,7 @@ describe("import", function()
     assert.are.same({ 3, 4, 5, 6 }, lines)
     local rejects = read(path .. ".rejects")
     assert.is_truthy(rejects:find('\n3,"bill_email is required",",sales"\n', 1, true), rejects)
-    assert.is_truthy(rejects:find('\n4,"bad number ""12x"" in goods"', 1, true), rejects)
+    assert.is_truthy(rejects:find('\n4,"bad number ""12x"" in goods', 1, true), rejects)
   end)
 
   it("stops at the first row with a clear error when the secret is wrong", function()
@@ -178,7 +156,7 @@ describe("import", function()
     assert.is_truthy(out:find("created 0, existing 0, skipped 5", 1, true), out)
     status, out = host_import(path, false, "--jobs 0")
     assert.are.equal(2, status, out)
-    assert.is_truthy(out:find("usage: justclick import [--jobs N] FILE", 1, true), out)
+    assert.is_truthy(out:find("usage: justclick import [--jobs N] [--grace S]", 1, true), out)
   end)
 
   it("creates every row with 16 jobs", function()

@@ -25,6 +25,8 @@ static const luaL_Reg functions[] = {
   {"md5", jc_l_md5},
   {"append_durably", jc_l_append_durably},
   {"isatty", jc_l_isatty},
+  {"lock", jc_l_lock},
+  {"truncate_durably", jc_l_truncate_durably},
   {NULL, NULL},
 };
 

@@ -43,6 +43,8 @@ int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret
 /* journal.c */
 int jc_l_append_durably(lua_State *L);
 int jc_l_isatty(lua_State *L);
+int jc_l_lock(lua_State *L);
+int jc_l_truncate_durably(lua_State *L);
 
 /* reply.c */
 int jc_l_decode_reply(lua_State *L);

@@ -27,6 +27,7 @@
  * all.
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -485,15 +486,16 @@ static const luaL_Reg multi_methods[] = {
 
 /* ---- time ---- */
 
-/* sleep(seconds): the pause between attempts. A signal ends it early, which only shortens it. */
+/* sleep(seconds): the pause between attempts, at most an hour. Another signal only interrupts
+   it; SIGINT in the host (jc_interrupted, checked before each wait) ends it. */
 static int l_sleep(lua_State *L) {
   lua_Number seconds = luaL_checknumber(L, 1);
-  struct timespec t;
+  struct timespec t, left;
   if (!(seconds > 0)) return 0;
   if (seconds > 3600) seconds = 3600;
   t.tv_sec = (time_t)seconds;
   t.tv_nsec = (long)((seconds - (lua_Number)t.tv_sec) * 1e9);
-  nanosleep(&t, NULL);
+  while (!jc_interrupted && nanosleep(&t, &left) != 0 && errno == EINTR) t = left;
   return 0;
 }
 

@@ -3,23 +3,47 @@
 
    append_durably(path, data): appends data to the file at path (made with mode 0600 if it is
    missing) and fsyncs it before returning, so that a record survives a crash or SIGKILL the
-   moment the call returns. The import's journal writes each record this way before the next
-   request goes out. Returns true, or nil and a message. */
-#define _POSIX_C_SOURCE 200809L
+   moment the call returns; a file it makes has its directory fsynced too. The import's journal
+   writes each record this way before the next request goes out. Returns true, or nil and a
+   message. */
+#define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include "core.h"
 
+/* fsyncs the directory that holds path, so that a file just made there survives a crash. */
+static int sync_directory(lua_State *L, const char *path, size_t len) {
+  const char *slash = len ? memrchr(path, '/', len) : NULL;
+  const char *dir = ".";
+  int fd, ok;
+  if (slash != NULL) {
+    lua_pushlstring(L, path, slash == path ? 1 : (size_t)(slash - path));
+    dir = lua_tostring(L, -1);
+  }
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ok = fsync(fd) == 0;
+  close(fd);
+  return ok;
+}
+
 int jc_l_append_durably(lua_State *L) {
-  size_t len, done = 0;
-  const char *path = luaL_checkstring(L, 1);
+  size_t len, path_len, done = 0;
+  const char *path = luaL_checklstring(L, 1, &path_len);
   const char *data = luaL_checklstring(L, 2, &len);
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int created = 0;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    created = 1;
+  } else if (errno == EEXIST) {
+    fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  }
   if (fd < 0) goto failed;
   while (done < len) {
     ssize_t n = write(fd, data + done, len - done);
@@ -29,6 +53,7 @@ int jc_l_append_durably(lua_State *L) {
   }
   if (fsync(fd) != 0) goto failed_open;
   if (close(fd) != 0) goto failed;
+  if (created && !sync_directory(L, path, path_len)) goto failed;
   lua_pushboolean(L, 1);
   return 1;
 failed_open: {
@@ -46,5 +71,70 @@ failed:
 int jc_l_isatty(lua_State *L) {
   luaL_Stream *s = luaL_checkudata(L, 1, LUA_FILEHANDLE);
   lua_pushboolean(L, s->closef != NULL && isatty(fileno(s->f)));
+  return 1;
+}
+
+/* ---- lock(path): one import of a file at a time ---- */
+
+#define JC_LOCK_TYPE "justclick.lock"
+
+static int lock_release(lua_State *L) {
+  int *fd = luaL_checkudata(L, 1, JC_LOCK_TYPE);
+  if (*fd >= 0) close(*fd); /* closing the descriptor releases its flock */
+  *fd = -1;
+  return 0;
+}
+
+/* lock(path) -> lock | nil, message: an exclusive flock on the file at path (made with mode 0600
+   if it is missing), held until lock:release(), <close> or the garbage collector. nil when
+   another process holds it: two imports of one file at once could each send the same row. */
+int jc_l_lock(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
+  *fd = -1;
+  if (luaL_newmetatable(L, JC_LOCK_TYPE)) {
+    lua_pushcfunction(L, lock_release);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, lock_release);
+    lua_setfield(L, -2, "__close");
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, lock_release);
+    lua_setfield(L, -2, "release");
+    lua_setfield(L, -2, "__index");
+  }
+  lua_setmetatable(L, -2);
+  *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (*fd < 0 || flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    int busy = *fd >= 0 && errno == EWOULDBLOCK;
+    int saved = errno;
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+    lua_pushnil(L);
+    if (busy) {
+      lua_pushfstring(L, "%s is locked: another import of this file is running", path);
+    } else {
+      lua_pushfstring(L, "%s: %s", path, strerror(saved));
+    }
+    return 2;
+  }
+  return 1;
+}
+
+/* truncate_durably(path, length) -> true | nil, message: cuts the file to length bytes and
+   fsyncs it. The journal cuts a torn last record this way, so that the next one starts clean. */
+int jc_l_truncate_durably(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer length = luaL_checkinteger(L, 2);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  luaL_argcheck(L, length >= 0, 2, "a length of 0 or more");
+  if (fd < 0 || ftruncate(fd, (off_t)length) != 0 || fsync(fd) != 0) {
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(saved));
+    return 2;
+  }
+  close(fd);
+  lua_pushboolean(L, 1);
   return 1;
 }

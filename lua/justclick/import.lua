@@ -3,438 +3,351 @@
 --   local import = require "justclick.import"
 --   local summary, err = import.run("sales.csv", {client = client, progress = true})
 --
--- A journal beside the input (FILE.journal) records each row's identity, then its outcome. Each
--- record is written and fsynced before the next request goes out, so a run killed at any point
--- and run again skips the rows that are done. A row whose request went out with no reply (the
--- outcome unknown) is reconciled before anything is sent again: GetBills for its email, matched
--- on its goods. Bad rows are reported with their line number and written to FILE.rejects; good
--- rows still go through.
+-- The file is read twice, a row at a time (rows.lua): first to check every row, then to send.
+-- A journal beside the input (journal.lua) records each row's identity before its request goes
+-- out, and its outcome after; each record is fsynced before the next request goes out, so a run
+-- killed at any point and run again skips the rows that are done. A row whose request may have
+-- reached the server with no answer is never sent again blindly: it is settled at the end of the
+-- run, once nothing else is in flight, on evidence or by a person (reconcile.lua).
 local justclick = require "justclick"
 local core = require "justclick.core"
-local cjson = require("cjson").new()
+local rows = require "justclick.import.rows"
+local journal = require "justclick.import.journal"
+local reconcile = require "justclick.import.reconcile"
 
 local import = {}
-
--- ---------------------------------------------------------------------------------------------
--- Reading rows
-
--- CSV records as RFC 4180 writes them; each is {line = where it starts, text = its raw text,
--- fields = {...}}.
-local function csv_records(text)
-  local records, i, line, n = {}, 1, 1, #text
-  while i <= n do
-    local fields, field, start_line, start = {}, {}, line, i
-    while true do
-      local c = text:sub(i, i)
-      if c == '"' and #field == 0 then -- a quoted field
-        i = i + 1
-        while true do
-          local q = text:find('"', i, true)
-          if not q then error(("line %d: a quote is not closed"):format(start_line), 0) end
-          local chunk = text:sub(i, q - 1)
-          local _, newlines = chunk:gsub("\n", "")
-          line = line + newlines
-          field[#field + 1] = chunk
-          if text:sub(q + 1, q + 1) == '"' then
-            field[#field + 1] = '"'
-            i = q + 2
-          else
-            i = q + 1
-            break
-          end
-        end
-        field.quoted = true
-      elseif c == "," then
-        fields[#fields + 1] = table.concat(field)
-        field = {}
-        i = i + 1
-      elseif c == "\n" or c == "\r" or c == "" then
-        fields[#fields + 1] = table.concat(field)
-        local stop = i - 1
-        if c == "\r" and text:sub(i + 1, i + 1) == "\n" then i = i + 1 end
-        i = i + 1
-        line = line + 1
-        local raw = text:sub(start, stop)
-        if raw:find("%S") then records[#records + 1] = { line = start_line, text = raw, fields = fields } end
-        break
-      else
-        local j = text:find('[,\r\n"]', i) or n + 1
-        if text:sub(j, j) == '"' then j = j + 1 end -- a stray quote inside a field is kept
-        field[#field + 1] = text:sub(i, j - 1)
-        i = j
-      end
-    end
-  end
-  return records
-end
-
--- "name:sum;name2" -> a goods list, or nil and the reason.
-local function parse_goods(text)
-  local goods = {}
-  for item in (text .. ";"):gmatch("([^;]*);") do
-    item = item:match("^%s*(.-)%s*$")
-    if item ~= "" then
-      local name, sum = item:match("^([^:]+):(.*)$")
-      name = name or item
-      local good = { good_name = name:match("^%s*(.-)%s*$") }
-      if sum then
-        good.good_sum = tonumber(sum)
-        if not good.good_sum or good.good_sum ~= good.good_sum or good.good_sum < 0 then
-          return nil, ("bad number %q in goods"):format(sum)
-        end
-        good.good_sum = math.tointeger(good.good_sum) or good.good_sum
-      end
-      goods[#goods + 1] = good
-    end
-  end
-  if #goods == 0 then return nil, "no goods" end
-  return goods
-end
-
--- A CSV row -> an order and its id (or nil), or nil and the reason it is rejected.
-local function order_from_csv(header, fields)
-  local order, id = {}, nil
-  for i, name in ipairs(header) do
-    local value = fields[i]
-    if value ~= nil and value ~= "" then
-      if name == "id" then
-        id = value
-      elseif name == "goods" then
-        local goods, why = parse_goods(value)
-        if not goods then return nil, why end
-        order.goods = goods
-      elseif name:match("^utm_") or name:match("^aff_") then
-        order.utm = order.utm or {}
-        order.utm[name] = value
-      else
-        order[name] = value
-      end
-    end
-  end
-  if #fields > #header then return nil, ("%d fields, but the header names %d"):format(#fields, #header) end
-  return order, id
-end
-
--- A JSON Lines row -> an order and its id (or nil), or nil and the reason.
-local function order_from_json(text)
-  local ok, value = pcall(cjson.decode, text)
-  if not ok then return nil, "not JSON: " .. tostring(value) end
-  if type(value) ~= "table" or value[1] ~= nil then return nil, "not a JSON object" end
-  local id = value.id
-  value.id = nil
-  if id ~= nil and type(id) ~= "string" and type(id) ~= "number" then return nil, "id must be a string or a number" end
-  return value, id and tostring(id)
-end
-
--- A row: {line, text, order, id}, or {line, text, reject = reason} when `order` is nil and
--- `why` says why; `why` is the id otherwise.
-local function new_row(line, text, order, why)
-  if order then return { line = line, text = text, order = order, id = why } end
-  return { line = line, text = text, reject = why }
-end
-
--- Every row of the file: {line, text, order, id} or {line, text, reject = reason}.
-local function read_rows(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local text = f:read("a")
-  f:close()
-  local rows = {}
-  if path:match("%.jsonl$") or path:match("%.ndjson$") then
-    local n = 0
-    for line in (text .. "\n"):gmatch("([^\n]*)\n") do
-      n = n + 1
-      if line:find("%S") then
-        local order, why = order_from_json(line)
-        rows[#rows + 1] = new_row(n, line, order, why)
-      end
-    end
-  else
-    local ok, records = pcall(csv_records, text)
-    if not ok then return nil, path .. ": " .. tostring(records) end
-    if #records == 0 then return rows end
-    local header = records[1].fields
-    for k = 2, #records do
-      local r = records[k]
-      local order, why = order_from_csv(header, r.fields)
-      rows[#rows + 1] = new_row(r.line, r.text, order, why)
-    end
-  end
-  for _, row in ipairs(rows) do
-    if row.order then
-      row.reject = justclick.order_problem(row.order) -- what create_order would refuse
-      if not row.reject then
-        local ok, query = pcall(justclick.build_query, row.order)
-        if not ok then
-          row.reject = tostring(query):gsub("^justclick: ", "")
-        else
-          row.id = row.id or core.md5(query) -- the row's identity: its id, or its content
-        end
-      end
-    end
-  end
-  return rows
-end
-
--- ---------------------------------------------------------------------------------------------
--- The journal: one JSON object a line, appended and fsynced.
-
-local function read_journal(path)
-  local states, owned = {}, {}
-  local f = io.open(path, "rb")
-  if not f then return states, owned end
-  for line in f:lines() do
-    local ok, record = pcall(cjson.decode, line)
-    if ok and type(record) == "table" and type(record.row) == "string" then -- a torn last line is skipped
-      states[record.row] = record
-      if record.state == "done" and record.bill_id then
-        owned[math.tointeger(record.bill_id) or record.bill_id] = record.row
-      end
-    end
-  end
-  f:close()
-  return states, owned
-end
-
-local function journal_writer(path)
-  return function(record)
-    local ok, err = core.append_durably(path, cjson.encode(record) .. "\n")
-    if not ok then error("justclick.import: cannot write the journal: " .. err, 0) end
-  end
-end
-
--- ---------------------------------------------------------------------------------------------
--- Reconciling a row whose outcome is unknown
-
--- Whether a bill holds the row's goods, in any order: each good of the row claims one of the
--- bill's with its name, and with its sum when the row gave one (those claim first).
-local function same_goods(bill_goods, goods)
-  if type(bill_goods) ~= "table" or #bill_goods ~= #goods then return false end
-  local wanted = {}
-  for _, g in ipairs(goods) do
-    table.insert(wanted, g.good_sum ~= nil and 1 or #wanted + 1, g)
-  end
-  local used = {}
-  for _, want in ipairs(wanted) do
-    local found = false
-    for j, have in ipairs(bill_goods) do
-      if not used[j] and tostring(have.good_name) == tostring(want.good_name)
-          and (want.good_sum == nil or tonumber(have.good_sum) == tonumber(want.good_sum)) then
-        used[j], found = true, true
-        break
-      end
-    end
-    if not found then return false end
-  end
-  return true
-end
-
--- The bill the server holds for this row, if any: nil when there is none; false, err when
--- GetBills cannot tell.
-local function find_bill(client, order, owned)
-  local bills, err = client:bills(order.bill_email)
-  if not bills then
-    if err.kind == "api" and err.code == 500 then return nil end -- no contact: no orders
-    return false, err
-  end
-  for _, bill in ipairs(bills) do
-    local id = math.tointeger(bill.bill_id) or bill.bill_id
-    if not owned[id] and same_goods(bill.goods, order.goods) then return id end
-  end
-  return nil
-end
-
--- ---------------------------------------------------------------------------------------------
--- Running
 
 -- API codes that no row can get past: the account or the signature is wrong.
 local FATAL = { [1] = true, [4] = true, [5] = true, [6] = true, [7] = true }
 
 -- On a terminal, one live line (done/total, rate, failures, ETA) redrawn a few times a second;
--- elsewhere, a plain line every few seconds, as a log wants.
+-- elsewhere, a plain line every few seconds, as a log wants. The final call ends the line and
+-- repeats nothing already shown.
 local function default_progress(out)
   local live = core.isatty(out)
-  local started, last = core.now(), 0
+  local started, last, shown = core.now(), 0, nil
   return function(s, final)
     local now = core.now()
     if not final and now - last < (live and 0.1 or 5) then return end
     last = now
     local rate = s.done / math.max(now - started, 1e-3)
     local eta = rate > 0 and (s.total - s.done) / rate or 0
-    local line = ("justclick import: %d/%d rows, %.1f rows/s, %d created, %d existing, %d skipped, "
-      .. "%d rejected, %d failed, %d unknown, ETA %ds"):format(s.done, s.total, rate, s.created, s.existing,
-      s.skipped, s.rejected, s.failed, s.unknown, math.ceil(eta))
+    local line = ("justclick import: %d/%d rows, %d created, %d existing, %d skipped, %d rejected, "
+      .. "%d failed, %d unknown"):format(s.done, s.total, s.created, s.existing, s.skipped, s.rejected,
+      s.failed, s.unknown)
+    if not final then line = line .. (", %.1f rows/s, ETA %ds"):format(rate, math.ceil(eta)) end
     if live then
       out:write("\r", line, "\27[K", final and "\n" or "")
-    else
+    elseif line ~= shown then
       out:write(line, "\n")
     end
+    shown = line
     out:flush()
   end
 end
 
---- import.run(path [, {client =, jobs = 4, progress = true|function(summary, final)}])
--- -> summary | nil, err. The summary counts rows: total, created, existing (already there, or
--- found by reconciling), skipped (done in an earlier run), rejected, failed and unknown; it
--- also lists the rejects and the failures with their line numbers. Up to `jobs` orders are
--- under way at once, each on its own connection (curl's multi interface); the first row goes
--- alone, so that a wrong secret stops the import at the first row.
-function import.run(path, opts)
-  opts = opts or {}
+-- The options of run(), checked: a wrong one is a programming error and raises.
+local function check_options(opts)
   local jobs = opts.jobs or 4
   if math.type(jobs) ~= "integer" or jobs < 1 or jobs > 64 then
-    error("justclick.import: jobs must be an integer from 1 to 64", 2)
+    error("justclick.import: jobs must be an integer from 1 to 64", 3)
   end
-  local client = opts.client or justclick.default_client()
-  local rows, err = read_rows(path)
-  if not rows then return nil, err end
-  local states, owned = read_journal(path .. ".journal")
-  local record = journal_writer(path .. ".journal")
-  local progress = opts.progress == true and default_progress(io.stderr) or opts.progress or function() end
-  local s = { total = #rows, done = 0, created = 0, existing = 0, skipped = 0, rejected = 0, failed = 0,
-    unknown = 0, rejects = {}, failures = {} }
-  local rejects = {}
+  local grace = opts.grace or 60
+  if type(grace) ~= "number" or not (grace >= 0 and grace <= 86400) then
+    error("justclick.import: grace must be a number of seconds from 0 to 86400", 3)
+  end
+  for _, k in ipairs({ "settle", "resend" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "table" then error("justclick.import: " .. k .. " must be a table", 3) end
+  end
+  return jobs, grace
+end
 
-  local function finished(row)
+-- Sends rows through curl's multi interface, up to `jobs` at once. The first goes alone, so that
+-- a wrong secret stops the import after one request. `outcome(row, result, err, job)` is called
+-- as each finishes; it returns a message when no row can get past it (then nothing more starts).
+local function new_sender(client, jobs, book, outcome)
+  local multi = core.multi(client.http, jobs)
+  local inflight, limit, keys = {}, 1, 0
+  local sender = {}
+
+  local function start(job)
+    job.started, job.at = core.now(), core.time()
+    multi:start(job.key, job.url, job.body, true, math.max(job.deadline - job.started, 0.001))
+  end
+
+  -- Handles the requests that finished; waits for at least one.
+  local function collect()
+    for _, done in ipairs(multi:wait()) do
+      local job = inflight[done.key]
+      local result, err, retry = client:settle("CreateOrder", done.status, done.body or done.failure)
+      client:log("CreateOrder", done.status, result, err, job.started, job.attempts - 1)
+      local wait = client.backoff * (0.5 + 0.5 * math.random())
+      if result == nil and retry and job.attempts <= client.retries and not sender.fatal
+          and core.now() + wait < job.deadline then
+        job.attempts = job.attempts + 1 -- the connection never opened: the server has nothing
+        core.sleep(wait)
+        start(job)
+      else
+        inflight[done.key] = nil
+        sender.fatal = sender.fatal or outcome(job.row, result, err, job)
+      end
+      limit = jobs -- the first reply is in: the account and the secret work
+    end
+  end
+
+  --- Sends the row; `fresh`: a person said it has no order, so its first send starts anew.
+  function sender.send(row, url, body, fresh)
+    while multi:running() >= limit do collect() end
+    if sender.fatal then return end
+    local st, at = book.states[row.id], core.time()
+    local first_at = (not fresh and st and st.first_at) or at
+    book:record({ row = row.id, line = row.line, state = "sending", at = at, first_at = first_at })
+    keys = keys + 1
+    inflight[keys] = { key = keys, row = row, url = url, body = body, attempts = 1,
+      deadline = core.now() + client.timeout }
+    start(inflight[keys])
+  end
+
+  --- Waits for every request under way.
+  function sender.drain()
+    while multi:running() > 0 do collect() end
+  end
+
+  function sender.close() multi:close() end
+  return sender
+end
+
+--- import.run(path [, options]) -> summary | nil, err
+-- options:
+--   client    the client (default: the module-level one); its dry_run sends nothing and writes
+--             no journal
+--   jobs      orders under way at once, 1 to 64 (default 4)
+--   progress  true for the default line on stderr, or function(summary, final)
+--   grace     seconds the server may still be working on a request that got no answer, before
+--             GetBills is trusted to say it has no order (default 60)
+--   settle    {[line] = bill_id}: unknown rows a person settled: this bill is the row's order
+--   resend    {[line] = true}: unknown rows a person says have no order: send them
+-- The summary counts rows: total, created, existing (already there: a 601 answer, a bill found by
+-- reconciling, or settled by hand), skipped (done in an earlier run), rejected, failed, unknown,
+-- and would_send on a dry run. `rejects`, `failures` and `unknowns` list them by line.
+-- A wrong secret or another account-level error ends it with nil and the error.
+function import.run(path, opts)
+  opts = opts or {}
+  local jobs, grace = check_options(opts)
+  local client = opts.client or justclick.default_client()
+  local dry_run = client.dry_run
+
+  local scan, err = rows.scan(path)
+  if not scan then return nil, err end
+  local book
+  book, err = journal.open(path .. ".journal", { write = not dry_run })
+  if not book then return nil, err end
+  local manual
+  manual, err = reconcile.manual(client, scan, book, opts.settle or {}, opts.resend or {})
+  if not manual then
+    book:close()
+    return nil, err
+  end
+
+  local progress = opts.progress == true and default_progress(io.stderr) or opts.progress or function() end
+  local s = { total = scan.total, done = 0, created = 0, existing = 0, skipped = 0, rejected = 0, failed = 0,
+    unknown = 0, would_send = 0, dry_run = dry_run, rejects = {}, failures = {}, unknowns = {} }
+  local function count(counter, list, entry)
+    s[counter] = s[counter] + 1
+    if list then s[list][#s[list] + 1] = entry end
     s.done = s.done + 1
     progress(s, false)
-    return row
+  end
+  local function unknown(row, message)
+    count("unknown", "unknowns", { line = row.line, message = justclick.visible(message) })
   end
 
-  local function fail(row, counter, message)
-    s[counter] = s[counter] + 1
-    s.failures[#s.failures + 1] = { line = row.line, message = message }
-  end
+  local pending = {} -- unknown rows, settled at the end
 
-  -- Whether the row is to be sent: false when it is done, found, rejected or undecidable.
-  local function needs_sending(row)
-    if row.reject then
-      s.rejected = s.rejected + 1
-      s.rejects[#s.rejects + 1] = { line = row.line, reason = row.reject }
-      local reason, text = row.reject:gsub('"', '""'), row.text:gsub('"', '""')
-      rejects[#rejects + 1] = ('%d,"%s","%s"'):format(row.line, reason, text)
-      return false
-    end
-    local last = states[row.id]
-    if last and last.state == "done" then
-      s.skipped = s.skipped + 1
-      return false
-    end
-    if last and (last.state == "sending" or last.state == "unknown") then
-      local bill, why = find_bill(client, row.order, owned)
-      if bill then
-        record({ row = row.id, line = row.line, state = "done", bill_id = bill, reconciled = true })
-        owned[bill] = row.id
-        s.existing = s.existing + 1
-        return false
-      elseif bill == false then
-        fail(row, "unknown", "outcome unknown, and GetBills failed: " .. tostring(why))
-        return false
-      end
-    end
-    return true
-  end
-
-  -- Records what the row's request came to; returns a message when no row can get past it.
-  local function settle(row, result, failure)
+  -- What a row's request came to, in the journal and the counts.
+  local function outcome(row, result, failure, job)
     if result then
-      local bill = result.bill_id
-      record({ row = row.id, line = row.line, state = "done", bill_id = bill, existing = result.existing or nil })
-      if bill then owned[bill] = row.id end
-      if result.existing then s.existing = s.existing + 1 else s.created = s.created + 1 end
-    elseif failure.kind == "transport" and failure.sent or failure.kind == "http" or failure.kind == "protocol" then
-      record({ row = row.id, line = row.line, state = "unknown", message = failure.message })
-      fail(row, "unknown", tostring(failure))
+      book:record({ row = row.id, line = row.line, state = "done", bill_id = result.bill_id,
+        existing = result.existing or nil, at = job.at, done_at = core.time(),
+        dated = row.order.bill_created ~= nil or nil }) -- its `created` is the row's, not the server's clock
+      count(result.existing and "existing" or "created")
+    elseif failure.sent or failure.kind == "http" or failure.kind == "protocol" then
+      book:record({ row = row.id, line = row.line, state = "unknown", message = failure.message })
+      pending[#pending + 1] = row
     else
-      record({ row = row.id, line = row.line, state = "error", message = failure.message })
-      fail(row, "failed", tostring(failure))
+      book:record({ row = row.id, line = row.line, state = "error", message = failure.message })
+      count("failed", "failures", { line = row.line, message = tostring(failure) })
       if failure.kind == "api" and FATAL[failure.code] then
         return ("stopped at line %d: %s"):format(row.line, tostring(failure))
       end
     end
   end
 
-  local multi = core.multi(client.http, jobs)
-  local inflight, next_row, limit, fatal = {}, 1, 1, nil
-  while true do
-    while not fatal and next_row <= #rows and multi:running() < limit do
-      local index, row = next_row, rows[next_row]
-      next_row = next_row + 1
-      if not needs_sending(row) then
-        finished(row)
-      else
-        local url, body = client:prepare("CreateOrder", row.order)
-        if not url then
-          record({ row = row.id, line = row.line, state = "error", message = body.message })
-          fail(row, "failed", tostring(body))
-          finished(row)
-        else
-          record({ row = row.id, line = row.line, state = "sending" }) -- fsynced before it goes out
-          multi:start(index, url, body)
-          inflight[index] = { row = row, url = url, body = body, attempts = 1 }
+  local sender
+  local function send(row, fresh)
+    local url, body = client:prepare("CreateOrder", row.order)
+    if not url then -- the scan accepted this row; only a changed client could refuse it now
+      return count("failed", "failures", { line = row.line, message = tostring(body) })
+    end
+    if dry_run then
+      io.stdout:write("POST ", url, "\n", body, "\n")
+      return count("would_send")
+    end
+    sender.send(row, url, body, fresh)
+  end
+
+  -- The second pass: each row skipped, deferred or sent.
+  local function take(row)
+    if row.reject then return count("rejected", "rejects", { line = row.line, reason = row.reject }) end
+    local st, decision = book.states[row.id], manual[row.line] or {}
+    if decision.settle then
+      book:record({ row = row.id, line = row.line, state = "done", bill_id = decision.settle, settled = true })
+      count("existing")
+    elseif st and st.state == "done" then
+      count("skipped")
+    elseif st and (st.state == "sending" or st.state == "unknown") and not decision.resend then
+      pending[#pending + 1] = row
+    else
+      send(row, decision.resend)
+    end
+  end
+
+  local function settle_pending()
+    if dry_run then
+      for _, row in ipairs(pending) do unknown(row, "its outcome is unknown, and a dry run settles nothing") end
+      return
+    end
+    local again = reconcile.settle(client, book, pending, {
+      grace = grace,
+      on_claim = function() count("existing") end,
+      on_unknown = unknown,
+      on_wait = function(seconds)
+        if opts.progress then
+          io.stderr:write(("justclick import: waiting %.0f s for the server to finish requests that got no answer\n")
+            :format(seconds))
         end
-      end
-    end
-    if multi:running() == 0 then break end
-    for _, done in ipairs(multi:wait()) do
-      local job = inflight[done.key]
-      local result, failure, retry = client:settle("CreateOrder", done.status, done.body or done.failure)
-      if result == nil and retry and job.attempts <= client.retries and not fatal then
-        job.attempts = job.attempts + 1 -- the connection never opened: the server has nothing
-        multi:start(done.key, job.url, job.body)
-      else
-        inflight[done.key] = nil
-        fatal = fatal or settle(job.row, result, failure)
-        finished(job.row)
-      end
-      limit = jobs -- the first reply is in: the account and the secret work
+      end,
+    })
+    pending = {}
+    for _, row in ipairs(again) do send(row, false) end
+    sender.drain()
+    for _, row in ipairs(pending) do
+      unknown(row, "sent again after no bill of its was found, and again no answer came")
     end
   end
-  multi:close()
+
+  sender = not dry_run and new_sender(client, jobs, book, outcome)
+  local ok, failure = pcall(function()
+    for row in rows.each(path) do
+      take(row)
+      if sender and sender.fatal then break end
+    end
+    if sender then sender.drain() end
+    if not (sender and sender.fatal) and #pending > 0 then settle_pending() end
+  end)
+  if sender then sender.close() end
+  book:close()
+  if not ok then
+    -- A journal that cannot be written ends the run with an error; anything else (an interrupt)
+    -- goes on up.
+    if type(failure) == "string" and failure:find("^justclick%.import: ") then return nil, failure end
+    error(failure, 0)
+  end
   progress(s, true)
-  if fatal then return nil, "justclick import: " .. fatal end
-  local f = io.open(path .. ".rejects", "wb")
-  if f then
-    f:write("line,reason,row\n", table.concat(rejects, "\n"), #rejects > 0 and "\n" or "")
-    f:close()
-  end
+  if sender and sender.fatal then return nil, "justclick import: " .. sender.fatal end
+  if not dry_run then rows.write_rejects(path, scan.rejects) end
   return s
 end
 
---- import.main(...): `justclick import [--jobs N] FILE`. Prints the progress and the summary;
--- returns the exit status: 0, 1 when a row failed or its outcome is unknown, 2 for a usage error.
-function import.main(...)
-  local args, jobs, path = { ... }, 4, nil
+-- The arguments of `justclick import`: options, FILE; nil and a message for a usage error.
+local function parse_args(args)
+  local o = { jobs = 4, settle = {}, resend = {} }
   local i = 1
+  local function value(name)
+    i = i + 1
+    if args[i] == nil then return nil, name .. " needs a value" end
+    return args[i]
+  end
   while args[i] do
-    local a = args[i]
+    local a, v, err = args[i], nil, nil
+    local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
+    if name then a, v = name, inline end
     if a == "--jobs" or a == "-j" then
-      jobs = math.tointeger(tonumber(args[i + 1] or ""))
-      i = i + 1
-    elseif a:match("^%-%-jobs=") then
-      jobs = math.tointeger(tonumber(a:match("=(.*)")))
-    elseif not path then
-      path = a
+      if not v then v, err = value(a) end
+      o.jobs = math.tointeger(tonumber(v or ""))
+      if not o.jobs or o.jobs < 1 or o.jobs > 64 then return nil, err or "--jobs takes 1 to 64" end
+    elseif a == "--grace" then
+      if not v then v, err = value(a) end
+      o.grace = tonumber(v or "")
+      if not o.grace or not (o.grace >= 0 and o.grace <= 86400) then
+        return nil, err or "--grace takes 0 to 86400 seconds"
+      end
+    elseif a == "--settle" then
+      if not v then v, err = value(a) end
+      local line, bill = (v or ""):match("^(%d+)=(%d+)$")
+      if not line then return nil, err or "--settle takes LINE=BILL_ID" end
+      o.settle[math.tointeger(tonumber(line))] = math.tointeger(tonumber(bill))
+    elseif a == "--resend" then
+      if not v then v, err = value(a) end
+      local line = math.tointeger(tonumber(v or ""))
+      if not line then return nil, err or "--resend takes a LINE number" end
+      o.resend[line] = true
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      return nil, "unknown option " .. a
+    elseif o.path then
+      return nil, "one FILE at a time"
     else
-      path = nil
-      break
+      o.path = a
     end
     i = i + 1
   end
-  if not path or not jobs or jobs < 1 or jobs > 64 then
-    io.stderr:write("usage: justclick import [--jobs N] FILE\n"
-      .. "  FILE: CSV with a header row, or .jsonl; N: 1 to 64 orders at once, 4 by default\n")
+  if not o.path then return nil, "no FILE to import" end
+  return o
+end
+
+local USAGE = [[
+usage: justclick import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE
+  FILE                   CSV with a header row, or .jsonl: each order created exactly once
+  --jobs N               orders under way at once, 1 to 64 (default 4)
+  --grace S              seconds to let the server finish a request that got no answer,
+                         before GetBills is trusted to say it has no order (default 60)
+  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID
+  --resend LINE          settle a row whose outcome is unknown: it has no order; send it
+]]
+
+--- import.main(...): `justclick import [options] FILE`. Prints the progress and the summary;
+-- returns the exit status: 0; 1 when a row failed or its outcome is unknown, or the import
+-- stopped; 2 for a usage error.
+function import.main(...)
+  local o, usage = parse_args({ ... })
+  if not o then
+    io.stderr:write("justclick import: ", usage, "\n", USAGE)
     return 2
   end
-  local s, err = import.run(path, { progress = true, jobs = jobs })
+  local s, err = import.run(o.path, { progress = true, jobs = o.jobs, grace = o.grace, settle = o.settle,
+    resend = o.resend })
   if not s then
     io.stderr:write(tostring(err), "\n")
     return 1
   end
-  for _, r in ipairs(s.rejects) do io.stderr:write(("line %d: rejected: %s\n"):format(r.line, r.reason)) end
+  for _, r in ipairs(s.rejects) do
+    io.stderr:write(("line %d: rejected: %s\n"):format(r.line, justclick.visible(r.reason)))
+  end
   for _, f in ipairs(s.failures) do io.stderr:write(("line %d: %s\n"):format(f.line, f.message)) end
-  print(("created %d, existing %d, skipped %d, rejected %d, failed %d, unknown %d"):format(
-    s.created, s.existing, s.skipped, s.rejected, s.failed, s.unknown))
+  for _, u in ipairs(s.unknowns) do io.stderr:write(("line %d: outcome unknown: %s\n"):format(u.line, u.message)) end
+  if s.unknown > 0 then
+    io.stderr:write(("justclick import: %d row(s) need a person: look the order up in JustClick, then run\n"
+      .. "  justclick import --settle LINE=BILL_ID %s   (that bill is the row's order), or\n"
+      .. "  justclick import --resend LINE %s           (the row has no order: send it)\n")
+      :format(s.unknown, o.path, o.path))
+  end
+  if s.dry_run then
+    print(("dry run: would send %d, skipped %d, rejected %d, unknown %d")
+      :format(s.would_send, s.skipped, s.rejected, s.unknown))
+  else
+    print(("created %d, existing %d, skipped %d, rejected %d, failed %d, unknown %d"):format(
+      s.created, s.existing, s.skipped, s.rejected, s.failed, s.unknown))
+  end
   return (s.failed + s.unknown > 0) and 1 or 0
 end
 

@@ -1,0 +1,286 @@
+-- The importer's promises against the inputs, journals and races that broke them: each row is
+-- created exactly once, reconciliation claims only a bill it can prove is the row's, and every
+-- bad input is a clear error before anything is sent.
+local import = require "justclick.import"
+local core = require "justclick.core"
+local cjson = require "cjson"
+local sandbox = require "support.sandbox"
+local importing = require "support.importing"
+local files = require "support.files"
+local read, write = files.read, files.write
+
+local sb, dir
+
+local function host_import(path, options, host_options)
+  return importing.host_import(sb, path, false, options, host_options)
+end
+
+-- Journal records for rows whose request went out `ago` seconds ago and got no answer.
+local function sent_records(ago, ...)
+  local lines = {}
+  for _, r in ipairs({ ... }) do
+    lines[#lines + 1] = cjson.encode({ row = r[1], line = r[2], state = "sending", at = core.time() - ago })
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+describe("import promises", function()
+  lazy_setup(function()
+    sb = sandbox.start()
+    dir = importing.tmpdir()
+  end)
+  lazy_teardown(function()
+    if sb then sb:stop() end
+    if dir then os.execute("rm -rf " .. dir) end
+  end)
+  before_each(function() sb:reset() end)
+
+  describe("rows that share an identity", function()
+    it("are an error that names both lines, before anything is sent", function()
+      local path = dir .. "/dup_ids.csv"
+      write(path, "id,bill_email,goods\n7,a@example.com,sales\n8,b@example.com,sales\n7,c@example.com,invoice\n")
+      local summary, err = import.run(path, { client = sb:client() })
+      assert.is_nil(summary)
+      assert.is_truthy(err:find('line 4: the same id as line 2 ("7")', 1, true), err)
+      assert.are.equal(0, sb:stats().requests)
+      assert.is_nil(read(path .. ".journal"))
+    end)
+
+    it("are an error when two rows without an id are the same order", function()
+      local path = dir .. "/dup_rows.csv"
+      write(path, "bill_email,goods\na@example.com,sales\nb@example.com,sales\na@example.com,sales\n")
+      local summary, err = import.run(path, { client = sb:client() })
+      assert.is_nil(summary)
+      assert.is_truthy(err:find("line 4: the same order as line 2", 1, true), err)
+      assert.are.equal(0, sb:stats().requests)
+    end)
+  end)
+
+  describe("the journal", function()
+    it("cuts a torn last record, so that the next record is whole and nothing is sent twice", function()
+      local path = dir .. "/torn.csv"
+      write(path, importing.csv(3))
+      assert(import.run(path, { client = sb:client() }))
+      -- A crash while writing the journal's last record: row3's "done" record is torn, as if the
+      -- disk had filled. Row 3 is then "sending" again: its order exists, and must be found.
+      local kept, cut = {}, nil
+      for line in read(path .. ".journal"):gmatch("[^\n]+") do
+        local r = cjson.decode(line)
+        if r.row == "row3" and r.state == "done" then cut = line else kept[#kept + 1] = line .. "\n" end
+      end
+      write(path .. ".journal", table.concat(kept) .. cut:sub(1, 20))
+      write(path, importing.csv(4))
+      local summary = assert(import.run(path, { client = sb:client(), grace = 0 }))
+      assert.are.equal(2, summary.skipped)
+      assert.are.equal(1, summary.existing) -- row 3, found
+      assert.are.equal(1, summary.created)  -- row 4
+      assert.are.equal(0, sb:stats().duplicates)
+      assert.are.equal(4, sb:stats().orders)
+      -- Every line of the journal is a whole record, and a further run skips every row.
+      local all = importing.journal(path)
+      assert.is_true(#all > 0)
+      local again = assert(import.run(path, { client = sb:client() }))
+      assert.are.equal(4, again.skipped)
+    end)
+
+    it("refuses to run on a damaged record that is not the last, naming its line", function()
+      local path = dir .. "/damaged.csv"
+      write(path, importing.csv(2))
+      assert(import.run(path, { client = sb:client() }))
+      local records = read(path .. ".journal")
+      write(path .. ".journal", "{not a record}\n" .. records)
+      local requests = sb:stats().requests
+      local summary, err = import.run(path, { client = sb:client() })
+      assert.is_nil(summary)
+      assert.is_truthy(err:find("line 1 is not a journal record", 1, true), err)
+      assert.are.equal(requests, sb:stats().requests)
+    end)
+
+    it("must be writable: an error, not a traceback, and nothing sent", function()
+      local path = dir .. "/unwritable.csv"
+      write(path, importing.csv(2))
+      assert(os.execute("mkdir -p " .. path .. ".journal")) -- what a file cannot be written to
+      local summary, err = import.run(path, { client = sb:client() })
+      assert.is_nil(summary)
+      assert.is_truthy(err:find("journal", 1, true) and err:find("Is a directory", 1, true), err)
+      assert.are.equal(0, sb:stats().requests)
+    end)
+
+    it("admits one import of a file at a time", function()
+      local path = dir .. "/locked.csv"
+      write(path, importing.csv(2))
+      local lock = assert(core.lock(path .. ".journal"))
+      local summary, err = import.run(path, { client = sb:client() })
+      lock:release()
+      assert.is_nil(summary)
+      assert.is_truthy(err:find("another import of this file is running", 1, true), err)
+      assert.are.equal(0, sb:stats().requests)
+    end)
+  end)
+
+  describe("input", function()
+    it("keeps JSON integers of 15 digits and more as integers, as PHP's json_decode does", function()
+      local path = dir .. "/big.jsonl"
+      write(path, '{"id": 1, "bill_email": "big@example.com", "bill_phone": 791612345678901, '
+        .. '"bill_timer_kill": 1795000000000, "goods": [{"good_name": "sales", "good_sum": 1.0}]}\n')
+      local summary = assert(import.run(path, { client = sb:client() }))
+      assert.are.equal(1, summary.created)
+      local data = sb:orders()[1].data
+      assert.are.equal("791612345678901", data.bill_phone)
+      assert.are.equal("1795000000000", data.bill_timer_kill)
+      assert.are.equal("1", data.goods[1].good_sum) -- 1.0 is PHP's float 1, written "1"
+      assert.are.equal("1", importing.journal(path)[1].row)
+    end)
+
+    it("reads a CSV that starts with a UTF-8 byte-order mark", function()
+      local path = dir .. "/bom.csv"
+      write(path, "\239\187\191id,bill_email,goods\nx1,bom@example.com,sales\n")
+      local summary = assert(import.run(path, { client = sb:client() }))
+      assert.are.equal(1, summary.created)
+      assert.are.equal("x1", importing.journal(path)[1].row)
+    end)
+
+    it("takes sums as decimal numbers only", function()
+      local path = dir .. "/sums.csv"
+      write(path, "bill_email,goods\na@example.com,invoice:0x10\nb@example.com,invoice:1e3\n"
+        .. "c@example.com,invoice:inf\nd@example.com,invoice:990.50;sales:.5\n")
+      local summary = assert(import.run(path, { client = sb:client() }))
+      assert.are.equal(3, summary.rejected)
+      assert.are.equal(1, summary.created)
+      assert.is_truthy(summary.rejects[1].reason:find('bad number "0x10"', 1, true), summary.rejects[1].reason)
+    end)
+
+    it("refuses a directory with a clear error", function()
+      local summary, err = import.run(dir, { client = sb:client() })
+      assert.is_nil(summary)
+      assert.is_truthy(err:find("Is a directory", 1, true), err)
+    end)
+  end)
+
+  describe("a signed success without a bill_id", function()
+    it("leaves the row unknown, then finds its order: no crash, no duplicate", function()
+      local path = dir .. "/noresult.csv"
+      write(path, importing.csv(3))
+      sb:fault("noresult", "missing", 1)
+      local summary = assert(import.run(path, { client = sb:client(), jobs = 1, grace = 0 }))
+      assert.are.equal(1, summary.existing)
+      assert.are.equal(2, summary.created)
+      assert.are.equal(3, sb:stats().orders)
+      assert.are.equal(0, sb:stats().duplicates)
+    end)
+  end)
+
+  describe("reconciliation", function()
+    it("never claims an order the customer had before the row was sent", function()
+      local client = sb:client()
+      local old = assert(client:create_order({ bill_email = "repeat@example.com", bill_tag = "last year",
+        goods = { { good_name = "course", good_sum = 5000 } } })).bill_id
+      core.sleep(2.5) -- `created` counts whole seconds: a bill two seconds older could be either
+      local path = dir .. "/repeat.csv"
+      write(path, "id,bill_email,goods,bill_tag\nfirst,other@example.com,sales,x\n"
+        .. "again,repeat@example.com,course:5000,this year\n")
+      -- Row "again" went out a moment ago and died on the way: the server has no order of it.
+      write(path .. ".journal", sent_records(0, { "again", 3 }))
+      local summary = assert(import.run(path, { client = client, grace = 0 }))
+      assert.are.same({}, summary.unknowns)
+      assert.are.equal(2, summary.created, cjson.encode(summary))
+      assert.are.equal(0, summary.existing)
+      local bills = importing.journal_bills(path)
+      assert.are_not.equal(old, bills.again)
+      assert.are.equal(3, sb:stats().orders)
+    end)
+
+    it("never claims the bill of a row that is in flight: unknown rows wait for the end of the run", function()
+      -- Row a went out in an earlier run and died on the way. Row b, the same order for the same
+      -- customer, is in flight (its reply stalled; row c's too, which goes first and alone) when
+      -- row d's reply comes and row a is read.
+      local path = dir .. "/inflight.csv"
+      write(path, "id,bill_email,goods,bill_tag\nc,c@example.com,sales,c\nb,same@example.com,sales,b\n"
+        .. "d,d@example.com,sales,d\na,same@example.com,sales,a\n")
+      write(path .. ".journal", sent_records(30, { "a", 5 }))
+      sb:fault("slow", "1000", 2)
+      local summary = assert(import.run(path, { client = sb:client(), jobs = 2, grace = 0 }))
+      assert.are.equal(4, summary.created)
+      local bills = importing.journal_bills(path)
+      assert.is_number(bills.a)
+      assert.are_not.equal(bills.a, bills.b)
+      assert.are.equal(4, sb:stats().orders)
+    end)
+
+    it("leaves rows it cannot tell apart to a person, who settles them with --settle and --resend", function()
+      local path = dir .. "/twins.csv"
+      write(path, "id,bill_email,goods\nsolo,solo@example.com,sales\n"
+        .. "t1,twin@example.com,invoice\nt2,twin@example.com,invoice\nt3,twin@example.com,invoice\n")
+      -- Three rows of one customer and one product went out and died; the server made two orders.
+      write(path .. ".journal", sent_records(5, { "t1", 3 }, { "t2", 4 }, { "t3", 5 }))
+      local client = sb:client()
+      local x = assert(client:create_order({ bill_email = "twin@example.com", bill_tag = "x", goods = { { good_name = "invoice" } } }))
+      local y = assert(client:create_order({ bill_email = "twin@example.com", bill_tag = "y", goods = { { good_name = "invoice" } } }))
+      local status, out = host_import(path, "--grace 0")
+      assert.are.equal(1, status, out)
+      assert.is_truthy(out:find("unknown 3", 1, true), out)
+      assert.is_truthy(out:find(("line 3: outcome unknown: bills %d, %d each hold its goods"):format(x.bill_id, y.bill_id), 1, true), out)
+      assert.is_truthy(out:find("justclick import --settle LINE=BILL_ID", 1, true), out)
+      assert.are.equal(3, sb:stats().orders) -- nothing guessed, nothing sent again
+      status, out = host_import(path, ("--settle 3=%d --settle=4=%d --resend 5"):format(x.bill_id, y.bill_id))
+      assert.are.equal(0, status, out)
+      assert.is_truthy(out:find("created 1, existing 2, skipped 1", 1, true), out)
+      local bills = importing.journal_bills(path)
+      assert.are.same({ x.bill_id, y.bill_id }, { bills.t1, bills.t2 })
+      assert.are.equal(4, sb:stats().orders)
+      -- A bill cannot be given to a second row, nor a done row settled again.
+      status, out = host_import(path, ("--settle 5=%d"):format(x.bill_id))
+      assert.are.equal(1, status, out)
+      assert.is_truthy(out:find("its outcome is not unknown", 1, true), out)
+    end)
+  end)
+
+  describe("from the host", function()
+    it("sends nothing and journals nothing under --dry-run; a real run then creates every row", function()
+      local path = dir .. "/dry.csv"
+      write(path, importing.csv(3))
+      local status, out = host_import(path, "", "--dry-run")
+      assert.are.equal(0, status, out)
+      assert.is_truthy(out:find("dry run: would send 3", 1, true), out)
+      assert.are.equal(3, select(2, out:gsub("POST http[^\n]*/api/CreateOrder\n", "")), out)
+      assert.are.equal(0, sb:stats().requests)
+      assert.is_nil(read(path .. ".journal"))
+      status, out = host_import(path)
+      assert.are.equal(0, status, out)
+      assert.is_truthy(out:find("created 3", 1, true), out)
+    end)
+
+    it("logs each call with --verbose, shows control characters as escapes, and ends its progress once", function()
+      local path = dir .. "/verbose.csv"
+      write(path, importing.csv(3))
+      sb:fault("escapes", "", 1)
+      local status, out = host_import(path, "--jobs 1", "--verbose")
+      assert.are.equal(1, status, out)
+      assert.are.equal(3, select(2, out:gsub("justclick: CreateOrder status=200", "")), out)
+      assert.is_falsy(out:find("\27", 1, true), out)
+      assert.is_truthy(out:find("card declined\\x1b[0m\\r", 1, true), out)
+      assert.are.equal(1, select(2, out:gsub("justclick import: 3/3 rows", "")), out)
+    end)
+
+    it("stops at Ctrl-C with status 130, and fails no row for it", function()
+      local path = dir .. "/interrupted.csv"
+      write(path, importing.csv(40))
+      sb:fault("slow", "400", 0)
+      local pid = importing.host_import(sb, path, true, "--jobs 4")
+      core.sleep(1.2)
+      os.execute("kill -INT " .. pid)
+      local deadline = core.now() + 5
+      while sandbox.alive(pid) and core.now() < deadline do core.sleep(0.05) end
+      local out = read(path .. ".out")
+      assert.is_falsy(sandbox.alive(pid), "still running after Ctrl-C")
+      assert.is_truthy(out:find("interrupted", 1, true), out)
+      for _, r in ipairs(importing.journal(path)) do
+        assert.is_truthy(r.state == "sending" or r.state == "done", cjson.encode(r))
+      end
+      sb:reset()
+      local status
+      status, out = host_import(path, "--grace 1")
+      assert.are.equal(0, status, out)
+    end)
+  end)
+end)
