@@ -7,6 +7,9 @@
 //   POST /__sandbox/fault                kind, arg, count: a fault for the next `count` requests
 //                                        (0: all of them, until reset)
 //   POST /__sandbox/reset                forget orders, faults and counters
+//   POST /__sandbox/latency              ms: every API reply waits ms more after the method ran
+//                                        (0: none), until reset or clear
+//   POST /__sandbox/clear                forget armed faults and the latency; keep the orders
 //   GET  /__sandbox/stats                {"requests": API requests seen, "orders": orders held,
 //                                        "duplicates": orders sent again, "user_agent": the last}
 //   GET  /__sandbox/orders               every order held, with its items
@@ -84,6 +87,15 @@ function control(string $what): void {
             arm_fault($kind, $arg, (int)($_POST['count'] ?? 1));
             send_json(['ok' => true]);
             return;
+        case 'latency':
+            set_note('latency', (string)(int)($_POST['ms'] ?? 0));
+            send_json(['ok' => true]);
+            return;
+        case 'clear':
+            store()->exec('DELETE FROM faults');
+            set_note('latency', '0');
+            send_json(['ok' => true]);
+            return;
         case 'stats':
             $orders = (int)store()->query('SELECT COUNT(*) FROM orders')->fetchColumn();
             send_json(['requests' => counter('requests'), 'orders' => $orders, 'duplicates' => counter('duplicates'),
@@ -117,6 +129,7 @@ function respond(array $reply, string $secret, ?array $fault): void {
     }
     if ($kind === 'hangup') header('X-Sandbox-Hangup: 1'); // the front drops the reply and hangs up
     if ($kind === 'slow') usleep(1000 * (int)$fault['arg']);
+    if ($latency = (int)note('latency')) usleep(1000 * $latency);
     if ($kind === 'huge') $body['result'] = ['padding' => str_repeat('x', 9 << 20), 'result' => $result];
     if ($kind === 'notjson') {
         header('Content-Type: text/html');
