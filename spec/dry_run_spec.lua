@@ -1,0 +1,55 @@
+-- `justclick --dry-run`: nothing reaches the network, from the module-level client, from a client
+-- the script makes itself, from core's sessions, or from the importer (see import_promises_spec).
+local sandbox = require "support.sandbox"
+local importing = require "support.importing"
+local files = require "support.files"
+
+local function run_host(sb, code)
+  local path = os.tmpname()
+  files.write(path, code)
+  local out = os.tmpname()
+  local p = assert(io.popen(("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s %s --dry-run %s %s > %s 2>&1; echo $?")
+    :format(sandbox.user, sandbox.secret, sb.api_url, importing.HOST, path, sb.api_url, out)))
+  local status = tonumber(p:read("a"))
+  p:close()
+  local text = files.read(out)
+  os.remove(path)
+  os.remove(out)
+  return status, text
+end
+
+describe("--dry-run", function()
+  local sb
+  lazy_setup(function() sb = sandbox.start() end)
+  lazy_teardown(function() if sb then sb:stop() end end)
+  before_each(function() sb:reset() end)
+
+  it("prints instead of sending, from the module-level client and from clients the script makes", function()
+    local status, out = run_host(sb, [[
+      local justclick = require "justclick"
+      local order = { bill_email = "dry@example.com", goods = { { good_name = "sales" } } }
+      assert(justclick.create_order(order).dry_run)
+      local own = justclick.new{ user = "demo", secret = "sandbox-secret", api_url = ... }
+      assert(own:create_order(order).dry_run)
+      local explicit = justclick.new{ user = "demo", secret = "sandbox-secret", api_url = ..., dry_run = false }
+      assert(explicit:create_order(order).dry_run)
+      print("done")
+    ]])
+    assert.are.equal(0, status, out)
+    assert.are.equal(3, select(2, out:gsub("POST [^\n]*/api/CreateOrder\n", "")), out)
+    assert.is_truthy(out:find("done\n", 1, true), out)
+    assert.is_falsy(out:find("sandbox-secret", 1, true), out)
+    assert.are.equal(0, sb:stats().requests)
+  end)
+
+  it("lets no request out of core, even one the script makes itself", function()
+    local status, out = run_host(sb, [[
+      local core = require "justclick.core"
+      local s = core.session{ timeout = 5 }
+      print(pcall(s.post, s, ... .. "/GetAllGoods", "a=1"))
+    ]])
+    assert.are.equal(0, status, out)
+    assert.is_truthy(out:find("false\t[^\n]*a dry run sends nothing", 1), out)
+    assert.are.equal(0, sb:stats().requests)
+  end)
+end)
