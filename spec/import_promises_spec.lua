@@ -150,6 +150,24 @@ describe("import promises", function()
       assert.is_truthy(summary.rejects[1].reason:find('bad number "0x10"', 1, true), summary.rejects[1].reason)
     end)
 
+    it("streams the file: memory does not grow with the rows' size, only with their identities", function()
+      -- Peak memory of a dry run over 10,000 and over 50,000 rows (about 3 and 16 MB of CSV).
+      local function peak_kib(n)
+        local path = ("%s/stream%d.csv"):format(dir, n)
+        write(path, importing.csv(n))
+        local p = assert(io.popen(("JUSTCLICK_USER=u JUSTCLICK_SECRET=s %s --dry-run -e "
+          .. "'assert(require(\"justclick.import\").run(%q)) "
+          .. "io.stderr:write(io.open(\"/proc/self/status\"):read(\"a\"):match(\"VmHWM:%%s*(%%d+)\"))' "
+          .. "2>&1 > /dev/null"):format(importing.HOST, path)))
+        local out = p:read("a")
+        p:close()
+        return assert(tonumber(out), out)
+      end
+      local small, large = peak_kib(10000), peak_kib(50000)
+      -- Holding the rows cost about 2.8 KB each; an identity costs about 150 bytes.
+      assert.is_true(large - small < 40000 * 0.5, ("%d KiB for 10,000 rows, %d KiB for 50,000"):format(small, large))
+    end)
+
     it("refuses a directory with a clear error", function()
       local summary, err = import.run(dir, { client = sb:client() })
       assert.is_nil(summary)
