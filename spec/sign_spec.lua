@@ -61,6 +61,22 @@ describe("sign (seed " .. seed .. ")", function()
     assert.is_nil(err:find(secret, 1, true))
   end)
 
+  it("refuses a table whose metatable changes what Lua code reads, as build_query does", function()
+    local secret = "TOP-SECRET-0123456789"
+    local proxy = setmetatable({}, { __index = { bill_email = "a@b.c" } })
+    for _, fn in ipairs({ justclick.sign, core.signed_body }) do
+      local ok, err = pcall(fn, proxy, "u", secret)
+      assert.is_false(ok)
+      assert.is_truthy(err:find("justclick: top-level table: a table with __index in its metatable", 1, true), err)
+      ok, err = pcall(fn, { goods = { setmetatable({}, { __pairs = pairs }) } }, "u", secret)
+      assert.is_false(ok)
+      assert.is_truthy(err:find("justclick: goods[1]: a table with __pairs in its metatable", 1, true), err)
+      assert.is_nil(err:find(secret, 1, true))
+    end
+    local marked = setmetatable({ a = 1 }, { __tostring = function() return "t" end })
+    assert.are.equal(justclick.sign({ a = 1 }, "u", "s"), justclick.sign(marked, "u", "s"))
+  end)
+
   it("raises on missing arguments without naming the secret", function()
     assert.has_error(function() justclick.sign(nil, "u", "s") end)
     assert.has_error(function() justclick.sign({}, nil, "s") end)

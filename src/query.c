@@ -398,12 +398,42 @@ static int take_value(encoder *e, jc_item *it, int level) {
   return 1;
 }
 
+/* The metamethod of the metatable on top of the stack that changes what Lua code reads from a
+   table (the Lua layer's checks read through it), or NULL. Read with lua_next, which allocates
+   nothing. */
+static const char *reading_metamethod(lua_State *L) {
+  static const struct {
+    const char *s;
+    size_t n;
+  } names[] = {{"__index", 7}, {"__pairs", 7}, {"__len", 5}};
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    size_t n = 0;
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &n) : NULL;
+    lua_pop(L, 1);
+    for (size_t i = 0; k != NULL && i < sizeof names / sizeof *names; i++) {
+      if (n == names[i].n && memcmp(k, names[i].s, n) == 0) {
+        lua_pop(L, 1);
+        return names[i].s;
+      }
+    }
+  }
+  return NULL;
+}
+
 /* Adds the entries of the table at `slot`, whose keys are at key `level`. */
 static void gather_table(encoder *e, int slot, int level) {
   lua_State *L = e->L;
   lua_Integer count = 0, largest = 0;
 
   need_stack(L, 3);
+  if (lua_getmetatable(L, slot)) {
+    const char *mm = reading_metamethod(L);
+    lua_pop(L, 1);
+    if (mm != NULL)
+      fail(e, level, NULL, "a table with %s in its metatable cannot be sent (its contents would "
+           "differ from what Lua code reads); pass a plain table", mm);
+  }
   lua_pushnil(L);
   while (lua_next(L, slot)) {
     jc_item *it = push_item(e);
