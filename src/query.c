@@ -50,6 +50,7 @@ typedef struct {
   jc_query *q;
   size_t nitems;                  /* entries in use on q->items */
   size_t vars, max_vars;          /* variables written, and the limit (0: none) */
+  int reserve_hash;               /* refuse a top-level "hash", the field sign adds */
   size_t path[JC_MAX_DEPTH + 2];  /* the entry that names each level of the current key */
 } encoder;
 
@@ -446,6 +447,8 @@ static void gather_table(encoder *e, int slot, int level) {
       set_name(it, s, n, cls);
       if (level == 0) {
         if (n == 0 || (cls & B_TOP)) check_top_key(e, it);
+        if (e->reserve_hash && it->name_len == 4 && memcmp(it->name, "hash", 4) == 0)
+          fail(e, 0, it, "the key is reserved for the request's signature");
       } else if (n == 0 || (cls & B_NESTED) || (n == 1 && is_blank(s[0]))) {
         fail(e, level, it, "%s", nested_key_problem(s, n));
       }
@@ -719,7 +722,7 @@ static void write_node(encoder *e, size_t first, size_t last, int level) {
   lua_settop(L, top);
 }
 
-void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars) {
+void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars, int reserve_hash) {
   encoder e;
   jc_item *it;
   size_t root;
@@ -728,6 +731,7 @@ void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars) {
   e.nitems = 0;
   e.vars = 0;
   e.max_vars = max_vars;
+  e.reserve_hash = reserve_hash;
   q->out.len = 0;
   q->key.len = 0;
   root = e.nitems;
@@ -821,7 +825,7 @@ void jc_query_trim(jc_query *q) {
 }
 
 static void build_query_body(lua_State *L, jc_query *q, void *ud) {
-  jc_query_encode(L, q, 1, *(const size_t *)ud);
+  jc_query_encode(L, q, 1, *(const size_t *)ud, 0);
   lua_pushlstring(L, q->out.data, q->out.len);
 }
 

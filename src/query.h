@@ -44,8 +44,9 @@ void jc_query_call(lua_State *L, int params, jc_query_body body, void *ud);
 _Noreturn void jc_query_error(lua_State *L, const char *msg);
 
 /* Inside a body: encodes the table at stack index `idx` into q->out (q->out.len is its length).
-   At most `max_vars` variables are written (0: no limit). Raises a Lua error that names the key
+   At most `max_vars` variables are written (0: no limit). `reserve_hash` refuses a top-level key
+   named hash (also "hash[x]"), the field a signature adds. Raises a Lua error that names the key
    path for anything PHP would not read back unchanged. Leaves the Lua stack as it found it. */
-void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars);
+void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars, int reserve_hash);
 
 #endif

@@ -74,7 +74,7 @@ typedef struct {
 static void sign_body(lua_State *L, jc_query *q, void *ud) {
   const sign_job *job = (const sign_job *)ud;
   char hex[JC_MD5_HEX];
-  jc_query_encode(L, q, 1, job->max_vars);
+  jc_query_encode(L, q, 1, job->max_vars, 1);
   if (!md5_joined(job->md5, (jc_slice){q->out.data, q->out.len}, job->user, job->secret, hex))
     jc_query_error(L, "justclick: MD5 failed");
   if (!job->body) {
