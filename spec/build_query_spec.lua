@@ -323,6 +323,9 @@ describe("build_query", function()
       assert.has_error(function() build_query({}, { max_input_vars = 0 }) end)
       assert.has_error(function() build_query({}, { max_input_vars = true }) end)
       assert.has_error(function() build_query({}, 5) end)
+      -- Names are compared by length too: a NUL does not end them.
+      assert.error_matches(function() build_query({ 1, 2 }, { ["max_input_vars\0x"] = 1 }) end,
+        "justclick: unknown option 'max_input_vars", 1, true)
     end)
   end)
 

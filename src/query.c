@@ -789,10 +789,11 @@ size_t jc_query_options(lua_State *L, int idx) {
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "max_input_vars") != 0) {
+    size_t n = 0;
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &n) : NULL;
+    if (k == NULL || n != 14 || memcmp(k, "max_input_vars", 14) != 0) {
       lua_pop(L, 1);
-      if (lua_type(L, -1) == LUA_TSTRING)
-        return (size_t)luaL_error(L, "justclick: unknown option '%s'", lua_tostring(L, -1));
+      if (k != NULL) return (size_t)luaL_error(L, "justclick: unknown option '%s'", k);
       return (size_t)luaL_error(L, "justclick: options are keyed by name");
     }
     /* false lifts the limit, for a server whose max_input_vars was raised */
