@@ -68,32 +68,38 @@ local inputs = {
   { "cycle", cycle },
   { "userdata", { goods = { { good_name = "a" }, { good_sum = io.stdout } } } },
   { "max_input_vars", { 1, 2, 3, 4, 5 }, { max_input_vars = 3 } },
+  { "metatable", { goods = { setmetatable({}, { __index = {} }) } } },
+  { "hash", { hash = 1 }, nil, "signing only" },
 }
-for _, extra in ipairs(EXTRA or {}) do inputs[#inputs + 1] = extra end
 local outers = {
   build_query = function(t, opts) return core.build_query(t, opts) end,
   sign = function(t, opts) return core.sign(t, "u", SECRET, opts) end,
   signed_body = function(t, opts) return core.signed_body(t, "u", SECRET, opts) end,
 }
 
+-- Calls outer(t, opts) once with no finalizer due, then again with finalizers due at its first
+-- allocation: the collector stopped in the phase that calls them, 10 a step, with 5 left.
+local function round(name, outer, input)
+  local ok0, expected = pcall(outer, input[2], input[3])
+  check(not ok0, name .. " " .. input[1] .. " should fail")
+  collectgarbage("collect")
+  collectgarbage("stop")
+  for _ = 1, 15 do setmetatable({}, mt) end
+  local before = ran
+  repeat collectgarbage("step") until ran > before
+  collectgarbage("restart")
+  before = ran
+  local ok, err = pcall(outer, input[2], input[3])
+  local during = ran - before
+  check(not ok and err == expected, ("%s %s: %s"):format(name, input[1], tostring(err)))
+  check(not tostring(err):find(SECRET, 1, true), "the secret in " .. tostring(err))
+  print(("round %s %s: %d finalizers ran during the call"):format(name, input[1], during))
+end
+
 collectgarbage("incremental", 1, 100, 1) -- the smallest steps: every allocation takes one
 for _, name in ipairs({ "build_query", "sign", "signed_body" }) do
-  local outer = outers[name]
   for _, input in ipairs(inputs) do
-    local ok0, expected = pcall(outer, input[2], input[3])
-    check(not ok0, name .. " " .. input[1] .. " should fail")
-    collectgarbage("collect")
-    collectgarbage("stop")
-    for _ = 1, 15 do setmetatable({}, mt) end
-    local before = ran
-    repeat collectgarbage("step") until ran > before
-    collectgarbage("restart")
-    before = ran
-    local ok, err = pcall(outer, input[2], input[3])
-    local during = ran - before
-    check(not ok and err == expected, ("%s %s: %s"):format(name, input[1], tostring(err)))
-    check(not tostring(err):find(SECRET, 1, true), "the secret in " .. tostring(err))
-    print(("round %s %s: %d finalizers ran during the call"):format(name, input[1], during))
+    if name ~= "build_query" or not input[4] then round(name, outers[name], input) end
   end
 end
 collectgarbage("collect")
@@ -110,7 +116,7 @@ describe("finalizers that call the core while it raises", function()
       rounds = rounds + 1
       assert.is_true(tonumber(during) > 0, "no finalizer ran inside " .. name .. ":\n" .. out)
     end
-    assert.are.equal(15, rounds, out)
+    assert.are.equal(20, rounds, out)
   end)
 end)
 
