@@ -118,6 +118,8 @@ $(FUZZ_BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
 
+# Kept between runs: make would delete them as intermediates of the pattern rule below.
+.SECONDARY: $(FUZZ_OBJ)
 $(FUZZ_BUILD)/%_fuzz: fuzz/%_fuzz.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(WARNINGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEPS_CFLAGS) -o $@ $^ $(HOST_LIBS)
 

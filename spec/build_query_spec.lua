@@ -267,6 +267,36 @@ describe("build_query", function()
     end)
   end)
 
+  describe("metatables", function()
+    local function with_meta(mt, t) return setmetatable(t or {}, mt) end
+
+    it("refuse a table whose metatable changes what Lua code reads from it, at any level", function()
+      local hidden = { __index = { good_name = "a" } }
+      for _, mm in ipairs({ "__index", "__pairs", "__len" }) do
+        local mt = { [mm] = mm == "__index" and {} or function() end }
+        local what = "a table with " .. mm .. " in its metatable cannot be sent"
+        refuses(with_meta(mt, { a = 1 }), "justclick: top-level table: " .. what, "pass a plain table")
+        refuses({ goods = { with_meta(mt, { good_name = "a" }) } }, "justclick: goods[1]: " .. what)
+        refuses({ utm = { x = with_meta(mt) } }, "justclick: utm.x: " .. what)
+        refuses({ ["utm[x]"] = with_meta(mt) }, "justclick: utm.x: " .. what)
+      end
+      -- Lua code reads goods[1].good_name here, where a raw read finds nothing to send.
+      refuses({ goods = { with_meta(hidden) } }, "goods[1]", "__index")
+    end)
+
+    it("ignore any other metatable, which changes nothing that is read", function()
+      local others = {
+        { __gc = function() end },
+        { __tostring = function() return "x" end },
+        { __name = "array", __newindex = function() end }, -- a JSON library's marker
+      }
+      for _, mt in ipairs(others) do
+        same_as_php(with_meta(mt, { b = with_meta(mt, { "x", "y" }), a = 1 }), "a=1&b%5B0%5D=x&b%5B1%5D=y",
+          "['a' => 1, 'b' => ['x', 'y']]")
+      end
+    end)
+  end)
+
   describe("max_input_vars", function()
     local function vars(n)
       local t = {}
@@ -293,6 +323,9 @@ describe("build_query", function()
       assert.has_error(function() build_query({}, { max_input_vars = 0 }) end)
       assert.has_error(function() build_query({}, { max_input_vars = true }) end)
       assert.has_error(function() build_query({}, 5) end)
+      -- Names are compared by length too: a NUL does not end them.
+      assert.error_matches(function() build_query({ 1, 2 }, { ["max_input_vars\0x"] = 1 }) end,
+        "justclick: unknown option 'max_input_vars", 1, true)
     end)
   end)
 

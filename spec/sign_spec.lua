@@ -61,6 +61,47 @@ describe("sign (seed " .. seed .. ")", function()
     assert.is_nil(err:find(secret, 1, true))
   end)
 
+  it("refuses a table whose metatable changes what Lua code reads, as build_query does", function()
+    local secret = "TOP-SECRET-0123456789"
+    local proxy = setmetatable({}, { __index = { bill_email = "a@b.c" } })
+    for _, fn in ipairs({ justclick.sign, core.signed_body }) do
+      local ok, err = pcall(fn, proxy, "u", secret)
+      assert.is_false(ok)
+      assert.is_truthy(err:find("justclick: top-level table: a table with __index in its metatable", 1, true), err)
+      ok, err = pcall(fn, { goods = { setmetatable({}, { __pairs = pairs }) } }, "u", secret)
+      assert.is_false(ok)
+      assert.is_truthy(err:find("justclick: goods[1]: a table with __pairs in its metatable", 1, true), err)
+      assert.is_nil(err:find(secret, 1, true))
+    end
+    local marked = setmetatable({ a = 1 }, { __tostring = function() return "t" end })
+    assert.are.equal(justclick.sign({ a = 1 }, "u", "s"), justclick.sign(marked, "u", "s"))
+  end)
+
+  it("refuses a hash key, the field the signature adds, where build_query takes it", function()
+    local secret = "TOP-SECRET-0123456789"
+    local cases = {
+      { { hash = "0123456789abcdef0123456789abcdef", a = 1 }, "justclick: hash: the key is reserved for the request's signature" },
+      { { hash = null }, "justclick: hash: the key is reserved" },
+      { { ["hash[x]"] = 1 }, 'justclick: ["hash[x]"]: the key is reserved' },
+    }
+    for _, fn in ipairs({ justclick.sign, core.signed_body }) do
+      for _, case in ipairs(cases) do
+        local ok, err = pcall(fn, case[1], "u", secret)
+        assert.is_false(ok, "accepted " .. gen.dump(case[1], null))
+        assert.is_truthy(err:find(case[2], 1, true), err)
+        assert.is_nil(err:find(secret, 1, true))
+      end
+      -- Only the top-level name: nested keys and longer names are the caller's.
+      assert.is_string(fn({ a = { hash = 1 }, hashes = 1, ["x[hash]"] = 2 }, "u", "s"))
+    end
+    assert.are.equal("hash=1", justclick.build_query({ hash = 1 }))
+    local client = justclick.new { user = "u", secret = secret, api_url = "http://127.0.0.1:9/api" }
+    local url, err = client:prepare("CreateOrder", { bill_email = "a@b.c", hash = "x" })
+    assert.is_nil(url)
+    assert.are.equal("input", err.kind)
+    assert.are.equal("hash: the key is reserved for the request's signature", err.message)
+  end)
+
   it("raises on missing arguments without naming the secret", function()
     assert.has_error(function() justclick.sign(nil, "u", "s") end)
     assert.has_error(function() justclick.sign({}, nil, "s") end)

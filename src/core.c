@@ -13,6 +13,7 @@ static int state_gc(lua_State *L) {
   jc_state *s = (jc_state *)luaL_checkudata(L, 1, JC_STATE_TYPE);
   jc_query_free(&s->query);
   jc_md5_close(&s->md5);
+  s->busy = 1; /* for good: calls from later finalizers take scratch of their own */
   return 0;
 }
 

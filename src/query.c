@@ -50,6 +50,7 @@ typedef struct {
   jc_query *q;
   size_t nitems;                  /* entries in use on q->items */
   size_t vars, max_vars;          /* variables written, and the limit (0: none) */
+  int reserve_hash;               /* refuse a top-level "hash", the field sign adds */
   size_t path[JC_MAX_DEPTH + 2];  /* the entry that names each level of the current key */
 } encoder;
 
@@ -134,7 +135,7 @@ static char *urlencode(char *d, const char *s, size_t n) {
 
 /* Room for n bytes urlencoded, with `extra` more. */
 static char *reserve_encoded(lua_State *L, jc_buf *b, size_t n, size_t extra) {
-  if (n > (SIZE_MAX - extra) / 3) luaL_error(L, "justclick: string too long to encode");
+  if (n > (SIZE_MAX - extra) / 3) jc_query_error(L, "justclick: string too long to encode");
   return jc_buf_reserve(L, b, 3 * n + extra);
 }
 
@@ -152,77 +153,118 @@ static int is_identifier(const char *s, size_t n) {
 
 /* How much of a long name an error message shows. */
 #define NAME_SHOWN 40
+/* Room for the longest path fail() shows: 12 parts of at most 2 + 4 * NAME_SHOWN + 5 bytes. */
+#define PATH_SHOWN 2304
+
+/* The key path of an error message, written in C memory: it is read from the scratch and from
+   key strings, which must not be read once a Lua allocation may have run a finalizer. */
+typedef struct {
+  char s[PATH_SHOWN];
+  size_t n;
+} path_text;
+
+static void put(path_text *t, const char *s, size_t n) {
+  if (n > sizeof t->s - t->n) n = sizeof t->s - t->n; /* not reached: PATH_SHOWN bounds it */
+  memcpy(t->s + t->n, s, n);
+  t->n += n;
+}
+
+static void put_char(path_text *t, char c) {
+  put(t, &c, 1);
+}
 
 /* One key part in Lua's notation: .name, ["odd key"], or [n] with Lua's 1-based index. */
-static void add_path_part(luaL_Buffer *b, const jc_item *it, int first) {
+static void add_path_part(path_text *b, const jc_item *it, int first) {
   if (it->name == NULL) {
     char num[JC_NUMBUF];
-    luaL_addchar(b, '[');
-    luaL_addlstring(b, num, jc_fmt_integer((lua_Integer)it->order + 1, num));
-    luaL_addchar(b, ']');
+    size_t n = jc_fmt_integer((lua_Integer)it->order + 1, num);
+    put_char(b, '[');
+    put(b, num, n);
+    put_char(b, ']');
   } else if (it->name_len == 0) {
-    luaL_addstring(b, "[\"\"]");
+    put(b, "[\"\"]", 4);
   } else if (is_identifier(it->name, it->name_len) && it->name_len <= NAME_SHOWN) {
-    if (!first) luaL_addchar(b, '.');
-    luaL_addlstring(b, it->name, it->name_len);
+    if (!first) put_char(b, '.');
+    put(b, it->name, it->name_len);
   } else {
     static const char hex[] = "0123456789abcdef";
     size_t n = it->name_len < NAME_SHOWN ? it->name_len : NAME_SHOWN;
-    luaL_addstring(b, "[\"");
+    put(b, "[\"", 2);
     /* cppcheck 2.10 carries a caller's name_len == 0 past the branch above into this one. */
     // cppcheck-suppress knownConditionTrueFalse
     for (size_t i = 0; i < n; i++) {
       unsigned char c = (unsigned char)it->name[i];
       if (c == '"' || c == '\\') {
-        luaL_addchar(b, '\\');
-        luaL_addchar(b, (char)c);
+        put_char(b, '\\');
+        put_char(b, (char)c);
       } else if (c < 0x20 || c >= 0x7f) {
         char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-        luaL_addlstring(b, esc, 4);
+        put(b, esc, 4);
       } else {
-        luaL_addchar(b, (char)c);
+        put_char(b, (char)c);
       }
     }
     // cppcheck-suppress knownConditionTrueFalse
-    if (n < it->name_len) luaL_addstring(b, "...");
-    luaL_addstring(b, "\"]");
+    if (n < it->name_len) put(b, "...", 3);
+    put(b, "\"]", 2);
+  }
+}
+
+/* Level of the Lua code that called the core, seen from a body run by jc_query_call: 0 is
+   protected_call, 1 the core function (build_query, sign...). */
+#define CALLER 2
+
+_Noreturn void jc_query_error(lua_State *L, const char *msg) {
+  luaL_where(L, CALLER);
+  lua_pushstring(L, msg);
+  lua_concat(L, 2);
+  lua_error(L);
+  abort(); /* not reached: lua_error does not return */
+}
+
+/* luaL_checkstack, with the error at the caller's position. */
+static void need_stack(lua_State *L, int n) {
+  if (!lua_checkstack(L, n)) jc_query_error(L, "stack overflow (justclick: too many tables to encode)");
+}
+
+/* Part k of the key path of fail(): an entry on the path, or `it` after them. */
+static void add_key_path_part(path_text *b, const encoder *e, int level, const jc_item *it, int k) {
+  if (k < level) {
+    add_path_part(b, &e->q->items[e->path[k]], k == 0);
+  } else {
+    /* A flat key is shown as written: ["utm[utm_medium]"], not just utm. */
+    jc_item shown = *it;
+    if (shown.rest_len && shown.rest == shown.name + shown.name_len)
+      shown.name_len += shown.rest_len;
+    add_path_part(b, &shown, k == 0);
   }
 }
 
 /* Raises "justclick: PATH: MESSAGE", where PATH is the current key down to `level` parts, then
-   `it` if given. Long paths (cycles) show their first and last parts. */
+   `it` if given. Long paths (cycles) show their first 6 and last 3 parts. The path is written
+   before anything is allocated; the format's arguments are numbers and static strings. */
 _Noreturn static void fail(encoder *e, int level, const jc_item *it, const char *fmt, ...) {
   lua_State *L = e->L;
-  luaL_Buffer b;
+  path_text b;
   va_list ap;
   int parts = level + (it != NULL);
-  luaL_checkstack(L, 8, "justclick: no stack space for an error message");
-  luaL_where(L, 1);
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "justclick: ");
-  if (parts == 0) luaL_addstring(&b, "top-level table");
-  for (int k = 0; k < parts; k++) {
-    if (parts > 12 && k == 6) {
-      luaL_addstring(&b, "...");
-      k = parts - 3;
-    }
-    if (k < level) {
-      add_path_part(&b, &e->q->items[e->path[k]], k == 0);
-    } else {
-      /* A flat key is shown as written: ["utm[utm_medium]"], not just utm. */
-      jc_item shown = *it;
-      if (shown.rest_len && shown.rest == shown.name + shown.name_len)
-        shown.name_len += shown.rest_len;
-      add_path_part(&b, &shown, k == 0);
-    }
+  int head = parts > 12 ? 6 : parts;
+  b.n = 0;
+  put(&b, "justclick: ", 11);
+  if (parts == 0) put(&b, "top-level table", 15);
+  for (int k = 0; k < head; k++) add_key_path_part(&b, e, level, it, k);
+  if (head < parts) {
+    put(&b, "...", 3);
+    for (int k = parts - 3; k < parts; k++) add_key_path_part(&b, e, level, it, k);
   }
-  luaL_addstring(&b, ": ");
+  put(&b, ": ", 2);
+  need_stack(L, 4);
+  luaL_where(L, CALLER);
+  lua_pushlstring(L, b.s, b.n);
   va_start(ap, fmt);
   lua_pushvfstring(L, fmt, ap);
   va_end(ap);
-  luaL_addvalue(&b);
-  luaL_pushresult(&b);
-  lua_concat(L, 2);
+  lua_concat(L, 3);
   lua_error(L);
   abort(); /* not reached: lua_error does not return */
 }
@@ -339,7 +381,7 @@ static int take_value(encoder *e, jc_item *it, int level) {
       break;
     case LUA_TTABLE:
       it->type = V_TABLE;
-      luaL_checkstack(L, 3, "justclick: too many tables to encode");
+      need_stack(L, 3);
       lua_insert(L, -2);
       it->v.slot = lua_gettop(L) - 1;
       return 1;
@@ -357,12 +399,42 @@ static int take_value(encoder *e, jc_item *it, int level) {
   return 1;
 }
 
+/* The metamethod of the metatable on top of the stack that changes what Lua code reads from a
+   table (the Lua layer's checks read through it), or NULL. Read with lua_next, which allocates
+   nothing. */
+static const char *reading_metamethod(lua_State *L) {
+  static const struct {
+    const char *s;
+    size_t n;
+  } names[] = {{"__index", 7}, {"__pairs", 7}, {"__len", 5}};
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    size_t n = 0;
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &n) : NULL;
+    lua_pop(L, 1);
+    for (size_t i = 0; k != NULL && i < sizeof names / sizeof *names; i++) {
+      if (n == names[i].n && memcmp(k, names[i].s, n) == 0) {
+        lua_pop(L, 1);
+        return names[i].s;
+      }
+    }
+  }
+  return NULL;
+}
+
 /* Adds the entries of the table at `slot`, whose keys are at key `level`. */
 static void gather_table(encoder *e, int slot, int level) {
   lua_State *L = e->L;
   lua_Integer count = 0, largest = 0;
 
-  luaL_checkstack(L, 3, "justclick: too many tables to encode");
+  need_stack(L, 3);
+  if (lua_getmetatable(L, slot)) {
+    const char *mm = reading_metamethod(L);
+    lua_pop(L, 1);
+    if (mm != NULL)
+      fail(e, level, NULL, "a table with %s in its metatable cannot be sent (its contents would "
+           "differ from what Lua code reads); pass a plain table", mm);
+  }
   lua_pushnil(L);
   while (lua_next(L, slot)) {
     jc_item *it = push_item(e);
@@ -375,6 +447,8 @@ static void gather_table(encoder *e, int slot, int level) {
       set_name(it, s, n, cls);
       if (level == 0) {
         if (n == 0 || (cls & B_TOP)) check_top_key(e, it);
+        if (e->reserve_hash && it->name_len == 4 && memcmp(it->name, "hash", 4) == 0)
+          fail(e, 0, it, "the key is reserved for the request's signature");
       } else if (n == 0 || (cls & B_NESTED) || (n == 1 && is_blank(s[0]))) {
         fail(e, level, it, "%s", nested_key_problem(s, n));
       }
@@ -553,7 +627,7 @@ static void write_variable(encoder *e, const jc_item *it, int level) {
   if (++e->vars > e->max_vars && e->max_vars != 0)
     fail(e, level, it, "more than %I variables; PHP's max_input_vars would drop the rest",
          (lua_Integer)e->max_vars);
-  if (key->len > SIZE_MAX / 4) luaL_error(e->L, "justclick: key too long to encode");
+  if (key->len > SIZE_MAX / 4) jc_query_error(e->L, "justclick: key too long to encode");
   d = reserve_encoded(e->L, out, value_len, key->len + 2);
   if (out->len > 0) *d++ = '&';
   memcpy(d, key->data, key->len);
@@ -648,7 +722,7 @@ static void write_node(encoder *e, size_t first, size_t last, int level) {
   lua_settop(L, top);
 }
 
-void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars) {
+void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars, int reserve_hash) {
   encoder e;
   jc_item *it;
   size_t root;
@@ -657,6 +731,7 @@ void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars) {
   e.nitems = 0;
   e.vars = 0;
   e.max_vars = max_vars;
+  e.reserve_hash = reserve_hash;
   q->out.len = 0;
   q->key.len = 0;
   root = e.nitems;
@@ -670,16 +745,55 @@ void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars) {
 
 /* ---- the Lua side ---- */
 
+typedef struct {
+  jc_query *q;
+  jc_query_body body;
+  void *ud;
+} protected_job;
+
+/* Runs in lua_pcall: the params at 1, the job at 2. */
+static int protected_call(lua_State *L) {
+  protected_job *job = (protected_job *)lua_touserdata(L, 2);
+  lua_settop(L, 1);
+  job->body(L, job->q, job->ud);
+  return 1;
+}
+
+void jc_query_call(lua_State *L, int params, jc_query_body body, void *ud) {
+  jc_state *s = jc_state_of(L);
+  jc_query own;
+  protected_job job;
+  int shared = !s->busy, status;
+  memset(&own, 0, sizeof own);
+  job.q = shared ? &s->query : &own;
+  job.body = body;
+  job.ud = ud;
+  s->busy = 1;
+  params = lua_absindex(L, params);
+  lua_pushcfunction(L, protected_call); /* a light C function: nothing allocated before the claim */
+  lua_pushvalue(L, params);
+  lua_pushlightuserdata(L, &job);
+  status = lua_pcall(L, 2, 1, 0);
+  if (shared) {
+    jc_query_trim(&s->query);
+    s->busy = 0;
+  } else {
+    jc_query_free(&own);
+  }
+  if (status != LUA_OK) lua_error(L);
+}
+
 size_t jc_query_options(lua_State *L, int idx) {
   size_t max_vars = JC_DEFAULT_MAX_VARS;
   if (lua_isnoneornil(L, idx)) return max_vars;
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "max_input_vars") != 0) {
+    size_t n = 0;
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &n) : NULL;
+    if (k == NULL || n != 14 || memcmp(k, "max_input_vars", 14) != 0) {
       lua_pop(L, 1);
-      if (lua_type(L, -1) == LUA_TSTRING)
-        return (size_t)luaL_error(L, "justclick: unknown option '%s'", lua_tostring(L, -1));
+      if (k != NULL) return (size_t)luaL_error(L, "justclick: unknown option '%s'", k);
       return (size_t)luaL_error(L, "justclick: options are keyed by name");
     }
     /* false lifts the limit, for a server whose max_input_vars was raised */
@@ -711,14 +825,16 @@ void jc_query_trim(jc_query *q) {
   }
 }
 
+static void build_query_body(lua_State *L, jc_query *q, void *ud) {
+  jc_query_encode(L, q, 1, *(const size_t *)ud, 0);
+  lua_pushlstring(L, q->out.data, q->out.len);
+}
+
 /* build_query(params [, options]) -> string */
 int jc_l_build_query(lua_State *L) {
-  jc_query *q = &jc_state_of(L)->query;
   size_t max_vars;
   luaL_checktype(L, 1, LUA_TTABLE);
   max_vars = jc_query_options(L, 2);
-  jc_query_encode(L, q, 1, max_vars);
-  lua_pushlstring(L, q->out.data, q->out.len);
-  jc_query_trim(q);
+  jc_query_call(L, 1, build_query_body, &max_vars);
   return 1;
 }

@@ -27,9 +27,26 @@ typedef struct {
 
 void jc_query_free(jc_query *q);
 
-/* Encodes the table at stack index `idx` into q->out (q->out.len is its length). At most
-   `max_vars` variables are written (0: no limit). Raises a Lua error that names the key path for
-   anything PHP would not read back unchanged. Leaves the Lua stack as it found it. */
-void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars);
+/* What a call does with the scratch it is given: reads the params table at stack index 1, and
+   pushes its one result. */
+typedef void (*jc_query_body)(lua_State *L, jc_query *q, void *ud);
+
+/* Runs body(L, q, ud) under lua_pcall, with the params table at `params`, and returns its result
+   on the stack. Any allocation of a Lua object may run a finalizer that calls the core again, so
+   a call claims the module's scratch for its whole length, and a call that finds it claimed (or
+   the module's state finalized) gets a private scratch instead. Whether the body returns or
+   raises, the claim is released and the scratch trimmed (a private one freed) before the result
+   is returned or the same error value raised again. */
+void jc_query_call(lua_State *L, int params, jc_query_body body, void *ud);
+
+/* Inside a body: raises "WHERE: msg", WHERE being the position of the Lua code that called the
+   core, as luaL_error would in the core function itself. */
+_Noreturn void jc_query_error(lua_State *L, const char *msg);
+
+/* Inside a body: encodes the table at stack index `idx` into q->out (q->out.len is its length).
+   At most `max_vars` variables are written (0: no limit). `reserve_hash` refuses a top-level key
+   named hash (also "hash[x]"), the field a signature adds. Raises a Lua error that names the key
+   path for anything PHP would not read back unchanged. Leaves the Lua stack as it found it. */
+void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars, int reserve_hash);
 
 #endif

@@ -44,50 +44,75 @@ int jc_md5_hex(jc_md5 *m, const jc_slice *parts, size_t nparts, char hex[JC_MD5_
   return 1;
 }
 
-/* md5(a .. "::" .. b .. "::" .. secret) as hex: the shape of both the request hash and the
-   reply hash. */
-static void md5_joined(lua_State *L, jc_slice a, jc_slice b, jc_slice secret, char hex[JC_MD5_HEX]) {
-  const jc_slice sep = {"::", 2};
-  const jc_slice parts[5] = {a, sep, b, sep, secret};
-  if (!jc_md5_hex(&jc_state_of(L)->md5, parts, 5, hex)) luaL_error(L, "justclick: MD5 failed");
+/* MD5 through the state's context, or through one of its own once the state's finalizer has
+   closed that (a finalizer that runs later, as the Lua state closes). */
+static int md5_hex(jc_md5 *m, const jc_slice *parts, size_t nparts, char hex[JC_MD5_HEX]) {
+  jc_md5 own;
+  int ok;
+  if (m->ctx != NULL) return jc_md5_hex(m, parts, nparts, hex);
+  ok = jc_md5_open(&own) && jc_md5_hex(&own, parts, nparts, hex);
+  jc_md5_close(&own);
+  return ok;
 }
 
-/* Encodes the params at 1 into the state's buffer and signs them with user (2) and secret (3),
-   leaving `reserved` of the options' (4) max_input_vars for fields added later. */
-static jc_query *encode_and_sign(lua_State *L, size_t reserved, char hex[JC_MD5_HEX]) {
-  jc_query *q = &jc_state_of(L)->query;
+/* md5(a .. "::" .. b .. "::" .. secret) as hex: the shape of both the request hash and the
+   reply hash. 0 on failure. */
+static int md5_joined(jc_md5 *m, jc_slice a, jc_slice b, jc_slice secret, char hex[JC_MD5_HEX]) {
+  const jc_slice sep = {"::", 2};
+  const jc_slice parts[5] = {a, sep, b, sep, secret};
+  return md5_hex(m, parts, 5, hex);
+}
+
+typedef struct {
+  jc_md5 *md5;
   jc_slice user, secret;
   size_t max_vars;
+  int body; /* signed_body: the query and its hash field; else sign: the hash alone */
+} sign_job;
+
+/* Runs in jc_query_call: encodes the params at 1 into q, signs them, and pushes the result. */
+static void sign_body(lua_State *L, jc_query *q, void *ud) {
+  const sign_job *job = (const sign_job *)ud;
+  char hex[JC_MD5_HEX];
+  jc_query_encode(L, q, 1, job->max_vars, 1);
+  if (!md5_joined(job->md5, (jc_slice){q->out.data, q->out.len}, job->user, job->secret, hex))
+    jc_query_error(L, "justclick: MD5 failed");
+  if (!job->body) {
+    lua_pushlstring(L, hex, JC_MD5_HEX);
+    return;
+  }
+  if (q->out.len > 0) jc_buf_addc(L, &q->out, '&');
+  jc_buf_add(L, &q->out, "hash=", 5);
+  jc_buf_add(L, &q->out, hex, JC_MD5_HEX);
+  lua_pushlstring(L, q->out.data, q->out.len);
+}
+
+/* sign and signed_body: the params at 1 signed with user (2) and secret (3), leaving `reserved`
+   of the options' (4) max_input_vars for fields added later. */
+static int sign_call(lua_State *L, int body, size_t reserved) {
+  sign_job job;
   luaL_checktype(L, 1, LUA_TTABLE);
-  user.p = luaL_checklstring(L, 2, &user.n);
-  secret.p = luaL_checklstring(L, 3, &secret.n);
-  max_vars = jc_query_options(L, 4);
-  if (max_vars != 0 && max_vars <= reserved)
-    luaL_error(L, "justclick: max_input_vars leaves no room for the hash");
-  jc_query_encode(L, q, 1, max_vars ? max_vars - reserved : 0);
-  md5_joined(L, (jc_slice){q->out.data, q->out.len}, user, secret, hex);
-  return q;
+  job.user.p = luaL_checklstring(L, 2, &job.user.n);
+  job.secret.p = luaL_checklstring(L, 3, &job.secret.n);
+  job.max_vars = jc_query_options(L, 4);
+  if (job.max_vars != 0 && job.max_vars <= reserved)
+    return luaL_error(L, "justclick: max_input_vars leaves no room for the hash");
+  if (job.max_vars != 0) job.max_vars -= reserved;
+  job.md5 = &jc_state_of(L)->md5;
+  job.body = body;
+  jc_query_call(L, 1, sign_body, &job);
+  return 1;
 }
 
 /* sign(params, user, secret [, options]) -> 32 hex digits */
 int jc_l_sign(lua_State *L) {
-  char hex[JC_MD5_HEX];
-  jc_query_trim(encode_and_sign(L, 0, hex));
-  lua_pushlstring(L, hex, JC_MD5_HEX);
-  return 1;
+  return sign_call(L, 0, 0);
 }
 
 /* signed_body(params, user, secret [, options]) -> the request body: the query and its hash
    field, encoded once and hashed once. The hash field counts towards max_input_vars. */
 int jc_l_signed_body(lua_State *L) {
-  char hex[JC_MD5_HEX];
-  jc_query *q = encode_and_sign(L, 1, hex);
-  if (q->out.len > 0) jc_buf_addc(L, &q->out, '&');
-  jc_buf_add(L, &q->out, "hash=", 5);
-  jc_buf_add(L, &q->out, hex, JC_MD5_HEX);
-  lua_pushlstring(L, q->out.data, q->out.len);
-  jc_query_trim(q);
-  return 1;
+  return sign_call(L, 1, 1);
 }
 
 /* The text PHP's "$code::$text" interpolation gives a decoded JSON scalar. cjson decodes every
@@ -143,7 +168,8 @@ int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret
        php_text(L, -2, text_num, &text);
   if (ok) {
     char hex[JC_MD5_HEX];
-    md5_joined(L, code, text, (jc_slice){secret, secret_len}, hex);
+    if (!md5_joined(&jc_state_of(L)->md5, code, text, (jc_slice){secret, secret_len}, hex))
+      luaL_error(L, "justclick: MD5 failed");
     ok = CRYPTO_memcmp(hex, given, JC_MD5_HEX) == 0;
   }
   lua_pop(L, 3);
@@ -165,7 +191,7 @@ int jc_l_md5(lua_State *L) {
   jc_slice part;
   char hex[JC_MD5_HEX];
   part.p = luaL_checklstring(L, 1, &part.n);
-  if (!jc_md5_hex(&jc_state_of(L)->md5, &part, 1, hex)) return luaL_error(L, "justclick: MD5 failed");
+  if (!md5_hex(&jc_state_of(L)->md5, &part, 1, hex)) return luaL_error(L, "justclick: MD5 failed");
   lua_pushlstring(L, hex, JC_MD5_HEX);
   return 1;
 }
