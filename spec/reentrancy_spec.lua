@@ -187,3 +187,46 @@ end
     assert.are.equal(3, calls, out)
   end)
 end)
+
+describe("a finalizer that calls a client while the same client's session reports a failure", function()
+  local sandbox = require "support.sandbox"
+  local sb
+  lazy_setup(function() sb = sandbox.start() end)
+  lazy_teardown(function() if sb then sb:stop() end end)
+
+  it("leaves the failure as it was: sent, and not sent twice", function()
+    sb:fault("hangup", "", 1)
+    local status, out = child([=[
+local justclick = require "justclick"
+local c = justclick.new{ user = "demo", secret = "sandbox-secret", api_url = ..., backoff = 0.01 }
+local order = { bill_email = "gc@example.com", goods = { { good_name = "sales" } } }
+local first = assert(c:create_order(order)) -- opens the connection that the next request reuses
+order.bill_tag = "second"
+local url, body = c:prepare("CreateOrder", order)
+local ran, nested, armed = 0, {}, false
+local mt = { __gc = function()
+  ran = ran + 1
+  if not armed then return end
+  local info, err = c:order_details(first.bill_id) -- on the same session, in the middle of post
+  nested[#nested + 1] = info and info.id == first.bill_id or tostring(err)
+end }
+collectgarbage("incremental", 1, 100, 1)
+collectgarbage("collect")
+collectgarbage("stop")
+for _ = 1, 15 do setmetatable({}, mt) end
+local before = ran
+repeat collectgarbage("step") until ran > before
+collectgarbage("restart")
+before, armed = ran, true
+local status, failure = c.session:post(url, body, true) -- hung up on: a failure
+print(("during %d"):format(ran - before))
+print("status", status, "sent", failure and failure.sent, "message", failure and failure.message)
+for _, n in ipairs(nested) do print("nested", n) end
+]=], sb.api_url)
+    assert.are.equal(0, status, out)
+    assert.is_true(tonumber(out:match("during (%d+)")) > 0, out)
+    assert.is_truthy(out:find("status\tnil\tsent\ttrue\tmessage\tthe connection died after the request went out, "
+      .. "and it is not sent twice", 1, true), out)
+    assert.is_falsy(out:find("nested\t[^t]", 1), out)
+  end)
+end)

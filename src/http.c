@@ -244,40 +244,44 @@ static void transfer_end(lua_State *L, jc_transfer *t) {
    Returns the connections it opened. */
 static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
   long status = 0, request_size = 0, connects = 0;
-  /* header bytes, or body bytes, went out: the server may have the request */
-  int sent = t->body_pos > 0 || t->rewound;
+  /* Everything is read off t before the first Lua allocation: that can run a finalizer, which
+     can make a request of its own on this session and overwrite t. */
+  int sent = t->body_pos > 0 || t->rewound, rewound = t->rewound, too_big = t->too_big;
+  char error[CURL_ERROR_SIZE];
+  memcpy(error, t->error, sizeof error);
+  error[sizeof error - 1] = '\0';
   curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &connects);
   curl_easy_getinfo(t->curl, CURLINFO_REQUEST_SIZE, &request_size);
-  sent = sent || request_size > 0;
+  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  sent = sent || request_size > 0; /* header or body bytes went out: the server may have it */
   if (t->out_of_memory) {
     jc_buf_free(&t->reply);
     lua_pushliteral(L, "not enough memory");
     lua_error(L);
   }
   if (rc == CURLE_ABORTED_BY_CALLBACK && jc_interrupted) luaL_error(L, "interrupted");
-  if (rc != CURLE_OK) {
-    lua_pushnil(L);
-    lua_createtable(L, 0, 4);
-    lua_pushinteger(L, rc);
-    lua_setfield(L, -2, "code");
-    if (t->rewound) {
-      lua_pushliteral(L, "the connection died after the request went out, and it is not sent twice");
-    } else if (t->error[0]) {
-      lua_pushfstring(L, "%s (%s)", curl_easy_strerror(rc), t->error);
-    } else {
-      lua_pushstring(L, curl_easy_strerror(rc));
-    }
-    lua_setfield(L, -2, "message");
-    lua_pushboolean(L, sent);
-    lua_setfield(L, -2, "sent");
-    lua_pushboolean(L, t->too_big);
-    lua_setfield(L, -2, "too_big");
-  } else {
-    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (rc == CURLE_OK) {
     lua_pushinteger(L, status);
-    lua_pushlstring(L, t->reply.data, t->reply.len);
+    lua_pushlstring(L, t->reply.data, t->reply.len); /* copied before it can collect */
+    if (t->reply.cap > (1u << 20)) jc_buf_free(&t->reply); /* keep no huge buffer around */
+    return connects;
   }
-  if (t->reply.cap > (1u << 20)) jc_buf_free(&t->reply); /* keep no huge buffer around */
+  lua_pushnil(L);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, rc);
+  lua_setfield(L, -2, "code");
+  if (rewound) {
+    lua_pushliteral(L, "the connection died after the request went out, and it is not sent twice");
+  } else if (error[0]) {
+    lua_pushfstring(L, "%s (%s)", curl_easy_strerror(rc), error);
+  } else {
+    lua_pushstring(L, curl_easy_strerror(rc));
+  }
+  lua_setfield(L, -2, "message");
+  lua_pushboolean(L, sent);
+  lua_setfield(L, -2, "sent");
+  lua_pushboolean(L, too_big);
+  lua_setfield(L, -2, "too_big");
   return connects;
 }
 
