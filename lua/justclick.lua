@@ -176,7 +176,9 @@ local function prepare(client, method, params)
   local secret = secrets[client]
   local ok, body = pcall(core.signed_body, params, client.user, secret, { max_input_vars = client.max_input_vars })
   if not ok then
-    return nil, new_error("input", nil, redact((tostring(body):gsub("^justclick: ", "")), secret))
+    -- the encoder's refusals begin "justclick: "; anything else (an interrupt) goes on up
+    if type(body) ~= "string" or not body:find("^justclick: ") then error(body, 0) end
+    return nil, new_error("input", nil, redact((body:gsub("^justclick: ", "")), secret))
   end
   return client.api_url .. "/" .. method, body
 end

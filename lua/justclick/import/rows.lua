@@ -191,7 +191,8 @@ local function new_row(line, text, order, why)
   if not order then return { line = line, text = text, reject = why } end
   local ok, query = pcall(justclick.build_query, order)
   if not ok then
-    return { line = line, text = text, reject = (tostring(query):gsub("^justclick: ", "")) }
+    if type(query) ~= "string" or not query:find("^justclick: ") then error(query, 0) end -- an interrupt
+    return { line = line, text = text, reject = (query:gsub("^justclick: ", "")) }
   end
   local problem = justclick.order_problem(order) -- after build_query: it reads the order plainly
   if problem then return { line = line, text = text, reject = problem } end
@@ -210,7 +211,8 @@ function rows.each(path)
       local ok, r = pcall(records)
       if not ok then
         f:close()
-        error(("justclick.import: %s: %s"):format(path, tostring(r)), 0)
+        if type(r) ~= "string" or not r:find("^line %d+: ") then error(r, 0) end -- not the file's fault
+        error(("justclick.import: %s: %s"):format(path, r), 0)
       end
       if not r then
         f:close()
