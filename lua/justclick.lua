@@ -20,12 +20,56 @@ local justclick = {
 -- ---------------------------------------------------------------------------------------------
 -- Errors: tables with kind, code, message, retryable, and a __tostring.
 
--- Control characters shown as escapes, not sent to a terminal: a server's error_text may hold
--- colour codes, carriage returns or newlines that would rewrite what a log or a terminal shows.
+-- What a terminal or a log would obey rather than show, shown as escapes: a server's error_text
+-- may hold colour codes, carriage returns or newlines that rewrite what is shown. ASCII controls
+-- (\n, \x1b), C1 controls (U+0080-U+009F: CSI and NEL to some terminals), line separators and
+-- bidirectional overrides (\u{202E}), and bytes that are not UTF-8 (\x9b: CSI to others).
 local ESCAPES = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+local function hidden(cp)
+  return (cp >= 0x80 and cp <= 0x9F) or cp == 0x2028 or cp == 0x2029 or cp == 0x200E or cp == 0x200F
+    or (cp >= 0x202A and cp <= 0x202E) or (cp >= 0x2066 and cp <= 0x2069)
+end
+
+-- The UTF-8 character at i: its length and code point, or nil when the bytes are not UTF-8.
+local UTF8 = { { 0xC2, 0xDF, 2, 0x80 }, { 0xE0, 0xEF, 3, 0x800 }, { 0xF0, 0xF4, 4, 0x10000 } }
+local function utf8_at(text, i)
+  local b = text:byte(i)
+  for _, form in ipairs(UTF8) do
+    if b >= form[1] and b <= form[2] then
+      local cp = b - form[1] + (form[1] == 0xC2 and 2 or 0)
+      for k = 1, form[3] - 1 do
+        local c = text:byte(i + k)
+        if not c or c < 0x80 or c > 0xBF then return nil end
+        cp = cp * 64 + (c - 0x80)
+      end
+      if cp < form[4] or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then return nil end
+      return form[3], cp
+    end
+  end
+  return nil
+end
+
 local function visible(text)
-  if type(text) ~= "string" then return text end
-  return (text:gsub("[%c\127]", function(c) return ESCAPES[c] or ("\\x%02x"):format(c:byte()) end))
+  if type(text) ~= "string" or not text:find("[%c\127-\255]") then return text end
+  local out, i = {}, 1
+  while i <= #text do
+    local b = text:byte(i)
+    if b < 0x80 then
+      local c = text:sub(i, i)
+      out[#out + 1] = (b < 0x20 or b == 0x7F) and (ESCAPES[c] or ("\\x%02x"):format(b)) or c
+      i = i + 1
+    else
+      local len, cp = utf8_at(text, i)
+      if not len then
+        out[#out + 1] = ("\\x%02x"):format(b)
+        i = i + 1
+      else
+        out[#out + 1] = hidden(cp) and ("\\u{%04X}"):format(cp) or text:sub(i, i + len - 1)
+        i = i + len
+      end
+    end
+  end
+  return table.concat(out)
 end
 justclick.visible = visible
 
@@ -79,15 +123,11 @@ local READ_ONLY = {
 
 local secrets = setmetatable({}, { __mode = "k" }) -- a client's secret, kept out of the client table
 
+-- A text that holds the secret is not shown at all: replacing the secret where it occurs would
+-- show a short one by the pattern of the replacements.
 local function redact(text, secret)
-  if type(text) ~= "string" then return text end
-  local from = 1
-  while true do -- plain find: the secret may hold pattern characters
-    local i, j = text:find(secret, from, true)
-    if not i then return text end
-    text = text:sub(1, i - 1) .. "[secret]" .. text:sub(j + 1)
-    from = i + #"[secret]"
-  end
+  if type(text) == "string" and text:find(secret, 1, true) then return "(not shown: it held the secret)" end
+  return text
 end
 
 -- min(base * 2^n, 5 s), 50-100% of it, as Stripe's SDKs wait between attempts.
@@ -100,9 +140,19 @@ local function may_exist(method)
   return method == "CreateOrder" and "the order may exist" or "the call may have taken effect"
 end
 
+-- An error for a request that reached the server (or may have) with no outcome known: sent is
+-- true and, for a write, the message says what may have happened.
+local function unsettled(kind, code, method, what, read_only, fields)
+  local message = ("%s: %s"):format(method, what)
+  if not read_only then message = ("%s, so %s; check before repeating it"):format(message, may_exist(method)) end
+  fields = fields or {}
+  fields.sent = true
+  return new_error(kind, code, message, fields)
+end
+
 local function transport_error(method, failure, read_only)
   if failure.too_big then
-    return new_error("protocol", nil, ("the reply to %s is larger than max_reply"):format(method)), false
+    return unsettled("protocol", nil, method, "the reply is larger than max_reply", read_only), false
   end
   local tls = TLS_CODES[failure.code] or false
   local message = ("%s: %s"):format(method, failure.message)
@@ -144,13 +194,13 @@ local RESULTS = {
 
 local function interpret(method, body, secret, read_only)
   local reply, verified = core.decode_reply(body, secret)
-  if not reply then return nil, new_error("protocol", nil, ("%s: %s"):format(method, verified)) end
+  if not reply then return nil, unsettled("protocol", nil, method, verified, read_only) end
   local code, result = reply.error_code, reply.result
   if result == core.null then result = nil end
   local check = RESULTS[method]
   if code == 0 and not verified then
-    local message = method .. ": a success reply whose hash does not verify"
-    return nil, new_error("protocol", 0, message, { verified = false })
+    return nil, unsettled("protocol", 0, method, "a success reply whose hash does not verify", read_only,
+      { verified = false })
   elseif code == 0 or (code == 601 and verified) then
     local usable, problem = result, nil
     if check then
@@ -159,11 +209,10 @@ local function interpret(method, body, secret, read_only)
       usable = true
     end
     if usable == nil then
-      local message = ("%s: a signed success with %s"):format(method, problem)
-      if not read_only then message = ("%s, so %s; check before repeating it"):format(message, may_exist(method)) end
-      return nil, new_error("protocol", code, message, { verified = true, sent = not read_only })
+      return nil, unsettled("protocol", code, method, "a signed success with " .. problem, read_only,
+        { verified = true })
     end
-    if code == 601 then usable.existing = true end -- the order was there already: not a failure
+    if code == 601 and type(usable) == "table" then usable.existing = true end -- there already: not a failure
     return usable
   end
   return nil, new_error("api", code, visible(redact(reply.error_text, secret)), {
@@ -191,9 +240,8 @@ local function settle(client, method, status, reply, read_only)
   end
   if status < 200 or status > 299 then
     local retry = read_only and status >= 500
-    local message = ("%s: HTTP status %d"):format(method, status)
-    if not read_only and status >= 500 then message = ("%s, so %s"):format(message, may_exist(method)) end
-    return nil, new_error("http", status, message, { retryable = retry }), retry
+    local err = unsettled("http", status, method, ("HTTP status %d"):format(status), read_only, { retryable = retry })
+    return nil, err, retry
   end
   return interpret(method, reply, secrets[client], read_only)
 end
@@ -207,18 +255,24 @@ local function log_call(client, method, status, result, err, started, attempt)
 end
 
 -- Sends a prepared call. `timeout` bounds the whole call: every attempt and every wait between
--- them. A write goes out at most once per attempt (core's `once`), and is repeated only when it
--- never left this machine.
-local function send(client, method, url, body, read_only)
-  if client.dry_run then -- what would be sent, exactly; the body holds the hash, not the secret
+-- them (or `deadline`, a core.now() shared by the requests of one call). A write goes out at most
+-- once per attempt (core's `once`), and is repeated only when it never left this machine.
+local function send(client, method, url, body, read_only, deadline)
+  -- a dry run of the whole process holds for clients made before it too
+  if client.dry_run or core.network_forbidden() then -- the body holds the hash, not the secret
     io.stdout:write("POST ", url, "\n", body, "\n")
     io.stdout:flush()
     return { dry_run = true, method = method, url = url }
   end
   local started, attempt = core.now(), 0
-  local deadline = started + client.timeout
+  deadline = deadline or started + client.timeout
   while true do
-    local status, reply = client.session:post(url, body, not read_only, math.max(deadline - core.now(), 0.001))
+    local left = deadline - core.now()
+    if left <= 0 then -- an earlier request of the call used up its time: nothing is sent
+      return nil, new_error("transport", 28, method .. ": the call's timeout ran out before this request went out",
+        { sent = false, attempts = attempt })
+    end
+    local status, reply = client.session:post(url, body, not read_only, left)
     local result, err, retry = settle(client, method, status, reply, read_only)
     local wait = retry and attempt < client.retries and backoff(client.backoff, attempt)
     if not wait or core.now() + wait >= deadline then
@@ -231,10 +285,10 @@ local function send(client, method, url, body, read_only)
   end
 end
 
-local function request(client, method, params, read_only)
+local function request(client, method, params, read_only, deadline)
   local url, body = prepare(client, method, params)
   if not url then return nil, body end
-  return send(client, method, url, body, read_only)
+  return send(client, method, url, body, read_only, deadline)
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -509,13 +563,13 @@ function Client:orders_with_goods(opts)
   if opts.paid ~= nil and type(opts.paid) ~= "boolean" then
     return nil, new_error("input", nil, "paid must be true or false")
   end
-  local orders, start = {}, first
+  local orders, start, deadline = {}, first, core.now() + self.timeout -- timeout bounds the whole call
   while start <= last do
     local stop = math.min(shift_day(start, 1, -1), last)
     local result, err = request(self, "getOrdersWithGoods", {
       begin_date = os.date("%d.%m.%Y", start), end_date = os.date("%d.%m.%Y", stop),
       paid = opts.paid, goods = opts.goods,
-    }, true)
+    }, true, deadline)
     if not result then return nil, err end
     if type(result) == "table" then
       for _, order in ipairs(result) do orders[#orders + 1] = order end

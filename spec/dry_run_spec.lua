@@ -42,6 +42,27 @@ describe("--dry-run", function()
     assert.are.equal(0, sb:stats().requests)
   end)
 
+  it("holds for clients made before it was switched on, and for their imports", function()
+    local path, script = os.tmpname(), os.tmpname()
+    files.write(path, "bill_email,goods\nlate@example.com,sales\n")
+    files.write(script, [[
+      local justclick = require "justclick"
+      local c = justclick.new{ user = "demo", secret = "sandbox-secret", api_url = arg[1] }
+      justclick.set_defaults{ dry_run = true }
+      assert(c:create_order{ bill_email = "late@example.com", goods = { { good_name = "sales" } } }.dry_run)
+      local s = assert(justclick.import(arg[2], { client = c }))
+      print("would send", s.would_send)]])
+    local p = assert(io.popen(("%s %s %s %s 2>&1; echo $?"):format(importing.HOST, script, sb.api_url, path)))
+    local out = p:read("a")
+    p:close()
+    assert.are.equal("0", out:match("(%d+)\n$"), out)
+    assert.is_truthy(out:find("would send\t1", 1, true), out)
+    assert.are.equal(0, sb:stats().requests)
+    assert.is_nil(files.read(path .. ".journal"))
+    os.remove(path)
+    os.remove(script)
+  end)
+
   it("lets no request out of core, even one the script makes itself", function()
     local status, out = run_host(sb, [[
       local core = require "justclick.core"

@@ -64,6 +64,19 @@ describe("the client under faults", function()
     end)
   end)
 
+  describe("a reply that came but cannot be read, to a write", function()
+    for _, fault in ipairs({ "notjson", "huge", "badhash", "http500" }) do
+      it("is an error with sent = true that says the order may exist (" .. fault .. ")", function()
+        sb:fault(fault, "", 1)
+        local _, err = sb:client():create_order(small_order(fault))
+        assert.is_true(justclick.is_error(err))
+        assert.is_true(err.sent, tostring(err))
+        assert.is_false(err.retryable)
+        assert.is_truthy(err.message:find("the order may exist", 1, true), err.message)
+      end)
+    end
+  end)
+
   describe("a signed success without a usable result", function()
     for _, shape in ipairs({ "missing", "null", "number", "string" }) do
       it("is a protocol error for create_order (result " .. shape .. "), which says the order may exist", function()
@@ -81,6 +94,17 @@ describe("the client under faults", function()
       local id = assert(client:create_order(small_order("details"))).bill_id
       sb:fault("noresult", "number", 1)
       failed("protocol", 0, client:order_details(id))
+    end)
+
+    it("is a success, with no error raised, for a write answered 601 with a result that is no table", function()
+      local client = sb:client()
+      for _, result in ipairs({ "null", '"exists"', "7" }) do
+        local body = ('{"error_code":601,"error_text":"Order already exists","result":%s,"hash":"%s"}')
+          :format(result, core.md5("601::Order already exists::" .. sandbox.secret))
+        local value, err = client:settle("UpdateOrderStatus", 200, body)
+        assert.is_nil(err)
+        assert.is_truthy(value)
+      end
     end)
 
     it("is a success for a write whose result says nothing", function()
@@ -104,6 +128,19 @@ describe("the client under faults", function()
     end)
   end)
 
+  describe("an error_text that holds the secret", function()
+    it("is not shown at all, whatever the secret's length", function()
+      for _, secret in ipairs({ "s", "sandbox-secret" }) do
+        local client = sb:client({ secret = secret })
+        local text = "bad request: sandbox-secret"
+        local body = ('{"error_code":3,"error_text":"%s","hash":"%s"}'):format(text, core.md5("3::" .. text .. "::" .. secret))
+        local _, err = client:settle("GetBills", 200, body)
+        assert.are.equal("(not shown: it held the secret)", err.message)
+        assert.is_falsy(tostring(err):find("sandbox-secret", 1, true))
+      end
+    end)
+  end)
+
   describe("timeout", function()
     it("bounds the whole call, retries and waits included", function()
       sb:fault("slow", "3000", 0)
@@ -112,6 +149,17 @@ describe("the client under faults", function()
       local err = failed("transport", 28, client:order_details(100001))
       local took = core.now() - started
       assert.is_true(took < 1.6, ("a 1 s call took %.2f s over %d attempts"):format(took, err.attempts))
+    end)
+
+    it("bounds orders_with_goods, which asks month by month", function()
+      sb:control("latency", { ms = 600 })
+      local client = sb:client({ timeout = 1 })
+      local started = core.now()
+      local err = failed("transport", 28, client:orders_with_goods({ from = "01.01.2026", to = "30.06.2026" }))
+      local took = core.now() - started
+      sb:control("clear")
+      assert.is_true(took < 1.6, ("a 1 s call took %.2f s over its months"):format(took))
+      assert.is_string(err.message)
     end)
 
     it("refuses a value that is no number of seconds, with a message that says so", function()
@@ -176,5 +224,11 @@ end)
 describe("justclick.visible", function()
   it("shows control characters as escapes and leaves the rest", function()
     assert.are.equal("a\\nb\\x1b[0m\\x00 é", justclick.visible("a\nb\27[0m\0 é"))
+  end)
+
+  it("shows C1 controls, line separators, bidirectional overrides and bytes that are not UTF-8", function()
+    -- U+009B (CSI), U+0085 (NEL), U+2028, U+202E; a lone \x9b; an overlong "/"; Cyrillic stays
+    local text = "\194\155 \194\133 \226\128\168 \226\128\174 \155 \192\175 заказ"
+    assert.are.equal("\\u{009B} \\u{0085} \\u{2028} \\u{202E} \\x9b \\xc0\\xaf заказ", justclick.visible(text))
   end)
 end)
