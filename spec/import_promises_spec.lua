@@ -255,6 +255,124 @@ describe("import promises", function()
     end)
   end)
 
+  describe("reconciliation, where it was broken before", function()
+    -- The import's own bill, made in an earlier run: what reconciliation reads the server's clock off.
+    local function with_first_row(path, rest)
+      write(path, "id,bill_email,goods,bill_tag\nfirst,first@example.com,sales,c\n")
+      assert(import.run(path, { client = sb:client() }))
+      write(path, "id,bill_email,goods,bill_tag\nfirst,first@example.com,sales,c\n" .. rest)
+    end
+
+    it("finds a row's order when its sums were null or floats that PHP writes shorter", function()
+      local path = dir .. "/sums.jsonl"
+      write(path, '{"id":"first","bill_email":"first@example.com","goods":[{"good_name":"sales"}]}\n')
+      assert(import.run(path, { client = sb:client() }))
+      write(path, read(path) .. '{"id":"n","bill_email":"n@example.com","goods":[{"good_name":"invoice","good_sum":null}]}\n'
+        .. '{"id":"f","bill_email":"f@example.com","goods":[{"good_name":"sales","good_sum":1089.0000000000002}]}\n')
+      sb:fault("drop", "", 2) -- both orders are made, both answers cut off
+      local summary = assert(import.run(path, { client = sb:client(), jobs = 1, grace = 0 }))
+      assert.are.equal(2, summary.existing, cjson.encode(summary))
+      assert.are.equal(0, sb:stats().duplicates)
+      assert.are.equal(3, sb:stats().orders)
+    end)
+
+    it("reads the server's clock on the boot clock, which a step of the wall clock does not move", function()
+      local shim = dir .. "/clockshift.so"
+      assert(os.execute(("cc -shared -fPIC -o %s spec/support/clockshift.c -ldl"):format(shim)))
+      local path = dir .. "/step.csv"
+      write(path, "id,bill_email,goods\nv,victim@example.com,invoice\nr2,c2@example.com,course\n"
+        .. "r3,c3@example.com,course\nr4,c4@example.com,course\n")
+      write(dir .. "/shift", "0")
+      sb:control("latency", { ms = 600 })
+      sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+      local cmd = ("CLOCKSHIFT_FILE=%s/shift LD_PRELOAD=%s JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s "
+        .. "%s/build/bin/justclick import --jobs 1 --grace 1 %s > %s.out 2>&1"):format(dir, shim, sandbox.user,
+        sandbox.secret, sb.api_url, os.getenv("PWD"), path, path)
+      local p = assert(io.popen(cmd .. " & echo $!"))
+      local pid = tonumber(p:read("l"))
+      p:close()
+      core.sleep(0.3)
+      write(dir .. "/shift", "-120") -- an NTP step back, while v is in flight
+      while sandbox.alive(pid) do core.sleep(0.05) end
+      sb:control("clear")
+      local out = read(path .. ".out")
+      assert.is_truthy(out:find("created 3, existing 1", 1, true), out)
+      assert.are.equal(0, sb:stats().duplicates)
+    end)
+
+    it("leaves to a person a bill that slow answers leave unclear, rather than claim an older one", function()
+      local client = sb:client()
+      local path = dir .. "/slow.csv"
+      local older = assert(client:create_order({ bill_email = "slow@example.com", bill_tag = "own",
+        goods = { { good_name = "invoice" } } })).bill_id
+      sb:control("latency", { ms = 2000 })
+      sb:fault("slow", "0", 1) -- row first passes;
+      sb:fault("http500", "", 1) -- row v is refused: nothing made
+      write(path, "id,bill_email,goods,bill_tag\nfirst,first@example.com,sales,c\nv,slow@example.com,invoice,v\n")
+      core.sleep(1.5) -- the older order is 3.5 s older than v's send
+      local summary = assert(import.run(path, { client = client, jobs = 1, grace = 0 }))
+      sb:control("clear")
+      assert.are_not.equal(older, importing.journal_bills(path).v, cjson.encode(summary))
+    end)
+
+    it("counts a row as first sent anew after the server refused it", function()
+      local client = sb:client()
+      local path = dir .. "/refused.csv"
+      sb:fault("slow", "0", 1)
+      sb:fault("escapes", "", 1) -- a 602: v's order is not made
+      write(path, "id,bill_email,goods,bill_tag\nfirst,first@example.com,sales,c\nv,again@example.com,course,v\n")
+      local first = assert(import.run(path, { client = client, jobs = 1 }))
+      assert.are.equal(1, first.failed)
+      -- The customer orders the same course elsewhere; later the import runs again, and v's
+      -- request gets no answer that tells.
+      local elsewhere = assert(client:create_order({ bill_email = "again@example.com", bill_tag = "shop",
+        goods = { { good_name = "course" } } })).bill_id
+      core.sleep(3.2)
+      sb:fault("http500", "", 1)
+      assert(import.run(path, { client = client, grace = 0 }))
+      assert.are_not.equal(elsewhere, importing.journal_bills(path).v)
+    end)
+
+    it("refuses --settle that gives one bill to two rows, or a bill of another customer", function()
+      local path = dir .. "/settle.csv"
+      with_first_row(path, "t1,twin@example.com,invoice,1\nt2,twin@example.com,invoice,2\n")
+      write(path .. ".journal", read(path .. ".journal") .. sent_records(5, { "t1", 3 }, { "t2", 4 }))
+      local client = sb:client()
+      local x = assert(client:create_order({ bill_email = "twin@example.com", goods = { { good_name = "invoice" } } })).bill_id
+      local other = assert(client:create_order({ bill_email = "other@example.com", goods = { { good_name = "invoice" } } })).bill_id
+      local orders = sb:stats().orders
+      local status, out = host_import(path, ("--settle 3=%d --settle 4=%d"):format(x, x))
+      assert.are.equal(1, status, out)
+      assert.is_truthy(out:find("is the order of another row", 1, true), out)
+      status, out = host_import(path, ("--settle 3=%d"):format(other))
+      assert.are.equal(1, status, out)
+      assert.is_truthy(out:find("is an order of other@example.com, not of twin@example.com", 1, true), out)
+      status, out = host_import(path, "--settle 99999999999999999999=5")
+      assert.are.equal(2, status, out)
+      assert.are.equal(orders, sb:stats().orders)
+    end)
+
+    it("keeps one journal for one file, whatever name it is given", function()
+      local path = dir .. "/real.csv"
+      write(path, importing.csv(3))
+      assert(os.execute(("ln -sf %s %s/link.csv"):format(path, dir)))
+      assert(import.run(dir .. "/link.csv", { client = sb:client() }))
+      local again = assert(import.run(path, { client = sb:client() }))
+      assert.are.equal(3, again.skipped)
+      assert.is_nil(read(dir .. "/link.csv.journal"))
+      assert.are.equal(3, sb:stats().orders)
+    end)
+
+    it("rejects a row with a hash column, which the signature reserves", function()
+      local path = dir .. "/hash.csv"
+      write(path, "bill_email,goods,hash\na@example.com,sales,abc\nb@example.com,sales,\n")
+      local summary = assert(import.run(path, { client = sb:client() }))
+      assert.are.equal(1, summary.rejected)
+      assert.is_truthy(summary.rejects[1].reason:find("reserved", 1, true), summary.rejects[1].reason)
+      assert.are.equal(1, summary.created)
+    end)
+  end)
+
   describe("from the host", function()
     it("sends nothing and journals nothing under --dry-run; a real run then creates every row", function()
       local path = dir .. "/dry.csv"

@@ -28,6 +28,8 @@ static const luaL_Reg functions[] = {
   {"isatty", jc_l_isatty},
   {"lock", jc_l_lock},
   {"truncate_durably", jc_l_truncate_durably},
+  {"realpath", jc_l_realpath},
+  {"boottime", jc_l_boottime},
   {NULL, NULL},
 };
 

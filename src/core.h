@@ -50,6 +50,8 @@ int jc_l_append_durably(lua_State *L);
 int jc_l_isatty(lua_State *L);
 int jc_l_lock(lua_State *L);
 int jc_l_truncate_durably(lua_State *L);
+int jc_l_realpath(lua_State *L);
+int jc_l_boottime(lua_State *L);
 
 /* reply.c */
 int jc_l_decode_reply(lua_State *L);

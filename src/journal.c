@@ -9,7 +9,9 @@
 #define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
 #include <stdio.h>
@@ -18,32 +20,39 @@
 #include "core.h"
 
 /* fsyncs the directory that holds path, so that a file just made there survives a crash. */
-static int sync_directory(lua_State *L, const char *path, size_t len) {
+static int sync_directory(const char *path, size_t len) {
   const char *slash = len ? memrchr(path, '/', len) : NULL;
-  const char *dir = ".";
-  int fd, ok;
-  if (slash != NULL) {
-    lua_pushlstring(L, path, slash == path ? 1 : (size_t)(slash - path));
-    dir = lua_tostring(L, -1);
-  }
+  char *dir = strndup(slash == NULL ? "." : path, slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path));
+  int fd, ok = 0;
+  if (dir == NULL) return 0;
   fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ok = fsync(fd) == 0;
-  close(fd);
+  if (fd >= 0) {
+    ok = fsync(fd) == 0;
+    close(fd);
+  }
+  free(dir);
   return ok;
+}
+
+/* Opens path with flags, making it (mode 0600) when it is missing; a file it makes has its
+   directory fsynced, so that the file survives a crash. -1 and errno on failure. */
+static int open_durably(const char *path, size_t len, int flags) {
+  int fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    if (sync_directory(path, len)) return fd;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  return errno == EEXIST ? open(path, flags | O_CLOEXEC) : -1;
 }
 
 int jc_l_append_durably(lua_State *L) {
   size_t len, path_len, done = 0;
   const char *path = luaL_checklstring(L, 1, &path_len);
   const char *data = luaL_checklstring(L, 2, &len);
-  int created = 0;
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    created = 1;
-  } else if (errno == EEXIST) {
-    fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-  }
+  int fd = open_durably(path, path_len, O_WRONLY | O_APPEND);
   if (fd < 0) goto failed;
   while (done < len) {
     ssize_t n = write(fd, data + done, len - done);
@@ -53,7 +62,6 @@ int jc_l_append_durably(lua_State *L) {
   }
   if (fsync(fd) != 0) goto failed_open;
   if (close(fd) != 0) goto failed;
-  if (created && !sync_directory(L, path, path_len)) goto failed;
   lua_pushboolean(L, 1);
   return 1;
 failed_open: {
@@ -89,7 +97,8 @@ static int lock_release(lua_State *L) {
    if it is missing), held until lock:release(), <close> or the garbage collector. nil when
    another process holds it: two imports of one file at once could each send the same row. */
 int jc_l_lock(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  size_t path_len;
+  const char *path = luaL_checklstring(L, 1, &path_len);
   int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
   *fd = -1;
   if (luaL_newmetatable(L, JC_LOCK_TYPE)) {
@@ -103,7 +112,7 @@ int jc_l_lock(lua_State *L) {
     lua_setfield(L, -2, "__index");
   }
   lua_setmetatable(L, -2);
-  *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  *fd = open_durably(path, path_len, O_RDWR);
   if (*fd < 0 || flock(*fd, LOCK_EX | LOCK_NB) != 0) {
     int busy = *fd >= 0 && errno == EWOULDBLOCK;
     int saved = errno;
@@ -137,4 +146,41 @@ int jc_l_truncate_durably(lua_State *L) {
   close(fd);
   lua_pushboolean(L, 1);
   return 1;
+}
+
+/* realpath(path) -> the absolute path with no symbolic link in it | nil, message: the import keys
+   its journal and lock on it, so that one file under two names is one file. */
+int jc_l_realpath(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char *resolved = realpath(path, NULL);
+  if (resolved == NULL) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  lua_pushstring(L, resolved);
+  free(resolved);
+  return 1;
+}
+
+/* boottime() -> seconds since the machine booted, suspensions included (CLOCK_BOOTTIME), and
+   the boot's id: a clock that no step of the wall clock moves, the same in every process of one
+   boot. The import times its waits and reads the server's clock with it. */
+int jc_l_boottime(lua_State *L) {
+  struct timespec t;
+  char id[64];
+  size_t n = 0;
+  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+  if (clock_gettime(CLOCK_BOOTTIME, &t) != 0) {
+    if (f) fclose(f);
+    return 0;
+  }
+  if (f) {
+    n = fread(id, 1, sizeof id, f);
+    fclose(f);
+  }
+  while (n > 0 && (id[n - 1] == '\n' || id[n - 1] == ' ')) n--;
+  lua_pushnumber(L, (lua_Number)t.tv_sec + (lua_Number)t.tv_nsec / 1e9);
+  lua_pushlstring(L, id, n);
+  return 2;
 }

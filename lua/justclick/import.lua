@@ -71,7 +71,7 @@ local function new_sender(client, jobs, book, outcome)
   local sender = {}
 
   local function start(job)
-    job.started, job.at = core.now(), core.time()
+    job.started, job.at, job.up, job.boot = core.now(), core.time(), core.boottime()
     multi:start(job.key, job.url, job.body, true, math.max(job.deadline - job.started, 0.001))
   end
 
@@ -95,13 +95,17 @@ local function new_sender(client, jobs, book, outcome)
     end
   end
 
-  --- Sends the row; `fresh`: a person said it has no order, so its first send starts anew.
+  --- Sends the row. Its first send starts anew when it has had no order since: a person said so
+  --- (`fresh`), or the server refused its last request (state error).
   function sender.send(row, url, body, fresh)
     while multi:running() >= limit do collect() end
     if sender.fatal then return end
-    local st, at = book.states[row.id], core.time()
-    local first_at = (not fresh and st and st.first_at) or at
-    book:record({ row = row.id, line = row.line, state = "sending", at = at, first_at = first_at })
+    local st = book.states[row.id]
+    local at, up, boot = core.time(), core.boottime()
+    local first = { first_at = at, first_up = up, first_boot = boot }
+    if not fresh and st and st.state ~= "error" and st.first_at then first = st end
+    book:record({ row = row.id, line = row.line, state = "sending", at = at, up = up, boot = boot,
+      first_at = first.first_at, first_up = first.first_up, first_boot = first.first_boot })
     keys = keys + 1
     inflight[keys] = { key = keys, row = row, url = url, body = body, attempts = 1,
       deadline = core.now() + client.timeout }
@@ -135,12 +139,17 @@ function import.run(path, opts)
   opts = opts or {}
   local jobs, grace = check_options(opts)
   local client = opts.client or justclick.default_client()
-  local dry_run = client.dry_run
+  local dry_run = client.dry_run or core.network_forbidden()
 
-  local scan, err = rows.scan(path)
+  local wanted = {}
+  for line in pairs(opts.settle or {}) do wanted[line] = true end
+  for line in pairs(opts.resend or {}) do wanted[line] = true end
+  local scan, err = rows.scan(path, wanted)
   if not scan then return nil, err end
+  -- One file under two names (a symbolic link, ./x and x) is one journal and one lock.
+  local real = assert(core.realpath(path)) -- the scan has read it
   local book
-  book, err = journal.open(path .. ".journal", { write = not dry_run })
+  book, err = journal.open(real .. ".journal", { write = not dry_run })
   if not book then return nil, err end
   local manual
   manual, err = reconcile.manual(client, scan, book, opts.settle or {}, opts.resend or {})
@@ -167,9 +176,10 @@ function import.run(path, opts)
   -- What a row's request came to, in the journal and the counts.
   local function outcome(row, result, failure, job)
     if result then
+      local done_up = core.boottime()
       book:record({ row = row.id, line = row.line, state = "done", bill_id = result.bill_id,
-        existing = result.existing or nil, at = job.at, done_at = core.time(),
-        dated = row.order.bill_created ~= nil or nil }) -- its `created` is the row's, not the server's clock
+        existing = result.existing or nil, at = job.at, up = job.up, boot = job.boot, done_at = core.time(),
+        done_up = done_up, dated = row.order.bill_created ~= nil or nil }) -- `created` is then the row's
       count(result.existing and "existing" or "created")
     elseif failure.sent or failure.kind == "http" or failure.kind == "protocol" then
       book:record({ row = row.id, line = row.line, state = "unknown", message = failure.message })
@@ -285,8 +295,9 @@ local function parse_args(args)
     elseif a == "--settle" then
       if not v then v, err = value(a) end
       local line, bill = (v or ""):match("^(%d+)=(%d+)$")
-      if not line then return nil, err or "--settle takes LINE=BILL_ID" end
-      o.settle[math.tointeger(tonumber(line))] = math.tointeger(tonumber(bill))
+      line, bill = math.tointeger(tonumber(line or "")), math.tointeger(tonumber(bill or ""))
+      if not line or not bill then return nil, err or "--settle takes LINE=BILL_ID, two whole numbers" end
+      o.settle[line] = bill
     elseif a == "--resend" then
       if not v then v, err = value(a) end
       local line = math.tointeger(tonumber(v or ""))

@@ -1,10 +1,12 @@
 --- justclick.import.journal: FILE.journal, one JSON record a line, appended and fsynced.
 --
--- Records: {row = identity, line = n, state = "sending", at = time, first_at = time} before a
--- request goes out; then {state = "done", bill_id = n, at, done_at} (also `existing`, or
--- `reconciled`, or `settled` by hand; `dated` when the order set its own bill_created),
--- {state = "error"} (the server refused the order: nothing was made) or {state = "unknown"} (no
--- answer). Times are the wall clock, in seconds.
+-- Records: {row = identity, line = n, state = "sending", at, up, boot, first_at, first_up,
+-- first_boot} before a request goes out; then {state = "done", bill_id = n, at, up, boot,
+-- done_at, done_up} (also `existing`, or `reconciled`, or `settled` by hand; `dated` when the
+-- order set its own bill_created), {state = "error"} (the server refused the order: nothing was
+-- made) or {state = "unknown"} (no answer). `at` is the wall clock; `up` the boot clock
+-- (core.boottime, which no step of the wall clock moves) of the boot `boot`; `first_*` tell when
+-- the row was first sent since it last had no order.
 --
 -- A crash or a full disk can leave the last record torn: a last line with no line end (each
 -- record is written with one write, its line end last). It is cut off before the next record is
@@ -19,15 +21,18 @@ local Book = {}
 Book.__index = Book
 
 -- Folds a record into the row's state: the latest record, with the times of its sends.
+local SENDS = { "at", "up", "boot" }
 local function fold(states, owned, record)
   local last = states[record.row]
   local state = {}
   for k, v in pairs(record) do state[k] = v end
-  if record.state == "sending" then
-    state.first_at = record.first_at or (last and last.first_at) or record.at
-    state.last_at = record.at
-  elseif last then
-    state.first_at, state.last_at = last.first_at, last.last_at
+  for _, k in ipairs(SENDS) do
+    if record.state == "sending" then
+      state["first_" .. k] = record["first_" .. k] or (last and last["first_" .. k]) or record[k]
+      state["last_" .. k] = record[k]
+    elseif last then
+      state["first_" .. k], state["last_" .. k] = last["first_" .. k], last["last_" .. k]
+    end
   end
   if record.state == "done" and record.bill_id then
     state.bill_id = math.tointeger(record.bill_id) or record.bill_id
@@ -42,13 +47,22 @@ end
 -- line is cut off, and the journal must be writable: checked now, before anything is sent.
 function journal.open(path, opts)
   local book = setmetatable({ path = path, states = {}, owned = {}, write = opts.write }, Book)
+  if book.write then -- locked before it is read: a run that ends meanwhile is read whole
+    local lock, err = core.lock(path)
+    if not lock then return nil, "justclick.import: " .. err end
+    book.lock = lock
+  end
+  local function fail(message)
+    book:close()
+    return nil, "justclick.import: " .. message
+  end
   local f = io.open(path, "rb")
   local whole, size = 0, 0 -- bytes up to the end of the last whole line; all bytes
   local readable, read_err
   if f then readable, read_err = f:read(0) end
   if f and readable == nil and read_err then -- a directory opens, but does not read
     f:close()
-    return nil, ("justclick.import: cannot read the journal %s: %s"):format(path, read_err)
+    return fail(("cannot read the journal %s: %s"):format(path, read_err))
   end
   if f then
     local n = 0
@@ -58,8 +72,8 @@ function journal.open(path, opts)
         local ok, record = pcall(cjson.decode, line)
         if not ok or type(record) ~= "table" or type(record.row) ~= "string" then
           f:close()
-          return nil, ("justclick.import: %s: line %d is not a journal record; an edit or a damaged disk "
-            .. "changed it: mend or delete that line by hand, then run again"):format(path, n)
+          return fail(("%s: line %d is not a journal record; an edit or a damaged disk changed it: "
+            .. "mend or delete that line by hand, then run again"):format(path, n))
         end
         fold(book.states, book.owned, record)
         whole = size
@@ -69,16 +83,10 @@ function journal.open(path, opts)
   end
   book.torn = size > whole
   if book.write then
-    local lock, err = core.lock(path)
-    if not lock then return nil, "justclick.import: " .. err end
-    book.lock = lock
     -- Cuts a torn record, and proves the journal writable before anything is sent.
-    local ok
+    local ok, err
     if book.torn then ok, err = core.truncate_durably(path, whole) else ok, err = core.append_durably(path, "") end
-    if not ok then
-      lock:release()
-      return nil, "justclick.import: cannot write the journal: " .. err
-    end
+    if not ok then return fail("cannot write the journal: " .. err) end
   end
   return book
 end

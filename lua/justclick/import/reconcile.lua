@@ -4,15 +4,19 @@
 -- at the end of a run, when no other row is in flight, and only on evidence:
 --   * GetBills lists the bills of the row's email; those another row of the journal owns are out.
 --   * Each other bill is read through getOrderDetails: its goods (items[].id, items[].sum) must
---     be the row's, and it must have been created after the row was first sent. The server
---     writes `created` in its own zone, which is not published; so the server's clock is read
---     off a bill this import made and saw answered (created between its send and its answer).
+--     be the row's as they were sent, and it must have been created after the row was first sent.
+--   * `created` counts whole seconds in the server's own zone, which is not published. So the
+--     server's clock is read off the bills this import made and saw answered (each was created
+--     between its send and its answer), the ones sent nearest to the row, on the boot clock when
+--     they share the row's boot (no step of the wall clock moves it), else on the wall clock.
+--     A bill made before the row by less than about two seconds cannot be told apart from its own;
+--     one that falls where a slow answer leaves the clock unclear is left to a person.
 --   * The row claims a bill only when exactly one fits and no other unknown row could own it.
---   * No bill fits: once `grace` seconds have passed since the row was last sent (the server may
---     still be working on it), the order does not exist and the row is sent again.
---   * Anything else (two bills fit, another unknown row fits the same bill, no bill of this
---     import to read the clock off, a bill whose time is the row's own bill_created) is left to
---     a person: the row stays unknown, and the summary says how to settle it.
+--   * No bill fits: once `grace` seconds have passed since the row was last sent (on the boot
+--     clock), the server has had time to finish, the order does not exist, and the row is sent
+--     again.
+--   * Anything else is left to a person: the row stays unknown, and the summary says why.
+local justclick = require "justclick"
 local core = require "justclick.core"
 
 local reconcile = {}
@@ -41,7 +45,17 @@ function reconcile.server_seconds(v)
     + tonumber(mi) * 60 + tonumber(se)
 end
 
--- A bill as getOrderDetails tells it, read once a run: {created, items = {{name, sum}}} or {err}.
+-- A value as the request carried it, the text PHP reads (1089.0000000000002 went as "1089"); nil
+-- for what writes nothing (nil, justclick.null).
+local function as_sent(v)
+  if v == nil or v == justclick.null then return nil end
+  local query = core.build_query({ v = v })
+  if query == "" then return nil end
+  return (query:sub(3):gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- A bill as getOrderDetails tells it, read once a run: {created, email, items = {{name, sum}}}
+-- or {err}.
 local function details_of(client, cache, bill_id)
   local d = cache[bill_id]
   if d == nil then
@@ -53,25 +67,29 @@ local function details_of(client, cache, bill_id)
       for _, it in ipairs(type(order.items) == "table" and order.items or {}) do
         if type(it) == "table" then items[#items + 1] = { name = tostring(it.id), sum = tonumber(it.sum) } end
       end
-      d = { created = reconcile.server_seconds(order.created), items = items }
+      d = { created = reconcile.server_seconds(order.created), email = order.email, items = items }
     end
     cache[bill_id] = d
   end
   return d
 end
 
--- Whether a bill's items are the row's goods, in any order: each good claims an item with its
--- name, and with its sum when the row gave one (those claim first).
+-- Whether a bill's items are the row's goods as they were sent, in any order: each good claims an
+-- item with its name, and with its sum (to the kopeck) when the request carried a number; those
+-- claim first.
 local function same_goods(items, goods)
   if #items ~= #goods then return false end
   local wanted = {}
-  for _, g in ipairs(goods) do table.insert(wanted, g.good_sum ~= nil and 1 or #wanted + 1, g) end
+  for _, g in ipairs(goods) do
+    local want = { name = as_sent(g.good_name), sum = tonumber(as_sent(g.good_sum)) }
+    table.insert(wanted, want.sum and 1 or #wanted + 1, want)
+  end
   local used = {}
   for _, want in ipairs(wanted) do
     local found
     for j, have in ipairs(items) do
-      if not used[j] and have.name == tostring(want.good_name)
-          and (want.good_sum == nil or have.sum == tonumber(want.good_sum)) then
+      if not used[j] and have.name == want.name
+          and (want.sum == nil or (have.sum and math.abs(have.sum - want.sum) < 0.005)) then
         found = j
         break
       end
@@ -82,14 +100,8 @@ local function same_goods(items, goods)
   return true
 end
 
--- The server's clock against ours, as the least offset (server `created` minus our time) that the
--- bills this import made and saw answered allow: each was created between our send (at) and our
--- answer (done_at), and `created` counts whole seconds, so each bill bounds the offset to
--- [created - done_at, created + 1 - at]. Up to 8 bills with the shortest waits narrow it down.
--- nil when no bill can be read, or when they disagree (a clock that jumped, or a `created` that
--- is not the time of making).
-local CLOCK_BILLS = 8
-local function clock_offset(client, book, cache)
+-- The bills this import made and saw answered, whose `created` is the server's clock.
+local function own_bills(book)
   local made = {}
   for _, st in pairs(book.states) do
     if st.state == "done" and st.bill_id and st.at and st.done_at and not st.dated
@@ -97,17 +109,50 @@ local function clock_offset(client, book, cache)
       made[#made + 1] = st
     end
   end
-  table.sort(made, function(a, b) return a.done_at - a.at < b.done_at - b.at end)
-  local low, high
-  for i = 1, math.min(#made, CLOCK_BILLS) do
-    local d = details_of(client, cache, made[i].bill_id)
-    if d.created then
-      low = math.max(low or -math.huge, d.created - made[i].done_at)
-      high = math.min(high or math.huge, d.created + 1 - made[i].at)
+  return made
+end
+
+-- When the server saw the row first sent, as bounds on `created` seconds: {lo, claim}. A bill of
+-- the row's own has created >= lo. Bills created from `claim` on are taken as made after it
+-- (claim is at most 2 s before the latest the send can have been); those between lo and claim
+-- cannot be told. Read off up to 8 of the import's bills sent nearest the row, in one
+-- frame: the boot clock when they share the row's boot, else the wall clock. nil when no bill
+-- can be read, or when they disagree (a clock that moved, or a `created` that is not the time).
+local CLOCK_BILLS = 8
+local function first_sent(client, cache, made, st)
+  local frame = { at = "at", done = "done_at", first = "first_at" }
+  local same_boot = {}
+  if st.first_boot and st.first_up then
+    for _, b in ipairs(made) do
+      if b.boot == st.first_boot and b.up and b.done_up then same_boot[#same_boot + 1] = b end
     end
   end
-  if low and low <= high then return low end
-  return nil
+  local bills = made
+  if #same_boot > 0 then
+    bills, frame = same_boot, { at = "up", done = "done_up", first = "first_up" }
+  end
+  local first = st[frame.first]
+  if not first then return nil end
+  table.sort(bills, function(a, b) return math.abs(a[frame.at] - first) < math.abs(b[frame.at] - first) end)
+  local low, high
+  for i = 1, math.min(#bills, CLOCK_BILLS) do
+    local d = details_of(client, cache, bills[i].bill_id)
+    if d.created then -- created between our send and our answer: the offset's bounds
+      low = math.max(low or -math.huge, d.created - bills[i][frame.done])
+      high = math.min(high or math.huge, d.created + 1 - bills[i][frame.at])
+    end
+  end
+  if not low or low > high then return nil end
+  return { lo = math.floor(first + low), claim = math.floor(first + math.max(low, high - 2)) }
+end
+
+-- Seconds since the row was last sent: on the boot clock when it was sent on this boot; at least
+-- the boot clock when the machine has booted since; else the wall clock.
+local function since_last_send(st)
+  local up, boot = core.boottime()
+  if st.last_up and st.last_boot == boot then return up - st.last_up end
+  if st.last_boot and up and st.last_boot ~= boot then return up end
+  return core.time() - (st.last_at or st.first_at or 0)
 end
 
 local function list(ids)
@@ -117,78 +162,76 @@ local function list(ids)
   return table.concat(shown, ", ")
 end
 
--- Decides the rows of one email (and its spellings): returns, by row, {claim = bill} or {resend =
--- true} or {wait = seconds} or {message = why a person must decide}.
-local function decide(client, book, cache, group, grace, clock)
-  local bills, failure = {}, nil
+-- The bills that could be the order of rows of one email (and its spellings): {id, d} each, or
+-- nil and why none can be trusted.
+local function candidates_of(client, book, cache, group)
+  local bills = {}
   for email in pairs(group.emails) do
     local found, err = client:bills(email)
     if found then
       for _, b in ipairs(found) do bills[b.bill_id] = true end
     elseif not (err.kind == "api" and err.code == 500) then -- 500: no such contact, so no bills
-      failure = "GetBills failed: " .. tostring(err)
+      return nil, "GetBills failed: " .. tostring(err)
     end
   end
-  local decisions = {}
-  if failure then
-    for _, row in ipairs(group.rows) do decisions[row] = { message = failure } end
-    return decisions
-  end
-
   local candidates = {}
   for id in pairs(bills) do
     if not book.owned[id] then
       local d = details_of(client, cache, id)
       if d.err then
-        for _, row in ipairs(group.rows) do
-          decisions[row] = {
-            message = ("bill %d could be its order, but getOrderDetails failed: %s"):format(id, tostring(d.err)),
-          }
-        end
-        return decisions
+        return nil, ("bill %d could be its order, but getOrderDetails failed: %s"):format(id, tostring(d.err))
       end
       candidates[#candidates + 1] = { id = id, d = d }
     end
   end
+  return candidates
+end
 
-  -- For each row, the bills made after it was first sent (possible) and before (older).
-  local possible, older, undatable = {}, {}, {}
+-- Decides the rows of one email: by row, {claim = bill} or {resend = true} or {wait = seconds} or
+-- {message = why a person must decide}.
+local function decide(client, book, cache, made, group, grace)
+  local decisions = {}
+  local candidates, failure = candidates_of(client, book, cache, group)
+  if not candidates then
+    for _, row in ipairs(group.rows) do decisions[row] = { message = failure } end
+    return decisions
+  end
+  -- For each row: the fitting bills made after it was first sent (possible), before it (older),
+  -- and those whose time cannot be told (unclear).
+  local possible, older, unclear = {}, {}, {}
   for _, row in ipairs(group.rows) do
-    possible[row], older[row], undatable[row] = {}, {}, {}
-    local st = book.states[row.id]
+    possible[row], older[row], unclear[row] = {}, {}, {}
+    local st, sent = book.states[row.id], nil
     for _, c in ipairs(candidates) do
       if same_goods(c.d.items, row.order.goods) then
-        local offset = clock()
-        if not offset or not c.d.created or not st.first_at then
-          table.insert(undatable[row], c.id)
-        elseif c.d.created >= math.floor(st.first_at + offset) then
+        sent = sent or first_sent(client, cache, made, st) or false
+        if not sent or not c.d.created then
+          table.insert(unclear[row], c.id)
+        elseif c.d.created >= sent.claim then
           table.insert(possible[row], c.id)
-        else
+        elseif c.d.created < sent.lo then
           table.insert(older[row], c.id)
+        else
+          table.insert(unclear[row], c.id)
         end
       end
     end
   end
 
-  local now = core.time()
   for _, row in ipairs(group.rows) do
-    local st = book.states[row.id]
     local shared = {}
     for _, id in ipairs(possible[row]) do
       for _, other in ipairs(group.rows) do
-        if other ~= row then
-          for _, oid in ipairs(possible[other]) do
-            if oid == id then
-              shared[#shared + 1] = ("bill %d could be the order of line %d too"):format(id, other.line)
-            end
+        for _, oid in ipairs(other ~= row and possible[other] or {}) do
+          if oid == id then
+            shared[#shared + 1] = ("bill %d could be the order of line %d too"):format(id, other.line)
           end
         end
       end
     end
-    if #undatable[row] > 0 then
-      decisions[row] = { message = ("bills %s hold its goods, but when they were made cannot be read against "
-        .. "this import's own orders (none has an answer to compare the server's clock with)")
-        :format(list(undatable[row])) }
+    if #unclear[row] > 0 then
+      decisions[row] = { message = ("bills %s hold its goods, but whether they were made before or after it was "
+        .. "sent cannot be told from this import's own orders"):format(list(unclear[row])) }
     elseif #possible[row] == 1 and #shared == 0 then
       decisions[row] = { claim = possible[row][1] }
     elseif #possible[row] > 1 then
@@ -201,23 +244,19 @@ local function decide(client, book, cache, group, grace, clock)
       decisions[row] = { message = ("bills %s hold its goods, and their time is the row's own bill_created, "
         .. "so it cannot be told whether this import made them"):format(list(older[row])) }
     else -- no bill of its: once the server has had time to finish, it has no order
-      local wait = (st.last_at or st.first_at or now) + grace - now
-      decisions[row] = wait > 0 and { wait = wait } or { resend = true }
+      local wait = grace - since_last_send(book.states[row.id])
+      decisions[row] = wait > 0 and { wait = math.min(wait, grace) } or { resend = true }
     end
   end
   return decisions
 end
 
---- reconcile.settle(client, book, pending, {grace =, on_claim =, on_unknown =}) -> rows to send
--- again. Claims are recorded in the journal (state done, reconciled); rows a person must settle
--- go to on_unknown(row, message). Waits, at most `grace` seconds, for rows whose server may still
--- be working.
+--- reconcile.settle(client, book, pending, {grace =, on_claim =, on_unknown =, on_wait =}) -> rows
+-- to send again. Claims are recorded in the journal (state done, reconciled); rows a person must
+-- settle go to on_unknown(row, message). Waits, at most `grace` seconds, for rows whose server
+-- may still be working.
 function reconcile.settle(client, book, pending, opts)
-  local cache, offset, clock_read = {}, nil, false
-  local function clock()
-    if not clock_read then offset, clock_read = clock_offset(client, book, cache), true end
-    return offset
-  end
+  local cache, made = {}, own_bills(book)
   local groups, order = {}, {}
   for _, row in ipairs(pending) do
     local email = tostring(row.order.bill_email)
@@ -236,7 +275,7 @@ function reconcile.settle(client, book, pending, opts)
     local waiting, longest = {}, 0
     for _, key in ipairs(todo) do
       local group = groups[key]
-      local decisions = decide(client, book, cache, group, opts.grace, clock)
+      local decisions = decide(client, book, cache, made, group, opts.grace)
       local left = {}
       for _, row in ipairs(group.rows) do
         local d = decisions[row]
@@ -270,39 +309,43 @@ end
 
 --- reconcile.manual(client, scan, book, settle, resend) -> {[line] = {settle = bill} | {resend =
 -- true}} | nil, err: what a person decided for unknown rows (--settle LINE=BILL_ID, --resend
--- LINE), checked before anything is sent.
+-- LINE), checked before anything is sent: the row must be unknown, a bill can be given to one
+-- row only, must not be another row's, and must be an order of the row's email.
 function reconcile.manual(client, scan, book, settle, resend)
-  local ids = {}
-  for id, line in pairs(scan.lines) do
-    if settle[line] ~= nil or resend[line] ~= nil then ids[line] = id end
-  end
   local function unknown_row(line)
-    local id = ids[line]
-    if not id then return nil, ("line %s is not a row of the file that can be sent"):format(tostring(line)) end
-    local st = book.states[id]
+    local row = scan.rows[line]
+    if not row or row.reject then
+      return nil, ("line %s is not a row of the file that can be sent"):format(tostring(line))
+    end
+    local st = book.states[row.id]
     if not st or (st.state ~= "sending" and st.state ~= "unknown") then
       return nil, ("line %d: its outcome is not unknown (%s), so there is nothing to settle")
         :format(line, st and st.state or "never sent")
     end
-    return id
+    return row
   end
-  local decisions = {}
+  local decisions, given = {}, {}
   for line, bill in pairs(settle) do
-    local _, err = unknown_row(line)
-    if err then return nil, "justclick.import: " .. err end
+    local row, err = unknown_row(line)
+    if not row then return nil, "justclick.import: " .. err end
     if resend[line] ~= nil then return nil, ("justclick.import: line %d: settled and resent at once"):format(line) end
     if math.type(bill) ~= "integer" or bill <= 0 then
       return nil, ("justclick.import: line %d: the bill id must be a positive integer"):format(line)
     end
     local owner = book.owned[bill]
-    if owner then
+    if owner or given[bill] then
       return nil, ("justclick.import: line %d: bill %d is the order of another row (line %s)")
-        :format(line, bill, tostring(scan.lines[owner] or "?"))
+        :format(line, bill, tostring(given[bill] or scan.lines[owner] or "?"))
     end
-    if not client.dry_run then
-      local _, details_err = client:order_details(bill)
-      if details_err then
+    given[bill] = line
+    if not (client.dry_run or core.network_forbidden()) then
+      local order, details_err = client:order_details(bill)
+      if not order then
         return nil, ("justclick.import: line %d: bill %d: %s"):format(line, bill, tostring(details_err))
+      end
+      if tostring(order.email):lower() ~= tostring(row.order.bill_email):lower() then
+        return nil, ("justclick.import: line %d: bill %d is an order of %s, not of %s"):format(line, bill,
+          justclick.visible(tostring(order.email)), justclick.visible(tostring(row.order.bill_email)))
       end
     end
     decisions[line] = { settle = bill }

@@ -186,14 +186,16 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- Rows
 
--- The row a record makes: its order checked as create_order checks one, and its identity.
+-- The row a record makes: its order checked as create_order checks one (signed, so that a hash
+-- column is refused too), and its identity.
 local function new_row(line, text, order, why)
   if not order then return { line = line, text = text, reject = why } end
-  local ok, query = pcall(justclick.build_query, order)
+  local ok, body = pcall(core.signed_body, order, "", "")
   if not ok then
-    if type(query) ~= "string" or not query:find("^justclick: ") then error(query, 0) end -- an interrupt
-    return { line = line, text = text, reject = (query:gsub("^justclick: ", "")) }
+    if type(body) ~= "string" or not body:find("^justclick: ") then error(body, 0) end -- an interrupt
+    return { line = line, text = text, reject = (body:gsub("^justclick: ", "")) }
   end
+  local query = body:gsub("&?hash=%x+$", "")
   local problem = justclick.order_problem(order) -- after build_query: it reads the order plainly
   if problem then return { line = line, text = text, reject = problem } end
   return { line = line, text = text, order = order, id = why or core.md5(query), named = why ~= nil }
@@ -229,15 +231,18 @@ function rows.each(path)
   end
 end
 
---- rows.scan(path) -> {total, rejects = {{line, reason, text}}, lines = {[id] = line}} | nil, err
--- The first pass: every row read and checked, nothing kept but identities and rejects. Two rows
--- with one identity are an error that names both lines: they would share one journal state.
-function rows.scan(path)
-  local scan = { total = 0, rejects = {}, lines = {} }
+--- rows.scan(path [, wanted]) -> {total, rejects = {{line, reason, text}}, lines = {[id] = line},
+-- rows = {[line] = row}} | nil, err
+-- The first pass: every row read and checked, nothing kept but identities, rejects and the rows
+-- of the lines in `wanted` ({[line] = true}). Two rows with one identity are an error that names
+-- both lines: they would share one journal state.
+function rows.scan(path, wanted)
+  local scan = { total = 0, rejects = {}, lines = {}, rows = {} }
   local repeated = {}
   local ok, err = pcall(function()
     for row in rows.each(path) do
       scan.total = scan.total + 1
+      if wanted and wanted[row.line] then scan.rows[row.line] = row end
       if row.reject then
         scan.rejects[#scan.rejects + 1] = { line = row.line, reason = row.reject, text = row.text }
       elseif scan.lines[row.id] then
