@@ -3,11 +3,12 @@
 -- `make install` has put another justclick/core.so on the default path.
 local files = require "support.files"
 
+local shell = require "support.shell"
+
+-- Runs a command line: whether it exited 0, and its output.
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
+  local status, out = shell.run(cmd)
+  return status == 0, out
 end
 
 describe("the build layout", function()

@@ -1,27 +1,34 @@
 -- The encoder against finalizers that call it while it runs, and its scratch memory after a
 -- failure. Each case runs in a child process (the host, Lua 5.4 with the core built in; make
 -- asan sets JUSTCLICK_HOST to its ASan build), so that a crash fails the spec instead of busted.
-local files = require "support.files"
+local shell = require "support.shell"
 
 local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/bin/justclick")
 
 -- Runs `code` in the host; returns its exit status and its stdout and stderr, joined.
 local function child(code, ...)
-  local path, out = os.tmpname(), os.tmpname()
-  files.write(path, code)
-  local p = assert(io.popen(("%s %s %s > %s 2>&1; echo $?"):format(HOST, path, table.concat({ ... }, " "), out)))
-  local status = tonumber(p:read("a"))
-  p:close()
-  local output = files.read(out)
-  os.remove(path)
-  os.remove(out)
-  return status, output
+  return shell.script(HOST, code, ...)
 end
 
 -- Makes finalizers run inside the next call of `fn`: the collector is brought to the phase that
 -- calls finalizers, with some left to call, and then every allocation takes a step. Each
 -- finalizer calls the core again, through the functions in `nested`, in turn.
-local REENTER = [=[
+-- STAGE: due_finalizers(mt, count) stops the collector in the phase that calls finalizers, 10 a
+-- step, with 5 of 15 objects of metatable mt left to finalize, and restarts it with every
+-- allocation a step: the next allocation calls them. count() tells how many have run.
+local STAGE = [=[
+collectgarbage("incremental", 1, 100, 1) -- the smallest steps: every allocation takes one
+local function due_finalizers(mt, count)
+  collectgarbage("collect")
+  collectgarbage("stop")
+  for _ = 1, 15 do setmetatable({}, mt) end
+  local before = count()
+  repeat collectgarbage("step") until count() > before
+  collectgarbage("restart")
+end
+]=]
+
+local REENTER = STAGE .. [=[
 local core = require "justclick.core"
 local NOLIMIT = { max_input_vars = false }
 -- Over 1 MiB of the encoder's entries: that scratch is freed after each call, so a call made
@@ -82,13 +89,8 @@ local outers = {
 local function round(name, outer, input)
   local ok0, expected = pcall(outer, input[2], input[3])
   check(not ok0, name .. " " .. input[1] .. " should fail")
-  collectgarbage("collect")
-  collectgarbage("stop")
-  for _ = 1, 15 do setmetatable({}, mt) end
+  due_finalizers(mt, function() return ran end)
   local before = ran
-  repeat collectgarbage("step") until ran > before
-  collectgarbage("restart")
-  before = ran
   local ok, err = pcall(outer, input[2], input[3])
   local during = ran - before
   check(not ok and err == expected, ("%s %s: %s"):format(name, input[1], tostring(err)))
@@ -96,7 +98,6 @@ local function round(name, outer, input)
   print(("round %s %s: %d finalizers ran during the call"):format(name, input[1], during))
 end
 
-collectgarbage("incremental", 1, 100, 1) -- the smallest steps: every allocation takes one
 for _, name in ipairs({ "build_query", "sign", "signed_body" }) do
   for _, input in ipairs(inputs) do
     if name ~= "build_query" or not input[4] then round(name, outers[name], input) end
@@ -196,7 +197,7 @@ describe("a finalizer that calls a client while the same client's session report
 
   it("leaves the failure as it was: sent, and not sent twice", function()
     sb:fault("hangup", "", 1)
-    local status, out = child([=[
+    local status, out = child(STAGE .. [=[
 local justclick = require "justclick"
 local c = justclick.new{ user = "demo", secret = "sandbox-secret", api_url = ..., backoff = 0.01 }
 local order = { bill_email = "gc@example.com", goods = { { good_name = "sales" } } }
@@ -210,14 +211,9 @@ local mt = { __gc = function()
   local info, err = c:order_details(first.bill_id) -- on the same session, in the middle of post
   nested[#nested + 1] = info and info.id == first.bill_id or tostring(err)
 end }
-collectgarbage("incremental", 1, 100, 1)
-collectgarbage("collect")
-collectgarbage("stop")
-for _ = 1, 15 do setmetatable({}, mt) end
+due_finalizers(mt, function() return ran end)
 local before = ran
-repeat collectgarbage("step") until ran > before
-collectgarbage("restart")
-before, armed = ran, true
+armed = true
 local status, failure = c.session:post(url, body, true) -- hung up on: a failure
 print(("during %d"):format(ran - before))
 print("status", status, "sent", failure and failure.sent, "message", failure and failure.message)

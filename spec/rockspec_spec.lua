@@ -1,11 +1,12 @@
 -- `luarocks make` builds and installs the module and the host from the rockspec into a tree.
 -- The rocks registry is out of reach here, so --deps-mode none relies on Debian's lua-cjson.
 
+local shell = require "support.shell"
+
+-- Runs a command line: whether it exited 0, and its output.
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
+  local status, out = shell.run(cmd)
+  return status == 0, out
 end
 
 describe("justclick-scm-1.rockspec", function()

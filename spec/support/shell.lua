@@ -1,0 +1,27 @@
+-- Commands and scripts that the specs run as child processes.
+local files = require "support.files"
+
+local shell = {}
+
+--- Runs a shell command line; returns its exit status and its output, stdout and stderr joined.
+function shell.run(cmdline)
+  local out = os.tmpname()
+  local p = assert(io.popen(("%s > %s 2>&1; echo $?"):format(cmdline, out)))
+  local status = tonumber(p:read("a"))
+  p:close()
+  local output = files.read(out)
+  os.remove(out)
+  return status, output
+end
+
+--- Runs the Lua code as a script of `command` (the host, say), with the arguments after it;
+-- returns its exit status and its output.
+function shell.script(command, code, ...)
+  local path = os.tmpname()
+  files.write(path, code)
+  local status, output = shell.run(("%s %s %s"):format(command, path, table.concat({ ... }, " ")))
+  os.remove(path)
+  return status, output
+end
+
+return shell
