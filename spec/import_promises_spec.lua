@@ -170,6 +170,24 @@ describe("import promises", function()
       assert.is_true(large - small < 40000 * 0.5, ("%d KiB for 10,000 rows, %d KiB for 50,000"):format(small, large))
     end)
 
+    it("stops when the file changes between its two readings, before sending a row it did not check", function()
+      local path = dir .. "/changing.csv"
+      write(path, importing.csv(300)) -- larger than what the reader buffers
+      local changed = false
+      local summary, err = import.run(path, { client = sb:client(), jobs = 1, progress = function()
+        if not changed then -- after the first row: two rows near the end trade places
+          changed = true
+          local lines = {}
+          for line in read(path):gmatch("[^\n]+") do lines[#lines + 1] = line end
+          lines[290], lines[291] = lines[291], lines[290]
+          write(path, table.concat(lines, "\n") .. "\n")
+        end
+      end })
+      assert.is_nil(summary)
+      assert.is_truthy(err:find("changed while it was imported", 1, true), err)
+      assert.is_true(sb:stats().orders < 290)
+    end)
+
     it("refuses a directory with a clear error", function()
       local summary, err = import.run(dir, { client = sb:client() })
       assert.is_nil(summary)

@@ -181,7 +181,7 @@ function import.run(path, opts)
         existing = result.existing or nil, at = job.at, up = job.up, boot = job.boot, done_at = core.time(),
         done_up = done_up, dated = row.order.bill_created ~= nil or nil }) -- `created` is then the row's
       count(result.existing and "existing" or "created")
-    elseif failure.sent or failure.kind == "http" or failure.kind == "protocol" then
+    elseif failure.sent then -- it reached the server, and no clear answer came
       book:record({ row = row.id, line = row.line, state = "unknown", message = failure.message })
       pending[#pending + 1] = row
     else
@@ -209,6 +209,9 @@ function import.run(path, opts)
   -- The second pass: each row skipped, deferred or sent.
   local function take(row)
     if row.reject then return count("rejected", "rejects", { line = row.line, reason = row.reject }) end
+    if scan.lines[row.id] ~= row.line then -- what the first pass checked is not what is read now
+      error(("justclick.import: %s changed while it was imported (line %d); run again"):format(path, row.line), 0)
+    end
     local st, decision = book.states[row.id], manual[row.line] or {}
     if decision.settle then
       book:record({ row = row.id, line = row.line, state = "done", bill_id = decision.settle, settled = true })
