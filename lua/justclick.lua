@@ -22,12 +22,13 @@ local justclick = {
 
 -- What a terminal or a log would obey rather than show, shown as escapes: a server's error_text
 -- may hold colour codes, carriage returns or newlines that rewrite what is shown. ASCII controls
--- (\n, \x1b), C1 controls (U+0080-U+009F: CSI and NEL to some terminals), line separators and
--- bidirectional overrides (\u{202E}), and bytes that are not UTF-8 (\x9b: CSI to others).
+-- (\n, \x1b), C1 controls (U+0080-U+009F: CSI and NEL to some terminals), line separators,
+-- bidirectional marks and overrides (\u{202E}, \u{061C}), zero-width characters, and bytes that
+-- are not UTF-8 (\x9b: CSI to others).
 local ESCAPES = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
 local function hidden(cp)
-  return (cp >= 0x80 and cp <= 0x9F) or cp == 0x2028 or cp == 0x2029 or cp == 0x200E or cp == 0x200F
-    or (cp >= 0x202A and cp <= 0x202E) or (cp >= 0x2066 and cp <= 0x2069)
+  return (cp >= 0x80 and cp <= 0x9F) or cp == 0x061C or (cp >= 0x200B and cp <= 0x200F)
+    or (cp >= 0x2028 and cp <= 0x202E) or (cp >= 0x2060 and cp <= 0x2069) or cp == 0xFEFF
 end
 
 -- The UTF-8 character at i: its length and code point, or nil when the bytes are not UTF-8.

@@ -227,8 +227,9 @@ describe("justclick.visible", function()
   end)
 
   it("shows C1 controls, line separators, bidirectional overrides and bytes that are not UTF-8", function()
-    -- U+009B (CSI), U+0085 (NEL), U+2028, U+202E; a lone \x9b; an overlong "/"; Cyrillic stays
-    local text = "\194\155 \194\133 \226\128\168 \226\128\174 \155 \192\175 заказ"
-    assert.are.equal("\\u{009B} \\u{0085} \\u{2028} \\u{202E} \\x9b \\xc0\\xaf заказ", justclick.visible(text))
+    -- U+009B (CSI), U+0085 (NEL), U+2028, U+202E, U+061C; a lone \x9b; an overlong "/"; Cyrillic stays
+    local text = "\194\155 \194\133 \226\128\168 \226\128\174 \216\156 \155 \192\175 заказ"
+    assert.are.equal("\\u{009B} \\u{0085} \\u{2028} \\u{202E} \\u{061C} \\x9b \\xc0\\xaf заказ",
+      justclick.visible(text))
   end)
 end)

@@ -381,6 +381,58 @@ describe("import promises", function()
       assert.are.equal(3, sb:stats().orders)
     end)
 
+    it("leaves to a person a bill that fits in time and goods but differs in what else the row sent", function()
+      -- Row v got no answer; meanwhile the customer's second order of the product came another way.
+      local path = dir .. "/crossed.csv"
+      with_first_row(path, "v,cross@example.com,invoice,newsletter\n")
+      write(path .. ".journal", read(path .. ".journal") .. sent_records(0, { "v", 3 }))
+      local other = assert(sb:client():create_order({ bill_email = "cross@example.com", bill_tag = "partner",
+        goods = { { good_name = "invoice" } } })).bill_id
+      local summary = assert(import.run(path, { client = sb:client(), grace = 0 }))
+      assert.are.equal(1, summary.unknown, cjson.encode(summary))
+      assert.is_truthy(summary.unknowns[1].message:find(("bill %d holds its goods, but its bill_tag differs"):format(other), 1, true),
+        summary.unknowns[1].message)
+      assert.is_nil(importing.journal_bills(path).v)
+    end)
+
+    it("times the grace on the wall clock for a row sent on another machine", function()
+      local path = dir .. "/moved.csv"
+      with_first_row(path, "v,moved@example.com,course,v\n")
+      -- v went out a moment ago from a machine up for ten days: its boot clock says nothing here.
+      local record = { row = "v", line = 3, state = "sending", at = core.time(), up = 864000, boot = "another-machine" }
+      write(path .. ".journal", read(path .. ".journal") .. cjson.encode(record) .. "\n")
+      local started = core.now()
+      local summary = assert(import.run(path, { client = sb:client(), grace = 2 }))
+      assert.is_true(core.now() - started >= 1.9, ("sent again after %.2f s"):format(core.now() - started))
+      assert.are.equal(1, summary.created)
+    end)
+
+    it("reads sums as PHP does: a hex text is no number, and the product's price is charged", function()
+      local path = dir .. "/hexsum.jsonl"
+      write(path, '{"id":"first","bill_email":"first@example.com","goods":[{"good_name":"sales"}]}\n')
+      assert(import.run(path, { client = sb:client() }))
+      write(path, read(path) .. '{"id":"h","bill_email":"h@example.com","goods":[{"good_name":"invoice","good_sum":"0x10"}]}\n')
+      sb:fault("drop", "", 1)
+      local summary = assert(import.run(path, { client = sb:client(), grace = 0 }))
+      assert.are.equal(1, summary.existing, cjson.encode(summary))
+      assert.are.equal(0, sb:stats().duplicates)
+    end)
+
+    it("refuses a journal that an older version kept beside a link, and a file with hard links", function()
+      local path, link = dir .. "/target.csv", dir .. "/current.csv"
+      write(path, importing.csv(2))
+      assert(os.execute(("ln -sfn %s %s"):format(path, link)))
+      write(link .. ".journal", sent_records(5, { "row1", 2 }))
+      local summary, err = import.run(link, { client = sb:client() })
+      assert.is_nil(summary)
+      assert.is_truthy(err:find("written by an older version", 1, true), err)
+      assert(os.execute(("ln -f %s %s/hard.csv"):format(path, dir)))
+      summary, err = import.run(path, { client = sb:client() })
+      assert.is_nil(summary)
+      assert.is_truthy(err:find("has 2 hard links", 1, true), err)
+      assert.are.equal(0, sb:stats().requests)
+    end)
+
     it("rejects a row with a hash column, which the signature reserves", function()
       local path = dir .. "/hash.csv"
       write(path, "bill_email,goods,hash\na@example.com,sales,abc\nb@example.com,sales,\n")

@@ -90,7 +90,7 @@ describe("import", function()
     write(path .. ".journal", ('{"row":"b","line":3,"state":"sending","at":%f}\n{"row":"a","line":4,"state":"sending","at":%f}\n')
       :format(sent, sent))
     -- The server made row a's order after it was sent.
-    local made = assert(client:create_order({ bill_email = "r@example.com", bill_tag = "made",
+    local made = assert(client:create_order({ bill_email = "r@example.com", bill_tag = "row",
       goods = { { good_name = "sales", good_sum = 900 }, { good_name = "invoice", good_sum = 1200 } } }))
     local summary = assert(import.run(path, { client = client, jobs = 1, grace = 0 }))
     assert.are.equal(1, summary.existing) -- row a: the order made for it

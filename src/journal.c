@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -148,19 +149,24 @@ int jc_l_truncate_durably(lua_State *L) {
   return 1;
 }
 
-/* realpath(path) -> the absolute path with no symbolic link in it | nil, message: the import keys
-   its journal and lock on it, so that one file under two names is one file. */
+/* realpath(path) -> the absolute path with no symbolic link in it, and the count of hard links of
+   a regular file (1 for anything else) | nil, message. The import keys its journal and lock on the path, so that one file
+   under two names is one file; a file with other hard links has names that no path reaches. */
 int jc_l_realpath(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  struct stat st;
   char *resolved = realpath(path, NULL);
-  if (resolved == NULL) {
+  if (resolved == NULL || stat(resolved, &st) != 0) {
+    int saved = errno;
+    free(resolved);
     lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    lua_pushfstring(L, "%s: %s", path, strerror(saved));
     return 2;
   }
   lua_pushstring(L, resolved);
   free(resolved);
-  return 1;
+  lua_pushinteger(L, S_ISREG(st.st_mode) ? (lua_Integer)st.st_nlink : 1);
+  return 2;
 }
 
 /* boottime() -> seconds since the machine booted, suspensions included (CLOCK_BOOTTIME), and

@@ -141,13 +141,24 @@ function import.run(path, opts)
   local client = opts.client or justclick.default_client()
   local dry_run = client.dry_run or core.network_forbidden()
 
+  -- One file under two names (a symbolic link, ./x and x) is one file: its journal and lock sit
+  -- beside its real path, and both passes read that path, whatever a link points to meanwhile.
+  local real, links = core.realpath(path)
+  if not real then return nil, "justclick.import: " .. links end
+  if links > 1 then
+    return nil, ("justclick.import: %s has %d hard links: under another name it would have another journal; "
+      .. "import it from a copy, or under one name"):format(path, links)
+  end
+  local named = path .. ".journal"
+  if named ~= real .. ".journal" and io.open(named, "rb") and core.realpath(named) ~= real .. ".journal" then
+    return nil, ("justclick.import: %s is a journal beside a link to %s, written by an older version; "
+      .. "move it to %s.journal, then run again"):format(named, real, real)
+  end
   local wanted = {}
   for line in pairs(opts.settle or {}) do wanted[line] = true end
   for line in pairs(opts.resend or {}) do wanted[line] = true end
-  local scan, err = rows.scan(path, wanted)
+  local scan, err = rows.scan(real, wanted)
   if not scan then return nil, err end
-  -- One file under two names (a symbolic link, ./x and x) is one journal and one lock.
-  local real = assert(core.realpath(path)) -- the scan has read it
   local book
   book, err = journal.open(real .. ".journal", { write = not dry_run })
   if not book then return nil, err end
@@ -212,7 +223,7 @@ function import.run(path, opts)
     if scan.lines[row.id] ~= row.line then -- what the first pass checked is not what is read now
       error(("justclick.import: %s changed while it was imported (line %d); run again"):format(path, row.line), 0)
     end
-    local st, decision = book.states[row.id], manual[row.line] or {}
+    local st, decision = book.states[row.id], manual[row.id] or {}
     if decision.settle then
       book:record({ row = row.id, line = row.line, state = "done", bill_id = decision.settle, settled = true })
       count("existing")
@@ -251,7 +262,7 @@ function import.run(path, opts)
 
   sender = not dry_run and new_sender(client, jobs, book, outcome)
   local ok, failure = pcall(function()
-    for row in rows.each(path) do
+    for row in rows.each(real) do
       take(row)
       if sender and sender.fatal then break end
     end

@@ -3,8 +3,12 @@
 -- A row is unknown when its request may have reached the server and no answer came. It is settled
 -- at the end of a run, when no other row is in flight, and only on evidence:
 --   * GetBills lists the bills of the row's email; those another row of the journal owns are out.
---   * Each other bill is read through getOrderDetails: its goods (items[].id, items[].sum) must
---     be the row's as they were sent, and it must have been created after the row was first sent.
+--   * Each other bill whose goods GetBills lists as the row's (or does not list) is read through
+--     getOrderDetails: its goods (items[].id, items[].sum) must be the row's as they were sent,
+--     and it must have been created after the row was first sent. A bill like that whose other
+--     fields (names, phone, address, comment, tag, coupon, domain, utm) differ from what the row
+--     sent is left to a person: it may be another order of the customer's, or the row's own
+--     order as the server rewrote it.
 --   * `created` counts whole seconds in the server's own zone, which is not published. So the
 --     server's clock is read off the bills this import made and saw answered (each was created
 --     between its send and its answer), the ones sent nearest to the row, on the boot clock when
@@ -46,12 +50,55 @@ function reconcile.server_seconds(v)
 end
 
 -- A value as the request carried it, the text PHP reads (1089.0000000000002 went as "1089"); nil
--- for what writes nothing (nil, justclick.null).
+-- for what writes nothing (nil, justclick.null, an empty table).
 local function as_sent(v)
   if v == nil or v == justclick.null then return nil end
-  local query = core.build_query({ v = v })
-  if query == "" then return nil end
+  local ok, query = pcall(core.build_query, { v = v })
+  if not ok or query == "" or query:find("&", 1, true) or not query:find("^v=") then return nil end
   return (query:sub(3):gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- The number PHP reads in a text (is_numeric: blanks around, a sign, decimal digits, an exponent;
+-- not hex), or nil: then the server charges the product's price, which any sum matches.
+local function php_number(text)
+  if type(text) ~= "string" then return nil end
+  local t = text:match("^[ \t\n\r\v\f]*(.-)[ \t\n\r\v\f]*$")
+  if not (t:match("^[+-]?%d+%.?%d*$") or t:match("^[+-]?%.%d+$") or t:match("^[+-]?%d+%.?%d*[eE][+-]?%d+$")
+      or t:match("^[+-]?%.%d+[eE][+-]?%d+$")) then
+    return nil
+  end
+  return tonumber(t)
+end
+
+-- A product code as it is compared: the server may keep codes in another case, or trimmed.
+local function code(v)
+  return v and tostring(v):lower():match("^%s*(.-)%s*$")
+end
+
+-- What getOrderDetails tells of each field the row may send: the order's field -> the detail's.
+local FIELDS = {
+  bill_first_name = "first_name", bill_surname = "last_name", bill_middle_name = "middle_name",
+  bill_otchestvo = "middle_name", bill_phone = "phone", bill_city = "city", bill_country = "country",
+  bill_address = "address", bill_region = "region", bill_postal_code = "postalcode",
+  bill_comment = "comment", bill_tag = "tag", bill_kupon = "kupon", bill_domain = "domain",
+}
+local UTM = { utm_medium = "medium", utm_source = "source", utm_campaign = "campaign", utm_content = "content",
+  utm_term = "term" }
+
+-- The first field the row sent that the bill holds otherwise, or nil.
+local function differing_field(d, order)
+  local function differs(sent, held)
+    sent = as_sent(sent)
+    return sent ~= nil and sent ~= "" and type(held) == "string" and held ~= "" and held ~= sent
+  end
+  for field, detail in pairs(FIELDS) do
+    if differs(order[field], d.fields[detail]) then return field end
+  end
+  local utm, held = type(order.utm) == "table" and order.utm or {}, type(d.fields.utm) == "table" and d.fields.utm or {}
+  for field, detail in pairs(UTM) do
+    if differs(utm[field], held[detail]) then return "utm." .. field end
+  end
+  return nil
 end
 
 -- A bill as getOrderDetails tells it, read once a run: {created, email, items = {{name, sum}}}
@@ -65,9 +112,9 @@ local function details_of(client, cache, bill_id)
     else
       local items = {}
       for _, it in ipairs(type(order.items) == "table" and order.items or {}) do
-        if type(it) == "table" then items[#items + 1] = { name = tostring(it.id), sum = tonumber(it.sum) } end
+        if type(it) == "table" then items[#items + 1] = { name = code(it.id), sum = tonumber(it.sum) } end
       end
-      d = { created = reconcile.server_seconds(order.created), email = order.email, items = items }
+      d = { created = reconcile.server_seconds(order.created), email = order.email, items = items, fields = order }
     end
     cache[bill_id] = d
   end
@@ -81,7 +128,7 @@ local function same_goods(items, goods)
   if #items ~= #goods then return false end
   local wanted = {}
   for _, g in ipairs(goods) do
-    local want = { name = as_sent(g.good_name), sum = tonumber(as_sent(g.good_sum)) }
+    local want = { name = code(as_sent(g.good_name)), sum = php_number(as_sent(g.good_sum)) }
     table.insert(wanted, want.sum and 1 or #wanted + 1, want)
   end
   local used = {}
@@ -100,58 +147,76 @@ local function same_goods(items, goods)
   return true
 end
 
--- The bills this import made and saw answered, whose `created` is the server's clock.
+-- The bills this import made and saw answered, whose `created` is the server's clock: sorted by
+-- their send, on the wall clock (wall) and on each boot's clock (boots[boot]).
 local function own_bills(book)
-  local made = {}
+  local wall, boots = {}, {}
   for _, st in pairs(book.states) do
     if st.state == "done" and st.bill_id and st.at and st.done_at and not st.dated
         and not (st.reconciled or st.settled or st.existing) then
-      made[#made + 1] = st
+      wall[#wall + 1] = st
+      if st.boot and st.up and st.done_up then
+        boots[st.boot] = boots[st.boot] or {}
+        table.insert(boots[st.boot], st)
+      end
     end
   end
-  return made
+  table.sort(wall, function(a, b) return a.at < b.at end)
+  for _, list in pairs(boots) do table.sort(list, function(a, b) return a.up < b.up end) end
+  return { wall = wall, boots = boots }
+end
+
+-- The n entries of `list` (sorted by field) nearest to key.
+local function nearest(list, field, key, n)
+  local lo, hi = 1, #list + 1
+  while lo < hi do -- the first entry at or after key
+    local mid = math.floor((lo + hi) / 2)
+    if list[mid][field] < key then lo = mid + 1 else hi = mid end
+  end
+  local found, left, right = {}, lo - 1, lo
+  while #found < n and (left >= 1 or right <= #list) do
+    if right > #list or (left >= 1 and key - list[left][field] <= list[right][field] - key) then
+      found[#found + 1], left = list[left], left - 1
+    else
+      found[#found + 1], right = list[right], right + 1
+    end
+  end
+  return found
 end
 
 -- When the server saw the row first sent, as bounds on `created` seconds: {lo, claim}. A bill of
 -- the row's own has created >= lo. Bills created from `claim` on are taken as made after it
 -- (claim is at most 2 s before the latest the send can have been); those between lo and claim
--- cannot be told. Read off up to 8 of the import's bills sent nearest the row, in one
--- frame: the boot clock when they share the row's boot, else the wall clock. nil when no bill
--- can be read, or when they disagree (a clock that moved, or a `created` that is not the time).
-local CLOCK_BILLS = 8
+-- cannot be told. Read off up to 4 of the import's bills sent nearest the row, in one frame: the
+-- boot clock when they share the row's boot, else the wall clock. nil when no bill can be read,
+-- or when they disagree (a clock that moved, or a `created` that is not the time of making).
+local CLOCK_BILLS = 4
 local function first_sent(client, cache, made, st)
-  local frame = { at = "at", done = "done_at", first = "first_at" }
-  local same_boot = {}
-  if st.first_boot and st.first_up then
-    for _, b in ipairs(made) do
-      if b.boot == st.first_boot and b.up and b.done_up then same_boot[#same_boot + 1] = b end
-    end
+  local bills, at, done, first
+  if st.first_boot and st.first_up and made.boots[st.first_boot] then
+    bills, at, done, first = made.boots[st.first_boot], "up", "done_up", st.first_up
+  elseif st.first_at then
+    bills, at, done, first = made.wall, "at", "done_at", st.first_at
+  else
+    return nil
   end
-  local bills = made
-  if #same_boot > 0 then
-    bills, frame = same_boot, { at = "up", done = "done_up", first = "first_up" }
-  end
-  local first = st[frame.first]
-  if not first then return nil end
-  table.sort(bills, function(a, b) return math.abs(a[frame.at] - first) < math.abs(b[frame.at] - first) end)
   local low, high
-  for i = 1, math.min(#bills, CLOCK_BILLS) do
-    local d = details_of(client, cache, bills[i].bill_id)
+  for _, b in ipairs(nearest(bills, at, first, CLOCK_BILLS)) do
+    local d = details_of(client, cache, b.bill_id)
     if d.created then -- created between our send and our answer: the offset's bounds
-      low = math.max(low or -math.huge, d.created - bills[i][frame.done])
-      high = math.min(high or math.huge, d.created + 1 - bills[i][frame.at])
+      low = math.max(low or -math.huge, d.created - b[done])
+      high = math.min(high or math.huge, d.created + 1 - b[at])
     end
   end
   if not low or low > high then return nil end
   return { lo = math.floor(first + low), claim = math.floor(first + math.max(low, high - 2)) }
 end
 
--- Seconds since the row was last sent: on the boot clock when it was sent on this boot; at least
--- the boot clock when the machine has booted since; else the wall clock.
+-- Seconds since the row was last sent: on the boot clock when it was sent on this boot, else on
+-- the wall clock (the journal may have moved to another machine, whose uptime says nothing).
 local function since_last_send(st)
   local up, boot = core.boottime()
-  if st.last_up and st.last_boot == boot then return up - st.last_up end
-  if st.last_boot and up and st.last_boot ~= boot then return up end
+  if st.last_up and up and st.last_boot == boot then return up - st.last_up end
   return core.time() - (st.last_at or st.first_at or 0)
 end
 
@@ -162,6 +227,22 @@ local function list(ids)
   return table.concat(shown, ", ")
 end
 
+-- Whether a bill as GetBills lists it may hold a row's goods: it lists no goods it can read, or
+-- every product code of the row among them. (Only a pre-filter: getOrderDetails decides.)
+local function may_hold(bill, rows)
+  local held = {}
+  for _, g in ipairs(bill.goods) do
+    if g.good_name ~= nil then held[code(g.good_name)] = true end
+  end
+  if next(held) == nil then return true end
+  for _, row in ipairs(rows) do
+    local all = true
+    for _, g in ipairs(row.order.goods) do all = all and held[code(as_sent(g.good_name))] ~= nil end
+    if all then return true end
+  end
+  return false
+end
+
 -- The bills that could be the order of rows of one email (and its spellings): {id, d} each, or
 -- nil and why none can be trusted.
 local function candidates_of(client, book, cache, group)
@@ -169,7 +250,9 @@ local function candidates_of(client, book, cache, group)
   for email in pairs(group.emails) do
     local found, err = client:bills(email)
     if found then
-      for _, b in ipairs(found) do bills[b.bill_id] = true end
+      for _, b in ipairs(found) do
+        if may_hold(b, group.rows) then bills[b.bill_id] = true end
+      end
     elseif not (err.kind == "api" and err.code == 500) then -- 500: no such contact, so no bills
       return nil, "GetBills failed: " .. tostring(err)
     end
@@ -197,20 +280,23 @@ local function decide(client, book, cache, made, group, grace)
     return decisions
   end
   -- For each row: the fitting bills made after it was first sent (possible), before it (older),
-  -- and those whose time cannot be told (unclear).
-  local possible, older, unclear = {}, {}, {}
+  -- those whose time cannot be told (unclear), and those that differ in another field (other).
+  local possible, older, unclear, other = {}, {}, {}, {}
   for _, row in ipairs(group.rows) do
-    possible[row], older[row], unclear[row] = {}, {}, {}
+    possible[row], older[row], unclear[row], other[row] = {}, {}, {}, {}
     local st, sent = book.states[row.id], nil
     for _, c in ipairs(candidates) do
       if same_goods(c.d.items, row.order.goods) then
         sent = sent or first_sent(client, cache, made, st) or false
-        if not sent or not c.d.created then
+        local field = differing_field(c.d, row.order)
+        if sent and c.d.created and c.d.created < sent.lo then
+          table.insert(older[row], c.id) -- made before the row was sent: not its order
+        elseif field then
+          table.insert(other[row], ("bill %d holds its goods, but its %s differs"):format(c.id, field))
+        elseif not sent or not c.d.created then
           table.insert(unclear[row], c.id)
         elseif c.d.created >= sent.claim then
           table.insert(possible[row], c.id)
-        elseif c.d.created < sent.lo then
-          table.insert(older[row], c.id)
         else
           table.insert(unclear[row], c.id)
         end
@@ -221,15 +307,18 @@ local function decide(client, book, cache, made, group, grace)
   for _, row in ipairs(group.rows) do
     local shared = {}
     for _, id in ipairs(possible[row]) do
-      for _, other in ipairs(group.rows) do
-        for _, oid in ipairs(other ~= row and possible[other] or {}) do
+      for _, peer in ipairs(group.rows) do
+        for _, oid in ipairs(peer ~= row and possible[peer] or {}) do
           if oid == id then
-            shared[#shared + 1] = ("bill %d could be the order of line %d too"):format(id, other.line)
+            shared[#shared + 1] = ("bill %d could be the order of line %d too"):format(id, peer.line)
           end
         end
       end
     end
-    if #unclear[row] > 0 then
+    if #other[row] > 0 then
+      decisions[row] = { message = table.concat(other[row], "; ") .. ": another order of the customer's, or the "
+        .. "row's own as the server changed it" }
+    elseif #unclear[row] > 0 then
       decisions[row] = { message = ("bills %s hold its goods, but whether they were made before or after it was "
         .. "sent cannot be told from this import's own orders"):format(list(unclear[row])) }
     elseif #possible[row] == 1 and #shared == 0 then
@@ -307,10 +396,11 @@ function reconcile.settle(client, book, pending, opts)
   return resend
 end
 
---- reconcile.manual(client, scan, book, settle, resend) -> {[line] = {settle = bill} | {resend =
--- true}} | nil, err: what a person decided for unknown rows (--settle LINE=BILL_ID, --resend
--- LINE), checked before anything is sent: the row must be unknown, a bill can be given to one
--- row only, must not be another row's, and must be an order of the row's email.
+--- reconcile.manual(client, scan, book, settle, resend) -> {[identity] = {settle = bill} |
+-- {resend = true}} | nil, err: what a person decided for unknown rows (--settle LINE=BILL_ID,
+-- --resend LINE), checked before anything is sent: the row must be unknown, a bill can be given
+-- to one row only, must not be another row's, and must be an order of the row's email. Keyed by
+-- the row's identity, not its line, so that it cannot land on another row.
 function reconcile.manual(client, scan, book, settle, resend)
   local function unknown_row(line)
     local row = scan.rows[line]
@@ -348,12 +438,12 @@ function reconcile.manual(client, scan, book, settle, resend)
           justclick.visible(tostring(order.email)), justclick.visible(tostring(row.order.bill_email)))
       end
     end
-    decisions[line] = { settle = bill }
+    decisions[row.id] = { settle = bill }
   end
   for line in pairs(resend) do
-    local _, err = unknown_row(line)
-    if err then return nil, "justclick.import: " .. err end
-    decisions[line] = { resend = true }
+    local row, err = unknown_row(line)
+    if not row then return nil, "justclick.import: " .. err end
+    decisions[row.id] = { resend = true }
   end
   return decisions
 end
