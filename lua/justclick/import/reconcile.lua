@@ -231,7 +231,7 @@ end
 -- every product code of the row among them. (Only a pre-filter: getOrderDetails decides.)
 local function may_hold(bill, rows)
   local held = {}
-  for _, g in ipairs(bill.goods) do
+  for _, g in ipairs(bill.goods or {}) do
     if g.good_name ~= nil then held[code(g.good_name)] = true end
   end
   if next(held) == nil then return true end
