@@ -173,20 +173,21 @@ int jc_l_realpath(lua_State *L) {
    the boot's id: a clock that no step of the wall clock moves, the same in every process of one
    boot. The import times its waits and reads the server's clock with it. */
 int jc_l_boottime(lua_State *L) {
+  static char id[64]; /* read once: a process lives within one boot */
+  static size_t id_len;
+  static int id_read;
   struct timespec t;
-  char id[64];
-  size_t n = 0;
-  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-  if (clock_gettime(CLOCK_BOOTTIME, &t) != 0) {
-    if (f) fclose(f);
-    return 0;
+  if (clock_gettime(CLOCK_BOOTTIME, &t) != 0) return 0;
+  if (!id_read) {
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f) {
+      id_len = fread(id, 1, sizeof id, f);
+      fclose(f);
+    }
+    while (id_len > 0 && (id[id_len - 1] == '\n' || id[id_len - 1] == ' ')) id_len--;
+    id_read = 1;
   }
-  if (f) {
-    n = fread(id, 1, sizeof id, f);
-    fclose(f);
-  }
-  while (n > 0 && (id[n - 1] == '\n' || id[n - 1] == ' ')) n--;
   lua_pushnumber(L, (lua_Number)t.tv_sec + (lua_Number)t.tv_nsec / 1e9);
-  lua_pushlstring(L, id, n);
+  lua_pushlstring(L, id, id_len);
   return 2;
 }
