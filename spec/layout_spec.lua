@@ -3,13 +3,7 @@
 -- `make install` has put another justclick/core.so on the default path.
 local files = require "support.files"
 
-local shell = require "support.shell"
-
--- Runs a command line: whether it exited 0, and its output.
-local function run(cmd)
-  local status, out = shell.run(cmd)
-  return status == 0, out
-end
+local run = require("support.shell").ok
 
 describe("the build layout", function()
   it("gives busted the work tree's module", function()

@@ -1,13 +1,7 @@
 -- `luarocks make` builds and installs the module and the host from the rockspec into a tree.
 -- The rocks registry is out of reach here, so --deps-mode none relies on Debian's lua-cjson.
 
-local shell = require "support.shell"
-
--- Runs a command line: whether it exited 0, and its output.
-local function run(cmd)
-  local status, out = shell.run(cmd)
-  return status == 0, out
-end
+local run = require("support.shell").ok
 
 describe("justclick-scm-1.rockspec", function()
   local dir, tree, built, log

@@ -14,6 +14,12 @@ function shell.run(cmdline)
   return status, output
 end
 
+--- Runs a shell command line; returns whether it exited 0, and its output.
+function shell.ok(cmdline)
+  local status, output = shell.run(cmdline)
+  return status == 0, output
+end
+
 --- Runs the Lua code as a script of `command` (the host, say), with the arguments after it;
 -- returns its exit status and its output.
 function shell.script(command, code, ...)
