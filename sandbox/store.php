@@ -1,7 +1,7 @@
 <?php
-// The sandbox's storage: orders, their items, the shop's products, armed faults and counters,
-// in one SQLite file, so that orders survive a restart. Times are stored as unix times, and
-// written and read as dates in the sandbox's zone (set_sandbox_zone).
+// The sandbox's storage: orders, their items, the shop's products, armed faults, counters and
+// payment notifications, in one SQLite file, so that orders survive a restart. Times are stored
+// as unix times, and written and read as dates in the sandbox's zone (set_sandbox_zone).
 
 // PHP's zone for every date the sandbox writes or reads: JUSTCLICK_SANDBOX_TZ, by default
 // Europe/Moscow. JustClick is a Russian service whose servers' zone is not published, so the
@@ -9,6 +9,9 @@
 function set_sandbox_zone(): bool {
     return @date_default_timezone_set(getenv('JUSTCLICK_SANDBOX_TZ') ?: 'Europe/Moscow');
 }
+
+// The schema's version (PRAGMA user_version); an older file is brought up to it when opened.
+const STORE_VERSION = 2;
 
 function store(): PDO {
     static $db = null;
@@ -18,35 +21,46 @@ function store(): PDO {
     $db = new PDO('sqlite:' . $path, null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
     $db->exec('PRAGMA busy_timeout = 10000');
     $db->exec('PRAGMA journal_mode = WAL');
-    if ((int)$db->query('PRAGMA user_version')->fetchColumn() > 0) return $db; // made already
+    if ((int)$db->query('PRAGMA user_version')->fetchColumn() >= STORE_VERSION) return $db; // made already
     begin_writing($db);
-    if ((int)$db->query('PRAGMA user_version')->fetchColumn() > 0) {
-        $db->exec('COMMIT');
-        return $db;
+    $version = (int)$db->query('PRAGMA user_version')->fetchColumn(); // another process may have made it
+    if ($version < 1) {
+        $db->exec(<<<SQL
+            CREATE TABLE IF NOT EXISTS products (
+                name TEXT PRIMARY KEY, title TEXT, price REAL, physical INTEGER, prepayment_minsum REAL);
+            CREATE TABLE IF NOT EXISTS orders (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, fingerprint TEXT UNIQUE, email TEXT, data TEXT,
+                created INTEGER, pay_status TEXT, paid INTEGER, rpo TEXT, link TEXT);
+            CREATE TABLE IF NOT EXISTS items (
+                order_id INTEGER, position INTEGER, name TEXT, sum REAL);
+            CREATE TABLE IF NOT EXISTS faults (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, arg TEXT, remaining INTEGER);
+            CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);
+            CREATE TABLE IF NOT EXISTS notes (name TEXT PRIMARY KEY, value TEXT);
+            UPDATE sqlite_sequence SET seq = 100000 WHERE name = 'orders' AND seq < 100000;
+            INSERT OR IGNORE INTO sqlite_sequence (name, seq) VALUES ('orders', 100000);
+            SQL);
+        $seed = $db->prepare('INSERT OR IGNORE INTO products VALUES (?, ?, ?, ?, ?)');
+        foreach ([
+            ['invoice', 'Invoice template', 1500, 0, 500],
+            ['sales', 'Sales course', 990, 0, 0],
+            ['course', 'Video course', 5000, 0, 1000],
+            ['book', 'Printed book', 700, 1, 0],
+        ] as $p) $seed->execute($p);
     }
-    $db->exec(<<<SQL
-        CREATE TABLE IF NOT EXISTS products (
-            name TEXT PRIMARY KEY, title TEXT, price REAL, physical INTEGER, prepayment_minsum REAL);
-        CREATE TABLE IF NOT EXISTS orders (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, fingerprint TEXT UNIQUE, email TEXT, data TEXT,
-            created INTEGER, pay_status TEXT, paid INTEGER, rpo TEXT, link TEXT);
-        CREATE TABLE IF NOT EXISTS items (
-            order_id INTEGER, position INTEGER, name TEXT, sum REAL);
-        CREATE TABLE IF NOT EXISTS faults (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, arg TEXT, remaining INTEGER);
-        CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER);
-        CREATE TABLE IF NOT EXISTS notes (name TEXT PRIMARY KEY, value TEXT);
-        UPDATE sqlite_sequence SET seq = 100000 WHERE name = 'orders' AND seq < 100000;
-        INSERT OR IGNORE INTO sqlite_sequence (name, seq) VALUES ('orders', 100000);
-        SQL);
-    $seed = $db->prepare('INSERT OR IGNORE INTO products VALUES (?, ?, ?, ?, ?)');
-    foreach ([
-        ['invoice', 'Invoice template', 1500, 0, 500],
-        ['sales', 'Sales course', 990, 0, 0],
-        ['course', 'Video course', 5000, 0, 1000],
-        ['book', 'Printed book', 700, 1, 0],
-    ] as $p) $seed->execute($p);
-    $db->exec('PRAGMA user_version = 1');
+    if ($version < 2) {
+        // Payment notifications to the shop (notify.php), each with its body as it was first
+        // sent: a retry sends the same bytes. held: until the front has answered the API call
+        // that made it; next_at: when the notifier may (re)send it; delivered: when a 200 came.
+        $db->exec(<<<SQL
+            CREATE TABLE IF NOT EXISTS notifications (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT, bill_id INTEGER, url TEXT,
+                body TEXT, signed TEXT, queued REAL, held INTEGER, next_at REAL,
+                attempts INTEGER DEFAULT 0, last_status INTEGER, last_error TEXT, delivered REAL,
+                given_up INTEGER DEFAULT 0);
+            SQL);
+    }
+    $db->exec('PRAGMA user_version = ' . STORE_VERSION);
     $db->exec('COMMIT');
     return $db;
 }
@@ -111,7 +125,8 @@ function take_fault(callable $applies): ?array {
 
 function reset_store(): void {
     $db = store();
-    $db->exec('DELETE FROM orders; DELETE FROM items; DELETE FROM faults; DELETE FROM counters; DELETE FROM notes;');
+    $db->exec('DELETE FROM orders; DELETE FROM items; DELETE FROM faults; DELETE FROM counters; DELETE FROM notes;'
+        . ' DELETE FROM notifications;');
 }
 
 function find_order(int $id): ?array {
