@@ -5,6 +5,9 @@
 
 const DELIVERY_FIELDS = ['bill_first_name', 'bill_surname', 'bill_country', 'bill_city', 'bill_address'];
 const STATUSES = ['sent', 'paid', 'return', 'cancel'];
+// The one product sold through an affiliate, so that items[i][partners] is not always empty.
+const AFFILIATE = ['product' => 'course', 'partner_lvl' => 1, 'partner_id' => 7001,
+    'partner_name' => 'affiliate7001', 'share' => 0.1];
 
 // Checks the request's hash as a PHP service would, then runs the method.
 function handle(string $method, array $post, string $user, string $secret): array {
@@ -94,7 +97,11 @@ function order_details(array $p): array {
         $product = product($it['name']);
         $items[] = [
             'id' => $it['name'], 'title' => $product['title'], 'sum' => (float)$it['sum'],
-            'price' => (float)$product['price'], 'pincode' => '', 'partners' => [],
+            'price' => (float)$product['price'], 'pincode' => '',
+            'partners' => $it['name'] === AFFILIATE['product'] ? [[
+                'partner_lvl' => AFFILIATE['partner_lvl'], 'partner_id' => AFFILIATE['partner_id'],
+                'partner_name' => AFFILIATE['partner_name'], 'partner_fee' => round(AFFILIATE['share'] * $it['sum'], 2),
+            ]] : [],
         ];
         $total += (float)$it['sum'];
         $minsum += (float)$product['prepayment_minsum'];
