@@ -5,6 +5,8 @@
 
 const DELIVERY_FIELDS = ['bill_first_name', 'bill_surname', 'bill_country', 'bill_city', 'bill_address'];
 const STATUSES = ['sent', 'paid', 'return', 'cancel'];
+// The notification (notify.php) that each new status sends; `sent` sends none.
+const STATUS_EVENTS = ['paid' => 'paid', 'cancel' => 'cancel_order', 'return' => 'moneyback'];
 // The one product sold through an affiliate, so that items[i][partners] is not always empty.
 const AFFILIATE = ['product' => 'course', 'partner_lvl' => 1, 'partner_id' => 7001,
     'partner_name' => 'affiliate7001', 'share' => 0.1];
@@ -75,6 +77,7 @@ function create_order(array $p): array {
     $add = $db->prepare('INSERT INTO items VALUES (?, ?, ?, ?)');
     foreach ($items as $i => [$name, $sum]) $add->execute([$id, $i, $name, $sum]);
     $db->exec('COMMIT');
+    notify_event('new_order', $id);
     return [0, 'Order created', ['bill_id' => $id, 'link' => $link]];
 }
 
@@ -137,7 +140,8 @@ function order_details(array $p): array {
 function update_order_status(array $p): array {
     $id = order_id($p);
     if ($id === null) return [203, 'No order number', null];
-    if (!find_order($id)) return [302, 'Non-existent order number', null];
+    $before = find_order($id);
+    if (!$before) return [302, 'Non-existent order number', null];
     $status = $p['status'] ?? null;
     if (!in_array($status, STATUSES, true)) return [303, 'No such status', null];
     $date = $p['date'] ?? null;
@@ -148,6 +152,11 @@ function update_order_status(array $p): array {
     store()->prepare('UPDATE orders SET pay_status = ?, paid = ?, rpo = ? WHERE id = ?')->execute([
         $status, $status === 'paid' ? (int)$date : 0, $p['rpo'] ?? null, $id,
     ]);
+    if ($event = STATUS_EVENTS[$status] ?? null) {
+        // Money back is for a payment: its notification keeps the time of it, which the bill loses.
+        $paid = $event === 'moneyback' && $before['paid'] ? ['paid' => date('Y-m-d H:i:s', (int)$before['paid'])] : [];
+        notify_event($event, $id, $paid);
+    }
     return [0, 'OK', ['bill_id' => $id, 'status' => $status]];
 }
 

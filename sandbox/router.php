@@ -13,6 +13,11 @@
 //   GET  /__sandbox/stats                {"requests": API requests seen, "orders": orders held,
 //                                        "duplicates": orders sent again, "user_agent": the last}
 //   GET  /__sandbox/orders               every order held, with its items
+//   POST /__sandbox/notify               the shop's notification URLs and switches (notify.php):
+//                                        url, events, url_EVENT, sign_with, forge, timeout
+//   POST /__sandbox/prepay               bill_id, sum: a prepayment, notified as prepaid
+//   GET  /__sandbox/notifications        every notification since reset: event, bill, attempts,
+//                                        last status, delivered or given up, body
 //
 // The fault kinds and their ARGs are FAULTS below, the one list of them. Armed faults queue:
 // the first armed one spoils the request, except a hangup that the request does not qualify
@@ -21,9 +26,11 @@
 // The account: JUSTCLICK_SANDBOX_USER (default "demo") and JUSTCLICK_SANDBOX_SECRET (default
 // "sandbox-secret"); orders live in JUSTCLICK_SANDBOX_DB (default sandbox/data/sandbox.sqlite).
 // Dates are written and read in JUSTCLICK_SANDBOX_TZ (default Europe/Moscow; see store.php).
+// JUSTCLICK_SANDBOX_NOTIFY_URL: where payment notifications go, until /__sandbox/notify says.
 
 require __DIR__ . '/store.php';
 require __DIR__ . '/api.php';
+require __DIR__ . '/notify.php';
 
 const FAULTS = [
     'slow' => 'MS: the method runs (an order is committed), then the reply waits MS ms',
@@ -100,6 +107,17 @@ function control(string $what): void {
             $orders = (int)store()->query('SELECT COUNT(*) FROM orders')->fetchColumn();
             send_json(['requests' => counter('requests'), 'orders' => $orders, 'duplicates' => counter('duplicates'),
                        'user_agent' => note('user_agent')]);
+            return;
+        case 'notify':
+            [$status, $reply] = notify_control($_POST);
+            send_json($reply, $status);
+            return;
+        case 'prepay':
+            [$status, $reply] = prepay_control($_POST);
+            send_json($reply, $status);
+            return;
+        case 'notifications':
+            send_json(notifications_list());
             return;
         case 'orders':
             $ids = store()->query('SELECT id FROM orders ORDER BY id')->fetchAll(PDO::FETCH_COLUMN);
