@@ -17,6 +17,12 @@
 // stopping the master alone leaves them listening. SIGINT, SIGTERM and any other end of this
 // script (exit, a fatal error) stop the whole group. Only SIGKILL of this script leaves it.
 // JUSTCLICK_SANDBOX_TZ is checked here, so that a bad zone stops the start (see router.php).
+//
+// It also starts notifier.php, which sends payment notifications (notify.php) to the shop. A
+// reply of router.php names the notifications its call queued (X-Sandbox-Notify: ID,...); the
+// front strips the header and, once it has answered the client (or hung up on it), writes the
+// ids to the notifier's stdin, which releases them. The notifier is stopped with php -S, and
+// ends by itself when its stdin closes, so even SIGKILL of this script does not leave it.
 
 const READ_CHUNK = 65536;
 const BAD_GATEWAY = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -114,11 +120,19 @@ if (!set_sandbox_zone()) {
     exit(1);
 }
 
-// Stops php -S and its workers: TERM to their group; once the master is gone (or after 1 s),
-// KILL to whatever of the group is left. (Dead workers can linger as zombies until init reaps
-// them, so the group is not waited for.)
+// Stops the notifier, then php -S and its workers: TERM to their group; once the master is gone
+// (or after 1 s), KILL to whatever of the group is left. (Dead workers can linger as zombies
+// until init reaps them, so the group is not waited for.)
 $group = 0; // php -S's pid, which setsid makes its process group's id
-$stop_backend = function () use (&$group, &$backend) {
+$notifier = null;
+$notifier_in = null; // the notifier's stdin
+$stop_backend = function () use (&$group, &$backend, &$notifier) {
+    if ($notifier) { // TERM ends it at once (it sets no handler); KILL if it has not within 1 s
+        [$n, $notifier] = [$notifier, null];
+        proc_terminate($n, SIGTERM);
+        for ($i = 0; $i < 40 && proc_get_status($n)['running']; $i++) usleep(25000);
+        if (proc_get_status($n)['running']) proc_terminate($n, SIGKILL);
+    }
     if ($group === 0) return;
     [$g, $group] = [$group, 0]; // once: a signal's stop runs the shutdown function too
     posix_kill(-$g, SIGTERM) || posix_kill($g, SIGTERM); // the latter: setsid has not run yet
@@ -149,6 +163,15 @@ if (empty($probe)) {
     exit(1);
 }
 fclose($probe);
+// After php -S, so that php -S holds no copy of the pipe's write end: the pipe closes with us.
+$notifier = proc_open([PHP_BINARY, __DIR__ . '/notifier.php'],
+    [0 => ['pipe', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => STDERR], $notifier_pipes);
+if (!$notifier) {
+    fwrite(STDERR, "sandbox: the notifier did not start\n");
+    exit(1);
+}
+$notifier_in = $notifier_pipes[0];
+stream_set_blocking($notifier_in, false); // never stall the front: a lost id is released late
 echo 'sandbox listening on http://127.0.0.1:' . port_of($listen) . "\n";
 
 // POST /__fast/...: a signed success answered by the front itself, with no check and no
@@ -160,6 +183,15 @@ $clients = [];  // id => [sock, buf, busy: a request of theirs is with php -S]
 $pending = [];  // backend socket id => [sock, client id, reply so far]
 $connections = 0;
 $hangups = 0;
+
+// The notification ids in a reply of php -S (X-Sandbox-Notify), and the reply without the header.
+function take_notifications(string $reply): array {
+    $end = strpos($reply, "\r\n\r\n");
+    $head = $end === false ? $reply : substr($reply, 0, $end);
+    if (!preg_match('/\r\nx-sandbox-notify:\s*([\d,]+)[^\r]*/i', $head, $m)) return [$reply, []];
+    $head = str_replace($m[0], '', $head);
+    return [$end === false ? $head : $head . substr($reply, $end), explode(',', $m[1])];
+}
 
 // Answers the client: writes $out, and hangs up unless it stays open.
 $answer = function (int $id, string $out, bool $keep) use (&$clients) {
@@ -213,16 +245,19 @@ while (true) {
                 $p = $pending[$id];
                 unset($pending[$id]);
                 fclose($s);
-                $finished = forward_finish($p['reply']);
+                [$reply, $notifications] = take_notifications($p['reply']);
+                $finished = forward_finish($reply);
                 if ($finished === null) { // the hangup fault: not a byte of the reply
                     $hangups++;
                     $answer($p['client'], '', false);
-                    continue;
+                } else {
+                    [$out, $whole] = $finished;
+                    $keep = $whole && !($clients[$p['client']]['close'] ?? true);
+                    $answer($p['client'], $out, $keep);
                 }
-                [$out, $whole] = $finished;
-                $keep = $whole && !($clients[$p['client']]['close'] ?? true);
-                $answer($p['client'], $out, $keep);
-                $serve($p['client']);
+                // Answered: the shop may hear of it now (the API did not wait for the shop).
+                if ($notifications) @fwrite($notifier_in, implode("\n", $notifications) . "\n");
+                if ($finished !== null) $serve($p['client']);
             }
         } elseif (isset($clients[$id])) {
             $data = @fread($s, READ_CHUNK);

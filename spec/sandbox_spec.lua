@@ -305,7 +305,7 @@ describe("server.php", function()
   end
 
   for _, signal in ipairs({ "TERM", "INT" }) do
-    it("stops php -S and all its workers on SIG" .. signal .. " to its own pid", function()
+    it("stops php -S, all its workers and the notifier on SIG" .. signal .. " to its own pid", function()
       local dir = os.tmpname()
       os.remove(dir)
       assert(os.execute("mkdir -p " .. dir))
@@ -323,11 +323,17 @@ describe("server.php", function()
       started[1] = server
       local deadline = core.now() + 15
       while not (files.read(dir .. "/log") or ""):find("listening") and core.now() < deadline do core.sleep(0.05) end
-      local master = children(server)
+      -- Its children: php -S and the notifier (notifier.php), which must stop with it too.
+      local master, notifier = {}, {}
+      for _, child in ipairs(children(server)) do
+        local cmdline = files.read("/proc/" .. child .. "/cmdline") or ""
+        table.insert(cmdline:find("notifier.php", 1, true) and notifier or master, child)
+      end
       assert.are.equal(1, #master, "php -S")
-      started[2] = master[1]
+      assert.are.equal(1, #notifier, "the notifier")
+      started[2], started[3] = master[1], notifier[1]
       for _, worker in ipairs(children(master[1])) do started[#started + 1] = worker end
-      assert.are.equal(2 + 16, #started)
+      assert.are.equal(3 + 16, #started)
       local port = assert(files.read("/proc/" .. master[1] .. "/cmdline"):match("127%.0%.0%.1:(%d+)"))
       local backend = "http://127.0.0.1:" .. port .. "/__sandbox/stats"
       local s <close> = session({ timeout = 5, keep_alive = false })
