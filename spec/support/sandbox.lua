@@ -3,6 +3,7 @@
 --   local sb = sandbox.start();  sb:client{...};  sb:fault("http500", "", 2);  sb:stop()
 --   sandbox.start{env = {JUSTCLICK_SANDBOX_TZ = "UTC"}}    -- settings for the sandbox
 --   sb:post("/fault/hangup/api/CreateOrder", params, session) -- a signed request, raw reply
+--   sb:notify{url = "http://127.0.0.1:PORT/hook"};  ...;  sb:settle().notifications
 local justclick = require "justclick"
 local core = require "justclick.core"
 local cjson = require "cjson"
@@ -92,6 +93,28 @@ end
 --- Arms a fault for the next `count` requests (0: all, until reset).
 function Sandbox:fault(kind, arg, count)
   return self:control("fault", { kind = kind, arg = arg or "", count = count or 1 })
+end
+
+--- Sets where and how payment notifications go (POST /__sandbox/notify: url, events, url_EVENT,
+-- sign_with, forge, timeout); returns the settings now.
+function Sandbox:notify(params) return self:control("notify", params) end
+
+--- A prepayment of `sum` on bill `bill_id`: a prepaid notification. Returns the control's reply.
+function Sandbox:prepay(bill_id, sum) return self:control("prepay", { bill_id = bill_id, sum = sum }) end
+
+--- {notifications = {...}, pending = N, delivered = N, given_up = N}, as GET /__sandbox/notifications.
+function Sandbox:notifications() return self:control("notifications") end
+
+--- Waits until no notification is pending (delivered or given up), at most `seconds` (default
+-- 15); returns the last listing, whether or not it settled.
+function Sandbox:settle(seconds)
+  local deadline = core.now() + (seconds or 15)
+  local list = self:notifications()
+  while list.pending > 0 and core.now() < deadline do
+    core.sleep(0.05)
+    list = self:notifications()
+  end
+  return list
 end
 
 --- A client of the sandbox; `opts` adds to or overrides the account's settings.
