@@ -28,7 +28,7 @@ BUILD      := build
 # (Through the all-in-one searcher, an installed justclick/core.so would win.)
 MODULE     := $(BUILD)/lua/justclick/core.so
 HOST       := $(BUILD)/bin/justclick
-CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c
+CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c src/form.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 

@@ -19,6 +19,7 @@ static int state_gc(lua_State *L) {
 
 static const luaL_Reg functions[] = {
   {"build_query", jc_l_build_query},
+  {"parse_query", jc_l_parse_query},
   {"sign", jc_l_sign},
   {"signed_body", jc_l_signed_body},
   {"verify_reply", jc_l_verify_reply},

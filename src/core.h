@@ -37,6 +37,9 @@ size_t jc_query_options(lua_State *L, int idx);
 /* Frees scratch buffers that one large call left oversized. */
 void jc_query_trim(jc_query *q);
 
+/* form.c: parse_query(body [, options]) -> table, dropped */
+int jc_l_parse_query(lua_State *L);
+
 /* sign.c */
 int jc_l_sign(lua_State *L);
 int jc_l_signed_body(lua_State *L);

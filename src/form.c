@@ -1,0 +1,662 @@
+/*
+ * PHP form bytes -> a tree, as PHP 8 builds $_POST (the rules: form.h), and parse_query, its
+ * Lua face.
+ *
+ * The tree: every PHP array is an `array` record, every key of one an `entry`, both in flat
+ * vectors and named by index. An array keeps its entries in insertion order as a linked list;
+ * all entries of all arrays share one open-addressing hash table keyed by (array, key). Keys and
+ * values point into one copy of the body, decoded in place (decoding only shrinks). An entry
+ * that a later pair replaces by an array keeps its place; an array replaced by a scalar is left
+ * unreachable; a top-level variable that PHP deletes (nesting too deep) is marked dead and stays
+ * in its list and its slot, where the next entry of the same key takes its slot. Each pair
+ * costs a hash lookup per level, so a body costs time and memory linear in its length.
+ */
+#define _DEFAULT_SOURCE /* getentropy */
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <lauxlib.h>
+#include "form.h"
+#include "core.h"
+
+#define NONE SIZE_MAX
+#define ROOT 0
+
+typedef struct {
+  uint64_t hash;   /* of (parent, key): where the hash table puts it */
+  size_t parent;   /* the array that holds it */
+  size_t next;     /* the parent's next entry in insertion order, or NONE */
+  const char *key; /* a string key's bytes; NULL for an integer key */
+  size_t key_len;
+  int64_t ikey;
+  union {
+    struct {
+      const char *p;
+      size_t n;
+    } s;        /* a scalar */
+    size_t arr; /* an array */
+  } v;
+  unsigned char is_array;
+  unsigned char dead; /* deleted by PHP: only top-level entries, see register_pair */
+} entry;
+
+typedef struct {
+  size_t first, last; /* entries in insertion order, or NONE */
+  int64_t next_free;  /* PHP's nNextFreeElement: the key an append takes */
+  unsigned char has_next_free; /* no integer key yet: an append takes 0 */
+  unsigned char reachable;     /* from the root, through live entries (set by finish) */
+  size_t live;                 /* live entries (set by finish) */
+  size_t prefix;               /* how many of them, from the first, have the keys 0, 1, 2... */
+} array;
+
+struct jc_form {
+  char *buf; /* the body, each pair decoded in place */
+  entry *e;
+  size_t ne, ecap;
+  array *a;
+  size_t na, acap;
+  size_t *slot; /* the hash table: entry index + 1, or 0 for an empty slot */
+  size_t mask;  /* slots - 1; slots is a power of 2 */
+  size_t used;  /* slots in use */
+  uint64_t k0, k1; /* the SipHash key */
+  size_t max_vars;
+  int max_depth;
+  int oom;
+  size_t dropped;
+  size_t count;
+};
+
+typedef struct {
+  const char *s; /* a string key's bytes */
+  size_t n;
+  int64_t i;     /* an integer key */
+  int is_int;
+} key;
+
+/* ---- keys ---- */
+
+/* A key as PHP's symbol tables read it: the canonical decimal of a 64-bit integer ("0", "-5",
+   but not "05", "-0", "+5" or 2^63) is that integer (zend_hash's ZEND_HANDLE_NUMERIC_STR). */
+static key make_key(const char *s, size_t n) {
+  key k;
+  size_t i = 0;
+  uint64_t v = 0;
+  int neg = n > 0 && s[0] == '-';
+  k.s = s;
+  k.n = n;
+  k.i = 0;
+  k.is_int = 0;
+  i = (size_t)neg;
+  if (n - i == 0 || n - i > 19) return k; /* 19 digits cannot overflow v */
+  if (s[i] == '0' && n > 1) return k;     /* a leading zero, or "-0" */
+  for (; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return k;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  if (v > (uint64_t)INT64_MAX + (uint64_t)neg) return k;
+  k.is_int = 1;
+  if (!neg) k.i = (int64_t)v;
+  else k.i = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+  return k;
+}
+
+static size_t fmt_int(int64_t v, char *buf) {
+  char tmp[24];
+  size_t n = 0, i = 0;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0) buf[i++] = '-';
+  while (n > 0) buf[i++] = tmp[--n];
+  return i;
+}
+
+/* ---- hashing: SipHash-1-3 under a key drawn for each parse ---- */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                     \
+  do {                                                               \
+    v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);        \
+    v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                           \
+    v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                           \
+    v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);        \
+  } while (0)
+
+static uint64_t load64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
+static uint64_t siphash(uint64_t k0, uint64_t k1, const unsigned char *m, size_t n) {
+  uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+  uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+  uint64_t b = (uint64_t)n << 56;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = load64(m + i);
+    v3 ^= w;
+    SIPROUND;
+    v0 ^= w;
+  }
+  for (int shift = 0; i < n; i++, shift += 8) b |= (uint64_t)m[i] << shift;
+  v3 ^= b;
+  SIPROUND;
+  v0 ^= b;
+  v2 ^= 0xff;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* A bijection of 64-bit words (murmur3's finalizer): spreads array indexes over the table. */
+static uint64_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+static uint64_t key_hash(const jc_form *f, size_t arr, const key *k) {
+  uint64_t h;
+  if (k->is_int) {
+    unsigned char b[8];
+    uint64_t u = (uint64_t)k->i;
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(u >> 8 * i);
+    h = siphash(f->k0, f->k1 ^ 1, b, 8);
+  } else {
+    h = siphash(f->k0, f->k1, (const unsigned char *)k->s, k->n);
+  }
+  return h ^ mix((uint64_t)arr);
+}
+
+static void draw_key(jc_form *f) {
+  unsigned char k[16];
+  if (getentropy(k, sizeof k) == 0) {
+    f->k0 = load64(k);
+    f->k1 = load64(k + 8);
+  } else { /* not expected on Linux; a key an attacker still does not know in advance */
+    struct timespec t = {0, 0};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    f->k0 = mix((uint64_t)(uintptr_t)f ^ (uint64_t)t.tv_nsec);
+    f->k1 = mix((uint64_t)t.tv_sec ^ ((uint64_t)(uintptr_t)&t << 16));
+  }
+}
+
+/* ---- the table ---- */
+
+static int same_key(const entry *e, const key *k) {
+  if (k->is_int) return e->key == NULL && e->ikey == k->i;
+  return e->key != NULL && e->key_len == k->n && memcmp(e->key, k->s, k->n) == 0;
+}
+
+/* The slot that holds (arr, k), live or dead, or the empty slot where it would go. */
+static size_t find_slot(const jc_form *f, size_t arr, const key *k, uint64_t h) {
+  size_t i = (size_t)h & f->mask;
+  for (;; i = (i + 1) & f->mask) {
+    size_t s = f->slot[i];
+    const entry *e;
+    if (s == 0) return i;
+    e = &f->e[s - 1];
+    if (e->hash == h && e->parent == arr && same_key(e, k)) return i;
+  }
+}
+
+/* p grown to twice *cap elements of size `size` (16 at first); NULL when it cannot be. */
+static void *grow(void *p, size_t *cap, size_t size) {
+  size_t n = *cap ? *cap : 8;
+  void *q;
+  if (n > SIZE_MAX / 2 / size) return NULL;
+  q = realloc(p, 2 * n * size);
+  if (q != NULL) *cap = 2 * n;
+  return q;
+}
+
+static int rehash(jc_form *f) {
+  size_t cap = f->mask + 1, *s;
+  if (cap > SIZE_MAX / 2 / sizeof *s) return 0;
+  cap *= 2;
+  s = calloc(cap, sizeof *s);
+  if (s == NULL) return 0;
+  for (size_t i = 0; i <= f->mask; i++) {
+    size_t j;
+    if (f->slot[i] == 0) continue;
+    j = (size_t)f->e[f->slot[i] - 1].hash & (cap - 1);
+    while (s[j] != 0) j = (j + 1) & (cap - 1);
+    s[j] = f->slot[i];
+  }
+  free(f->slot);
+  f->slot = s;
+  f->mask = cap - 1;
+  return 1;
+}
+
+/* Room for one more entry, array and slot; 0 (and f->oom) when memory runs out. */
+static int reserve(jc_form *f) {
+  if (f->ne == f->ecap) {
+    entry *e = grow(f->e, &f->ecap, sizeof *e);
+    if (e == NULL) goto oom;
+    f->e = e;
+  }
+  if (f->na == f->acap) {
+    array *a = grow(f->a, &f->acap, sizeof *a);
+    if (a == NULL) goto oom;
+    f->a = a;
+  }
+  if (2 * (f->used + 1) > f->mask + 1 && !rehash(f)) goto oom;
+  return 1;
+oom:
+  f->oom = 1;
+  return 0;
+}
+
+static size_t new_array(jc_form *f) { /* room reserved */
+  array *a = &f->a[f->na];
+  memset(a, 0, sizeof *a);
+  a->first = a->last = NONE;
+  return f->na++;
+}
+
+/* A new entry for k in arr (holding ""), put in `slot`, which is empty or held k's dead entry. */
+static size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h, size_t slot) {
+  size_t i = f->ne++;
+  entry *e = &f->e[i];
+  array *a = &f->a[arr];
+  e->hash = h;
+  e->parent = arr;
+  e->next = NONE;
+  e->key = k->is_int ? NULL : k->s;
+  e->key_len = k->n;
+  e->ikey = k->i;
+  e->v.s.p = "";
+  e->v.s.n = 0;
+  e->is_array = 0;
+  e->dead = 0;
+  if (f->slot[slot] == 0) f->used++;
+  f->slot[slot] = i + 1;
+  if (a->first == NONE) a->first = i;
+  else f->e[a->last].next = i;
+  a->last = i;
+  if (k->is_int && (!a->has_next_free || k->i >= a->next_free)) {
+    a->next_free = k->i < INT64_MAX ? k->i + 1 : INT64_MAX;
+    a->has_next_free = 1;
+  }
+  return i;
+}
+
+/* The live entry of k in arr, made when missing: PHP's zend_symtable_str_update. NONE when
+   memory runs out. Leaves room for one more array. */
+static size_t entry_for(jc_form *f, size_t arr, const key *k) {
+  uint64_t h;
+  size_t slot;
+  if (!reserve(f)) return NONE;
+  h = key_hash(f, arr, k);
+  slot = find_slot(f, arr, k, h);
+  if (f->slot[slot] != 0 && !f->e[f->slot[slot] - 1].dead) return f->slot[slot] - 1;
+  return add_entry(f, arr, k, h, slot);
+}
+
+/* A new entry at the end of arr under the next integer key: PHP's zend_hash_next_index_insert.
+   NONE when memory runs out, or when PHP refuses: the next key (9223372036854775807) is taken.
+   Leaves room for one more array. */
+static size_t append(jc_form *f, size_t arr) {
+  key k;
+  uint64_t h;
+  size_t slot;
+  if (!reserve(f)) return NONE;
+  k.s = NULL;
+  k.n = 0;
+  k.is_int = 1;
+  k.i = f->a[arr].has_next_free ? f->a[arr].next_free : 0;
+  h = key_hash(f, arr, &k);
+  slot = find_slot(f, arr, &k, h);
+  if (f->slot[slot] != 0 && !f->e[f->slot[slot] - 1].dead) return NONE;
+  return add_entry(f, arr, &k, h, slot);
+}
+
+/* The array entry i holds, made (in its place) when it holds a scalar. */
+static size_t make_array(jc_form *f, size_t i) {
+  if (!f->e[i].is_array) {
+    size_t a = new_array(f);
+    f->e[i].is_array = 1;
+    f->e[i].v.arr = a;
+  }
+  return f->e[i].v.arr;
+}
+
+static void set_scalar(jc_form *f, size_t i, const char *p, size_t n) {
+  f->e[i].is_array = 0;
+  f->e[i].v.s.p = p;
+  f->e[i].v.s.n = n;
+}
+
+/* ---- PHP's reading of one pair: php_register_variable_ex ---- */
+
+/* C's isspace in the C locale, which PHP 8 applies after '['. */
+static int is_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Deletes the top-level variable name[0..n), as PHP does when a name nests too deep. */
+static void delete_top(jc_form *f, const char *name, size_t n) {
+  key k = make_key(name, n);
+  size_t slot = find_slot(f, ROOT, &k, key_hash(f, ROOT, &k));
+  if (f->slot[slot] != 0) f->e[f->slot[slot] - 1].dead = 1;
+}
+
+/* Stores the value val[0..vlen) under the decoded name name[0..n), which it mangles in place. */
+static void register_pair(jc_form *f, char *name, size_t n, const char *val, size_t vlen) {
+  const char *nul = memchr(name, '\0', n);
+  size_t var_len, ip, at;
+  size_t arr = ROOT; /* the array that `index` is a key of */
+  key index;
+  int append_here = 0; /* index is "[]": append to arr */
+  int level = 0;
+
+  if (nul != NULL) n = (size_t)(nul - name); /* the name is a C string */
+  while (n > 0 && name[0] == ' ') {
+    name++;
+    n--;
+  }
+  for (var_len = 0; var_len < n && name[var_len] != '['; var_len++)
+    if (name[var_len] == ' ' || name[var_len] == '.') name[var_len] = '_';
+  if (var_len == 0) return; /* no name: PHP drops it */
+  index = make_key(name, var_len);
+
+  for (ip = var_len; ip < n;) { /* name[ip] is a '[' */
+    key next;
+    int next_append = 0;
+    size_t start;
+    if (++level > f->max_depth) {
+      delete_top(f, name, var_len);
+      f->dropped++;
+      return;
+    }
+    start = ++ip;
+    if (ip < n && is_space(name[ip])) ip++;
+    if (ip < n && name[ip] == ']') {
+      next_append = 1;
+      next = make_key(NULL, 0);
+    } else {
+      const char *close = memchr(name + ip, ']', n - ip);
+      if (close == NULL) {
+        /* Not an index. At the first level the whole name is one plain variable, the '[' and
+           every ' ', '.' and '[' after it turned into '_'. Deeper down, the key in hand stays. */
+        if (level == 1) {
+          for (size_t i = var_len; i < n; i++)
+            if (name[i] == ' ' || name[i] == '.' || name[i] == '[') name[i] = '_';
+          index = make_key(name, n);
+        }
+        break;
+      }
+      ip = (size_t)(close - name);
+      next = make_key(name + start, ip - start);
+    }
+    at = append_here ? append(f, arr) : entry_for(f, arr, &index);
+    if (at == NONE) return; /* out of memory (f->oom), or an append PHP refuses */
+    arr = make_array(f, at);
+    index = next;
+    append_here = next_append;
+    ip++;
+    if (ip < n && name[ip] != '[') break; /* the rest is ignored */
+  }
+  at = append_here ? append(f, arr) : entry_for(f, arr, &index);
+  if (at != NONE) set_scalar(f, at, val, vlen);
+}
+
+/* ---- the body ---- */
+
+static int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* php_url_decode in place: '+' is a space, "%XX" a byte, any other '%' itself. */
+static size_t url_decode(char *s, size_t n) {
+  size_t i = 0, o = 0;
+  while (i < n) {
+    char c = s[i];
+    if (c == '+') {
+      s[o++] = ' ';
+      i++;
+    } else if (c == '%' && n - i > 2 && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      s[o++] = (char)(hex(s[i + 1]) << 4 | hex(s[i + 2]));
+      i += 3;
+    } else {
+      s[o++] = c;
+      i++;
+    }
+  }
+  return o;
+}
+
+/* Whether PHP would store something under the decoded name: it is not empty once cut at NUL
+   and stripped of leading spaces, and does not start with '['. */
+static int keeps_name(const char *name, size_t n) {
+  size_t i = 0;
+  while (i < n && name[i] == ' ') i++;
+  return i < n && name[i] != '\0' && name[i] != '[';
+}
+
+/* Which arrays the root reaches, the sizes of their list prefixes, and the variables held. */
+static void finish(jc_form *f) {
+  f->a[ROOT].reachable = 1;
+  for (size_t a = 0; a < f->na; a++) { /* an array's index is above its parent's */
+    array *r = &f->a[a];
+    if (!r->reachable) continue;
+    for (size_t i = r->first; i != NONE; i = f->e[i].next) {
+      const entry *e = &f->e[i];
+      if (e->dead) continue;
+      if (r->prefix == r->live && e->key == NULL && e->ikey == (int64_t)r->live) r->prefix++;
+      r->live++;
+      if (e->is_array) f->a[e->v.arr].reachable = 1;
+      else f->count++;
+    }
+  }
+}
+
+jc_form *jc_form_parse(const char *body, size_t len, const jc_form_limits *limits) {
+  static const jc_form_limits defaults = JC_FORM_LIMITS_DEFAULT;
+  jc_form *f = calloc(1, sizeof *f);
+  size_t pos = 0, pairs = 0;
+  int past_limit = 0;
+  if (f == NULL) return NULL;
+  if (limits == NULL) limits = &defaults;
+  f->max_vars = limits->max_vars;
+  f->max_depth = limits->max_depth;
+  draw_key(f);
+  f->buf = malloc(len + 1);
+  f->slot = calloc(64, sizeof *f->slot);
+  f->mask = 63;
+  if (f->buf == NULL || f->slot == NULL || !reserve(f)) goto fail;
+  if (len > 0) memcpy(f->buf, body, len);
+  new_array(f); /* the root */
+
+  /* add_post_var: each piece between '&' is a pair, empty ones too; a final '&' ends it. */
+  while (pos < len) {
+    char *piece = f->buf + pos;
+    const char *amp = memchr(piece, '&', len - pos);
+    size_t plen = amp ? (size_t)(amp - piece) : len - pos;
+    char *eq = memchr(piece, '=', plen);
+    size_t name_len = eq ? (size_t)(eq - piece) : plen;
+    size_t decoded = url_decode(piece, name_len);
+    if (past_limit) {
+      f->dropped += keeps_name(piece, decoded);
+    } else {
+      char *val = eq ? eq + 1 : piece + plen;
+      size_t val_len = url_decode(val, eq ? plen - name_len - 1 : 0);
+      register_pair(f, piece, decoded, val, val_len);
+      if (f->oom) goto fail;
+      /* add_post_vars counts a pair after storing it, and stops once past the limit */
+      if (++pairs > f->max_vars && f->max_vars != 0) past_limit = 1;
+    }
+    pos += plen + 1;
+  }
+  finish(f);
+  return f;
+fail:
+  jc_form_free(f);
+  return NULL;
+}
+
+void jc_form_free(jc_form *f) {
+  if (f == NULL) return;
+  free(f->buf);
+  free(f->e);
+  free(f->a);
+  free(f->slot);
+  free(f);
+}
+
+size_t jc_form_dropped(const jc_form *f) {
+  return f->dropped;
+}
+
+size_t jc_form_count(const jc_form *f) {
+  return f->count;
+}
+
+int jc_form_scalar(const jc_form *f, const char *name, size_t n, const char **value, size_t *value_len) {
+  key k = make_key(n > 0 ? name : "", n);
+  size_t slot = find_slot(f, ROOT, &k, key_hash(f, ROOT, &k));
+  const entry *e;
+  if (f->slot[slot] == 0) return 0;
+  e = &f->e[f->slot[slot] - 1];
+  if (e->dead || e->is_array) return 0;
+  *value = e->v.s.p;
+  *value_len = e->v.s.n;
+  return 1;
+}
+
+/* ---- Lua ---- */
+
+static int size_to_int(size_t n) {
+  return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+/* Pushes the empty table for array a, then its cursor (the next entry + 1, 0 at the end) and
+   its position (live entries done). */
+static void open_table(lua_State *L, const jc_form *f, size_t a) {
+  const array *r = &f->a[a];
+  lua_createtable(L, size_to_int(r->prefix), size_to_int(r->live - r->prefix));
+  lua_pushinteger(L, r->first == NONE ? 0 : (lua_Integer)r->first + 1);
+  lua_pushinteger(L, 0);
+}
+
+/* Depth first without recursion, so that no nesting the limits allow can exhaust the C stack:
+   each open table sits on the Lua stack with its cursor and position, and above them the key
+   it goes under in its parent. */
+void jc_form_push(lua_State *L, const jc_form *f) {
+  int depth = 0;
+  luaL_checkstack(L, 8, "justclick: form nested too deep");
+  open_table(L, f, ROOT);
+  for (;;) {
+    lua_Integer cursor = lua_tointeger(L, -2), pos = lua_tointeger(L, -1);
+    const entry *e;
+    const array *r;
+    if (cursor == 0) { /* this table is done */
+      lua_pop(L, 2);
+      if (depth-- == 0) return;
+      lua_rawset(L, -5); /* parent, cursor, pos, key, table */
+      continue;
+    }
+    e = &f->e[cursor - 1];
+    lua_pushinteger(L, e->next == NONE ? 0 : (lua_Integer)e->next + 1);
+    lua_replace(L, -3);
+    if (e->dead) continue;
+    r = &f->a[e->parent];
+    lua_pushinteger(L, pos + 1);
+    lua_replace(L, -2);
+    if ((size_t)pos < r->prefix) {
+      lua_pushinteger(L, pos + 1);
+    } else if (e->key != NULL) {
+      lua_pushlstring(L, e->key, e->key_len);
+    } else {
+      char num[24];
+      lua_pushlstring(L, num, fmt_int(e->ikey, num));
+    }
+    if (e->is_array) {
+      luaL_checkstack(L, 8, "justclick: form nested too deep");
+      open_table(L, f, e->v.arr);
+      depth++;
+    } else {
+      lua_pushlstring(L, e->v.s.p, e->v.s.n);
+      lua_rawset(L, -5);
+    }
+  }
+}
+
+/* Reads parse_query's options table at idx into lim. */
+static void read_options(lua_State *L, int idx, jc_form_limits *lim) {
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    size_t n = 0;
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &n) : NULL;
+    if (k == NULL) {
+      luaL_error(L, "justclick: options are keyed by name");
+    } else if (n == 14 && memcmp(k, "max_input_vars", 14) == 0) {
+      /* false lifts the limit, for a server whose max_input_vars was raised */
+      if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+        lim->max_vars = 0;
+      } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) {
+        lim->max_vars = (size_t)lua_tointeger(L, -1);
+      } else {
+        luaL_error(L, "justclick: max_input_vars must be a positive integer or false");
+      }
+    } else if (n == 23 && memcmp(k, "max_input_nesting_level", 23) == 0) {
+      if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 && lua_tointeger(L, -1) <= INT_MAX) {
+        lim->max_depth = (int)lua_tointeger(L, -1);
+      } else {
+        luaL_error(L, "justclick: max_input_nesting_level must be an integer from 0 to %d", INT_MAX);
+      }
+    } else {
+      luaL_error(L, "justclick: unknown option '%s'", k);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* Runs under lua_pcall: the form at 1. */
+static int push_protected(lua_State *L) {
+  jc_form_push(L, (const jc_form *)lua_touserdata(L, 1));
+  return 1;
+}
+
+/* parse_query(body [, options]) -> table, dropped */
+int jc_l_parse_query(lua_State *L) {
+  jc_form_limits lim = JC_FORM_LIMITS_DEFAULT;
+  const char *body;
+  size_t len, dropped;
+  jc_form *f;
+  int status;
+  luaL_checktype(L, 1, LUA_TSTRING);
+  read_options(L, 2, &lim);
+  body = lua_tolstring(L, 1, &len);
+  f = jc_form_parse(body, len, &lim);
+  if (f == NULL) {
+    lua_pushliteral(L, "not enough memory");
+    return lua_error(L);
+  }
+  /* The form is C memory: the pushing runs protected, and the form is freed before any error
+     goes on. A light C function and a light userdata allocate nothing. */
+  lua_pushcfunction(L, push_protected);
+  lua_pushlightuserdata(L, f);
+  status = lua_pcall(L, 1, 1, 0);
+  dropped = jc_form_dropped(f);
+  jc_form_free(f);
+  if (status != LUA_OK) return lua_error(L);
+  lua_pushinteger(L, (lua_Integer)dropped);
+  return 2;
+}
