@@ -102,7 +102,7 @@ asan: all
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  JUSTCLICK_HOST=$(CURDIR)/$(ASAN_BUILD)/bin/justclick $(ASAN_BUILD)/bin/justclick /usr/bin/busted
 
-# libFuzzer (clang) harnesses for the encoder and the reply path, each run for FUZZ_TIME
+# libFuzzer (clang) harnesses for the encoder, the reply path and the form parser, each run for FUZZ_TIME
 # seconds from the seed corpus in fuzz/corpus; see scripts/fuzz.sh.
 FUZZ_BUILD := build-fuzz
 FUZZ_CC    ?= clang
@@ -123,8 +123,8 @@ $(FUZZ_BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 $(FUZZ_BUILD)/%_fuzz: fuzz/%_fuzz.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(WARNINGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEPS_CFLAGS) -o $@ $^ $(HOST_LIBS)
 
-fuzz: $(FUZZ_BUILD)/query_fuzz $(FUZZ_BUILD)/reply_fuzz
-	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_TIME) query reply
+fuzz: $(FUZZ_BUILD)/query_fuzz $(FUZZ_BUILD)/reply_fuzz $(FUZZ_BUILD)/form_fuzz
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_TIME) query reply form
 
 # The docs' example order against the sandbox, on a fresh machine: installs, builds, runs.
 demo:
