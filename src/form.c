@@ -384,7 +384,7 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
     if (ip < n && is_space(name[ip])) ip++;
     if (ip < n && name[ip] == ']') {
       next_append = 1;
-      next = make_key(NULL, 0);
+      next = make_key("", 0); /* unused: the level appends */
     } else {
       const char *close = memchr(name + ip, ']', n - ip);
       if (close == NULL) {
