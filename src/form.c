@@ -352,6 +352,22 @@ static void delete_top(jc_form *f, const char *name, size_t n) {
   if (f->slot[slot] != 0) f->e[f->slot[slot] - 1].dead = 1;
 }
 
+/* Whether PHP's walk over the bracket groups of name[0..n), from the '[' at ip, goes past
+   max_depth levels: register_pair's walk, without touching the tree. PHP builds the levels
+   before it finds out and then deletes the whole top-level variable, which leaves nothing of
+   them; so they need not be built, and a body of names nested too deep costs no memory. */
+static int too_deep(const char *name, size_t n, size_t ip, int max_depth) {
+  for (int level = 1; ip < n; level++) { /* name[ip] is a '[' */
+    if (level > max_depth) return 1;
+    /* the group ends at the next ']' ("[ ]" and "[]" as well) */
+    const char *close = memchr(name + ip + 1, ']', n - ip - 1);
+    if (close == NULL) return 0;
+    ip = (size_t)(close - name) + 1;
+    if (ip < n && name[ip] != '[') return 0;
+  }
+  return 0;
+}
+
 /* Stores the value val[0..vlen) under the decoded name name[0..n), which it mangles in place. */
 static void register_pair(jc_form *f, char *name, size_t n, const char *val, size_t vlen) {
   const char *nul = memchr(name, '\0', n);
@@ -369,17 +385,18 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
   for (var_len = 0; var_len < n && name[var_len] != '['; var_len++)
     if (name[var_len] == ' ' || name[var_len] == '.') name[var_len] = '_';
   if (var_len == 0) return; /* no name: PHP drops it */
+  if (var_len < n && too_deep(name, n, var_len, f->max_depth)) {
+    delete_top(f, name, var_len);
+    f->dropped++;
+    return;
+  }
   index = make_key(name, var_len);
 
   for (ip = var_len; ip < n;) { /* name[ip] is a '[' */
     key next;
     int next_append = 0;
     size_t start;
-    if (++level > f->max_depth) {
-      delete_top(f, name, var_len);
-      f->dropped++;
-      return;
-    }
+    level++;
     start = ++ip;
     if (ip < n && is_space(name[ip])) ip++;
     if (ip < n && name[ip] == ']') {
