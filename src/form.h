@@ -48,7 +48,7 @@
  * any other ("05", "-0", "1.5") for PHP's string key. Look them up as strings: t.a["5"], not
  * t.a[5].
  *
- * Memory and time: linear in the body: about 150 bytes for each level of each name kept (a
+ * Memory and time: linear in the body: 150 to 250 bytes for each level of each name kept (a
  * body of names nested too deep costs nothing, since they are dropped before anything is
  * built). Keys are found through one hash table keyed with SipHash under a random key per
  * parse, so that no body can make lookups collide.
