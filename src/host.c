@@ -28,7 +28,9 @@ enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 static const char usage_text[] =
     "usage: justclick [options] [script [args]]\n"
     "       justclick [options] import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE\n"
-    "Runs a Lua 5.4 script with justclick built in, as lua does, or imports a file of orders.\n"
+    "       justclick [options] serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] SCRIPT\n"
+    "Runs a Lua 5.4 script with justclick built in, as lua does, imports a file of orders, or\n"
+    "receives payment notifications.\n"
     "  -e CODE             run CODE\n"
     "  -l MOD              require MOD into the global MOD (-l g=MOD: into g)\n"
     "  -                   read the script from standard input\n"
@@ -45,12 +47,18 @@ static const char usage_text[] =
     "  --grace S              seconds to let the server finish a request that got no\n"
     "                         reply, before GetBills is trusted to say it has no order (default 60)\n"
     "  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID\n"
-    "  --resend LINE          settle a row whose outcome is unknown: it has no order; send it\n";
+    "  --resend LINE          settle a row whose outcome is unknown: it has no order; send it\n"
+    "serve SCRIPT: receive JustClick's payment notifications, verify and store each before the\n"
+    "reply, and run the handler SCRIPT returns on each (justclick serve --help for the rest)\n"
+    "  --listen HOST:PORT     where to listen (default 127.0.0.1:8787)\n"
+    "  --inbox PATH           the file that keeps every acknowledged event (default justclick-inbox)\n"
+    "  --attempts N           failures of the handler before an event is parked (default 5)\n"
+    "  --parked, --replay KEY list the parked events; handle one again\n";
 
 typedef struct {
   int script;        /* argv index of the script (or of "-"), or 0 */
   int run_stdin;     /* the script is "-": standard input */
-  int import;        /* the script is the command "import", not a file (never after "--") */
+  const char *command; /* the script is the command "import" or "serve", not a file (never after "--") */
   int *chunks;       /* argv indexes of the -e and -l options, in their order */
   int nchunks;
   int version, help;
@@ -172,7 +180,7 @@ static int parse_options(char **argv, options *o) {
     const char *a = argv[i], *v;
     int missing = 0;
     if (a[0] != '-') {
-      o->import = strcmp(a, "import") == 0;
+      if (strcmp(a, "import") == 0 || strcmp(a, "serve") == 0) o->command = a;
       break;
     }
     if (strcmp(a, "-") == 0) {
@@ -237,56 +245,6 @@ static int exit_closing(lua_State *L) {
 
 /* The most a secret file may hold, line end aside. A secret is a few dozen bytes: the limit
    only stops --secret-file /dev/zero (or a wrong file) from filling the memory. */
-enum { SECRET_MAX = 4096, SECRET_BUF = SECRET_MAX + 3 /* "\r\n", and a byte to tell it is longer */ };
-
-/* Wipes a buffer that held the secret; through volatile, so the writes are not dropped. */
-static void wipe(void *p, size_t n) {
-  volatile unsigned char *b = p;
-  while (n-- > 0) *b++ = 0;
-}
-
-/* Reads the secret in PATH into buf (SECRET_BUF bytes), without the line end an editor leaves,
-   and sets *len. Returns 0, or EXIT_USAGE after printing why (never the secret). Whatever PATH
-   is, at most SECRET_BUF bytes are read: a pipe (--secret-file <(pass show shop)) is read as a
-   file is, and a device such as /dev/zero is refused once it passes the limit. A file that the
-   group or others may read works, with a warning, as ssh gives for keys. */
-static int read_secret_file(const char *path, char *buf, size_t *len) {
-  struct stat st;
-  size_t n = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fstat(fd, &st) != 0) goto cannot_read;
-  while (n < SECRET_BUF) {
-    ssize_t got = read(fd, buf + n, SECRET_BUF - n);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) goto cannot_read;
-    if (got == 0) break;
-    n += (size_t)got;
-  }
-  close(fd);
-  if (n == SECRET_BUF) goto too_long; /* not read to its end */
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
-  if (n > SECRET_MAX) goto too_long;
-  if (n == 0 || memchr(buf, '\0', n)) {
-    fprintf(stderr, "justclick: the secret file %s holds no secret\n", path);
-    return EXIT_USAGE;
-  }
-  if ((S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) && (st.st_mode & 077)) {
-    fprintf(stderr, "justclick: warning: the secret file %s can be read by others (mode %04o); chmod 600 %s\n",
-            path, (unsigned)(st.st_mode & 07777), path);
-  }
-  *len = n;
-  return 0;
-cannot_read: {
-    int saved = errno;
-    if (fd >= 0) close(fd);
-    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(saved));
-    return EXIT_USAGE;
-  }
-too_long:
-  fprintf(stderr, "justclick: the secret file %s is longer than %d bytes\n", path, SECRET_MAX);
-  return EXIT_USAGE;
-}
-
 /* justclick.set_defaults{...} from the command line: called with user, api_url, secret (each a
    string or nil), dry_run and verbose. */
 static int set_defaults(lua_State *L) {
@@ -309,20 +267,19 @@ static int set_defaults(lua_State *L) {
    none given, justclick is left for the script to load (and the environment to configure):
    loading it starts libcurl and OpenSSL, which a script that never calls the API need not pay. */
 static int apply_configuration(lua_State *L, const options *o) {
-  char secret[SECRET_BUF];
+  char secret[JC_SECRET_BUF];
   size_t secret_len = 0;
-  int status;
   if (!o->user && !o->api_url && !o->secret_file && !o->dry_run && !o->verbose) return -1;
-  if (o->secret_file && (status = read_secret_file(o->secret_file, secret, &secret_len)) != 0) {
-    wipe(secret, sizeof secret);
-    return status;
+  if (o->secret_file && jc_read_secret_file(o->secret_file, secret, &secret_len) != 0) {
+    jc_wipe(secret, sizeof secret);
+    return EXIT_USAGE;
   }
   lua_pushcfunction(L, set_defaults);
   lua_pushstring(L, o->user);
   lua_pushstring(L, o->api_url);
   if (o->secret_file) lua_pushlstring(L, secret, secret_len);
   else lua_pushnil(L);
-  wipe(secret, sizeof secret);
+  jc_wipe(secret, sizeof secret);
   lua_pushboolean(L, o->dry_run);
   lua_pushboolean(L, o->verbose);
   return report(L, docall(L, 5, 0)) == LUA_OK ? -1 : failure_status();
@@ -365,15 +322,21 @@ static int run_chunks(lua_State *L, char **argv, const options *o) {
   return LUA_OK;
 }
 
-/* `justclick import FILE`: the import command of justclick.import, ending with its status. */
-static const char import_command[] = "os.exit(require('justclick.import').main(...))";
-
-/* Runs the script at argv[o->script] (standard input for "-", the importer for "import") with
-   the arguments after it. */
+/* Runs the script at argv[o->script] (standard input for "-"; for the commands import and serve,
+   the main of justclick.import or justclick.serve, ending with its status) with the arguments
+   after it. */
 static int run_script(lua_State *L, char **argv, int argc, const options *o) {
   int script = o->script;
-  int status = o->import ? luaL_loadbuffer(L, import_command, sizeof import_command - 1, "=import")
-                         : luaL_loadfile(L, o->run_stdin ? NULL : argv[script]);
+  int status;
+  if (o->command) {
+    const char *name = lua_pushfstring(L, "=%s", o->command);
+    const char *code = lua_pushfstring(L, "os.exit(require('justclick.%s').main(...))", o->command);
+    status = luaL_loadbuffer(L, code, strlen(code), name);
+    lua_rotate(L, -3, 1); /* the chunk (or the message) below the two strings, which go */
+    lua_pop(L, 2);
+  } else {
+    status = luaL_loadfile(L, o->run_stdin ? NULL : argv[script]);
+  }
   if (status != LUA_OK) return report(L, status);
   luaL_checkstack(L, argc - script, "too many arguments to the script");
   for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);

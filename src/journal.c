@@ -22,7 +22,7 @@
 
 /* fsyncs the directory that holds path, so that a file just made there survives a crash. */
 static int sync_directory(const char *path, size_t len) {
-  const char *slash = len ? memrchr(path, '/', len) : NULL;
+  const char *slash = path != NULL && len > 0 ? memrchr(path, '/', len) : NULL;
   char *dir = strndup(slash == NULL ? "." : path, slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path));
   int fd, ok = 0;
   if (dir == NULL) return 0;
@@ -37,7 +37,7 @@ static int sync_directory(const char *path, size_t len) {
 
 /* Opens path with flags, making it (mode 0600) when it is missing; a file it makes has its
    directory fsynced, so that the file survives a crash. -1 and errno on failure. */
-static int open_durably(const char *path, size_t len, int flags) {
+int jc_open_durably(const char *path, size_t len, int flags) {
   int fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd >= 0) {
     if (sync_directory(path, len)) return fd;
@@ -53,7 +53,7 @@ int jc_l_append_durably(lua_State *L) {
   size_t len, path_len, done = 0;
   const char *path = luaL_checklstring(L, 1, &path_len);
   const char *data = luaL_checklstring(L, 2, &len);
-  int fd = open_durably(path, path_len, O_WRONLY | O_APPEND);
+  int fd = jc_open_durably(path, path_len, O_WRONLY | O_APPEND);
   if (fd < 0) goto failed;
   while (done < len) {
     ssize_t n = write(fd, data + done, len - done);
@@ -113,7 +113,7 @@ int jc_l_lock(lua_State *L) {
     lua_setfield(L, -2, "__index");
   }
   lua_setmetatable(L, -2);
-  *fd = open_durably(path, path_len, O_RDWR);
+  *fd = jc_open_durably(path, path_len, O_RDWR);
   if (*fd < 0 || flock(*fd, LOCK_EX | LOCK_NB) != 0) {
     int busy = *fd >= 0 && errno == EWOULDBLOCK;
     int saved = errno;
