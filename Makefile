@@ -10,15 +10,16 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes
 # Without pkg-config or the -dev packages, make stops at once with one line (below).
-DEPS_OK     := $(shell $(PKG_CONFIG) --exists lua5.4 libcrypto libcurl 2>/dev/null && echo yes)
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 libcrypto libcurl 2>/dev/null)
+DEPS_PKGS   := libcrypto libcurl libmicrohttpd
+DEPS_OK     := $(shell $(PKG_CONFIG) --exists lua5.4 $(DEPS_PKGS) 2>/dev/null && echo yes)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 $(DEPS_PKGS) 2>/dev/null)
 # A Lua module takes the Lua API from the program that loads it: no -llua5.4 here.
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto libcurl 2>/dev/null)
-HOST_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 libcrypto libcurl 2>/dev/null) -lm
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS_PKGS) 2>/dev/null) -pthread
+HOST_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 $(DEPS_PKGS) 2>/dev/null) -pthread -lm
 # Goals that build need them; make stops before anything runs, with one line.
 ifneq ($(DEPS_OK),yes)
 ifneq ($(filter-out clean demo sandbox uninstall lint,$(or $(MAKECMDGOALS),all)),)
-$(error missing build dependencies (Lua 5.4, libcurl and OpenSSL headers, pkg-config): run scripts/deps.sh, or make demo)
+$(error missing build dependencies (Lua 5.4, libcurl, OpenSSL and libmicrohttpd headers, pkg-config): run scripts/deps.sh, or make demo)
 endif
 endif
 
@@ -28,7 +29,8 @@ BUILD      := build
 # (Through the all-in-one searcher, an installed justclick/core.so would win.)
 MODULE     := $(BUILD)/lua/justclick/core.so
 HOST       := $(BUILD)/bin/justclick
-CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c src/form.c
+CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c \
+              src/form.c src/secret.c src/inbox.c src/notify.c src/serve.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 
@@ -44,7 +46,7 @@ all: $(MODULE) $(HOST)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARNINGS) $(CFLAGS) -fPIC $(DEPS_CFLAGS) -c $< -o $@
+	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -pthread $(DEPS_CFLAGS) -c $< -o $@
 
 $(MODULE): $(OBJ)
 	@mkdir -p $(dir $@)
@@ -55,7 +57,8 @@ $(MODULE): $(OBJ)
 LUA_MODULES := justclick=lua/justclick.lua justclick.import=lua/justclick/import.lua \
   justclick.import.rows=lua/justclick/import/rows.lua \
   justclick.import.journal=lua/justclick/import/journal.lua \
-  justclick.import.reconcile=lua/justclick/import/reconcile.lua
+  justclick.import.reconcile=lua/justclick/import/reconcile.lua \
+  justclick.serve=lua/justclick/serve.lua
 LUA_FILES   := $(foreach m,$(LUA_MODULES),$(word 2,$(subst =, ,$(m))))
 $(BUILD)/embedded.c: $(LUA_FILES) tools/embed.lua
 	@mkdir -p $(dir $@)
@@ -79,6 +82,7 @@ memcheck: all
 	$(VALGRIND) $(BUSTED)
 	JUSTCLICK_SECRET=memcheck $(VALGRIND) $(HOST) --user memcheck --dry-run examples/demo.lua > /dev/null
 	$(VALGRIND) $(HOST) -e 'setmetatable({}, {__gc = function() end}) os.exit(0)'
+	scripts/memcheck-serve.sh "$(VALGRIND)" $(HOST)
 
 BENCH_WALK := $(BUILD)/bench_walk.so
 $(BENCH_WALK): bench/walk.c
@@ -90,6 +94,8 @@ bench: all $(BENCH_WALK)
 	@$(LUA) bench/client.lua
 	@$(LUA) bench/scaling.lua
 	@$(LUA) bench/import.lua
+	@$(LUA) bench/notify.lua
+	@$(LUA) bench/serve.lua
 
 # The core and the host with AddressSanitizer and UBSan, running every spec. The instrumented
 # host is itself the Lua that runs busted, with the instrumented core built in (preloading the
@@ -112,7 +118,7 @@ FUZZ_OBJ   := $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/preloa
 
 $(FUZZ_BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(WARNINGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(DEPS_CFLAGS) -c $< -o $@
+	$(FUZZ_CC) $(WARNINGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -pthread $(DEPS_CFLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 	@mkdir -p $(dir $@)

@@ -15,6 +15,9 @@ local justclick = {
   sign = core.sign,
   --- verify_reply(reply, secret) -> whether reply.hash signs its error_code and error_text.
   verify_reply = core.verify_reply,
+  --- parse_query(body [, {max_input_vars =, max_input_nesting_level =}]) -> the form as PHP 8
+  -- builds $_POST from it, and the count of variables PHP would drop.
+  parse_query = core.parse_query,
 }
 
 -- ---------------------------------------------------------------------------------------------
@@ -593,6 +596,57 @@ function Client:settle(method, status, reply)
   return settle(self, method, status, reply, READ_ONLY[method] or false)
 end
 
+-- ---------------------------------------------------------------------------------------------
+-- Payment notifications
+
+-- A notification's texts as numbers where they are numbers: the bill id and partner ids as
+-- integers, sums and fees as numbers; dates and everything else stay the texts PHP read.
+local SUMS = { sum = true, price = true, last_payment_sum = true, prepayment_sum = true, partner_fee = true }
+local COUNTS = { id = true, partner_id = true, partner_lvl = true, is_recurrent = true }
+local function typed(t, in_items)
+  for k, v in pairs(t) do
+    if type(v) == "table" then
+      typed(v, in_items or k == "items")
+    elseif type(v) == "string" and SUMS[k] and tonumber(v) then
+      t[k] = tonumber(v)
+    elseif type(v) == "string" and COUNTS[k] and not (in_items and k == "id") and v:match("^%d+$") then
+      t[k] = math.tointeger(tonumber(v)) or v -- items[].id is a product code: it stays text
+    end
+  end
+  return t
+end
+
+--- justclick.notification(body, secret) -> event | nil, err: a payment notification, as
+-- JustClick POSTs it, parsed as PHP reads the form, verified and classified. event.kind is
+-- "new_order", "paid", "prepaid", "cancel_order" or "moneyback"; event.id the bill id;
+-- event.key the same for the same notification sent again; event.order the form, with numbers
+-- as numbers and items as a list. err.kind is "forged" (its hash is missing or wrong) or "input"
+-- (it is no notification). The hash covers the bill id, the email and the time, not the sums
+-- or the items: read the order with order_details before trusting those.
+function justclick.notification(body, secret)
+  if type(body) ~= "string" then error("notification: body must be a string", 2) end
+  if type(secret) ~= "string" or secret == "" then error("notification: secret must be a string", 2) end
+  local kind, id, key, form = core.notification_check(body, secret)
+  if not kind then -- id is then the error's kind, key its message
+    return nil, new_error(id, nil, key, id == "forged" and { verified = false } or nil)
+  end
+  return { kind = kind, id = id, key = key, order = typed(form) }
+end
+
+--- client:notification(body) -> event | nil, err: justclick.notification with this client's secret.
+function Client:notification(body)
+  return justclick.notification(body, secrets[self])
+end
+
+--- client:listen(inbox, options): makes core's inbox receive notifications verified with this
+-- client's secret (justclick serve); options: host, port, max_body, timeout, connections.
+function Client:listen(inbox, opts)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.secret = secrets[self]
+  return inbox:listen(o)
+end
+
 --- client:log(method, status, result, err, started, attempt): the --verbose line of a call that
 -- the caller sent itself (started: core.now() when it began).
 function Client:log(method, status, result, err, started, attempt)
@@ -658,6 +712,9 @@ end
 
 --- justclick.default_client() -> the module-level client, built on first use.
 justclick.default_client = default_client
+
+--- justclick.serve(script [, options]): see justclick.serve.run.
+function justclick.serve(handler, opts) return require("justclick.serve").run(handler, opts) end
 
 --- justclick.import(path [, options]): see justclick.import.run.
 function justclick.import(path, opts) return require("justclick.import").run(path, opts) end

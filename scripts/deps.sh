@@ -5,9 +5,9 @@
 set -euo pipefail
 
 packages=(
-  make gcc pkg-config git ca-certificates openssl
+  make gcc pkg-config git ca-certificates openssl curl
   lua5.4 liblua5.4-dev lua-cjson lua-dkjson lua-busted lua-check luarocks
-  libssl-dev libcurl4-openssl-dev
+  libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
   php-cli php-sqlite3
   valgrind cppcheck
 )

@@ -30,6 +30,7 @@ static const luaL_Reg functions[] = {
   {"lock", jc_l_lock},
   {"truncate_durably", jc_l_truncate_durably},
   {"realpath", jc_l_realpath},
+  {"read_secret_file", jc_l_read_secret_file},
   {"boottime", jc_l_boottime},
   {NULL, NULL},
 };
@@ -52,5 +53,6 @@ int luaopen_justclick_core(lua_State *L) {
   lua_pushliteral(L, JC_VERSION);
   lua_setfield(L, -2, "_VERSION");
   jc_open_http(L);
+  jc_open_serve(L);
   return 1;
 }

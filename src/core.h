@@ -50,14 +50,29 @@ int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret
 
 /* journal.c */
 int jc_l_append_durably(lua_State *L);
+/* Opens path with flags, making it (mode 0600) when it is missing and fsyncing its directory
+   then. -1 and errno on failure. */
+int jc_open_durably(const char *path, size_t len, int flags);
 int jc_l_isatty(lua_State *L);
 int jc_l_lock(lua_State *L);
 int jc_l_truncate_durably(lua_State *L);
 int jc_l_realpath(lua_State *L);
 int jc_l_boottime(lua_State *L);
 
+/* secret.c: the secret from a file, at most JC_SECRET_MAX bytes and a line end. */
+enum { JC_SECRET_MAX = 4096, JC_SECRET_BUF = JC_SECRET_MAX + 3 /* "\r\n", and a byte to tell it is longer */ };
+/* Reads it into buf (JC_SECRET_BUF bytes) without the line end: 0, or -1 after printing why. */
+int jc_read_secret_file(const char *path, char *buf, size_t *len);
+int jc_l_read_secret_file(lua_State *L);
+/* Wipes a buffer that held the secret. */
+void jc_wipe(void *p, size_t n);
+
 /* reply.c */
 int jc_l_decode_reply(lua_State *L);
+
+/* serve.c: adds core.inbox and core.notification_check to the module table on top of the stack. */
+int jc_open_serve(lua_State *L);
+int jc_l_notification_check(lua_State *L);
 
 /* http.c: adds core.session and the session type to the module table on top of the stack. */
 int jc_open_http(lua_State *L);

@@ -1,0 +1,229 @@
+--- justclick.serve: receiving JustClick's payment notifications and acting on them.
+--
+--   justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--secret-file PATH] SCRIPT
+--   justclick serve --inbox PATH --parked
+--   justclick serve --inbox PATH --replay KEY [--secret-file PATH] SCRIPT
+--
+-- SCRIPT returns the handler: function(event), or a table of them by event.kind. The receiver
+-- (core.inbox, in C) verifies each POST and stores it, fsynced, before its 200 reply; this loop
+-- runs the handler on each stored event, in arrival order, outside the HTTP threads. A handler
+-- that raises, or returns nil and an error, is tried again later (1 s, 2 s, 4 s ... at most
+-- 5 min between tries); after `attempts` failures (default 5) the event is parked: kept, reported,
+-- and left until a person replays it. An event is handled at least once, and exactly once unless
+-- the process dies inside its handler.
+local justclick = require "justclick"
+local core = require "justclick.core"
+
+local serve = {}
+
+local function say(fmt, ...)
+  io.stderr:write(justclick.visible(("justclick serve: " .. fmt):format(...)), "\n")
+  io.stderr:flush()
+end
+
+-- The handler a script returned, as one function of the event: a table of functions is called
+-- by event.kind, and a kind it has no function for needs nothing done.
+local function as_handler(value, where)
+  if type(value) == "function" then return value end
+  if type(value) ~= "table" then error(where .. " must return a function(event) or a table of them by kind", 0) end
+  for kind, fn in pairs(value) do
+    if type(fn) ~= "function" then error(("%s: handler %s is not a function"):format(where, tostring(kind)), 0) end
+  end
+  return function(event)
+    local fn = value[event.kind]
+    if fn then return fn(event) end
+    return true
+  end
+end
+
+--- serve.load(script) -> handler: the function a SCRIPT file returns, or its table's.
+function serve.load(script)
+  local chunk, err = loadfile(script)
+  if not chunk then error(err, 0) end
+  return as_handler(chunk(), script)
+end
+
+-- The pause before try n + 1: 1 s, 2 s, 4 s, ... at most 5 minutes.
+local function retry_after(n)
+  return math.min(2 ^ (n - 1), 300)
+end
+
+-- Runs the handler on one stored event; returns true when it was handled.
+local function handle(client, inbox, handler, stored, attempts)
+  local event, err = client:notification(stored.body)
+  local ok, result, failure
+  if event then
+    event.attempt = stored.attempts + 1
+    ok, result, failure = pcall(handler, event)
+    if ok and not (result == nil and failure ~= nil) then
+      inbox:handled(stored.key)
+      return true
+    end
+    failure = ok and failure or result
+  else -- stored verified, so only a changed secret gets here
+    failure = err
+  end
+  local outcome = inbox:failed(stored.key, retry_after(stored.attempts + 1), attempts)
+  if outcome == "parked" then
+    say("parked %s after %d failures: %s; replay it with: justclick serve --inbox PATH --replay %s SCRIPT",
+      stored.key, stored.attempts + 1, tostring(failure), stored.key)
+  else
+    say("handler failed on %s (try %d): %s; trying again in %d s", stored.key, stored.attempts + 1,
+      tostring(failure), retry_after(stored.attempts + 1))
+  end
+  return false
+end
+
+--- serve.run(handler, options) -> true | nil, err: receives and handles until SIGTERM or Ctrl-C,
+-- then stops taking requests, lets the handler in progress finish, and returns.
+-- options: client (default: the module-level one, whose secret verifies), inbox (a path,
+-- default "justclick-inbox"), host ("127.0.0.1"), port (8787), attempts (5), and for the HTTP
+-- side max_body (64 KiB), timeout (10 s, for slow clients), connections (64); on_ready(port)
+-- is called once it listens.
+function serve.run(handler, opts)
+  opts = opts or {}
+  handler = as_handler(handler, "the handler")
+  local client = opts.client or justclick.default_client()
+  local attempts = opts.attempts or 5
+  local inbox, err = core.inbox(opts.inbox or "justclick-inbox")
+  if not inbox then return nil, err end
+  client:listen(inbox, { host = opts.host or "127.0.0.1", port = opts.port or 8787, max_body = opts.max_body,
+    timeout = opts.timeout, connections = opts.connections })
+  local counts = inbox:counts()
+  say("listening on %s:%d; the inbox %s holds %d events, %d to handle, %d parked", opts.host or "127.0.0.1",
+    inbox:port(), opts.inbox or "justclick-inbox", counts.stored, counts.pending, counts.parked)
+  if opts.on_ready then opts.on_ready(inbox:port()) end
+  while not inbox:stopping() do
+    local stored = inbox:next(1)
+    if stored then handle(client, inbox, handler, stored, attempts) end
+  end
+  inbox:close()
+  say("stopped")
+  return true
+end
+
+--- serve.replay(handler, key, options) -> true | nil, err: a parked event is pending again and
+-- handled now, with the events still pending before it. options: client, inbox, attempts.
+function serve.replay(handler, key, opts)
+  opts = opts or {}
+  handler = as_handler(handler, "the handler")
+  local client = opts.client or justclick.default_client()
+  local inbox, err = core.inbox(opts.inbox or "justclick-inbox")
+  if not inbox then return nil, err end
+  if not inbox:replay(key) then
+    inbox:close()
+    return nil, ("no parked event %s in %s"):format(key, opts.inbox or "justclick-inbox")
+  end
+  local done = false
+  while true do
+    local stored = inbox:next(0)
+    if not stored then break end
+    local handled = handle(client, inbox, handler, stored, opts.attempts or 5)
+    if stored.key == key then
+      done = handled
+      break
+    end
+  end
+  inbox:close()
+  if not done then return nil, ("%s failed again"):format(key) end
+  return true
+end
+
+local USAGE = [[
+usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--timeout S]
+                       [--connections N] [--secret-file PATH] SCRIPT
+       justclick serve --inbox PATH --parked
+       justclick serve --inbox PATH --replay KEY [--secret-file PATH] SCRIPT
+  SCRIPT              returns function(event), or a table of them by event.kind
+  --listen HOST:PORT  where to take JustClick's POSTs (default 127.0.0.1:8787)
+  --inbox PATH        the file that keeps every acknowledged event (default justclick-inbox)
+  --attempts N        failures of the handler before an event is parked (default 5)
+  --timeout S         seconds a client may take over its request (default 10)
+  --connections N     connections at once, at most (default 64)
+  --secret-file PATH  the API key that signs notifications (else JUSTCLICK_SECRET)
+  --parked            list the parked events
+  --replay KEY        handle a parked event again, now
+]]
+
+local function parse_args(args)
+  local o, i = {}, 1
+  while args[i] do
+    local a, v = args[i], nil
+    local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
+    if name then a, v = name, inline end
+    local function value()
+      if v then return v end
+      i = i + 1
+      return args[i]
+    end
+    if a == "--listen" then
+      local host, port = (value() or ""):match("^%[?([^%]]*)%]?:(%d+)$")
+      if not host then return nil, "--listen takes HOST:PORT" end
+      o.host, o.port = host, math.tointeger(tonumber(port))
+    elseif a == "--inbox" then
+      o.inbox = value()
+    elseif a == "--attempts" or a == "--timeout" or a == "--connections" then
+      local key, n = a:sub(3), math.tointeger(tonumber(value() or ""))
+      if not n or n < 1 then return nil, a .. " takes a whole number of 1 or more" end
+      o[key] = n
+    elseif a == "--secret-file" then
+      o.secret_file = value()
+    elseif a == "--parked" then
+      o.parked = true
+    elseif a == "--replay" then
+      o.replay = value()
+    elseif a:sub(1, 2) == "--" then
+      return nil, "unknown option " .. a
+    elseif o.script then
+      return nil, "one SCRIPT"
+    else
+      o.script = a
+    end
+    i = i + 1
+  end
+  if not o.parked and not o.script then return nil, "no SCRIPT to handle the events" end
+  return o
+end
+
+--- serve.main(...): `justclick serve ...`; returns the exit status: 0, 1 on a failure, 2 for a
+-- usage error.
+function serve.main(...)
+  local o, usage = parse_args({ ... })
+  if not o then
+    io.stderr:write("justclick serve: ", usage, "\n", USAGE)
+    return 2
+  end
+  if o.parked then
+    local inbox, err = core.inbox(o.inbox or "justclick-inbox")
+    if not inbox then
+      say("%s", err)
+      return 1
+    end
+    for _, p in ipairs(inbox:parked()) do print(("%s\t%d failures"):format(p.key, p.attempts)) end
+    inbox:close()
+    return 0
+  end
+  if o.secret_file then
+    local secret = core.read_secret_file(o.secret_file)
+    if not secret then return 2 end
+    justclick.set_defaults({ secret = secret })
+  end
+  local ok, handler = pcall(serve.load, o.script)
+  if not ok then
+    say("%s", tostring(handler))
+    return 1
+  end
+  local done, err
+  if o.replay then
+    done, err = serve.replay(handler, o.replay, o)
+  else
+    done, err = serve.run(handler, o)
+  end
+  if not done then
+    say("%s", tostring(err))
+    return 1
+  end
+  return 0
+end
+
+return serve

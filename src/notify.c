@@ -1,0 +1,169 @@
+/*
+ * Payment notifications: what JustClick POSTs to the shop when an order is created, paid,
+ * prepaid, cancelled or refunded. Checked here, in C without Lua, so that the receiver's HTTP
+ * threads (serve.c) and notification() (Lua) apply one rule:
+ *
+ *   - `id` is the bill's number, a positive integer; without one the body is no notification.
+ *   - `hash` is md5(id . email . paid . secret), the received texts joined with nothing between
+ *     them; for created and cancelled orders the docs' text says the creation time stands where
+ *     `paid` does, so md5(id . email . created . secret) is accepted too. Compared in constant
+ *     time. It covers neither the sums nor the items.
+ *   - The kind: status new_order, cancel_order or moneyback; without a status, prepaid when
+ *     prepayment_sum is given, else paid when paid is.
+ *   - The key, the same for the same notification sent again: kind-id-digest, the digest of the
+ *     kind, id, status, paid, created and sums.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <lauxlib.h>
+#include "core.h"
+#include "form.h"
+#include "notify.h"
+
+typedef struct {
+  const char *p;
+  size_t n;
+} text;
+
+static text field(const jc_form *f, const char *name) {
+  text t = {"", 0};
+  if (!jc_form_scalar(f, name, strlen(name), &t.p, &t.n)) t.p = NULL, t.n = 0;
+  return t;
+}
+
+static int md5_hex(const text *parts, size_t nparts, char hex[32]) {
+  static const char digits[] = "0123456789abcdef";
+  unsigned char raw[EVP_MAX_MD_SIZE];
+  unsigned int rawlen = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new(); /* one a call: any thread may check */
+  int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+  for (size_t i = 0; ok && i < nparts; i++) ok = EVP_DigestUpdate(ctx, parts[i].p ? parts[i].p : "", parts[i].n);
+  ok = ok && EVP_DigestFinal_ex(ctx, raw, &rawlen) && rawlen == 16;
+  EVP_MD_CTX_free(ctx);
+  for (unsigned int i = 0; ok && i < 16; i++) {
+    hex[2 * i] = digits[raw[i] >> 4];
+    hex[2 * i + 1] = digits[raw[i] & 15];
+  }
+  return ok;
+}
+
+static int equals(text t, const char *s) {
+  size_t n = strlen(s);
+  return t.p != NULL && t.n == n && memcmp(t.p, s, n) == 0;
+}
+
+int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_notice *out) {
+  text id = field(f, "id"), email = field(f, "email"), paid = field(f, "paid"), created = field(f, "created");
+  text hash = field(f, "hash"), status = field(f, "status");
+  text prepayment = field(f, "prepayment_sum"), payment = field(f, "last_payment_sum");
+  char given[32], with_paid[32], with_created[32], digest[32];
+  long long bill = 0;
+  int ok_paid, ok_created;
+
+  memset(out, 0, sizeof *out);
+  if (id.p == NULL || id.n == 0 || id.n > 18) {
+    out->problem = "not a notification: it has no bill id";
+    return JC_NOTICE_INPUT;
+  }
+  for (size_t i = 0; i < id.n; i++) {
+    if (id.p[i] < '0' || id.p[i] > '9') {
+      out->problem = "not a notification: its id is not a bill number";
+      return JC_NOTICE_INPUT;
+    }
+    bill = bill * 10 + (id.p[i] - '0');
+  }
+  if (hash.p == NULL) {
+    out->problem = "it carries no hash";
+    return JC_NOTICE_FORGED;
+  }
+  /* md5() in PHP writes lowercase hex; take uppercase too */
+  for (size_t i = 0; i < 32 && i < hash.n; i++) {
+    char c = hash.p[i];
+    given[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  }
+  {
+    text with[4] = {id, email, paid, {secret, secret_len}};
+    text with_c[4] = {id, email, created, {secret, secret_len}};
+    if (!md5_hex(with, 4, with_paid) || !md5_hex(with_c, 4, with_created)) {
+      out->problem = "MD5 failed";
+      return JC_NOTICE_INPUT;
+    }
+  }
+  ok_paid = hash.n == 32 && CRYPTO_memcmp(given, with_paid, 32) == 0;
+  ok_created = hash.n == 32 && CRYPTO_memcmp(given, with_created, 32) == 0;
+  if (!(ok_paid | ok_created)) {
+    out->problem = "its hash does not verify";
+    return JC_NOTICE_FORGED;
+  }
+  out->id = bill;
+  if (equals(status, "new_order")) out->kind = "new_order";
+  else if (equals(status, "cancel_order")) out->kind = "cancel_order";
+  else if (equals(status, "moneyback")) out->kind = "moneyback";
+  else if (status.p != NULL && status.n > 0) out->kind = NULL;
+  else if (prepayment.p != NULL && prepayment.n > 0) out->kind = "prepaid";
+  else if (paid.p != NULL && paid.n > 0) out->kind = "paid";
+  if (out->kind == NULL) {
+    out->problem = "a verified notification of no kind this client knows";
+    return JC_NOTICE_INPUT;
+  }
+  {
+    const text nl = {"\n", 1};
+    text parts[13] = {{out->kind, strlen(out->kind)}, nl, id, nl, status, nl, paid, nl, created, nl,
+                      payment, nl, prepayment};
+    if (!md5_hex(parts, 13, digest)) {
+      out->problem = "MD5 failed";
+      return JC_NOTICE_INPUT;
+    }
+  }
+  snprintf(out->key, sizeof out->key, "%s-%lld-%.12s", out->kind, bill, digest);
+  return JC_NOTICE_OK;
+}
+
+#define JC_FORM_BOX "justclick.form"
+
+static int form_box_gc(lua_State *L) {
+  jc_form **box = luaL_checkudata(L, 1, JC_FORM_BOX);
+  jc_form_free(*box);
+  *box = NULL;
+  return 0;
+}
+
+/* notification_check(body, secret) -> kind, id, key, form | nil, "input"|"forged", message: the
+   check above, and the body's form as parse_query reads it, so that notification() parses once. */
+int jc_l_notification_check(lua_State *L) {
+  size_t body_len, secret_len;
+  const char *body = luaL_checklstring(L, 1, &body_len);
+  const char *secret = luaL_checklstring(L, 2, &secret_len);
+  jc_form_limits limits = JC_FORM_LIMITS_DEFAULT;
+  jc_form **box = lua_newuserdatauv(L, sizeof *box, 0); /* frees the form if a push below raises */
+  jc_notice n;
+  int rc;
+  *box = NULL;
+  if (luaL_newmetatable(L, JC_FORM_BOX)) {
+    lua_pushcfunction(L, form_box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  if ((*box = jc_form_parse(body, body_len, &limits)) == NULL) return luaL_error(L, "not enough memory");
+  if (jc_form_dropped(*box) > 0) {
+    rc = JC_NOTICE_INPUT;
+    n.problem = "not a notification: more variables or deeper nesting than PHP reads";
+  } else {
+    rc = jc_notice_check(*box, secret, secret_len, &n);
+  }
+  if (rc != JC_NOTICE_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, rc == JC_NOTICE_FORGED ? "forged" : "input");
+    lua_pushstring(L, n.problem);
+    return 3;
+  }
+  lua_pushstring(L, n.kind);
+  lua_pushinteger(L, (lua_Integer)n.id);
+  lua_pushstring(L, n.key);
+  jc_form_push(L, *box);
+  jc_form_free(*box);
+  *box = NULL;
+  return 4;
+}
