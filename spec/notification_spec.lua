@@ -1,0 +1,119 @@
+-- justclick.notification: JustClick's payment notifications, each kind from a body that PHP's own
+-- http_build_query wrote and PHP's md5 signed, verified and classified; forged and malformed
+-- bodies refused.
+local justclick = require "justclick"
+local php = require "support.php"
+
+local SECRET = "notify-secret-0123456789"
+
+-- A notification of the kind, as JustClick's PHP would POST it: the order's fields, utm, two
+-- items (one with a partner), what the kind adds, and hash = md5(id . email . <signed> . secret).
+local function body_of(kind, opts)
+  opts = opts or {}
+  local extra = ({
+    new_order = "'status' => 'new_order', 'paid' => ''",
+    paid = "'paid' => '2026-11-23 10:00:00', 'last_payment_sum' => '2490.00'",
+    prepaid = "'paid' => '2026-11-23 10:00:00', 'prepayment_sum' => '500'",
+    cancel_order = "'status' => 'cancel_order', 'paid' => ''",
+    moneyback = "'status' => 'moneyback', 'paid' => '2026-11-23 10:00:00'",
+  })[kind]
+  return php.run(([=[
+$o = ['id' => '%s', 'first_name' => 'Name', 'last_name' => 'Surname', 'middle_name' => '',
+  'email' => 'buyer@example.com', 'phone' => '+79161234567', 'city' => 'Moscow', 'country' => 'RU',
+  'address' => 'Tverskaya 1', 'region' => '', 'postalcode' => '125009', 'created' => '2026-11-23 09:00:00',
+  'comment' => 'a gift & more', 'tag' => 'AdWords', 'kupon' => '', 'type' => 'invoice', 'payway' => 'card',
+  'domain' => 'shop.example.com', 'link' => 'https://shop.example.com/bill/abc', 'is_recurrent' => '0',
+  'utm' => ['medium' => 'cpc', 'source' => 'direct', 'campaign' => '', 'content' => '', 'term' => ''],
+  'items' => [
+    ['id' => 'invoice', 'title' => 'Invoice template', 'sum' => '1500.00', 'price' => '1500', 'pincode' => '',
+     'partners' => [['partner_lvl' => '1', 'partner_id' => '42', 'partner_name' => 'ally', 'partner_fee' => '150.50']]],
+    ['id' => 'sales', 'title' => 'Sales course', 'sum' => '990.00', 'price' => '990', 'pincode' => 'PIN-1'],
+  ], %s];
+$o['hash'] = md5($o['id'] . $o['email'] . $o['%s'] . '%s');
+echo http_build_query($o);]=]):format(opts.id or "100123", extra, opts.signed or "paid", opts.secret or SECRET))
+end
+
+describe("justclick.notification", function()
+  it("verifies and classifies each kind, from PHP's own body", function()
+    for _, kind in ipairs({ "new_order", "paid", "prepaid", "cancel_order", "moneyback" }) do
+      local body = body_of(kind)
+      local event = assert(justclick.notification(body, SECRET))
+      assert.are.equal(kind, event.kind)
+      assert.are.equal(100123, event.id)
+      assert.is_truthy(event.key:match("^" .. kind .. "%-100123%-%x+$"), event.key)
+      assert.are.equal("buyer@example.com", event.order.email)
+      assert.are.equal("a gift & more", event.order.comment)
+      assert.are.equal("direct", event.order.utm.source)
+      assert.are.equal(2, #event.order.items)
+      assert.are.equal("invoice", event.order.items[1].id)
+      assert.are.equal(1500, event.order.items[1].sum)
+      assert.are.equal(150.5, event.order.items[1].partners[1].partner_fee)
+      assert.are.equal(42, event.order.items[1].partners[1].partner_id)
+      assert.are.equal("PIN-1", event.order.items[2].pincode)
+      -- What the form said is what PHP's $_POST would hold: build_query writes it back as it came.
+      assert.are.equal("2026-11-23 09:00:00", event.order.created)
+    end
+  end)
+
+  it("reads the sums of paid and prepaid notifications as numbers", function()
+    assert.are.equal(2490, assert(justclick.notification(body_of("paid"), SECRET)).order.last_payment_sum)
+    assert.are.equal(500, assert(justclick.notification(body_of("prepaid"), SECRET)).order.prepayment_sum)
+  end)
+
+  it("accepts the creation time signed in place of paid, for created and cancelled orders", function()
+    for _, kind in ipairs({ "new_order", "cancel_order" }) do
+      assert.are.equal(kind, assert(justclick.notification(body_of(kind, { signed = "created" }), SECRET)).kind)
+    end
+  end)
+
+  it("gives the same notification sent again the same key, and another payment another", function()
+    local a = assert(justclick.notification(body_of("paid"), SECRET))
+    local b = assert(justclick.notification(body_of("paid"), SECRET))
+    local c = assert(justclick.notification(body_of("paid", { id = "100124" }), SECRET))
+    local d = assert(justclick.notification(body_of("prepaid"), SECRET))
+    assert.are.equal(a.key, b.key)
+    assert.are_not.equal(a.key, c.key)
+    assert.are_not.equal(a.key, d.key)
+  end)
+
+  it("refuses a forgery as forged, and never shows the secret", function()
+    local body = body_of("paid")
+    for _, forged in ipairs({
+      body_of("paid", { secret = "another-secret" }),   -- signed with another key
+      (body:gsub("id=100123", "id=100124")),            -- another bill, the same hash
+      (body:gsub("last_payment_sum=2490.00", "last_payment_sum=1.00"):gsub("paid=2026", "paid=2025")),
+      (body:gsub("&hash=%x+", "")),                      -- no hash
+      (body:gsub("hash=(%x+)", "hash=%1%1")),            -- a hash of the wrong length
+    }) do
+      local event, err = justclick.notification(forged, SECRET)
+      assert.is_nil(event)
+      assert.are.equal("forged", err.kind, tostring(err))
+      assert.is_falsy(tostring(err):find(SECRET, 1, true))
+    end
+    -- The hash covers neither the sums nor the items: changed sums still verify, as documented.
+    local changed = assert(justclick.notification((body:gsub("last_payment_sum=2490.00", "last_payment_sum=1.00")), SECRET))
+    assert.are.equal(1, changed.order.last_payment_sum)
+  end)
+
+  it("takes an uppercase hash, as PHP's md5 compared loosely would", function()
+    local body = body_of("paid"):gsub("hash=(%x+)", function(h) return "hash=" .. h:upper() end)
+    assert.are.equal("paid", assert(justclick.notification(body, SECRET)).kind)
+  end)
+
+  it("refuses what is no notification as input", function()
+    local signed = body_of("paid")
+    for _, body in ipairs({
+      "", "hello", "id=&email=x&hash=0", "id=abc&hash=0123", "a[b]=1",
+      (signed:gsub("last_payment_sum=[^&]*&?", ""):gsub("paid=[^&]*", "paid=")),   -- no kind, though signed
+    }) do
+      local event, err = justclick.notification(body, SECRET)
+      assert.is_nil(event)
+      assert.is_truthy(err.kind == "input" or err.kind == "forged", tostring(err))
+    end
+    local _, err = justclick.notification("id=1&email=a&paid=&status=refunded&hash="
+      .. require("justclick.core").md5("1a" .. SECRET), SECRET)
+    assert.are.equal("input", err.kind)
+    assert.has_error(function() justclick.notification(nil, SECRET) end)
+    assert.has_error(function() justclick.notification("id=1", "") end)
+  end)
+end)

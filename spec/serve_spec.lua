@@ -1,0 +1,242 @@
+-- `justclick serve`: the receiver as a shop runs it, a subprocess on a free port. Every verified
+-- notification is stored before its 200 and handled; nothing acknowledged is lost to kill -9;
+-- forgeries, oversized, slow and wrong requests are refused; a failing handler is retried, then
+-- parked, then replayed; SIGTERM lets the handler in progress finish.
+local core = require "justclick.core"
+local cjson = require "cjson"
+local sandbox = require "support.sandbox"
+local importing = require "support.importing"
+local files = require "support.files"
+local shell = require "support.shell"
+
+local SECRET = "serve-secret-0123456789"
+
+-- A signed notification body: a paid one for bill id, unless kind says otherwise.
+local function notification(id, kind)
+  local paid = kind == "new_order" and "" or "2026-11-23 10:00:00"
+  local fields = ("id=%d&email=buyer%%40example.com&paid=%s&items%%5B0%%5D%%5Bid%%5D=invoice&items%%5B0%%5D%%5Bsum%%5D=1500")
+    :format(id, paid:gsub(" ", "+"):gsub(":", "%%3A"))
+  if kind == "new_order" then fields = fields .. "&status=new_order" else fields = fields .. "&last_payment_sum=1500" end
+  return fields .. "&hash=" .. core.md5(id .. "buyer@example.com" .. paid .. SECRET)
+end
+
+local Server = {}
+Server.__index = Server
+
+-- Starts `justclick serve` with a handler script (Lua source) in dir; waits until it listens.
+local function start(dir, handler, options, secret)
+  local script = dir .. "/handler.lua"
+  files.write(script, handler)
+  local self = setmetatable({ dir = dir, log = dir .. "/serve.log", inbox = dir .. "/inbox" }, Server)
+  local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s serve --listen 127.0.0.1:0 --inbox %s %s %s >> %s 2>&1")
+    :format(secret or SECRET, dir, importing.HOST, self.inbox, options or "", script, self.log)
+  -- Its pid, and its exit status once it ends, in files of their own.
+  os.execute(("(%s & echo $! > %s/pid; wait $!; echo $? > %s/status) &"):format(cmd, dir, dir))
+  local deadline = core.now() + 10
+  while not self.pid and core.now() < deadline do
+    self.pid = tonumber(files.read(dir .. "/pid") or "")
+    core.sleep(0.01)
+  end
+  os.remove(dir .. "/status")
+  while core.now() < deadline do
+    local port = (files.read(self.log) or ""):match("listening on 127%.0%.0%.1:(%d+)[^\n]*\n[^\n]*$")
+      or (files.read(self.log) or ""):match(".*listening on 127%.0%.0%.1:(%d+)")
+    if port and sandbox.alive(self.pid) then
+      self.url = "http://127.0.0.1:" .. port
+      self.session = core.session({ timeout = 10 })
+      return self
+    end
+    core.sleep(0.05)
+  end
+  error("justclick serve did not start: " .. (files.read(self.log) or ""))
+end
+
+function Server:post(body, path)
+  return self.session:post(self.url .. (path or "/notify"), body)
+end
+
+-- Waits until the handled file has n lines (or the time runs out); returns its lines.
+function Server:handled(n, seconds)
+  local deadline = core.now() + (seconds or 10)
+  local lines
+  repeat
+    lines = {}
+    for line in (files.read(self.dir .. "/handled") or ""):gmatch("[^\n]+") do lines[#lines + 1] = line end
+    if #lines >= n then break end
+    core.sleep(0.05)
+  until core.now() > deadline
+  return lines
+end
+
+-- Sends the signal and waits for the end: the exit status.
+function Server:signal(sig)
+  os.execute(("kill -%s %d"):format(sig, self.pid))
+  local deadline, status = core.now() + 10
+  repeat
+    status = tonumber(files.read(self.dir .. "/status") or "")
+    if not status then core.sleep(0.02) end
+  until status or core.now() > deadline
+  if self.session then self.session:close() end
+  os.remove(self.dir .. "/pid")
+  return status
+end
+
+-- A handler that appends "kind id key attempt" to $HANDLED, after `pause` seconds; bills in
+-- `fail` make it fail (return nil and an error), `raise` makes it raise.
+local function handler(opts)
+  opts = opts or {}
+  return ([[
+local fail, pause = %s, %s
+return function(event)
+  if pause > 0 then
+    local f = io.open(os.getenv("HANDLED") .. ".start", "a") f:write(event.key, "\n") f:close()
+    require("justclick.core").sleep(pause)
+  end
+  if fail[event.id] == "raise" then error("boom " .. event.id) end
+  if fail[event.id] then return nil, "cannot grant " .. event.id end
+  local f = io.open(os.getenv("HANDLED"), "a")
+  f:write(("%%s %%d %%s %%d\n"):format(event.kind, event.id, event.key, event.attempt))
+  f:close()
+  return true
+end]]):format(opts.fail or "{}", opts.pause or 0)
+end
+
+describe("justclick serve", function()
+  local dir
+  before_each(function() dir = importing.tmpdir() end)
+  after_each(function() os.execute("rm -rf " .. dir) end)
+
+  it("stores a verified notification before its 200, handles it once, and acknowledges a resend", function()
+    local s = start(dir, handler())
+    assert.are.equal(200, (s:post(notification(100001))))
+    assert.are.equal(200, (s:post(notification(100001)))) -- sent again: acknowledged, not handled again
+    assert.are.equal(200, (s:post(notification(100002, "new_order"))))
+    s:handled(2)
+    core.sleep(0.3) -- time enough for a second handling of the resend, were there one
+    local lines = s:handled(3, 0.1)
+    assert.are.equal(2, #lines, table.concat(lines, "\n"))
+    assert.is_truthy(lines[1]:find("^paid 100001 paid%-100001%-%x+ 1$"), lines[1])
+    assert.is_truthy(lines[2]:find("^new_order 100002 "), lines[2])
+    assert.are.equal(400, (s:post("", "/health"))) -- health is a GET; a POST is a notification
+    local status, health = shell.run(("curl -s %s/health"):format(s.url))
+    assert.are.equal(0, status)
+    assert.are.same({ stored = 2, handled = 2, parked = 0, pending = 0 }, cjson.decode(health))
+    s:signal("TERM")
+    local log = files.read(s.log)
+    assert.is_truthy(log:find("127.0.0.1 paid 100001 200 %d+ms"), log)
+    assert.is_falsy(log:find(SECRET, 1, true), log)
+  end)
+
+  it("refuses forged, malformed, oversized and non-POST requests, and stores none", function()
+    local s = start(dir, handler())
+    local forged = notification(100001):gsub("hash=%x+", "hash=" .. ("0"):rep(32))
+    assert.are.equal(403, (s:post(forged)))
+    assert.are.equal(403, (s:post((notification(100001):gsub("&hash=%x+", "")))))
+    assert.are.equal(400, (s:post("hello=world")))
+    assert.are.equal(413, (s:post(("a"):rep(70000))))
+    local _, out = shell.run(("curl -s -o /dev/null -w '%%{http_code}' -X PUT %s/"):format(s.url))
+    assert.are.equal("405", out)
+    _, out = shell.run(("curl -s -o /dev/null -w '%%{http_code}' -H 'Content-Type: application/json' -d '{}' %s/")
+      :format(s.url))
+    assert.are.equal("415", out)
+    core.sleep(0.2)
+    s:signal("TERM")
+    assert.are.equal(0, #s:handled(0, 0))
+    assert.is_falsy((files.read(s.inbox) or ""):find("E ", 1, true))
+    local log = files.read(s.log)
+    assert.is_truthy(log:find(" forged %- 403 "), log)
+    assert.is_truthy(log:find(" malformed %- 400 "), log)
+    assert.is_truthy(log:find(" too%-large %- 413 "), log)
+  end)
+
+  it("cuts off a client that sends too slowly", function()
+    local s = start(dir, handler(), "--timeout 1")
+    local body = dir .. "/slow.txt"
+    files.write(body, notification(100001) .. ("&pad=" .. ("x"):rep(200)))
+    local started = core.now()
+    local status = shell.run(("curl -s -m 20 --limit-rate 20 --data-binary @%s %s/notify"):format(body, s.url))
+    assert.are_not.equal(0, status) -- the server hung up
+    assert.is_true(core.now() - started < 8)
+    s:signal("TERM")
+  end)
+
+  it("loses nothing it acknowledged to kill -9, right after the 200 or inside a handler", function()
+    local s = start(dir, handler({ pause = 1.5 }))
+    for id = 100001, 100005 do assert.are.equal(200, (s:post(notification(id)))) end
+    -- Killed while the first handler sleeps: the other four were only stored.
+    s:signal("KILL")
+    assert.are.equal(0, #s:handled(0, 0))
+    local again = start(dir, handler())
+    local lines = again:handled(5)
+    assert.are.equal(5, #lines, table.concat(lines, "\n"))
+    again:signal("TERM")
+    -- Handled at least once: the one inside the handler at the kill, exactly once the others.
+    local seen = {}
+    for _, line in ipairs(lines) do seen[line:match("^paid (%d+)")] = true end
+    for id = 100001, 100005 do assert.is_true(seen[tostring(id)], "lost " .. id) end
+  end)
+
+  it("retries a failing handler, parks the event, lists it and replays it", function()
+    local s = start(dir, handler({ fail = "{ [100002] = true, [100003] = 'raise' }" }), "--attempts 2")
+    for id = 100001, 100003 do assert.are.equal(200, (s:post(notification(id)))) end
+    assert.are.equal(1, #s:handled(1))
+    local deadline = core.now() + 10
+    while not (files.read(s.log) or ""):find("parked paid%-100003") and core.now() < deadline do core.sleep(0.1) end
+    s:signal("TERM")
+    local log = files.read(s.log)
+    assert.is_truthy(log:find("handler failed on paid%-100002%-%x+ %(try 1%): cannot grant 100002"), log)
+    assert.is_truthy(log:find("parked paid%-100002%-%x+ after 2 failures"), log)
+    assert.is_truthy(log:find("parked paid%-100003%-%x+ after 2 failures: [^\n]*boom 100003"), log)
+    local status, out = shell.run(("%s serve --inbox %s --parked"):format(importing.HOST, s.inbox))
+    assert.are.equal(0, status, out)
+    local key = out:match("(paid%-100002%-%x+)\t2 failures")
+    assert.is_string(key, out)
+    -- Fixed, the handler takes it again.
+    files.write(dir .. "/handler.lua", handler())
+    status, out = shell.run(("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s serve --inbox %s --replay %s %s/handler.lua")
+      :format(SECRET, dir, importing.HOST, s.inbox, key, dir))
+    assert.are.equal(0, status, out)
+    local lines = s:handled(2, 1)
+    assert.is_truthy(lines[2]:find("^paid 100002 " .. key:gsub("%-", "%%-") .. " 1$"), table.concat(lines, "\n"))
+  end)
+
+  it("lets the handler in progress finish on SIGTERM, and exits 0", function()
+    local s = start(dir, handler({ pause = 1 }))
+    assert.are.equal(200, (s:post(notification(100001))))
+    local deadline = core.now() + 5
+    while not files.read(dir .. "/handled.start") and core.now() < deadline do core.sleep(0.02) end
+    assert.are.equal(0, s:signal("TERM"))
+    assert.are.equal(1, #s:handled(1, 0))
+    assert.is_truthy(files.read(s.log):find("justclick serve: stopped\n", 1, true))
+  end)
+
+  it("receives the sandbox's notification of each event, as JustClick sends them, and handles each once", function()
+    local sb = sandbox.start()
+    local ok, failure = pcall(function()
+      local s = start(dir, handler(), nil, sandbox.secret)
+      sb:notify({ url = s.url .. "/justclick/notify" })
+      local client = sb:client()
+      local a = assert(client:create_order({ bill_email = "loop@example.com", goods = { { good_name = "course" } } })).bill_id
+      assert(client:update_order_status(a, "paid", { date = os.time() }))
+      local b = assert(client:create_order({ bill_email = "loop@example.com", goods = { { good_name = "sales" } } })).bill_id
+      sb:prepay(b, 400)
+      assert(client:update_order_status(b, "cancel"))
+      assert(client:update_order_status(a, "return"))
+      sb:settle(15)
+      local lines = s:handled(6)
+      assert.are.equal(0, s:signal("TERM"))
+      local kinds = {}
+      for _, line in ipairs(lines) do
+        local kind, id = line:match("^(%S+) (%d+) ")
+        kinds[#kinds + 1] = kind .. " " .. id
+      end
+      table.sort(kinds)
+      local expected = { "cancel_order " .. b, "moneyback " .. a, "new_order " .. a, "new_order " .. b, "paid " .. a,
+        "prepaid " .. b }
+      table.sort(expected)
+      assert.are.same(expected, kinds)
+    end)
+    sb:stop()
+    assert(ok, failure)
+  end)
+end)
