@@ -54,3 +54,10 @@ for _, item in ipairs(info.items) do
   print(("  %-8s %-18s %6s"):format(item.id, item.title, item.sum))
 end
 print(("Came from: %s / %s / %s"):format(info.utm.source, info.utm.medium, info.utm.campaign))
+
+-- The customer pays. JustClick then notifies the shop; under `make demo`, `justclick serve`
+-- with examples/on_paid.lua receives it and prints the paid event.
+local paid
+paid, err = justclick.update_order_status(created.bill_id, "paid", { date = os.time() })
+if not paid then fail(err) end
+print(("Order %d marked paid"):format(created.bill_id))

@@ -10,7 +10,9 @@ make --no-print-directory all
 
 work=$(mktemp -d)
 pid=""
+serve=""
 cleanup() {
+  [ -n "$serve" ] && kill -TERM "$serve" 2>/dev/null
   [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null
   rm -rf "$work"
 }
@@ -27,5 +29,29 @@ done
 [ -n "$url" ] || { echo "demo: the sandbox did not start:" >&2; cat "$work/log" >&2; exit 1; }
 
 echo "demo: sandbox at $url"
-JUSTCLICK_USER=demo JUSTCLICK_SECRET=sandbox-secret JUSTCLICK_API_URL="$url/api" \
-  build/bin/justclick examples/demo.lua
+
+# The shop's side: justclick serve with examples/on_paid.lua, on a free port; the sandbox
+# notifies it of every event.
+export JUSTCLICK_USER=demo JUSTCLICK_SECRET=sandbox-secret JUSTCLICK_API_URL="$url/api"
+ACCESS_FILE="$work/access.txt" build/bin/justclick serve --listen 127.0.0.1:0 --inbox "$work/inbox" \
+  examples/on_paid.lua 2> "$work/serve.log" &
+serve=$!
+port=""
+for _ in $(seq 100); do
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.log")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "demo: justclick serve did not start:" >&2; cat "$work/serve.log" >&2; exit 1; }
+curl -s -o /dev/null -d "url=http://127.0.0.1:$port/justclick/notify" "$url/__sandbox/notify"
+echo "demo: justclick serve on port $port receives the notifications"
+
+build/bin/justclick examples/demo.lua
+for _ in $(seq 100); do # the sandbox notifies in the background
+  grep -q . "$work/access.txt" 2>/dev/null && break
+  sleep 0.1
+done
+kill -TERM "$serve"
+wait "$serve" || true
+grep -q . "$work/access.txt" || { echo "demo: no paid event arrived:" >&2; cat "$work/serve.log" >&2; exit 1; }
+echo "demo: access granted: $(cut -f2,3 "$work/access.txt")"
