@@ -599,30 +599,14 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- Payment notifications
 
--- A notification's texts as numbers where they are numbers: the bill id and partner ids as
--- integers, sums and fees as numbers; dates and everything else stay the texts PHP read.
-local SUMS = { sum = true, price = true, last_payment_sum = true, prepayment_sum = true, partner_fee = true }
-local COUNTS = { id = true, partner_id = true, partner_lvl = true, is_recurrent = true }
-local function typed(t, in_items)
-  for k, v in pairs(t) do
-    if type(v) == "table" then
-      typed(v, in_items or k == "items")
-    elseif type(v) == "string" and SUMS[k] and tonumber(v) then
-      t[k] = tonumber(v)
-    elseif type(v) == "string" and COUNTS[k] and not (in_items and k == "id") and v:match("^%d+$") then
-      t[k] = math.tointeger(tonumber(v)) or v -- items[].id is a product code: it stays text
-    end
-  end
-  return t
-end
-
 --- justclick.notification(body, secret) -> event | nil, err: a payment notification, as
 -- JustClick POSTs it, parsed as PHP reads the form, verified and classified. event.kind is
 -- "new_order", "paid", "prepaid", "cancel_order" or "moneyback"; event.id the bill id;
--- event.key the same for the same notification sent again; event.order the form, with numbers
--- as numbers and items as a list. err.kind is "forged" (its hash is missing or wrong) or "input"
--- (it is no notification). The hash covers the bill id, the email and the time, not the sums
--- or the items: read the order with order_details before trusting those.
+-- event.key the same for the same notification sent again; event.order the form, with the bill
+-- id and partner ids and levels as integers, sums and fees as numbers, and items as a list.
+-- err.kind is "forged" (its hash is missing or wrong) or "input" (it is no notification). The
+-- hash covers the bill id, the email and the time, not the sums or the items: read the order
+-- with order_details before trusting those.
 function justclick.notification(body, secret)
   if type(body) ~= "string" then error("notification: body must be a string", 2) end
   if type(secret) ~= "string" or secret == "" then error("notification: secret must be a string", 2) end
@@ -630,7 +614,7 @@ function justclick.notification(body, secret)
   if not kind then -- id is then the error's kind, key its message
     return nil, new_error(id, nil, key, id == "forged" and { verified = false } or nil)
   end
-  return { kind = kind, id = id, key = key, order = typed(form) }
+  return { kind = kind, id = id, key = key, order = form } -- numbers as numbers (core's typer)
 end
 
 --- client:notification(body) -> event | nil, err: justclick.notification with this client's secret.

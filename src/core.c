@@ -31,6 +31,7 @@ static const luaL_Reg functions[] = {
   {"truncate_durably", jc_l_truncate_durably},
   {"realpath", jc_l_realpath},
   {"read_secret_file", jc_l_read_secret_file},
+  {"notification_check", jc_l_notification_check},
   {"boottime", jc_l_boottime},
   {NULL, NULL},
 };

@@ -70,7 +70,7 @@ void jc_wipe(void *p, size_t n);
 /* reply.c */
 int jc_l_decode_reply(lua_State *L);
 
-/* serve.c: adds core.inbox and core.notification_check to the module table on top of the stack. */
+/* serve.c: adds core.inbox to the module table on top of the stack. notify.c: notification_check. */
 int jc_open_serve(lua_State *L);
 int jc_l_notification_check(lua_State *L);
 

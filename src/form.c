@@ -13,6 +13,8 @@
  */
 #define _DEFAULT_SOURCE /* getentropy */
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,17 +180,29 @@ static uint64_t key_hash(const jc_form *f, size_t arr, const key *k) {
   return h ^ mix((uint64_t)arr);
 }
 
-static void draw_key(jc_form *f) {
+/* The process's secret key, drawn once (a system call per parse cost more than the parse of a
+   small body); each parse then keys its table with it and a count of its own. */
+static uint64_t seed0, seed1;
+static pthread_once_t seeded = PTHREAD_ONCE_INIT;
+
+static void draw_seed(void) {
   unsigned char k[16];
   if (getentropy(k, sizeof k) == 0) {
-    f->k0 = load64(k);
-    f->k1 = load64(k + 8);
+    seed0 = load64(k);
+    seed1 = load64(k + 8);
   } else { /* not expected on Linux; a key an attacker still does not know in advance */
     struct timespec t = {0, 0};
     clock_gettime(CLOCK_MONOTONIC, &t);
-    f->k0 = mix((uint64_t)(uintptr_t)f ^ (uint64_t)t.tv_nsec);
-    f->k1 = mix((uint64_t)t.tv_sec ^ ((uint64_t)(uintptr_t)&t << 16));
+    seed0 = mix((uint64_t)(uintptr_t)&t ^ (uint64_t)t.tv_nsec);
+    seed1 = mix((uint64_t)t.tv_sec ^ ((uint64_t)(uintptr_t)&seed0 << 16));
   }
+}
+
+static void draw_key(jc_form *f) {
+  static _Atomic uint64_t parses;
+  pthread_once(&seeded, draw_seed);
+  f->k0 = seed0 ^ mix(++parses);
+  f->k1 = seed1;
 }
 
 /* ---- the table ---- */
@@ -440,7 +454,9 @@ static int hex(char c) {
 
 /* php_url_decode in place: '+' is a space, "%XX" a byte, any other '%' itself. */
 static size_t url_decode(char *s, size_t n) {
-  size_t i = 0, o = 0;
+  size_t i = 0, o;
+  while (i < n && s[i] != '%' && s[i] != '+') i++; /* what needs no decoding stays where it is */
+  o = i;
   while (i < n) {
     char c = s[i];
     if (c == '+') {
@@ -574,6 +590,10 @@ static void open_table(lua_State *L, const jc_form *f, size_t a) {
    each open table sits on the Lua stack with its cursor and position, and above them the key
    it goes under in its parent. */
 void jc_form_push(lua_State *L, const jc_form *f) {
+  jc_form_push_typed(L, f, NULL);
+}
+
+void jc_form_push_typed(lua_State *L, const jc_form *f, jc_form_typer typer) {
   int depth = 0;
   luaL_checkstack(L, 8, "justclick: form nested too deep");
   open_table(L, f, ROOT);
@@ -607,7 +627,8 @@ void jc_form_push(lua_State *L, const jc_form *f) {
       open_table(L, f, e->v.arr);
       depth++;
     } else {
-      lua_pushlstring(L, e->v.s.p, e->v.s.n);
+      if (typer == NULL || !typer(L, e->key, e->key ? e->key_len : 0, depth, e->v.s.p, e->v.s.n))
+        lua_pushlstring(L, e->v.s.p, e->v.s.n);
       lua_rawset(L, -5);
     }
   }

@@ -80,6 +80,13 @@ void jc_form_push(lua_State *L, const jc_form *f);
 
 /* Additions. */
 
+/* Pushes a value of its own in place of the string, and returns 1, or returns 0 for the string:
+   key[0..key_len) names the value (NULL for an integer key), at `depth` levels below the top. */
+typedef int (*jc_form_typer)(lua_State *L, const char *key, size_t key_len, int depth, const char *value,
+                             size_t len);
+/* jc_form_push, with typer deciding each scalar's Lua value. */
+void jc_form_push_typed(lua_State *L, const jc_form *f, jc_form_typer typer);
+
 /* The number of variables in the tree: scalars that PHP would hold, at any depth. */
 size_t jc_form_count(const jc_form *f);
 

@@ -33,11 +33,19 @@ static text field(const jc_form *f, const char *name) {
   return t;
 }
 
-static int md5_hex(const text *parts, size_t nparts, char hex[32]) {
+/* md5 of the parts as hex: through `m` (the Lua state's context) when given, else through a
+   context of this call's own, as the receiver's HTTP threads need. */
+static int md5_hex(jc_md5 *m, const text *parts, size_t nparts, char hex[32]) {
   static const char digits[] = "0123456789abcdef";
   unsigned char raw[EVP_MAX_MD_SIZE];
   unsigned int rawlen = 0;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new(); /* one a call: any thread may check */
+  EVP_MD_CTX *ctx;
+  if (m != NULL) {
+    jc_slice slices[16];
+    for (size_t i = 0; i < nparts && i < 16; i++) slices[i].p = parts[i].p ? parts[i].p : "", slices[i].n = parts[i].n;
+    return nparts <= 16 && jc_md5_hex(m, slices, nparts, hex);
+  }
+  ctx = EVP_MD_CTX_new();
   int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
   for (size_t i = 0; ok && i < nparts; i++) ok = EVP_DigestUpdate(ctx, parts[i].p ? parts[i].p : "", parts[i].n);
   ok = ok && EVP_DigestFinal_ex(ctx, raw, &rawlen) && rawlen == 16;
@@ -54,13 +62,13 @@ static int equals(text t, const char *s) {
   return t.p != NULL && t.n == n && memcmp(t.p, s, n) == 0;
 }
 
-int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_notice *out) {
+int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_md5 *md5, jc_notice *out) {
   text id = field(f, "id"), email = field(f, "email"), paid = field(f, "paid"), created = field(f, "created");
   text hash = field(f, "hash"), status = field(f, "status");
   text prepayment = field(f, "prepayment_sum"), payment = field(f, "last_payment_sum");
   char given[32], with_paid[32], with_created[32], digest[32];
   long long bill = 0;
-  int ok_paid, ok_created;
+  int ok;
 
   memset(out, 0, sizeof *out);
   if (id.p == NULL || id.n == 0 || id.n > 18) {
@@ -86,14 +94,21 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
   {
     text with[4] = {id, email, paid, {secret, secret_len}};
     text with_c[4] = {id, email, created, {secret, secret_len}};
-    if (!md5_hex(with, 4, with_paid) || !md5_hex(with_c, 4, with_created)) {
+    if (!md5_hex(md5, with, 4, with_paid)) {
       out->problem = "MD5 failed";
       return JC_NOTICE_INPUT;
     }
+    ok = hash.n == 32 && CRYPTO_memcmp(given, with_paid, 32) == 0;
+    /* the creation time in place of paid: a second digest only when the first fails */
+    if (!ok && hash.n == 32) {
+      if (!md5_hex(md5, with_c, 4, with_created)) {
+        out->problem = "MD5 failed";
+        return JC_NOTICE_INPUT;
+      }
+      ok = CRYPTO_memcmp(given, with_created, 32) == 0;
+    }
   }
-  ok_paid = hash.n == 32 && CRYPTO_memcmp(given, with_paid, 32) == 0;
-  ok_created = hash.n == 32 && CRYPTO_memcmp(given, with_created, 32) == 0;
-  if (!(ok_paid | ok_created)) {
+  if (!ok) {
     out->problem = "its hash does not verify";
     return JC_NOTICE_FORGED;
   }
@@ -112,13 +127,62 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
     const text nl = {"\n", 1};
     text parts[13] = {{out->kind, strlen(out->kind)}, nl, id, nl, status, nl, paid, nl, created, nl,
                       payment, nl, prepayment};
-    if (!md5_hex(parts, 13, digest)) {
+    if (!md5_hex(md5, parts, 13, digest)) {
       out->problem = "MD5 failed";
       return JC_NOTICE_INPUT;
     }
   }
   snprintf(out->key, sizeof out->key, "%s-%lld-%.12s", out->kind, bill, digest);
   return JC_NOTICE_OK;
+}
+
+/* A plain decimal number, as the form wrote it: [+-]digits[.digits][e[+-]digits]. */
+static int is_decimal(const char *p, size_t n) {
+  size_t i = 0, digits = 0;
+  if (i < n && (p[i] == '+' || p[i] == '-')) i++;
+  for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) digits++;
+  if (i < n && p[i] == '.')
+    for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++) digits++;
+  if (digits == 0) return 0;
+  if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+    size_t exp = 0;
+    if (++i < n && (p[i] == '+' || p[i] == '-')) i++;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) exp++;
+    if (exp == 0) return 0;
+  }
+  return i == n && n < 64;
+}
+
+static int key_is(const char *key, size_t n, const char *name) {
+  size_t m = strlen(name);
+  return n == m && memcmp(key, name, m) == 0;
+}
+
+/* A notification's numbers as numbers: sums and fees as numbers, the bill id (at the top; an
+   item's id is a product code) and partner ids and levels as integers. */
+static int notice_typer(lua_State *L, const char *key, size_t n, int depth, const char *v, size_t len) {
+  if (key == NULL || len == 0) return 0;
+  if (key_is(key, n, "sum") || key_is(key, n, "price") || key_is(key, n, "last_payment_sum") ||
+      key_is(key, n, "prepayment_sum") || key_is(key, n, "partner_fee")) {
+    char num[64];
+    if (!is_decimal(v, len)) return 0;
+    memcpy(num, v, len);
+    num[len] = '\0';
+    lua_pushnumber(L, (lua_Number)strtod(num, NULL));
+    return 1;
+  }
+  if ((key_is(key, n, "id") && depth == 0) || key_is(key, n, "partner_id") || key_is(key, n, "partner_lvl") ||
+      key_is(key, n, "is_recurrent")) {
+    lua_Integer x = 0;
+    if (len > 18) return 0;
+    for (size_t i = 0; i < len; i++) {
+      if (v[i] < '0' || v[i] > '9') return 0;
+      x = x * 10 + (v[i] - '0');
+    }
+    lua_pushinteger(L, x);
+    return 1;
+  }
+  return 0;
 }
 
 #define JC_FORM_BOX "justclick.form"
@@ -151,7 +215,7 @@ int jc_l_notification_check(lua_State *L) {
     rc = JC_NOTICE_INPUT;
     n.problem = "not a notification: more variables or deeper nesting than PHP reads";
   } else {
-    rc = jc_notice_check(*box, secret, secret_len, &n);
+    rc = jc_notice_check(*box, secret, secret_len, &jc_state_of(L)->md5, &n);
   }
   if (rc != JC_NOTICE_OK) {
     lua_pushnil(L);
@@ -162,7 +226,7 @@ int jc_l_notification_check(lua_State *L) {
   lua_pushstring(L, n.kind);
   lua_pushinteger(L, (lua_Integer)n.id);
   lua_pushstring(L, n.key);
-  jc_form_push(L, *box);
+  jc_form_push_typed(L, *box, notice_typer);
   jc_form_free(*box);
   *box = NULL;
   return 4;
