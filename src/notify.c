@@ -62,13 +62,22 @@ static int equals(text t, const char *s) {
   return t.p != NULL && t.n == n && memcmp(t.p, s, n) == 0;
 }
 
+/* Whether given (32 lowercase hex digits) is md5(id . email . when . secret), compared in constant
+   time: 1, 0, or -1 when MD5 fails. */
+static int signed_with(jc_md5 *md5, text id, text email, text when, text secret, const char given[32]) {
+  char expected[32];
+  text parts[4] = {id, email, when, secret};
+  if (!md5_hex(md5, parts, 4, expected)) return -1;
+  return CRYPTO_memcmp(given, expected, 32) == 0;
+}
+
 int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_md5 *md5, jc_notice *out) {
   text id = field(f, "id"), email = field(f, "email"), paid = field(f, "paid"), created = field(f, "created");
   text hash = field(f, "hash"), status = field(f, "status");
   text prepayment = field(f, "prepayment_sum"), payment = field(f, "last_payment_sum");
-  char given[32], with_paid[32], with_created[32], digest[32];
+  char given[32], digest[32];
   long long bill = 0;
-  int ok;
+  int ok = 0;
 
   memset(out, 0, sizeof *out);
   if (id.p == NULL || id.n == 0 || id.n > 18) {
@@ -91,21 +100,14 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
     char c = hash.p[i];
     given[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
   }
-  {
-    text with[4] = {id, email, paid, {secret, secret_len}};
-    text with_c[4] = {id, email, created, {secret, secret_len}};
-    if (!md5_hex(md5, with, 4, with_paid)) {
+  if (hash.n == 32) {
+    text key = {secret, secret_len};
+    ok = signed_with(md5, id, email, paid, key, given);
+    /* the creation time in place of paid: a second digest only when the first fails */
+    if (ok == 0) ok = signed_with(md5, id, email, created, key, given);
+    if (ok < 0) {
       out->problem = "MD5 failed";
       return JC_NOTICE_INPUT;
-    }
-    ok = hash.n == 32 && CRYPTO_memcmp(given, with_paid, 32) == 0;
-    /* the creation time in place of paid: a second digest only when the first fails */
-    if (!ok && hash.n == 32) {
-      if (!md5_hex(md5, with_c, 4, with_created)) {
-        out->problem = "MD5 failed";
-        return JC_NOTICE_INPUT;
-      }
-      ok = CRYPTO_memcmp(given, with_created, 32) == 0;
     }
   }
   if (!ok) {
