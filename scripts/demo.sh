@@ -12,8 +12,8 @@ work=$(mktemp -d)
 pid=""
 serve=""
 cleanup() {
-  [ -n "$serve" ] && kill -TERM "$serve" 2>/dev/null
-  [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null
+  if [ -n "$serve" ]; then kill -TERM "$serve" 2>/dev/null || true; fi
+  if [ -n "$pid" ]; then kill -TERM -- "-$pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

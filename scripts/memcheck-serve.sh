@@ -6,7 +6,7 @@
 set -euo pipefail
 valgrind=$1 host=$2
 work=$(mktemp -d)
-trap 'kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill -KILL "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 secret=memcheck-secret
 cat > "$work/handler.lua" <<'LUA'
 return function(event) if event.id == 7 then return nil, "refused" end return true end
