@@ -2,6 +2,7 @@
 # Installs the Debian packages that building, testing and the demo need, where they are
 # missing: through apt-get, as root or with sudo. With --dev, also the fuzzing toolchain
 # (clang and its libFuzzer runtime, as Debian 12 names them) and php-curl for the benchmarks.
+# Then makes the locale ru_RU.UTF-8, if the machine lacks it.
 set -euo pipefail
 
 packages=(
@@ -9,7 +10,7 @@ packages=(
   lua5.4 liblua5.4-dev lua-cjson lua-dkjson lua-busted lua-check luarocks
   libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
   php-cli php-sqlite3
-  valgrind cppcheck
+  valgrind cppcheck locales
 )
 if [ "${1:-}" = "--dev" ]; then
   packages+=(clang libclang-rt-14-dev php-curl)
@@ -19,11 +20,14 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
-echo "installing: ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+fi
+
+# A locale with a decimal comma: the specs show numbers are read and written the same under it.
+locale -a 2>/dev/null | grep -qi '^ru_RU\.utf-\?8$' || $sudo localedef -i ru_RU -f UTF-8 ru_RU.UTF-8

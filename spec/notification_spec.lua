@@ -76,6 +76,57 @@ describe("justclick.notification", function()
     assert.are_not.equal(a.key, d.key)
   end)
 
+  it("gives a resend the same key when it differs only where no event does", function()
+    local body = body_of("paid")
+    local key = assert(justclick.notification(body, SECRET)).key
+    for _, resend in ipairs({
+      (body:gsub("last_payment_sum=2490.00", "last_payment_sum=2490")),    -- the same sum, written otherwise
+      (body:gsub("last_payment_sum=2490.00", "last_payment_sum=02490.0")),
+      (body:gsub("created=[^&]*&", "")),                                  -- the unsigned time left out
+      (body:gsub("created=[^&]*", "created=2026-11-24+00%%3A00%%3A00")),    -- or changed
+      (body:gsub("&status=[^&]*", "")),
+      body .. "&utm_extra=1",                                              -- a field more
+    }) do
+      assert.are.equal(key, assert(justclick.notification(resend, SECRET)).key, resend)
+    end
+    -- Another sum, or another sum left to pay, is another payment.
+    for _, other in ipairs({
+      (body:gsub("last_payment_sum=2490.00", "last_payment_sum=2490.01")),
+      body .. "&bill_sum_topay=400",
+    }) do
+      assert.are_not.equal(key, assert(justclick.notification(other, SECRET)).key, other)
+    end
+    local first = assert(justclick.notification(body_of("prepaid") .. "&bill_sum_topay=600", SECRET)).key
+    local second = assert(justclick.notification(body_of("prepaid") .. "&bill_sum_topay=200", SECRET)).key
+    assert.are_not.equal(first, second)
+  end)
+
+  it("refuses a body whose signed texts were cut elsewhere: letters moved from the email into paid", function()
+    local core = require "justclick.core"
+    -- md5(id . email . paid . secret) is the same when the email's end moves into paid.
+    local function signed(email, paid)
+      return ("id=100123&email=%s&paid=%s&status=new_order&hash=%s"):format(email, paid,
+        core.md5("100123" .. email .. paid .. SECRET))
+    end
+    assert.are.equal("new_order", assert(justclick.notification(signed("buyer@example.com", ""), SECRET)).kind)
+    local shifted = signed("buyer@example.co", "m"):gsub("&status=new_order", "")
+    local event, err = justclick.notification(shifted, SECRET)
+    assert.is_nil(event, "a new order made into a payment")
+    assert.are.equal("forged", err.kind)
+    assert.is_truthy(tostring(err):find("signed time is not a time", 1, true), tostring(err))
+  end)
+
+  it("reads sums the same under a locale that writes a decimal comma", function()
+    local locale = require "support.locale"
+    locale.with_comma(function()
+      local event = assert(justclick.notification(body_of("paid"), SECRET))
+      assert.are.equal(150.5, event.order.items[1].partners[1].partner_fee)
+      assert.are.equal(2490, event.order.last_payment_sum)
+      assert.are.equal("big=1.2345678901234E%2B20&fee=150.5",
+        justclick.build_query({ fee = 150.5, big = 1.2345678901234e20 }))
+    end)
+  end)
+
   it("refuses a forgery as forged, and never shows the secret", function()
     local body = body_of("paid")
     for _, forged in ipairs({

@@ -10,8 +10,14 @@
  *     time. It covers neither the sums nor the items.
  *   - The kind: status new_order, cancel_order or moneyback; without a status, prepaid when
  *     prepayment_sum is given, else paid when paid is.
+ *   - The signed time (paid, or created) is empty or written as a time is: digits and the
+ *     marks " -:./T+Z". Joined with nothing between them, id . email . paid could otherwise be
+ *     cut elsewhere: the last letters of the email moved into paid keep the hash.
  *   - The key, the same for the same notification sent again: kind-id-digest, the digest of the
- *     kind, id, status, paid, created and sums.
+ *     kind, id, email, the signed time and the sums (last_payment_sum, prepayment_sum,
+ *     bill_sum_topay) written as numbers, so that "1500" and "1500.00" are one sum. It leaves
+ *     out what does not tell two events apart (field order, the unsigned time, other fields),
+ *     so that a resend that differs there is still known.
  */
 #include <stdio.h>
 #include <string.h>
@@ -71,11 +77,44 @@ static int signed_with(jc_md5 *md5, text id, text email, text when, text secret,
   return CRYPTO_memcmp(given, expected, 32) == 0;
 }
 
+/* Whether t is a time as JustClick writes one: empty, or digits and the marks of a date. */
+static int time_like(text t) {
+  for (size_t i = 0; i < t.n; i++) {
+    char c = t.p[i];
+    if (!((c >= '0' && c <= '9') || c == ' ' || c == '-' || c == ':' || c == '.' || c == '/' || c == 'T' ||
+          c == '+' || c == 'Z'))
+      return 0;
+  }
+  return 1;
+}
+
+/* A sum as one text whatever way it was written: leading zeros, trailing zeros of the
+   fraction and a bare point dropped ("01500.50" and "1500.5" are "1500.5"). Anything that is not
+   digits with at most one point is kept as it came. */
+static text canonical_sum(text t, char *buf, size_t cap) {
+  size_t i = 0, n = t.n, point = n, out = 0;
+  if (t.p == NULL || n == 0 || n >= cap) return t;
+  for (size_t j = 0; j < n; j++) {
+    if (t.p[j] == '.' && point == n) point = j;
+    else if (t.p[j] < '0' || t.p[j] > '9') return t;
+  }
+  while (i + 1 < point && t.p[i] == '0') i++; /* keep one digit before the point */
+  if (point < n)
+    while (n > point + 1 && t.p[n - 1] == '0') n--;
+  if (n == point + 1) n = point; /* "1500." */
+  for (; i < n; i++) buf[out++] = t.p[i];
+  if (out == 0) buf[out++] = '0';
+  t.p = buf;
+  t.n = out;
+  return t;
+}
+
 int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_md5 *md5, jc_notice *out) {
   text id = field(f, "id"), email = field(f, "email"), paid = field(f, "paid"), created = field(f, "created");
   text hash = field(f, "hash"), status = field(f, "status");
   text prepayment = field(f, "prepayment_sum"), payment = field(f, "last_payment_sum");
-  char given[32], digest[32];
+  text topay = field(f, "bill_sum_topay"), when = paid;
+  char given[32], digest[32], sums[3][64];
   long long bill = 0;
   int ok = 0;
 
@@ -91,20 +130,22 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
     }
     bill = bill * 10 + (id.p[i] - '0');
   }
-  if (hash.p == NULL) {
+  if (secret == NULL) { /* a stored event, verified when it came */
+    ok = 1;
+    if (paid.n == 0 && created.n > 0) when = created;
+  } else if (hash.p == NULL) {
     out->problem = "it carries no hash";
     return JC_NOTICE_FORGED;
-  }
-  /* md5() in PHP writes lowercase hex; take uppercase too */
-  for (size_t i = 0; i < 32 && i < hash.n; i++) {
-    char c = hash.p[i];
-    given[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
-  }
-  if (hash.n == 32) {
+  } else if (hash.n == 32) {
     text key = {secret, secret_len};
+    /* md5() in PHP writes lowercase hex; take uppercase too */
+    for (size_t i = 0; i < 32; i++) {
+      char c = hash.p[i];
+      given[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    }
     ok = signed_with(md5, id, email, paid, key, given);
     /* the creation time in place of paid: a second digest only when the first fails */
-    if (ok == 0) ok = signed_with(md5, id, email, created, key, given);
+    if (ok == 0 && (ok = signed_with(md5, id, email, created, key, given)) == 1) when = created;
     if (ok < 0) {
       out->problem = "MD5 failed";
       return JC_NOTICE_INPUT;
@@ -112,6 +153,10 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
   }
   if (!ok) {
     out->problem = "its hash does not verify";
+    return JC_NOTICE_FORGED;
+  }
+  if (!time_like(when)) {
+    out->problem = "its signed time is not a time";
     return JC_NOTICE_FORGED;
   }
   out->id = bill;
@@ -127,8 +172,10 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
   }
   {
     const text nl = {"\n", 1};
-    text parts[13] = {{out->kind, strlen(out->kind)}, nl, id, nl, status, nl, paid, nl, created, nl,
-                      payment, nl, prepayment};
+    text parts[13] = {{out->kind, strlen(out->kind)}, nl, id, nl, email, nl, when, nl,
+                      canonical_sum(payment, sums[0], sizeof sums[0]), nl,
+                      canonical_sum(prepayment, sums[1], sizeof sums[1]), nl,
+                      canonical_sum(topay, sums[2], sizeof sums[2])};
     if (!md5_hex(md5, parts, 13, digest)) {
       out->problem = "MD5 failed";
       return JC_NOTICE_INPUT;
@@ -170,7 +217,10 @@ static int notice_typer(lua_State *L, const char *key, size_t n, int depth, cons
     if (!is_decimal(v, len)) return 0;
     memcpy(num, v, len);
     num[len] = '\0';
-    lua_pushnumber(L, (lua_Number)strtod(num, NULL));
+    /* Lua's reading, not strtod's: a locale with a decimal comma does not cut "1500.50" */
+    if (lua_stringtonumber(L, num) == 0) return 0;
+    lua_pushnumber(L, lua_tonumber(L, -1));
+    lua_remove(L, -2);
     return 1;
   }
   if ((key_is(key, n, "id") && depth == 0) || key_is(key, n, "partner_id") || key_is(key, n, "partner_lvl") ||
@@ -197,11 +247,12 @@ static int form_box_gc(lua_State *L) {
 }
 
 /* notification_check(body, secret) -> kind, id, key, form | nil, "input"|"forged", message: the
-   check above, and the body's form as parse_query reads it, so that notification() parses once. */
+   check above, and the body's form as parse_query reads it, so that notification() parses once.
+   secret false: a body from the inbox, verified when it came (with the key of that day). */
 int jc_l_notification_check(lua_State *L) {
-  size_t body_len, secret_len;
+  size_t body_len, secret_len = 0;
   const char *body = luaL_checklstring(L, 1, &body_len);
-  const char *secret = luaL_checklstring(L, 2, &secret_len);
+  const char *secret = lua_isboolean(L, 2) && !lua_toboolean(L, 2) ? NULL : luaL_checklstring(L, 2, &secret_len);
   jc_form_limits limits = JC_FORM_LIMITS_DEFAULT;
   jc_form **box = lua_newuserdatauv(L, sizeof *box, 0); /* frees the form if a push below raises */
   jc_notice n;

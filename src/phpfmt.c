@@ -69,10 +69,11 @@ size_t jc_fmt_double(double v, char *buf) {
     ndigits = PHP_PRECISION;
     exp10 = PHP_PRECISION;
   } else {
-    /* glibc's printf rounds exactly, half to even, as zend_dtoa's mode 2 does: d.ddde+XX */
+    /* glibc's printf rounds exactly, half to even, as zend_dtoa's mode 2 does: d.ddde+XX. The
+       point is the locale's, maybe a comma or wider: only the digits are taken. */
     snprintf(sci, sizeof sci, "%.*e", PHP_PRECISION - 1, v);
-    digits[ndigits++] = sci[0];
-    for (const char *p = sci + 2; *p != 'e'; p++) digits[ndigits++] = *p;
+    for (const char *p = sci; *p != 'e'; p++)
+      if (*p >= '0' && *p <= '9') digits[ndigits++] = *p;
     exp10 = atoi(strchr(sci, 'e') + 1);
     while (ndigits > 1 && digits[ndigits - 1] == '0') ndigits--;
   }
