@@ -1,6 +1,8 @@
 /* The notification inbox; see inbox.h. One mutex guards the entries; a writer thread turns the
-   queued records into one write and one fsync (group commit) and then wakes every caller whose
-   record that made durable.
+   queued records into one write and, when events are among them, one fsync (group commit), and
+   wakes every caller whose record that wrote (marks) or made durable (events). The marks not yet
+   written whole stay in `marks` until a write of them succeeds: a failed write leaves them there
+   for the next one.
 
    Memory: an event not yet handled (queued, pending, parked) has an entry; a handled one keeps
    only a 16-byte digest of its key, to recognise it if it is sent again. */
@@ -15,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/uio.h>
 #include "inbox.h"
 #include "core.h"
 
@@ -25,8 +28,9 @@ enum { S_FREE, S_QUEUED, S_PENDING, S_PARKED, S_LOST /* its write failed: as if 
 typedef struct {
   char key[JC_INBOX_KEY_MAX + 1];
   unsigned char state;
+  unsigned char began; /* a try began (T) and has no outcome yet */
   int attempts;
-  double at, next_at;
+  double at, next_at; /* at: wall clock; next_at: monotonic */
   off_t offset; /* of the body: in the file once durable; in the batch while queued */
   size_t len;
   uint64_t seq; /* the batch that makes its event record durable */
@@ -42,10 +46,10 @@ typedef struct {
 } ref;
 
 struct jc_inbox {
-  int fd;
+  int fd, readonly;
   off_t end; /* bytes of whole records in the file */
   pthread_mutex_t mu;
-  pthread_cond_t work, durable, arrived;
+  pthread_cond_t work, written, durable, arrived; /* work and arrived: on the monotonic clock */
   pthread_t writer;
   int writer_started, stop;
   entry *entries;
@@ -58,16 +62,48 @@ struct jc_inbox {
   size_t seen_cap, nseen;
   ref *pending; /* pending events in arrival order, from `head` */
   size_t npending, pending_cap, head;
-  /* the batch being gathered, and the entries whose event records it holds */
+  /* the event records being gathered, and the entries they are of */
   char *batch;
   size_t batch_len, batch_cap;
   size_t *batch_entries;
   size_t batch_nentries, batch_entries_cap;
-  uint64_t queued_seq, durable_seq;
-  uint64_t broken_seq; /* the first record whose write failed: it and every later one fail */
-  int broken_errno;
+  /* mark records not yet written: new ones, and those of a write that failed */
+  char *marks;
+  size_t marks_len, marks_cap;
+  int marks_fresh;  /* marks queued since the writer last took them */
+  double retry_at;  /* monotonic: when marks whose write failed are tried again by themselves */
+  int cut_pending;  /* a failed write could not be cut off the file: cut before writing more */
+  uint64_t queued_seq, written_seq, durable_seq;
   jc_inbox_counts counts;
 };
+
+static double mono(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The monotonic clock's time `seconds` from now, for pthread_cond_timedwait. */
+static struct timespec mono_after(double seconds) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  if (seconds < 0) seconds = 0;
+  if (seconds > 86400) seconds = 86400;
+  t.tv_sec += (time_t)seconds;
+  t.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+  if (t.tv_nsec >= 1000000000L) {
+    t.tv_sec++;
+    t.tv_nsec -= 1000000000L;
+  }
+  return t;
+}
+
+/* FNV-1a, 32 bits, of n bytes: the checksums in event headers. */
+static uint32_t fnv32(const char *p, size_t n, uint32_t h) {
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 16777619u;
+  return h;
+}
+#define FNV32_START 2166136261u
 
 /* ---- memory ---- */
 
@@ -238,63 +274,107 @@ static int valid_key(const char *key) {
 
 /* ---- writing: the group commit ---- */
 
+/* Writes the n buffers whole (none empty). 0, or an errno. */
+static int write_all(int fd, struct iovec *iov, int n) {
+  while (n > 0) {
+    ssize_t w = writev(fd, iov, n);
+    size_t done;
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return errno;
+    if (w == 0) return EIO;
+    done = (size_t)w;
+    while (n > 0 && done >= iov->iov_len) {
+      done -= iov->iov_len;
+      iov++;
+      n--;
+    }
+    if (n > 0) {
+      iov->iov_base = (char *)iov->iov_base + done;
+      iov->iov_len -= done;
+    }
+  }
+  return 0;
+}
+
 static void *writer_main(void *arg) {
   jc_inbox *b = arg;
-  char *data = NULL;
-  size_t cap = 0;
+  char *data = NULL, *marks = NULL;
+  size_t cap = 0, marks_cap = 0, *entries = NULL, entries_cap = 0;
+  int last = 0; /* stopping: this is the last try of marks that keep failing */
   pthread_mutex_lock(&b->mu);
   for (;;) {
-    size_t len, done = 0;
+    size_t len, nmarks, nentries;
     uint64_t seq;
-    int err = 0;
-    while (!b->stop && b->batch_len == 0) pthread_cond_wait(&b->work, &b->mu);
-    if (b->batch_len == 0) break; /* stopping, with nothing left to write */
-    /* Take the batch: swap buffers, so that callers go on queueing into an empty one. */
+    off_t end;
+    int err = 0, cut;
+    while (!b->stop && b->batch_len == 0 && !b->marks_fresh && !(b->marks_len > 0 && mono() >= b->retry_at)) {
+      if (b->marks_len > 0) {
+        struct timespec until = mono_after(b->retry_at - mono());
+        pthread_cond_timedwait(&b->work, &b->mu, &until);
+      } else {
+        pthread_cond_wait(&b->work, &b->mu);
+      }
+    }
+    if (b->batch_len == 0 && (b->marks_len == 0 || last)) break; /* stopping: nothing (more) to try */
+    if (b->stop) last = 1;
+    /* Take the events (swap buffers, so that callers go on queueing into empty ones) and a copy
+       of the marks, which stay queued until they are written. */
+    nmarks = b->marks_len;
+    if (!grow((void **)&marks, &marks_cap, nmarks + 1, 1)) err = ENOMEM;
+    else memcpy(marks, b->marks, nmarks);
+    b->marks_fresh = 0;
     {
       char *t = data;
-      size_t tc = cap;
-      data = b->batch;
-      cap = b->batch_cap;
-      b->batch = t;
-      b->batch_cap = tc;
+      size_t tc = cap, *te = entries, tec = entries_cap;
+      data = b->batch, cap = b->batch_cap;
+      b->batch = t, b->batch_cap = tc;
+      entries = b->batch_entries, entries_cap = b->batch_entries_cap;
+      b->batch_entries = te, b->batch_entries_cap = tec;
     }
     len = b->batch_len;
     b->batch_len = 0;
-    uint64_t first = b->durable_seq + 1;
-    seq = b->queued_seq;
-    err = b->broken_seq ? b->broken_errno : 0; /* after a failed write, nothing more is written */
-    size_t nentries = b->batch_nentries;
-    size_t *entries = malloc(nentries * sizeof *entries + 1);
-    if (entries && nentries > 0) memcpy(entries, b->batch_entries, nentries * sizeof *entries);
+    nentries = b->batch_nentries;
     b->batch_nentries = 0;
+    seq = b->queued_seq;
+    end = b->end;
+    cut = b->cut_pending;
     pthread_mutex_unlock(&b->mu);
 
-    if (entries == NULL && !err) err = ENOMEM;
-    while (!err && done < len) {
-      ssize_t n = write(b->fd, data + done, len - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) err = n < 0 ? errno : EIO;
-      else done += (size_t)n;
+    if (!err && cut && ftruncate(b->fd, end) != 0) err = errno;
+    if (!err) {
+      struct iovec iov[2];
+      int n = 0;
+      if (nmarks > 0) iov[n].iov_base = marks, iov[n++].iov_len = nmarks;
+      if (len > 0) iov[n].iov_base = data, iov[n++].iov_len = len;
+      err = write_all(b->fd, iov, n);
     }
-    if (!err && fdatasync(b->fd) != 0) err = errno;
-    if (err && ftruncate(b->fd, b->end) != 0) { /* keep the file whole for the next records */ }
+    pthread_mutex_lock(&b->mu);
+    b->written_seq = seq; /* the marks' callers go on: written, or kept for the next write */
+    pthread_cond_broadcast(&b->written);
+    pthread_mutex_unlock(&b->mu);
+    /* Events are fsynced; marks need only be written (inbox.h), so marks alone are not. */
+    if (!err && len > 0 && fdatasync(b->fd) != 0) err = errno;
+    if (err) cut = ftruncate(b->fd, end) != 0; /* keep the file whole for the next records */
 
     pthread_mutex_lock(&b->mu);
-    for (size_t i = 0; entries && i < nentries; i++) {
+    for (size_t i = 0; i < nentries; i++) {
       entry *e = &b->entries[entries[i]];
       if (err) {
         e->state = S_LOST;
       } else {
-        e->offset += b->end;
+        e->offset += end + (off_t)nmarks;
         e->state = S_PENDING;
         if (push_pending(b, entries[i])) b->counts.stored++, b->counts.pending++;
       }
     }
-    free(entries);
     if (err) {
-      if (!b->broken_seq) b->broken_seq = first, b->broken_errno = err;
+      b->cut_pending = cut;
+      b->retry_at = mono() + 1;
     } else {
-      b->end += (off_t)len;
+      b->cut_pending = 0;
+      b->end = end + (off_t)(nmarks + len);
+      memmove(b->marks, b->marks + nmarks, b->marks_len - nmarks);
+      b->marks_len -= nmarks;
     }
     b->durable_seq = seq;
     pthread_cond_broadcast(&b->durable);
@@ -302,57 +382,77 @@ static void *writer_main(void *arg) {
   }
   pthread_mutex_unlock(&b->mu);
   free(data);
+  free(marks);
+  free(entries);
   return NULL;
 }
 
-/* Queues rec[0..n) (with the mutex held). An event's record (e >= 0; its body starts at body_at
-   in rec) is waited for until it is durable (fsynced). A mark (e < 0) is not waited for: the
-   writer writes it within the moment an fsync takes, and what it would lose, were the process
-   killed meanwhile, is that a handled event is handled again. 0, or -1 and errno. */
+/* Queues rec[0..n) (with the mutex held) and waits. An event's record (e >= 0; its body starts
+   at body_at in rec) is waited for until it is durable (fsynced), or refused: the caller looks
+   at the entry. A mark (e < 0) until its write(2) has returned (inbox.h). 0, or -1 and errno. */
 static int commit(jc_inbox *b, const char *rec, size_t n, long e, size_t body_at) {
   uint64_t seq;
-  if (!grow((void **)&b->batch, &b->batch_cap, b->batch_len + n, 1)) {
-    errno = ENOMEM;
-    return -1;
-  }
   if (e >= 0) {
-    if (!grow((void **)&b->batch_entries, &b->batch_entries_cap, b->batch_nentries + 1, sizeof *b->batch_entries)) {
+    if (!grow((void **)&b->batch, &b->batch_cap, b->batch_len + n, 1) ||
+        !grow((void **)&b->batch_entries, &b->batch_entries_cap, b->batch_nentries + 1, sizeof *b->batch_entries)) {
       errno = ENOMEM;
       return -1;
     }
     b->batch_entries[b->batch_nentries++] = (size_t)e;
     b->entries[e].offset = (off_t)(b->batch_len + body_at);
+    memcpy(b->batch + b->batch_len, rec, n);
+    b->batch_len += n;
+  } else {
+    if (!grow((void **)&b->marks, &b->marks_cap, b->marks_len + n, 1)) {
+      errno = ENOMEM;
+      return -1;
+    }
+    memcpy(b->marks + b->marks_len, rec, n);
+    b->marks_len += n;
+    b->marks_fresh = 1;
   }
-  memcpy(b->batch + b->batch_len, rec, n);
-  b->batch_len += n;
   seq = ++b->queued_seq;
   if (e >= 0) b->entries[e].seq = seq;
   pthread_cond_signal(&b->work);
-  while (e >= 0 && b->durable_seq < seq) pthread_cond_wait(&b->durable, &b->mu);
-  if (b->broken_seq && seq >= b->broken_seq) {
-    errno = b->broken_errno;
-    return -1;
-  }
+  if (e >= 0)
+    while (b->durable_seq < seq) pthread_cond_wait(&b->durable, &b->mu);
+  else
+    while (b->written_seq < seq) pthread_cond_wait(&b->written, &b->mu);
   return 0;
 }
 
-/* A short record "T key[ n]\n", committed. */
-static int mark(jc_inbox *b, char type, const char *key, int n) {
-  char rec[JC_INBOX_KEY_MAX + 32];
-  int len = n >= 0 ? snprintf(rec, sizeof rec, "%c %s %d\n", type, key, n) : snprintf(rec, sizeof rec, "%c %s\n", type, key);
-  return commit(b, rec, (size_t)len, -1, 0);
+/* Short records "T key[ n]\n" for each type in types (the same key and n), committed as one. */
+static int mark(jc_inbox *b, const char *types, const char *key, int n) {
+  char rec[2 * (JC_INBOX_KEY_MAX + 16)];
+  size_t len = 0;
+  if (b->readonly) {
+    errno = EBADF;
+    return -1;
+  }
+  for (; *types; types++) {
+    int k = *types == 'F' || *types == 'T' ? snprintf(rec + len, sizeof rec - len, "%c %s %d\n", *types, key, n)
+                                          : snprintf(rec + len, sizeof rec - len, "%c %s\n", *types, key);
+    len += (size_t)k;
+  }
+  return commit(b, rec, len, -1, 0);
 }
 
 int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, double at) {
-  char head[JC_INBOX_KEY_MAX + 64];
+  char head[JC_INBOX_KEY_MAX + 96];
   char *rec;
-  int n, rc;
+  int n;
   long e;
-  if (!valid_key(key)) {
-    errno = EINVAL;
+  uint32_t gen;
+  uint64_t seq;
+  long long ms = at > 0 ? (long long)(at * 1000.0 + 0.5) : 0;
+  if (b->readonly || !valid_key(key)) {
+    errno = b->readonly ? EBADF : EINVAL;
     return -1;
   }
-  n = snprintf(head, sizeof head, "E %s %.3f %zu\n", key, at, len);
+  /* Integers only: no locale's decimal comma in the file. */
+  n = snprintf(head, sizeof head, "E %s %lld.%03lld %zu %08lx", key, ms / 1000, ms % 1000, len,
+               (unsigned long)fnv32(body, len, FNV32_START));
+  n += snprintf(head + n, sizeof head - (size_t)n, " %08lx\n", (unsigned long)fnv32(head, (size_t)n, FNV32_START));
   rec = malloc((size_t)n + len + 1);
   if (rec == NULL) return -1;
   memcpy(rec, head, (size_t)n);
@@ -367,10 +467,14 @@ int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, d
   }
   e = find(b, key);
   if (e >= 0 && b->entries[e].state != S_LOST) { /* known: wait until its record is durable */
-    uint64_t seq = b->entries[e].seq;
+    int rc = 0;
+    seq = b->entries[e].seq;
+    gen = b->entries[e].gen;
     while (b->durable_seq < seq) pthread_cond_wait(&b->durable, &b->mu);
-    rc = b->entries[e].state == S_LOST ? -1 : 0;
-    if (rc < 0) errno = b->broken_errno;
+    if (b->entries[e].gen == gen && b->entries[e].seq == seq && b->entries[e].state == S_LOST) {
+      errno = EIO;
+      rc = -1;
+    }
     pthread_mutex_unlock(&b->mu);
     free(rec);
     return rc;
@@ -386,11 +490,24 @@ int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, d
   b->entries[e].at = at;
   b->entries[e].len = len;
   b->entries[e].attempts = 0;
+  b->entries[e].began = 0;
   b->entries[e].next_at = 0;
-  rc = commit(b, rec, (size_t)n + len + 1, e, (size_t)n);
+  gen = b->entries[e].gen;
+  seq = b->queued_seq + 1; /* the one commit gives it, before it lets go of the mutex */
+  if (commit(b, rec, (size_t)n + len + 1, e, (size_t)n) != 0) {
+    b->entries[e].state = S_LOST;
+    pthread_mutex_unlock(&b->mu);
+    free(rec);
+    errno = ENOMEM;
+    return -1;
+  }
+  /* Refused when its write failed: the entry is lost, and not queued again since (a later
+     store of the key would have given it a new seq). Freed (gen) only once handled. */
+  n = b->entries[e].gen == gen && (b->entries[e].seq != seq || b->entries[e].state == S_LOST) ? -1 : 1;
   pthread_mutex_unlock(&b->mu);
   free(rec);
-  return rc < 0 ? -1 : 1;
+  if (n < 0) errno = EIO;
+  return n;
 }
 
 /* ---- handling ---- */
@@ -400,6 +517,11 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
   double soonest = -1;
   off_t offset;
   size_t len;
+  *wait = -1;
+  if (b->readonly) {
+    errno = EBADF;
+    return -1;
+  }
   pthread_mutex_lock(&b->mu);
   while (b->head < b->npending && pending_at(b, b->pending[b->head]) == NULL) b->head++;
   for (size_t i = b->head; i < b->npending; i++) {
@@ -418,6 +540,7 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
   }
   memcpy(ev->key, b->entries[found].key, sizeof ev->key);
   ev->attempts = b->entries[found].attempts;
+  ev->crashed = b->entries[found].began;
   ev->at = b->entries[found].at;
   offset = b->entries[found].offset;
   len = b->entries[found].len;
@@ -430,6 +553,7 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
     ssize_t n = pread(b->fd, ev->body + done, len - done, offset + (off_t)done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
+      if (n == 0) errno = EIO; /* the file is shorter than it was */
       free(ev->body);
       ev->body = NULL;
       return -1;
@@ -441,17 +565,23 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
 }
 
 void jc_inbox_wait(jc_inbox *b, double seconds) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += (time_t)seconds;
-  until.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
+  struct timespec until = mono_after(seconds);
   pthread_mutex_lock(&b->mu);
   pthread_cond_timedwait(&b->arrived, &b->mu, &until);
   pthread_mutex_unlock(&b->mu);
+}
+
+int jc_inbox_begin(jc_inbox *b, const char *key) {
+  long e;
+  int rc = 0;
+  pthread_mutex_lock(&b->mu);
+  e = find(b, key);
+  if (e >= 0 && b->entries[e].state == S_PENDING) {
+    rc = mark(b, "T", key, b->entries[e].attempts + 1);
+    if (rc == 0) b->entries[e].began = 1; /* by index: entries may move while the mark is written */
+  }
+  pthread_mutex_unlock(&b->mu);
+  return rc;
 }
 
 int jc_inbox_handled(jc_inbox *b, const char *key) {
@@ -460,7 +590,7 @@ int jc_inbox_handled(jc_inbox *b, const char *key) {
   pthread_mutex_lock(&b->mu);
   e = find(b, key);
   if (e >= 0 && b->entries[e].state == S_PENDING) {
-    rc = mark(b, 'H', key, -1);
+    rc = mark(b, "H", key, -1);
     if (rc == 0 && !retire(b, (size_t)e)) {
       errno = ENOMEM;
       rc = -1;
@@ -480,18 +610,20 @@ int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after
   e = find(b, key);
   /* Entries may move while a record is written (others add to them): use them by index. */
   if (e >= 0 && b->entries[e].state == S_PENDING) {
-    int attempts = b->entries[e].attempts + 1;
-    if (mark(b, 'F', key, attempts) != 0) {
-      rc = -1;
-    } else if ((b->entries[e].attempts = attempts) < max_attempts) {
-      b->entries[e].next_at = now + retry_after;
-    } else if (mark(b, 'P', key, -1) != 0) {
+    int attempts = b->entries[e].attempts + 1, park = attempts >= max_attempts;
+    if (mark(b, park ? "FP" : "F", key, attempts) != 0) {
       rc = -1;
     } else {
-      b->entries[e].state = S_PARKED;
-      b->counts.pending--;
-      b->counts.parked++;
-      rc = 1;
+      entry *x = &b->entries[e];
+      x->attempts = attempts;
+      x->began = 0;
+      x->next_at = now + retry_after;
+      if (park) {
+        x->state = S_PARKED;
+        b->counts.pending--;
+        b->counts.parked++;
+        rc = 1;
+      }
     }
   }
   pthread_mutex_unlock(&b->mu);
@@ -504,15 +636,19 @@ int jc_inbox_replay(jc_inbox *b, const char *key) {
   pthread_mutex_lock(&b->mu);
   e = find(b, key);
   if (e >= 0 && b->entries[e].state == S_PARKED) {
-    rc = mark(b, 'R', key, -1) == 0 ? 1 : -1;
+    rc = mark(b, "R", key, -1) == 0 ? 1 : -1;
     if (rc == 1) {
       entry *x = &b->entries[e];
       x->state = S_PENDING;
       x->attempts = 0;
+      x->began = 0;
       x->next_at = 0;
       b->counts.parked--;
       b->counts.pending++;
-      if (!push_pending(b, (size_t)e)) rc = -1;
+      if (!push_pending(b, (size_t)e)) {
+        errno = ENOMEM;
+        rc = -1;
+      }
     }
   }
   pthread_mutex_unlock(&b->mu);
@@ -556,8 +692,11 @@ static int replay_record(jc_inbox *b, char type, const char *key, int n, double 
     if (!retire(b, (size_t)e)) return -1;
     b->counts.pending--;
     b->counts.handled++;
+  } else if (type == 'T' && x->state == S_PENDING) {
+    x->began = 1;
   } else if (type == 'F') {
     x->attempts = n;
+    x->began = 0;
   } else if (type == 'P' && x->state == S_PENDING) {
     x->state = S_PARKED;
     b->counts.pending--;
@@ -565,6 +704,7 @@ static int replay_record(jc_inbox *b, char type, const char *key, int n, double 
   } else if (type == 'R' && x->state == S_PARKED) {
     x->state = S_PENDING;
     x->attempts = 0;
+    x->began = 0;
     b->counts.parked--;
     b->counts.pending++;
     return push_pending(b, (size_t)e) ? 0 : -1;
@@ -572,7 +712,103 @@ static int replay_record(jc_inbox *b, char type, const char *key, int n, double 
   return 0;
 }
 
-/* Reads every whole record; cuts a torn last one. 0, or -1 and a message. */
+/* Strict parsing of header fields: p[0..n) is exactly what is asked for. */
+static int parse_digits(const char *p, size_t n, size_t max_digits, unsigned long long *v) {
+  unsigned long long x = 0;
+  if (n == 0 || n > max_digits) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] < '0' || p[i] > '9') return 0;
+    x = x * 10 + (unsigned long long)(p[i] - '0');
+  }
+  *v = x;
+  return 1;
+}
+
+static int parse_hex32(const char *p, size_t n, uint32_t *v) {
+  uint32_t x = 0;
+  if (n != 8) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = p[i];
+    if (c >= '0' && c <= '9') x = x << 4 | (uint32_t)(c - '0');
+    else if (c >= 'a' && c <= 'f') x = x << 4 | (uint32_t)(c - 'a' + 10);
+    else return 0;
+  }
+  *v = x;
+  return 1;
+}
+
+#define MAX_FIELDS 6
+#define BODY_MAX ((size_t)1 << 30)
+
+typedef struct {
+  char type, key[JC_INBOX_KEY_MAX + 1];
+  int n;          /* F's and T's number */
+  double at;      /* E's */
+  size_t len;     /* E's body */
+  uint32_t bodysum;
+} record;
+
+/* Parses a header line (without its newline): 1, or 0 when it is damaged. */
+static int parse_header(const char *line, size_t n, record *r) {
+  const char *f[MAX_FIELDS];
+  size_t fl[MAX_FIELDS], nf = 0, start = 0;
+  unsigned long long v, ms;
+  for (size_t i = 0; i <= n; i++) {
+    if (i < n && line[i] != ' ') continue;
+    if (nf == MAX_FIELDS) return 0;
+    f[nf] = line + start, fl[nf++] = i - start;
+    start = i + 1;
+  }
+  if (nf < 2 || fl[0] != 1 || fl[1] == 0 || fl[1] > JC_INBOX_KEY_MAX) return 0;
+  r->type = f[0][0];
+  memcpy(r->key, f[1], fl[1]);
+  r->key[fl[1]] = '\0';
+  if (!valid_key(r->key)) return 0;
+  switch (r->type) {
+    case 'H': case 'P': case 'R':
+      return nf == 2;
+    case 'F': case 'T':
+      if (nf != 3 || !parse_digits(f[2], fl[2], 9, &v)) return 0;
+      r->n = (int)v;
+      return 1;
+    case 'E': {
+      uint32_t headsum;
+      const char *dot;
+      /* Its own checksum first: a damaged header is not taken for a torn one. */
+      if (nf != 6 || !parse_hex32(f[5], fl[5], &headsum) || fnv32(line, n - 9, FNV32_START) != headsum) return 0;
+      dot = memchr(f[2], '.', fl[2]);
+      if (dot == NULL || !parse_digits(f[2], (size_t)(dot - f[2]), 15, &v) ||
+          !parse_digits(dot + 1, fl[2] - (size_t)(dot - f[2]) - 1, 3, &ms) || fl[2] - (size_t)(dot - f[2]) - 1 != 3)
+        return 0;
+      r->at = (double)v + (double)ms / 1000.0;
+      if (!parse_digits(f[3], fl[3], 10, &v) || v > BODY_MAX) return 0;
+      r->len = (size_t)v;
+      return parse_hex32(f[4], fl[4], &r->bodysum);
+    }
+    default:
+      return 0;
+  }
+}
+
+/* Reads the body of len bytes after the header: 1 whole and its checksum right, 0 it runs past
+   the end (torn), -1 damaged (its checksum, or no newline after it). */
+static int read_body(FILE *f, size_t len, uint32_t sum) {
+  char chunk[8192];
+  uint32_t h = FNV32_START;
+  int c;
+  while (len > 0) {
+    size_t n = fread(chunk, 1, len < sizeof chunk ? len : sizeof chunk, f);
+    if (n == 0) return 0;
+    h = fnv32(chunk, n, h);
+    len -= n;
+  }
+  c = getc(f);
+  if (c == EOF) return 0;
+  return c == '\n' && h == sum ? 1 : -1;
+}
+
+/* Reads every whole record; a torn last one is cut (or, read-only, skipped). 0, or -1 and a
+   message. */
 static int read_inbox(jc_inbox *b, const char *path, char *err, size_t errlen) {
   int fd = dup(b->fd);
   FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
@@ -587,51 +823,42 @@ static int read_inbox(jc_inbox *b, const char *path, char *err, size_t errlen) {
   }
   for (;;) {
     ssize_t n = getline(&line, &cap, f);
-    char type, key[JC_INBOX_KEY_MAX + 1];
-    double at = 0;
-    size_t len = 0;
-    int count = -1, fields;
-    if (n <= 0) break;                   /* the end */
-    if (line[n - 1] != '\n') break;      /* a torn header */
-    type = line[0];
-    if (type == 'E') fields = sscanf(line, "E %64s %lf %zu", key, &at, &len) == 3;
-    else if (type == 'F') fields = sscanf(line, "F %64s %d", key, &count) == 2;
-    else fields = (type == 'H' || type == 'P' || type == 'R') && sscanf(line + 1, " %64s", key) == 1;
-    if (!fields || !valid_key(key)) {
-      snprintf(err, errlen, "%s: the record at byte %lld is damaged; mend or remove it by hand", path,
-               (long long)whole);
-      rc = -1;
-      break;
-    }
-    if (type == 'E') {
+    record r;
+    if (n <= 0) break;              /* the end */
+    if (line[n - 1] != '\n') break; /* a torn header */
+    if (!parse_header(line, (size_t)n - 1, &r)) goto damaged;
+    if (r.type == 'E') {
       off_t body = whole + (off_t)n;
-      if (fseeko(f, (off_t)len, SEEK_CUR) != 0) break;
-      int c = getc(f);
-      if (c == EOF) break; /* a torn body */
-      if (c != '\n') {
-        snprintf(err, errlen, "%s: the event at byte %lld is damaged; mend or remove it by hand", path,
-                 (long long)whole);
-        rc = -1;
-        break;
-      }
-      if (replay_record(b, type, key, count, at, body, len) != 0) goto out_of_memory;
-      whole = body + (off_t)len + 1;
+      int got = read_body(f, r.len, r.bodysum);
+      if (got == 0) break; /* a torn body */
+      if (got < 0) goto damaged;
+      if (replay_record(b, r.type, r.key, 0, r.at, body, r.len) != 0) goto out_of_memory;
+      whole = body + (off_t)r.len + 1;
     } else {
-      if (replay_record(b, type, key, count, 0, 0, 0) != 0) goto out_of_memory;
+      if (replay_record(b, r.type, r.key, r.n, 0, 0, 0) != 0) goto out_of_memory;
       whole += (off_t)n;
     }
   }
+  if (ferror(f)) {
+    snprintf(err, errlen, "cannot read the inbox %s: %s", path, strerror(errno));
+    rc = -1;
+  }
   free(line);
   fclose(f);
-  if (rc == 0) {
+  if (rc == 0 && !b->readonly) {
     off_t size = lseek(b->fd, 0, SEEK_END);
     if (size > whole && (ftruncate(b->fd, whole) != 0 || fdatasync(b->fd) != 0)) {
       snprintf(err, errlen, "%s: cannot cut its torn last record: %s", path, strerror(errno));
       return -1;
     }
-    b->end = whole;
   }
+  b->end = whole;
   return rc;
+damaged:
+  free(line);
+  fclose(f);
+  snprintf(err, errlen, "%s: the record at byte %lld is damaged; mend or remove it by hand", path, (long long)whole);
+  return -1;
 out_of_memory:
   free(line);
   fclose(f);
@@ -639,33 +866,50 @@ out_of_memory:
   return -1;
 }
 
-jc_inbox *jc_inbox_open(const char *path, char *err, size_t errlen) {
+jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
   jc_inbox *b = calloc(1, sizeof *b);
+  pthread_condattr_t mono_attr;
   if (b == NULL) {
     snprintf(err, errlen, "not enough memory");
     return NULL;
   }
-  b->fd = jc_open_durably(path, strlen(path), O_RDWR | O_APPEND);
-  if (b->fd < 0) {
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    free(b);
-    return NULL;
-  }
-  if (flock(b->fd, LOCK_EX | LOCK_NB) != 0) {
-    snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve" : "%s: %s", path,
-             strerror(errno));
-    close(b->fd);
-    free(b);
-    return NULL;
+  b->readonly = (flags & JC_INBOX_READONLY) != 0;
+  if (b->readonly) {
+    b->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (b->fd < 0) {
+      if (errno == ENOENT) snprintf(err, errlen, "no inbox at %s", path);
+      else snprintf(err, errlen, "%s: %s", path, strerror(errno));
+      free(b);
+      return NULL;
+    }
+  } else {
+    b->fd = jc_open_durably(path, strlen(path), O_RDWR | O_APPEND);
+    if (b->fd < 0) {
+      snprintf(err, errlen, "%s: %s", path, strerror(errno));
+      free(b);
+      return NULL;
+    }
+    if (flock(b->fd, LOCK_EX | LOCK_NB) != 0) {
+      snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve" : "%s: %s", path,
+               strerror(errno));
+      close(b->fd);
+      free(b);
+      return NULL;
+    }
   }
   pthread_mutex_init(&b->mu, NULL);
-  pthread_cond_init(&b->work, NULL);
+  pthread_condattr_init(&mono_attr);
+  pthread_condattr_setclock(&mono_attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&b->work, &mono_attr);
+  pthread_cond_init(&b->arrived, &mono_attr);
+  pthread_condattr_destroy(&mono_attr);
+  pthread_cond_init(&b->written, NULL);
   pthread_cond_init(&b->durable, NULL);
-  pthread_cond_init(&b->arrived, NULL);
   if (read_inbox(b, path, err, errlen) != 0) {
     jc_inbox_close(b);
     return NULL;
   }
+  if (b->readonly) return b;
   if (pthread_create(&b->writer, NULL, writer_main, b) != 0) {
     snprintf(err, errlen, "cannot start the inbox's writer: %s", strerror(errno));
     jc_inbox_close(b);
@@ -686,6 +930,7 @@ void jc_inbox_close(jc_inbox *b) {
   }
   pthread_mutex_destroy(&b->mu);
   pthread_cond_destroy(&b->work);
+  pthread_cond_destroy(&b->written);
   pthread_cond_destroy(&b->durable);
   pthread_cond_destroy(&b->arrived);
   close(b->fd); /* releases the flock */
@@ -696,5 +941,6 @@ void jc_inbox_close(jc_inbox *b) {
   free(b->pending);
   free(b->batch);
   free(b->batch_entries);
+  free(b->marks);
   free(b);
 }

@@ -2,14 +2,30 @@
    became of each, shared by the HTTP threads that store and the Lua thread that handles.
 
    Records, one after another (text headers; a body is length-prefixed, so any bytes fit):
-     E <key> <time> <len>\n<body>\n   an event, stored before its 200 reply
+     E <key> <time> <len> <bodysum> <headsum>\n<body>\n
+                                       an event, stored before its 200 reply. time: seconds since
+                                       the epoch with three decimals ("1764748800.125", always a
+                                       point, whatever the locale); len: the body's bytes; bodysum:
+                                       FNV-1a 32 of the body, headsum: FNV-1a 32 of the header's
+                                       bytes before " <headsum>", each 8 lowercase hex digits
+     T <key> <try>\n                   its handler's try-th try began
      H <key>\n                         handled
      F <key> <attempt>\n               its handler failed, for the attempt-th time
      P <key>\n                         parked after too many failures
      R <key>\n                         replayed by a person: pending again
-   A torn last record (a crash in the middle of writing) is cut off when the inbox opens. Writes
-   are grouped: one write and one fsync serve every record queued meanwhile (group commit), and
-   no caller returns before its record is on disk. */
+   Numbers are ASCII digits only. At open, a last record cut short (a crash in the middle of
+   writing: a header without its newline, or an event header that checks out whose body runs
+   past the end) is cut off; anything else that does not parse or check out is damage, and the
+   inbox refuses to open until a person mends it.
+
+   Writes are grouped: one write serves every record queued meanwhile, and one fdatasync every
+   event among them (group commit). An event's caller returns once it is on disk (fsynced). A
+   mark's (T H F P R) returns once its write(2) has returned: in the page cache, it survives the
+   process being killed, but an OS crash or power cut before the next fsync may lose it (then
+   an event is handled again, or its failure or try is forgotten). When a write fails (a full
+   disk), the file is cut back to its last whole record: the events in that write are refused
+   (their callers get -1, so the sender sends them again later) and its marks are kept in memory
+   and written with the next write, or by themselves a second later. */
 #ifndef JC_INBOX_H
 #define JC_INBOX_H
 
@@ -23,9 +39,13 @@ typedef struct {
   size_t stored, handled, parked, pending;
 } jc_inbox_counts;
 
-/* Opens (making it, mode 0600) the inbox at path, holding its flock; reads it. NULL and a
-   message in err on failure. */
-jc_inbox *jc_inbox_open(const char *path, char *err, size_t errlen);
+#define JC_INBOX_READONLY 1
+
+/* Opens (making it, mode 0600) the inbox at path, holding its flock; reads it. flags
+   JC_INBOX_READONLY: an existing inbox only, without the flock (a receiver may hold it), never
+   cut (a torn tail is skipped), for jc_inbox_parked and jc_inbox_count only. NULL and a message
+   in err on failure. */
+jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen);
 /* Stops the writer and releases everything. */
 void jc_inbox_close(jc_inbox *b);
 
@@ -40,20 +60,26 @@ typedef struct {
   char *body; /* malloc'd: the caller frees it */
   size_t len;
   int attempts; /* failures so far */
-  double at;    /* when it was stored */
+  int crashed;  /* a try began (jc_inbox_begin) and has no outcome: the process died in it */
+  double at;    /* when it was stored (wall clock) */
 } jc_inbox_event;
 
-/* The first pending event in arrival order that is due at `now`: 1 and *ev, 0 when none is due
-   (*wait: seconds until one is, or -1 when none is pending), -1 on a read error. */
+/* The first pending event in arrival order that is due at `now` (a monotonic clock's seconds,
+   the same clock as jc_inbox_failed's): 1 and *ev, 0 when none is due (*wait: seconds until one
+   is, or -1 when none is pending), -1 on a read error (errno). */
 int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait);
 /* Waits up to `seconds` for a new event to be stored. */
 void jc_inbox_wait(jc_inbox *b, double seconds);
-/* The event was handled. 0, or -1 when the disk refused. */
+/* Marks: each returns once its record is written (see above); a full disk does not fail them.
+   -1 only when memory runs out (errno ENOMEM), or on a read-only inbox (EBADF). */
+/* The handler's next try of the event begins. 0, or -1. */
+int jc_inbox_begin(jc_inbox *b, const char *key);
+/* The event was handled. 0, or -1. */
 int jc_inbox_handled(jc_inbox *b, const char *key);
-/* Its handler failed: retried after `retry_after` seconds, or parked when this was the
-   `max_attempts`-th failure. 1 parked, 0 scheduled again, -1 the disk refused. */
+/* Its handler failed: retried `retry_after` seconds after `now` (monotonic, as jc_inbox_next's),
+   or parked when this was the `max_attempts`-th failure. 1 parked, 0 scheduled again, -1. */
 int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after, int max_attempts);
-/* A parked event made pending again. 1 done, 0 no such parked event, -1 the disk refused. */
+/* A parked event made pending again. 1 done, 0 no such parked event, -1. */
 int jc_inbox_replay(jc_inbox *b, const char *key);
 /* Calls fn for each parked event's key, in arrival order. */
 void jc_inbox_parked(jc_inbox *b, void (*fn)(void *ctx, const char *key, int attempts), void *ctx);

@@ -5,11 +5,18 @@
  * one and runs the shop's handler (lua/justclick/serve.lua).
  *
  *   local inbox = core.inbox(path)            -- nil, message when it cannot be opened or is in use
+ *   local inbox = core.inbox(path, "r")       -- read-only: an existing inbox ("no inbox at PATH"),
+ *                                             -- no lock, never changed; parked, counts, close only
  *   inbox:listen{host =, port =, secret =, max_body = 65536, timeout = 10, connections = 64}
  *   inbox:port()                              -- the port it listens on (port 0: a free one)
- *   local ev = inbox:next(seconds)            -- {key, body, attempts, at} or nil (none due, or stopping)
- *   inbox:handled(key); inbox:failed(key, retry_after, max_attempts) --> "parked" | "retry"
- *   inbox:replay(key) --> true | false;  inbox:parked() --> {{key, attempts}...};  inbox:counts()
+ *   local ev = inbox:next(seconds)            -- {key, body, attempts, at, crashed = true|nil} or nil
+ *                                             -- (none due, or stopping), or nil, err (a read error)
+ *   inbox:begin(key) --> true                 -- a try of the handler begins (before running it)
+ *   inbox:handled(key) --> true
+ *   inbox:failed(key, retry_after, max_attempts) --> "parked" | "retry"
+ *   inbox:replay(key) --> true | false        -- false: no such parked event
+ *     (these four: nil, err when memory runs out; a full disk does not fail them, see inbox.h)
+ *   inbox:parked() --> {{key =, attempts =}...};  inbox:counts() --> {stored, handled, parked, pending}
  *   inbox:stopping()                          -- SIGTERM or SIGINT came: finish and close
  *   inbox:close()                             -- also __close and __gc
  *
@@ -42,7 +49,7 @@ typedef struct {
   char *secret;
   size_t secret_len, max_body;
   struct sigaction old_term, old_int;
-  int signals_set;
+  int signals_set, readonly;
 } receiver;
 
 /* Set by SIGTERM and SIGINT while a receiver listens. */
@@ -229,6 +236,20 @@ static receiver *check_receiver(lua_State *L) {
   return rv;
 }
 
+/* An inbox open for writing: methods that change it, or listen, raise on a read-only one. */
+static receiver *check_writable(lua_State *L) {
+  receiver *rv = check_receiver(L);
+  if (rv->readonly) luaL_error(L, "justclick: the inbox is open read-only: only parked, counts and close");
+  return rv;
+}
+
+/* nil, "justclick: cannot write the inbox: ..." for a failed inbox call. */
+static int write_failed(lua_State *L) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "justclick: cannot write the inbox: %s", strerror(errno));
+  return 2;
+}
+
 static void stop_listening(receiver *rv) {
   if (rv->daemon) {
     MHD_stop_daemon(rv->daemon); /* waits for the requests under way, stored events included */
@@ -254,14 +275,20 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
-/* core.inbox(path) -> inbox | nil, message */
+/* core.inbox(path [, "r"]) -> inbox | nil, message. "r": read-only, for listing (see above). */
 static int l_inbox(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  size_t path_len;
+  const char *path = luaL_checklstring(L, 1, &path_len);
+  const char *mode = luaL_optstring(L, 2, "w");
   char err[512];
-  receiver *rv = lua_newuserdatauv(L, sizeof *rv, 0);
+  receiver *rv;
+  if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0) return luaL_argerror(L, 2, "\"r\" or \"w\"");
+  if (strlen(path) != path_len) return luaL_argerror(L, 1, "a path without NUL bytes");
+  rv = lua_newuserdatauv(L, sizeof *rv, 0);
   memset(rv, 0, sizeof *rv);
   luaL_setmetatable(L, JC_INBOX_TYPE);
-  rv->inbox = jc_inbox_open(path, err, sizeof err);
+  rv->readonly = mode[0] == 'r';
+  rv->inbox = jc_inbox_open(path, rv->readonly ? JC_INBOX_READONLY : 0, err, sizeof err);
   if (rv->inbox == NULL) {
     lua_pushnil(L);
     lua_pushstring(L, err);
@@ -284,7 +311,7 @@ static lua_Integer int_field(lua_State *L, int idx, const char *name, lua_Intege
 
 /* inbox:listen{host =, port =, secret =, max_body =, timeout =, connections =} */
 static int l_listen(lua_State *L) {
-  receiver *rv = check_receiver(L);
+  receiver *rv = check_writable(L);
   struct sockaddr_storage addr;
   socklen_t addr_len;
   const char *host, *secret;
@@ -362,19 +389,24 @@ static int l_stopping(lua_State *L) {
   return 1;
 }
 
-/* inbox:next(seconds) -> {key, body, attempts, at} | nil */
+/* inbox:next(seconds) -> {key, body, attempts, at[, crashed = true]} | nil | nil, err. Due by
+   the monotonic clock: a wall clock stepped by NTP or by hand does not move retries. */
 static int l_next(lua_State *L) {
-  receiver *rv = check_receiver(L);
+  receiver *rv = check_writable(L);
   double seconds = luaL_optnumber(L, 2, 0), until = mono_now() + seconds;
   jc_inbox_event ev;
   for (;;) {
     double wait;
     int rc;
     if (stop_requested || jc_interrupted) break;
-    rc = jc_inbox_next(rv->inbox, wall_now(), &ev, &wait);
-    if (rc < 0) return luaL_error(L, "justclick: cannot read the inbox: %s", strerror(errno));
+    rc = jc_inbox_next(rv->inbox, mono_now(), &ev, &wait);
+    if (rc < 0) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "justclick: cannot read the inbox: %s", strerror(errno));
+      return 2;
+    }
     if (rc > 0) {
-      lua_createtable(L, 0, 4);
+      lua_createtable(L, 0, 5);
       lua_pushlstring(L, ev.body, ev.len);
       free(ev.body);
       lua_setfield(L, -2, "body");
@@ -384,6 +416,10 @@ static int l_next(lua_State *L) {
       lua_setfield(L, -2, "attempts");
       lua_pushnumber(L, ev.at);
       lua_setfield(L, -2, "at");
+      if (ev.crashed) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "crashed");
+      }
       return 1;
     }
     double left = until - mono_now();
@@ -395,29 +431,40 @@ static int l_next(lua_State *L) {
   return 1;
 }
 
-static int l_handled(lua_State *L) {
-  receiver *rv = check_receiver(L);
-  if (jc_inbox_handled(rv->inbox, luaL_checkstring(L, 2)) != 0)
-    return luaL_error(L, "justclick: cannot write the inbox: %s", strerror(errno));
-  return 0;
+/* inbox:begin(key) -> true | nil, err: written before the handler runs, so that a handler that
+   kills the process is seen (next's crashed) when the inbox opens again. */
+static int l_begin(lua_State *L) {
+  receiver *rv = check_writable(L);
+  if (jc_inbox_begin(rv->inbox, luaL_checkstring(L, 2)) != 0) return write_failed(L);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
-/* inbox:failed(key, retry_after, max_attempts) -> "parked" | "retry" */
+/* inbox:handled(key) -> true | nil, err */
+static int l_handled(lua_State *L) {
+  receiver *rv = check_writable(L);
+  if (jc_inbox_handled(rv->inbox, luaL_checkstring(L, 2)) != 0) return write_failed(L);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* inbox:failed(key, retry_after, max_attempts) -> "parked" | "retry" | nil, err */
 static int l_failed(lua_State *L) {
-  receiver *rv = check_receiver(L);
+  receiver *rv = check_writable(L);
   const char *key = luaL_checkstring(L, 2);
   double retry_after = luaL_checknumber(L, 3);
   int max_attempts = (int)luaL_checkinteger(L, 4);
-  int rc = jc_inbox_failed(rv->inbox, key, wall_now(), retry_after, max_attempts);
-  if (rc < 0) return luaL_error(L, "justclick: cannot write the inbox: %s", strerror(errno));
+  int rc = jc_inbox_failed(rv->inbox, key, mono_now(), retry_after, max_attempts);
+  if (rc < 0) return write_failed(L);
   lua_pushstring(L, rc == 1 ? "parked" : "retry");
   return 1;
 }
 
+/* inbox:replay(key) -> true | false (no such parked event) | nil, err */
 static int l_replay(lua_State *L) {
-  receiver *rv = check_receiver(L);
+  receiver *rv = check_writable(L);
   int rc = jc_inbox_replay(rv->inbox, luaL_checkstring(L, 2));
-  if (rc < 0) return luaL_error(L, "justclick: cannot write the inbox: %s", strerror(errno));
+  if (rc < 0) return write_failed(L);
   lua_pushboolean(L, rc == 1);
   return 1;
 }
@@ -479,7 +526,7 @@ static int l_counts(lua_State *L) {
 }
 
 static const luaL_Reg inbox_methods[] = {
-  {"listen", l_listen}, {"port", l_port}, {"next", l_next}, {"handled", l_handled},
+  {"listen", l_listen}, {"port", l_port}, {"next", l_next}, {"begin", l_begin}, {"handled", l_handled},
   {"failed", l_failed}, {"replay", l_replay}, {"parked", l_parked}, {"counts", l_counts},
   {"stopping", l_stopping}, {"close", l_close}, {NULL, NULL},
 };
