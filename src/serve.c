@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +56,10 @@ typedef struct {
 /* Set by SIGTERM and SIGINT while a receiver listens. */
 static volatile sig_atomic_t stop_requested = 0;
 
+/* The first stops the receiver between handlers; a second, when a handler will not end, ends
+   the process at once: the event in hand is then tried again on the next start. */
 static void on_stop_signal(int sig) {
-  (void)sig;
+  if (stop_requested) _exit(128 + sig);
   stop_requested = 1;
 }
 
@@ -354,6 +357,7 @@ static int l_listen(lua_State *L) {
   stop_requested = 0;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESTART; /* a handler's read or write in progress goes on, not EINTR */
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, &rv->old_term);
   sigaction(SIGINT, &sa, &rv->old_int);
