@@ -32,8 +32,9 @@ return {
     for _, item in ipairs(event.order.items or {}) do products[#products + 1] = item.id end
     local f, err = io.open(FILE, "a")
     if not f then return nil, err end -- the receiver tries again later
-    f:write(("%s\t%s\t%s\n"):format(event.key, event.order.email, table.concat(products, ",")))
-    f:close()
+    local ok, werr = f:write(("%s\t%s\t%s\n"):format(event.key, event.order.email, table.concat(products, ",")))
+    local closed, cerr = f:close() -- a full disk shows here: the receiver tries again later
+    if not ok or not closed then return nil, werr or cerr end
     print(("paid: bill %d by %s: %s"):format(event.id, event.order.email, table.concat(products, ", ")))
     return true
   end,

@@ -622,6 +622,11 @@ function Client:notification(body)
   return justclick.notification(body, secrets[self])
 end
 
+--- client:redact(text) -> text, or a notice in its place when it holds this client's secret.
+function Client:redact(text)
+  return redact(text, secrets[self])
+end
+
 --- client:listen(inbox, options): makes core's inbox receive notifications verified with this
 -- client's secret (justclick serve); options: host, port, max_body, timeout, connections.
 function Client:listen(inbox, opts)

@@ -29,6 +29,7 @@ local function start(dir, handler, options, secret)
   local script = dir .. "/handler.lua"
   files.write(script, handler)
   local self = setmetatable({ dir = dir, log = dir .. "/serve.log", inbox = dir .. "/inbox" }, Server)
+  local logged = #(files.read(self.log) or "")
   local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s serve --listen 127.0.0.1:0 --inbox %s %s %s >> %s 2>&1")
     :format(secret or SECRET, dir, importing.HOST, self.inbox, options or "", script, self.log)
   -- Its pid, and its exit status once it ends, in files of their own.
@@ -40,8 +41,8 @@ local function start(dir, handler, options, secret)
   end
   os.remove(dir .. "/status")
   while core.now() < deadline do
-    local port = (files.read(self.log) or ""):match("listening on 127%.0%.0%.1:(%d+)[^\n]*\n[^\n]*$")
-      or (files.read(self.log) or ""):match(".*listening on 127%.0%.0%.1:(%d+)")
+    -- this start's line, not one an earlier start left in the same log
+    local port = (files.read(self.log) or ""):sub(logged + 1):match("listening on 127%.0%.0%.1:(%d+)")
     if port and sandbox.alive(self.pid) then
       running[#running + 1] = self.pid
       self.url = "http://127.0.0.1:" .. port
@@ -216,6 +217,150 @@ describe("justclick serve", function()
     assert.are.equal(0, s:signal("TERM"))
     assert.are.equal(1, #s:handled(1, 0))
     assert.is_truthy(files.read(s.log):find("justclick serve: stopped\n", 1, true))
+  end)
+
+  -- Starts the receiver until the log says `pattern`, each time the process ends (at most n
+  -- starts); returns the last server and how many starts it took.
+  local function start_until(pattern, n, handler_source, options, previous)
+    local s = previous
+    for i = 1, n do
+      local ended = core.now() + 10
+      while sandbox.alive(s.pid) and core.now() < ended do core.sleep(0.05) end
+      s = start(dir, handler_source, options)
+      local deadline = core.now() + 8
+      repeat
+        if (files.read(s.log) or ""):find(pattern) then return s, i end
+        core.sleep(0.05)
+      until not sandbox.alive(s.pid) or core.now() > deadline
+    end
+    error("never logged " .. pattern .. ":\n" .. (files.read(dir .. "/serve.log") or ""))
+  end
+
+  it("counts a handler that ends the process as a failed try, parks its event, and handles the rest", function()
+    local source = handler():gsub("return function%(event%)", [[return function(event)
+  if event.id == 100001 then require("justclick.core").sleep(0.2) os.exit(3) end]])
+    local s = start(dir, source, "--attempts 2")
+    assert.are.equal(200, (s:post(notification(100002))))
+    assert.are.equal(200, (s:post(notification(100001))))
+    -- Each start tries 100001 (and dies) once it is due; the second crash parks it.
+    local last, starts = start_until("parked paid%-100001%-%x+ after 2 failures", 4, source, "--attempts 2", s)
+    assert.is_true(starts <= 3, "starts: " .. starts)
+    local lines = last:handled(1)
+    assert.are.equal(0, last:signal("TERM"))
+    assert.are.equal(1, #lines, table.concat(lines, "\n"))
+    assert.is_truthy(lines[1]:find("^paid 100002 "), lines[1])
+    assert.is_truthy(files.read(last.log):find("the process ended during try 1 of its handler", 1, true))
+  end)
+
+  it("survives a handler that writes to a pipe whose reader is gone: the try fails, the process lives", function()
+    local source = handler():gsub("return function%(event%)", [[return function(event)
+  if event.id == 100001 and event.attempt == 1 then
+    local p = io.popen("exit 0", "w")
+    require("justclick.core").sleep(0.2)
+    local ok, err = p:write(("x"):rep(1 << 20))
+    if ok then ok, err = p:flush() end
+    p:close()
+    if not ok then return nil, err end
+  end]])
+    local s = start(dir, source)
+    assert.are.equal(200, (s:post(notification(100001))))
+    local lines = s:handled(1)
+    assert.are.equal(0, s:signal("TERM"))
+    assert.are.equal(1, #lines, files.read(s.log))
+    assert.is_truthy(lines[1]:find("^paid 100001 %S+ 2$"), lines[1])
+    assert.is_truthy(files.read(s.log):find("handler failed on paid%-100001%-%x+ %(try 1%): Broken pipe"), files.read(s.log))
+  end)
+
+  it("takes false, and nil with an error, as failures; hides the secret and survives errors that cannot be shown", function()
+    local source = handler():gsub("return function%(event%)", [[return function(event)
+  if event.attempt == 1 then
+    if event.id == 100001 then return false, "not now" end
+    if event.id == 100002 then return false end
+    if event.id == 100003 then error("the key is " .. os.getenv("JUSTCLICK_SECRET")) end
+    if event.id == 100004 then error(setmetatable({}, { __tostring = function() error("no text") end })) end
+  end]])
+    local s = start(dir, source)
+    for id = 100001, 100004 do assert.are.equal(200, (s:post(notification(id)))) end
+    local lines = s:handled(4)
+    assert.are.equal(0, s:signal("TERM"))
+    assert.are.equal(4, #lines, files.read(s.log))
+    for _, line in ipairs(lines) do assert.is_truthy(line:find(" 2$"), line) end
+    local log = files.read(s.log)
+    assert.is_truthy(log:find("%(try 1%): not now"), log)
+    assert.is_truthy(log:find("%(try 1%): the handler returned false"), log)
+    assert.is_truthy(log:find("%(try 1%): %(not shown: it held the secret%)"), log)
+    assert.is_truthy(log:find("%(try 1%): %(an error that cannot be written as text%)"), log)
+    assert.is_falsy(log:find(SECRET, 1, true), log)
+  end)
+
+  it("handles what it acknowledged after the API key changes", function()
+    local s = start(dir, handler({ fail = "{ [100001] = true }" }))
+    assert.are.equal(200, (s:post(notification(100001))))
+    local deadline = core.now() + 5
+    while not (files.read(s.log) or ""):find("handler failed on paid%-100001") and core.now() < deadline do
+      core.sleep(0.05)
+    end
+    assert.are.equal(0, s:signal("TERM"))
+    local again = start(dir, handler(), nil, "a-new-api-key-0123456789")
+    local lines = again:handled(1)
+    assert.are.equal(0, again:signal("TERM"))
+    assert.are.equal(1, #lines, files.read(again.log))
+    assert.is_truthy(lines[1]:find("^paid 100001 "), lines[1])
+  end)
+
+  it("lists parked events while the receiver runs, refuses a missing inbox, and replays them all", function()
+    local s = start(dir, handler({ fail = "{ [100001] = true, [100002] = true }" }), "--attempts 1")
+    for id = 100001, 100003 do assert.are.equal(200, (s:post(notification(id)))) end
+    assert.are.equal(1, #s:handled(1))
+    local status, out
+    local deadline = core.now() + 5
+    repeat
+      status, out = shell.run(("%s serve --inbox %s --parked"):format(importing.HOST, s.inbox))
+      if select(2, out:gsub("failures", "")) == 2 then break end
+      core.sleep(0.1)
+    until core.now() > deadline
+    assert.are.equal(0, status, out)
+    assert.is_truthy(out:find("paid%-100001%-%x+\t1 failures"), out)
+    assert.is_truthy(out:find("paid%-100002%-%x+\t1 failures"), out)
+    status, out = shell.run(("%s serve --inbox %s/no-such-inbox --parked"):format(importing.HOST, dir))
+    assert.are.equal(1, status, out)
+    assert.is_nil(files.read(dir .. "/no-such-inbox"), "a mistyped path made an inbox")
+    assert.are.equal(0, s:signal("TERM"))
+    files.write(dir .. "/handler.lua", handler())
+    status, out = shell.run(("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s serve --inbox %s --replay all %s/handler.lua")
+      :format(SECRET, dir, importing.HOST, s.inbox, dir))
+    assert.are.equal(0, status, out)
+    assert.are.equal(3, #s:handled(3, 1))
+    status, out = shell.run(("%s serve --inbox %s --parked"):format(importing.HOST, s.inbox))
+    assert.are.equal(0, status, out)
+    assert.are.equal("", out)
+  end)
+
+  it("lets a handler's read go on through SIGTERM, and ends at once on a second signal", function()
+    local source = handler():gsub("return function%(event%)", [[return function(event)
+  local f = io.open(os.getenv("HANDLED") .. ".start", "a") f:write(event.key, "\n") f:close()
+  if event.id == 100001 then
+    local out = io.popen("sleep 1; echo done"):read("a")
+    if out ~= "done\n" then return nil, "the read was cut: " .. tostring(out) end
+  else
+    require("justclick.core").sleep(60)
+  end]])
+    local s = start(dir, source)
+    assert.are.equal(200, (s:post(notification(100001))))
+    local deadline = core.now() + 5
+    while not files.read(dir .. "/handled.start") and core.now() < deadline do core.sleep(0.02) end
+    assert.are.equal(0, s:signal("TERM"))
+    assert.are.equal(1, #s:handled(1, 0), files.read(s.log))
+    -- A handler that will not end: the second SIGTERM ends the process, 128 + 15.
+    local again = start(dir, source)
+    assert.are.equal(200, (again:post(notification(100002))))
+    deadline = core.now() + 5
+    while not (files.read(dir .. "/handled.start") or ""):find("100002") and core.now() < deadline do core.sleep(0.02) end
+    os.execute(("kill -TERM %d"):format(again.pid))
+    core.sleep(0.3)
+    local started = core.now()
+    assert.are.equal(143, again:signal("TERM"))
+    assert.is_true(core.now() - started < 3)
   end)
 
   it("receives the sandbox's notification of each event, as JustClick sends them, and handles each once", function()

@@ -7,10 +7,11 @@
 -- SCRIPT returns the handler: function(event), or a table of them by event.kind. The receiver
 -- (core.inbox, in C) verifies each POST and stores it, fsynced, before its 200 reply; this loop
 -- runs the handler on each stored event, in arrival order, outside the HTTP threads. A handler
--- that raises, or returns nil and an error, is tried again later (1 s, 2 s, 4 s ... at most
--- 5 min between tries); after `attempts` failures (default 5) the event is parked: kept, reported,
--- and left until a person replays it. An event is handled at least once, and exactly once unless
--- the process dies inside its handler.
+-- that raises, returns false, or returns nil and an error, is tried again later (1 s, 2 s,
+-- 4 s ... at most 5 min between tries); after `attempts` failures (default 20, about an hour)
+-- the event is parked: kept, reported, and left until a person replays it. A process that ends
+-- inside a handler counts as a failure of that try. An event is handled at least once, and
+-- exactly once unless the process dies inside its handler.
 local justclick = require "justclick"
 local core = require "justclick.core"
 
@@ -43,48 +44,90 @@ function serve.load(script)
   return as_handler(chunk(), script)
 end
 
--- The pause before try n + 1: 1 s, 2 s, 4 s, ... at most 5 minutes.
+-- The pause before try n + 1: 1 s, 2 s, 4 s, ... at most 5 minutes. With the default 20
+-- attempts an event is parked about an hour after it came: a downstream outage shorter than
+-- that parks nothing.
+local DEFAULT_ATTEMPTS = 20
 local function retry_after(n)
   return math.min(2 ^ (n - 1), 300)
 end
 
--- Runs the handler on one stored event; returns true when it was handled.
-local function handle(client, inbox, handler, stored, attempts)
-  local event, err = client:notification(stored.body)
-  local ok, result, failure
-  if event then
-    event.attempt = stored.attempts + 1
-    ok, result, failure = pcall(handler, event)
-    if ok and not (result == nil and failure ~= nil) then
-      inbox:handled(stored.key)
-      return true
-    end
-    failure = ok and failure or result
-  else -- stored verified, so only a changed secret gets here
-    failure = err
-  end
-  local outcome = inbox:failed(stored.key, retry_after(stored.attempts + 1), attempts)
-  if outcome == "parked" then
-    say("parked %s after %d failures: %s; replay it with: justclick serve --inbox PATH --replay %s SCRIPT",
-      stored.key, stored.attempts + 1, tostring(failure), stored.key)
+-- A handler's failure as a log can show it: never the secret, never raising (an error object
+-- whose __tostring fails is still a failure).
+local function describe(client, failure)
+  local ok, text = pcall(tostring, failure)
+  if not ok or type(text) ~= "string" then text = "(an error that cannot be written as text)" end
+  return client:redact(text)
+end
+
+-- The stored event as the handler sees it. It was verified when it came, with the key of that
+-- day: it is not verified again, so that a new API key does not strand what was acknowledged.
+local function stored_event(stored)
+  local kind, id, _, form = core.notification_check(stored.body, false)
+  if not kind then return nil, id .. ": " .. tostring(form) end
+  return { kind = kind, id = id, key = stored.key, order = form, attempt = stored.attempts + 1 }
+end
+
+-- Whether the handler's results say it failed: it returned false, or nil and an error.
+local function failed(n, result, err)
+  return result == false or (n >= 2 and result == nil and err ~= nil)
+end
+
+-- Records a failure of the event's handler; parks it after `attempts` of them.
+local function record_failure(client, inbox, stored, attempts, failure)
+  local n = stored.attempts + 1
+  local outcome, err = inbox:failed(stored.key, retry_after(n), attempts)
+  if not outcome then
+    say("cannot record the failure of %s: %s", stored.key, tostring(err))
+  elseif outcome == "parked" then
+    say("parked %s after %d failures: %s; once the cause is mended, stop the receiver and replay it with:"
+      .. " justclick serve --inbox PATH --replay %s SCRIPT",
+      stored.key, n, describe(client, failure), stored.key)
   else
-    say("handler failed on %s (try %d): %s; trying again in %d s", stored.key, stored.attempts + 1,
-      tostring(failure), retry_after(stored.attempts + 1))
+    say("handler failed on %s (try %d): %s; trying again in %d s", stored.key, n, describe(client, failure),
+      retry_after(n))
   end
+end
+
+-- Runs the handler on one stored event; returns true when it was handled. A try that began and
+-- never ended (the process died inside the handler) counts as a failure, without a new try, so
+-- that an event that kills the process is parked in the end instead of killing every start.
+local function handle(client, inbox, handler, stored, attempts)
+  if stored.crashed then
+    record_failure(client, inbox, stored, attempts, ("the process ended during try %d of its handler"):format(
+      stored.attempts + 1))
+    return false
+  end
+  local event, err = stored_event(stored)
+  if not event then
+    record_failure(client, inbox, stored, attempts, err)
+    return false
+  end
+  local began, berr = inbox:begin(stored.key)
+  if not began then say("cannot mark the try of %s: %s", stored.key, tostring(berr)) end
+  local results = table.pack(pcall(handler, event))
+  if results[1] and not failed(results.n - 1, results[2], results[3]) then
+    local done, herr = inbox:handled(stored.key)
+    if not done then say("cannot mark %s handled: %s", stored.key, tostring(herr)) end
+    return true
+  end
+  local failure = results[2] -- the error raised
+  if results[1] then failure = results[3] == nil and "the handler returned " .. tostring(results[2]) or results[3] end
+  record_failure(client, inbox, stored, attempts, failure)
   return false
 end
 
 --- serve.run(handler, options) -> true | nil, err: receives and handles until SIGTERM or Ctrl-C,
 -- then stops taking requests, lets the handler in progress finish, and returns.
 -- options: client (default: the module-level one, whose secret verifies), inbox (a path,
--- default "justclick-inbox"), host ("127.0.0.1"), port (8787), attempts (5), and for the HTTP
+-- default "justclick-inbox"), host ("127.0.0.1"), port (8787), attempts (20), and for the HTTP
 -- side max_body (64 KiB), timeout (10 s, for slow clients), connections (64); on_ready(port)
 -- is called once it listens.
 function serve.run(handler, opts)
   opts = opts or {}
   handler = as_handler(handler, "the handler")
   local client = opts.client or justclick.default_client()
-  local attempts = opts.attempts or 5
+  local attempts = opts.attempts or DEFAULT_ATTEMPTS
   local inbox, err = core.inbox(opts.inbox or "justclick-inbox")
   if not inbox then return nil, err end
   client:listen(inbox, { host = opts.host or "127.0.0.1", port = opts.port or 8787, max_body = opts.max_body,
@@ -94,38 +137,60 @@ function serve.run(handler, opts)
     inbox:port(), opts.inbox or "justclick-inbox", counts.stored, counts.pending, counts.parked)
   if opts.on_ready then opts.on_ready(inbox:port()) end
   while not inbox:stopping() do
-    local stored = inbox:next(1)
-    if stored then handle(client, inbox, handler, stored, attempts) end
+    local stored, nerr = inbox:next(1)
+    if stored then
+      handle(client, inbox, handler, stored, attempts)
+    elseif nerr then -- the file cannot be read now: say so, and try again in a while
+      say("%s", tostring(nerr))
+      core.sleep(1)
+    end
   end
   inbox:close()
   say("stopped")
   return true
 end
 
---- serve.replay(handler, key, options) -> true | nil, err: a parked event is pending again and
--- handled now, with the events still pending before it. options: client, inbox, attempts.
+--- serve.replay(handler, key, options) -> true | nil, err: a parked event (key "all": every
+-- parked event) is pending again and handled now, with the events still pending before it.
+-- options: client, inbox, attempts. Fails when the receiver runs: it holds the inbox.
 function serve.replay(handler, key, opts)
   opts = opts or {}
   handler = as_handler(handler, "the handler")
   local client = opts.client or justclick.default_client()
-  local inbox, err = core.inbox(opts.inbox or "justclick-inbox")
+  local path = opts.inbox or "justclick-inbox"
+  local inbox, err = core.inbox(path)
   if not inbox then return nil, err end
-  if not inbox:replay(key) then
-    inbox:close()
-    return nil, ("no parked event %s in %s"):format(key, opts.inbox or "justclick-inbox")
+  local keys = {}
+  if key == "all" then
+    for _, p in ipairs(inbox:parked()) do keys[#keys + 1] = p.key end
+  else
+    keys[1] = key
   end
-  local done = false
-  while true do
+  local waiting = {}
+  for _, k in ipairs(keys) do
+    local replayed, rerr = inbox:replay(k)
+    if not replayed then
+      inbox:close()
+      return nil, rerr or ("no parked event %s in %s"):format(k, path)
+    end
+    waiting[k] = true
+  end
+  local failures = {}
+  while next(waiting) do
     local stored = inbox:next(0)
     if not stored then break end
-    local handled = handle(client, inbox, handler, stored, opts.attempts or 5)
-    if stored.key == key then
-      done = handled
-      break
+    local handled = handle(client, inbox, handler, stored, opts.attempts or DEFAULT_ATTEMPTS)
+    if waiting[stored.key] then
+      waiting[stored.key] = nil
+      if not handled then failures[#failures + 1] = stored.key end
     end
   end
   inbox:close()
-  if not done then return nil, ("%s failed again"):format(key) end
+  for k in pairs(waiting) do failures[#failures + 1] = k end
+  if #failures > 0 then
+    table.sort(failures)
+    return nil, ("%s failed again"):format(table.concat(failures, ", "))
+  end
   return true
 end
 
@@ -137,12 +202,14 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
   SCRIPT              returns function(event), or a table of them by event.kind
   --listen HOST:PORT  where to take JustClick's POSTs (default 127.0.0.1:8787)
   --inbox PATH        the file that keeps every acknowledged event (default justclick-inbox)
-  --attempts N        failures of the handler before an event is parked (default 5)
+  --attempts N        failures of the handler before an event is parked (default 20,
+                      about an hour of tries)
   --timeout S         seconds a client may take over its request (default 10)
   --connections N     connections at once, at most (default 64)
   --secret-file PATH  the API key that signs notifications (else JUSTCLICK_SECRET)
-  --parked            list the parked events
-  --replay KEY        handle a parked event again, now
+  --parked            list the parked events (also while the receiver runs)
+  --replay KEY        handle a parked event again, now (KEY all: every parked event);
+                      stop the receiver first: it holds the inbox
 ]]
 
 local function parse_args(args)
@@ -194,7 +261,7 @@ function serve.main(...)
     return 2
   end
   if o.parked then
-    local inbox, err = core.inbox(o.inbox or "justclick-inbox")
+    local inbox, err = core.inbox(o.inbox or "justclick-inbox", "r")
     if not inbox then
       say("%s", err)
       return 1
