@@ -32,19 +32,20 @@ local function start(dir, handler, options, secret)
   local logged = #(files.read(self.log) or "")
   local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s serve --listen 127.0.0.1:0 --inbox %s %s %s >> %s 2>&1")
     :format(secret or SECRET, dir, importing.HOST, self.inbox, options or "", script, self.log)
-  -- Its pid, and its exit status once it ends, in files of their own.
+  -- Its pid, and its exit status once it ends, in files of their own (not an earlier start's).
+  os.remove(dir .. "/pid")
   os.execute(("(%s & echo $! > %s/pid; wait $!; echo $? > %s/status) &"):format(cmd, dir, dir))
   local deadline = core.now() + 10
   while not self.pid and core.now() < deadline do
     self.pid = tonumber(files.read(dir .. "/pid") or "")
     core.sleep(0.01)
   end
+  running[#running + 1] = self.pid -- stopped when the spec ends, even if it never listens
   os.remove(dir .. "/status")
   while core.now() < deadline do
     -- this start's line, not one an earlier start left in the same log
     local port = (files.read(self.log) or ""):sub(logged + 1):match("listening on 127%.0%.0%.1:(%d+)")
     if port and sandbox.alive(self.pid) then
-      running[#running + 1] = self.pid
       self.url = "http://127.0.0.1:" .. port
       self.session = core.session({ timeout = 10 })
       return self

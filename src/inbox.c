@@ -1,6 +1,7 @@
 /* The notification inbox; see inbox.h. One mutex guards the entries; a writer thread turns the
    queued records into one write and, when events are among them, one fsync (group commit), and
-   wakes every caller whose record that wrote (marks) or made durable (events). The marks not yet
+   wakes every caller whose record that wrote (marks) or made durable (events). During that
+   fsync a mark's caller writes the queued marks itself: one thread writes at a time (the pen). The marks not yet
    written whole stay in `marks` until a write of them succeeds: a failed write leaves them there
    for the next one.
 
@@ -73,6 +74,9 @@ struct jc_inbox {
   int marks_fresh;  /* marks queued since the writer last took them */
   double retry_at;  /* monotonic: when marks whose write failed are tried again by themselves */
   int cut_pending;  /* a failed write could not be cut off the file: cut before writing more */
+  int writing;      /* a thread is in write(2) on the file: one at a time, so `end` stays true */
+  char *mark_scratch; /* the copy of the marks a caller writes itself (commit) */
+  size_t mark_scratch_cap;
   uint64_t queued_seq, written_seq, durable_seq;
   jc_inbox_counts counts;
 };
@@ -296,6 +300,54 @@ static int write_all(int fd, struct iovec *iov, int n) {
   return 0;
 }
 
+/* Takes the right to write (with the mutex held): one writer of the file at a time, so that
+   `end` is where the next record lands. */
+static void take_pen(jc_inbox *b) {
+  while (b->writing) pthread_cond_wait(&b->written, &b->mu);
+  b->writing = 1;
+}
+
+/* Writes the queued marks, and the events taken (data, len: none when len is 0), at the end of
+   the file, with the mutex held and the pen taken; drops the mutex during the write. Marks
+   written leave the queue; on a failure they stay, the file is cut back, and they are tried
+   again a second later. Returns 0 or an errno; *end_out: where the write began. */
+static int write_out(jc_inbox *b, char **scratch, size_t *scratch_cap, const char *data, size_t len, off_t *end_out) {
+  size_t nmarks = b->marks_len;
+  uint64_t seq = b->queued_seq;
+  off_t end = b->end;
+  int err = 0, cut = b->cut_pending;
+  if (!grow((void **)scratch, scratch_cap, nmarks + 1, 1)) err = ENOMEM;
+  else memcpy(*scratch, b->marks, nmarks);
+  b->marks_fresh = 0;
+  pthread_mutex_unlock(&b->mu);
+
+  if (!err && cut && ftruncate(b->fd, end) != 0) err = errno;
+  if (!err) {
+    struct iovec iov[2];
+    int n = 0;
+    if (nmarks > 0) iov[n].iov_base = *scratch, iov[n++].iov_len = nmarks;
+    if (len > 0) iov[n].iov_base = (void *)(uintptr_t)data, iov[n++].iov_len = len;
+    if (n > 0) err = write_all(b->fd, iov, n);
+  }
+  if (err) cut = ftruncate(b->fd, end) != 0; /* keep the file whole for the next records */
+
+  pthread_mutex_lock(&b->mu);
+  if (err) {
+    b->cut_pending = cut;
+    b->retry_at = mono() + 1;
+  } else {
+    b->cut_pending = 0;
+    b->end = end + (off_t)(nmarks + len);
+    memmove(b->marks, b->marks + nmarks, b->marks_len - nmarks);
+    b->marks_len -= nmarks;
+  }
+  if (seq > b->written_seq) b->written_seq = seq; /* marks' callers go on: written, or kept */
+  b->writing = 0;
+  pthread_cond_broadcast(&b->written);
+  *end_out = end + (off_t)nmarks;
+  return err;
+}
+
 static void *writer_main(void *arg) {
   jc_inbox *b = arg;
   char *data = NULL, *marks = NULL;
@@ -303,10 +355,10 @@ static void *writer_main(void *arg) {
   int last = 0; /* stopping: this is the last try of marks that keep failing */
   pthread_mutex_lock(&b->mu);
   for (;;) {
-    size_t len, nmarks, nentries;
+    size_t len, nentries;
     uint64_t seq;
-    off_t end;
-    int err = 0, cut;
+    off_t at;
+    int err;
     while (!b->stop && b->batch_len == 0 && !b->marks_fresh && !(b->marks_len > 0 && mono() >= b->retry_at)) {
       if (b->marks_len > 0) {
         struct timespec until = mono_after(b->retry_at - mono());
@@ -317,12 +369,8 @@ static void *writer_main(void *arg) {
     }
     if (b->batch_len == 0 && (b->marks_len == 0 || last)) break; /* stopping: nothing (more) to try */
     if (b->stop) last = 1;
-    /* Take the events (swap buffers, so that callers go on queueing into empty ones) and a copy
-       of the marks, which stay queued until they are written. */
-    nmarks = b->marks_len;
-    if (!grow((void **)&marks, &marks_cap, nmarks + 1, 1)) err = ENOMEM;
-    else memcpy(marks, b->marks, nmarks);
-    b->marks_fresh = 0;
+    take_pen(b);
+    /* Take the events: swap buffers, so that callers go on queueing into empty ones. */
     {
       char *t = data;
       size_t tc = cap, *te = entries, tec = entries_cap;
@@ -336,47 +384,27 @@ static void *writer_main(void *arg) {
     nentries = b->batch_nentries;
     b->batch_nentries = 0;
     seq = b->queued_seq;
-    end = b->end;
-    cut = b->cut_pending;
-    pthread_mutex_unlock(&b->mu);
-
-    if (!err && cut && ftruncate(b->fd, end) != 0) err = errno;
-    if (!err) {
-      struct iovec iov[2];
-      int n = 0;
-      if (nmarks > 0) iov[n].iov_base = marks, iov[n++].iov_len = nmarks;
-      if (len > 0) iov[n].iov_base = data, iov[n++].iov_len = len;
-      err = write_all(b->fd, iov, n);
+    err = write_out(b, &marks, &marks_cap, data, len, &at);
+    /* Events are fsynced; marks need only be written (inbox.h), so marks alone are not. Marks
+       that come meanwhile are written by their callers (commit), not after this fsync. A failed
+       fsync leaves the records in the file: their senders get a 503 and send them again, and
+       the key makes a second copy harmless. */
+    if (!err && len > 0) {
+      pthread_mutex_unlock(&b->mu);
+      if (fdatasync(b->fd) != 0) err = errno;
+      pthread_mutex_lock(&b->mu);
     }
-    pthread_mutex_lock(&b->mu);
-    b->written_seq = seq; /* the marks' callers go on: written, or kept for the next write */
-    pthread_cond_broadcast(&b->written);
-    pthread_mutex_unlock(&b->mu);
-    /* Events are fsynced; marks need only be written (inbox.h), so marks alone are not. */
-    if (!err && len > 0 && fdatasync(b->fd) != 0) err = errno;
-    if (err) cut = ftruncate(b->fd, end) != 0; /* keep the file whole for the next records */
-
-    pthread_mutex_lock(&b->mu);
     for (size_t i = 0; i < nentries; i++) {
       entry *e = &b->entries[entries[i]];
       if (err) {
         e->state = S_LOST;
       } else {
-        e->offset += end + (off_t)nmarks;
+        e->offset += at;
         e->state = S_PENDING;
         if (push_pending(b, entries[i])) b->counts.stored++, b->counts.pending++;
       }
     }
-    if (err) {
-      b->cut_pending = cut;
-      b->retry_at = mono() + 1;
-    } else {
-      b->cut_pending = 0;
-      b->end = end + (off_t)(nmarks + len);
-      memmove(b->marks, b->marks + nmarks, b->marks_len - nmarks);
-      b->marks_len -= nmarks;
-    }
-    b->durable_seq = seq;
+    if (seq > b->durable_seq) b->durable_seq = seq;
     pthread_cond_broadcast(&b->durable);
     pthread_cond_broadcast(&b->arrived);
   }
@@ -389,7 +417,9 @@ static void *writer_main(void *arg) {
 
 /* Queues rec[0..n) (with the mutex held) and waits. An event's record (e >= 0; its body starts
    at body_at in rec) is waited for until it is durable (fsynced), or refused: the caller looks
-   at the entry. A mark (e < 0) until its write(2) has returned (inbox.h). 0, or -1 and errno. */
+   at the entry. A mark (e < 0) until its write(2) has returned (inbox.h): when no one is
+   writing, the caller writes the queued marks itself, so that a mark never waits for an
+   fsync of events. 0, or -1 and errno. */
 static int commit(jc_inbox *b, const char *rec, size_t n, long e, size_t body_at) {
   uint64_t seq;
   if (e >= 0) {
@@ -412,12 +442,21 @@ static int commit(jc_inbox *b, const char *rec, size_t n, long e, size_t body_at
     b->marks_fresh = 1;
   }
   seq = ++b->queued_seq;
-  if (e >= 0) b->entries[e].seq = seq;
-  pthread_cond_signal(&b->work);
-  if (e >= 0)
+  if (e >= 0) {
+    b->entries[e].seq = seq;
+    pthread_cond_signal(&b->work);
     while (b->durable_seq < seq) pthread_cond_wait(&b->durable, &b->mu);
-  else
-    while (b->written_seq < seq) pthread_cond_wait(&b->written, &b->mu);
+    return 0;
+  }
+  while (b->written_seq < seq) {
+    if (b->writing) {
+      pthread_cond_wait(&b->written, &b->mu);
+    } else {
+      off_t at;
+      take_pen(b);
+      write_out(b, &b->mark_scratch, &b->mark_scratch_cap, NULL, 0, &at);
+    }
+  }
   return 0;
 }
 
@@ -942,5 +981,6 @@ void jc_inbox_close(jc_inbox *b) {
   free(b->batch);
   free(b->batch_entries);
   free(b->marks);
+  free(b->mark_scratch);
   free(b);
 }

@@ -22,7 +22,9 @@
    event among them (group commit). An event's caller returns once it is on disk (fsynced). A
    mark's (T H F P R) returns once its write(2) has returned: in the page cache, it survives the
    process being killed, but an OS crash or power cut before the next fsync may lose it (then
-   an event is handled again, or its failure or try is forgotten). When a write fails (a full
+   an event is handled again, or its failure or try is forgotten). A mark never waits for an
+   fsync: while the writer thread syncs events, a mark's caller writes the queued marks itself
+   (one writer of the file at a time). When a write fails (a full
    disk), the file is cut back to its last whole record: the events in that write are refused
    (their callers get -1, so the sender sends them again later) and its marks are kept in memory
    and written with the next write, or by themselves a second later. */
