@@ -11,7 +11,7 @@
  * in its list and its slot, where the next entry of the same key takes its slot. Each pair
  * costs a hash lookup per level, so a body costs time and memory linear in its length.
  */
-#define _DEFAULT_SOURCE /* getentropy */
+#define _DEFAULT_SOURCE 1 /* getentropy */
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -63,7 +63,8 @@ struct jc_form {
   size_t *slot; /* the hash table: entry index + 1, or 0 for an empty slot */
   size_t mask;  /* slots - 1; slots is a power of 2 */
   size_t used;  /* slots in use */
-  uint64_t k0, k1; /* the SipHash key */
+  uint64_t k0, k1; /* the SipHash key; k0 seeds fast_hash too */
+  int keyed;       /* 1: the table is hashed with SipHash (see fast_hash) */
   size_t max_vars;
   int max_depth;
   int oom;
@@ -167,9 +168,42 @@ static uint64_t mix(uint64_t x) {
   return x;
 }
 
+/* The everyday hash: a few multiplies a word, seeded by the process's key. It is not a
+   keyed PRF: a body could be made whose keys all collide under it, so a probe longer than
+   SIP_AFTER slots turns the parse over to SipHash for good (switch_to_sip), and no body can
+   make a lookup cost more than SIP_AFTER probes before SipHash takes over. */
+static uint64_t fast_hash(uint64_t seed, const unsigned char *m, size_t n) {
+  uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL), w = 0;
+  size_t i = 0;
+  for (; i + 8 < n; i += 8) {
+    memcpy(&w, m + i, 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+  }
+  if (n >= 8) { /* the last 8 bytes, overlapping the word before */
+    memcpy(&w, m + n - 8, 8);
+  } else if (n >= 4) { /* the first 4 and the last 4, overlapping */
+    uint32_t a, b;
+    memcpy(&a, m, 4);
+    memcpy(&b, m + n - 4, 4);
+    w = (uint64_t)a << 32 | b;
+  } else if (n > 0) {
+    w = (uint64_t)m[0] << 16 | (uint64_t)m[n / 2] << 8 | m[n - 1];
+  }
+  return mix(h ^ w);
+}
+
+#ifndef JC_FORM_FAST_HASH /* bench/flood.c puts a hash of its own here, to measure the worst */
+#define JC_FORM_FAST_HASH fast_hash
+#endif
+
 static uint64_t key_hash(const jc_form *f, size_t arr, const key *k) {
   uint64_t h;
-  if (k->is_int) {
+  if (!f->keyed) {
+    /* an integer key: a bijection of it, which the seed hides */
+    if (k->is_int) h = mix((uint64_t)k->i ^ f->k0);
+    else h = JC_FORM_FAST_HASH(f->k0, (const unsigned char *)k->s, k->n);
+  } else if (k->is_int) {
     unsigned char b[8];
     uint64_t u = (uint64_t)k->i;
     for (int i = 0; i < 8; i++) b[i] = (unsigned char)(u >> 8 * i);
@@ -177,7 +211,7 @@ static uint64_t key_hash(const jc_form *f, size_t arr, const key *k) {
   } else {
     h = siphash(f->k0, f->k1, (const unsigned char *)k->s, k->n);
   }
-  return h ^ mix((uint64_t)arr);
+  return h ^ (uint64_t)arr * 0x9e3779b97f4a7c15ULL; /* h is mixed already: arrays apart */
 }
 
 /* The process's secret key, drawn once (a system call per parse cost more than the parse of a
@@ -212,16 +246,25 @@ static int same_key(const entry *e, const key *k) {
   return e->key != NULL && e->key_len == k->n && memcmp(e->key, k->s, k->n) == 0;
 }
 
-/* The slot that holds (arr, k), live or dead, or the empty slot where it would go. */
-static size_t find_slot(const jc_form *f, size_t arr, const key *k, uint64_t h) {
-  size_t i = (size_t)h & f->mask;
-  for (;; i = (i + 1) & f->mask) {
+/* Probes beyond which a lookup hands the table to SipHash. At a load of at most 1/2, an honest
+   body under a decent hash comes nowhere near it. */
+#ifndef SIP_AFTER /* bench/flood.c may lift it, to show what it prevents */
+#define SIP_AFTER 32
+#endif
+
+/* The slot that holds (arr, k), live or dead, or the empty slot where it would go; *probes: the
+   slots looked at past the first. */
+static size_t find_slot(const jc_form *f, size_t arr, const key *k, uint64_t h, size_t *probes) {
+  size_t i = (size_t)h & f->mask, n = 0;
+  for (;; i = (i + 1) & f->mask, n++) {
     size_t s = f->slot[i];
     const entry *e;
-    if (s == 0) return i;
+    if (s == 0) break;
     e = &f->e[s - 1];
-    if (e->hash == h && e->parent == arr && same_key(e, k)) return i;
+    if (e->hash == h && e->parent == arr && same_key(e, k)) break;
   }
+  *probes = n;
+  return i;
 }
 
 /* p grown to twice *cap elements of size `size` (16 at first); NULL when it cannot be. */
@@ -234,16 +277,25 @@ static void *grow(void *p, size_t *cap, size_t size) {
   return q;
 }
 
-static int rehash(jc_form *f) {
-  size_t cap = f->mask + 1, *s;
-  if (cap > SIZE_MAX / 2 / sizeof *s) return 0;
-  cap *= 2;
-  s = calloc(cap, sizeof *s);
+/* The table at `cap` slots; with `rekey`, each entry's hash recomputed first (under SipHash,
+   once f->keyed is set). Dead entries keep their slots: a later entry of the key takes it. */
+static int rebuild(jc_form *f, size_t cap, int rekey) {
+  size_t *s = calloc(cap, sizeof *s);
   if (s == NULL) return 0;
   for (size_t i = 0; i <= f->mask; i++) {
     size_t j;
+    entry *e;
     if (f->slot[i] == 0) continue;
-    j = (size_t)f->e[f->slot[i] - 1].hash & (cap - 1);
+    e = &f->e[f->slot[i] - 1];
+    if (rekey) {
+      key k;
+      k.s = e->key;
+      k.n = e->key_len;
+      k.i = e->ikey;
+      k.is_int = e->key == NULL;
+      e->hash = key_hash(f, e->parent, &k);
+    }
+    j = (size_t)e->hash & (cap - 1);
     while (s[j] != 0) j = (j + 1) & (cap - 1);
     s[j] = f->slot[i];
   }
@@ -251,6 +303,30 @@ static int rehash(jc_form *f) {
   f->slot = s;
   f->mask = cap - 1;
   return 1;
+}
+
+static int rehash(jc_form *f) {
+  size_t cap = f->mask + 1;
+  if (cap > SIZE_MAX / 2 / sizeof *f->slot) return 0;
+  return rebuild(f, 2 * cap, 0);
+}
+
+/* The slot of (arr, k) as find_slot gives it, and *h its hash; a probe too long turns the
+   table over to SipHash first. NONE (and f->oom) when memory runs out. */
+static size_t lookup(jc_form *f, size_t arr, const key *k, uint64_t *h) {
+  size_t probes, slot;
+  *h = key_hash(f, arr, k);
+  slot = find_slot(f, arr, k, *h, &probes);
+  if (probes > SIP_AFTER && !f->keyed) {
+    f->keyed = 1;
+    if (!rebuild(f, f->mask + 1, 1)) {
+      f->oom = 1;
+      return NONE;
+    }
+    *h = key_hash(f, arr, k);
+    slot = find_slot(f, arr, k, *h, &probes);
+  }
+  return slot;
 }
 
 /* Room for one more entry, array and slot; 0 (and f->oom) when memory runs out. */
@@ -311,9 +387,7 @@ static size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h, size_t
 static size_t entry_for(jc_form *f, size_t arr, const key *k) {
   uint64_t h;
   size_t slot;
-  if (!reserve(f)) return NONE;
-  h = key_hash(f, arr, k);
-  slot = find_slot(f, arr, k, h);
+  if (!reserve(f) || (slot = lookup(f, arr, k, &h)) == NONE) return NONE;
   if (f->slot[slot] != 0 && !f->e[f->slot[slot] - 1].dead) return f->slot[slot] - 1;
   return add_entry(f, arr, k, h, slot);
 }
@@ -330,8 +404,7 @@ static size_t append(jc_form *f, size_t arr) {
   k.n = 0;
   k.is_int = 1;
   k.i = f->a[arr].has_next_free ? f->a[arr].next_free : 0;
-  h = key_hash(f, arr, &k);
-  slot = find_slot(f, arr, &k, h);
+  if ((slot = lookup(f, arr, &k, &h)) == NONE) return NONE;
   if (f->slot[slot] != 0 && !f->e[f->slot[slot] - 1].dead) return NONE;
   return add_entry(f, arr, &k, h, slot);
 }
@@ -362,8 +435,9 @@ static int is_space(char c) {
 /* Deletes the top-level variable name[0..n), as PHP does when a name nests too deep. */
 static void delete_top(jc_form *f, const char *name, size_t n) {
   key k = make_key(name, n);
-  size_t slot = find_slot(f, ROOT, &k, key_hash(f, ROOT, &k));
-  if (f->slot[slot] != 0) f->e[f->slot[slot] - 1].dead = 1;
+  uint64_t h;
+  size_t slot = lookup(f, ROOT, &k, &h);
+  if (slot != NONE && f->slot[slot] != 0) f->e[f->slot[slot] - 1].dead = 1;
 }
 
 /* Whether PHP's walk over the bracket groups of name[0..n), from the '[' at ip, goes past
@@ -561,7 +635,8 @@ size_t jc_form_count(const jc_form *f) {
 
 int jc_form_scalar(const jc_form *f, const char *name, size_t n, const char **value, size_t *value_len) {
   key k = make_key(n > 0 ? name : "", n);
-  size_t slot = find_slot(f, ROOT, &k, key_hash(f, ROOT, &k));
+  size_t probes; /* not bounded by SIP_AFTER here, only by the table: callers ask a few names */
+  size_t slot = find_slot(f, ROOT, &k, key_hash(f, ROOT, &k), &probes);
   const entry *e;
   if (f->slot[slot] == 0) return 0;
   e = &f->e[f->slot[slot] - 1];

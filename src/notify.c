@@ -114,7 +114,7 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
   text hash = field(f, "hash"), status = field(f, "status");
   text prepayment = field(f, "prepayment_sum"), payment = field(f, "last_payment_sum");
   text topay = field(f, "bill_sum_topay"), when = paid;
-  char given[32], digest[32], sums[3][64];
+  char given[32], digest[32];
   long long bill = 0;
   int ok = 0;
 
@@ -172,6 +172,7 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
   }
   {
     const text nl = {"\n", 1};
+    char sums[3][64];
     text parts[13] = {{out->kind, strlen(out->kind)}, nl, id, nl, email, nl, when, nl,
                       canonical_sum(payment, sums[0], sizeof sums[0]), nl,
                       canonical_sum(prepayment, sums[1], sizeof sums[1]), nl,
