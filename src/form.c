@@ -42,7 +42,8 @@ typedef struct {
     size_t arr; /* an array */
   } v;
   unsigned char is_array;
-  unsigned char dead; /* deleted by PHP: only top-level entries, see register_pair */
+  unsigned char dead;   /* deleted by PHP: only top-level entries, see register_pair */
+  unsigned char in_seq; /* in its array's list prefix: Lua's key is ikey + 1 (set by finish) */
 } entry;
 
 typedef struct {
@@ -52,6 +53,7 @@ typedef struct {
   unsigned char reachable;     /* from the root, through live entries (set by finish) */
   size_t live;                 /* live entries (set by finish) */
   size_t prefix;               /* how many of them, from the first, have the keys 0, 1, 2... */
+  size_t holder;               /* the entry that holds it (NONE for the root) */
 } array;
 
 struct jc_form {
@@ -351,7 +353,7 @@ oom:
 static size_t new_array(jc_form *f) { /* room reserved */
   array *a = &f->a[f->na];
   memset(a, 0, sizeof *a);
-  a->first = a->last = NONE;
+  a->first = a->last = a->holder = NONE;
   return f->na++;
 }
 
@@ -370,6 +372,7 @@ static size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h, size_t
   e->v.s.n = 0;
   e->is_array = 0;
   e->dead = 0;
+  e->in_seq = 0;
   if (f->slot[slot] == 0) f->used++;
   f->slot[slot] = i + 1;
   if (a->first == NONE) a->first = i;
@@ -413,6 +416,7 @@ static size_t append(jc_form *f, size_t arr) {
 static size_t make_array(jc_form *f, size_t i) {
   if (!f->e[i].is_array) {
     size_t a = new_array(f);
+    f->a[a].holder = i;
     f->e[i].is_array = 1;
     f->e[i].v.arr = a;
   }
@@ -564,7 +568,10 @@ static void finish(jc_form *f) {
     for (size_t i = r->first; i != NONE; i = f->e[i].next) {
       const entry *e = &f->e[i];
       if (e->dead) continue;
-      if (r->prefix == r->live && e->key == NULL && e->ikey == (int64_t)r->live) r->prefix++;
+      if (r->prefix == r->live && e->key == NULL && e->ikey == (int64_t)r->live) {
+        r->prefix++;
+        f->e[i].in_seq = 1;
+      }
       r->live++;
       if (e->is_array) f->a[e->v.arr].reachable = 1;
       else f->count++;
@@ -652,59 +659,63 @@ static int size_to_int(size_t n) {
   return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-/* Pushes the empty table for array a, then its cursor (the next entry + 1, 0 at the end) and
-   its position (live entries done). */
 static void open_table(lua_State *L, const jc_form *f, size_t a) {
   const array *r = &f->a[a];
   lua_createtable(L, size_to_int(r->prefix), size_to_int(r->live - r->prefix));
-  lua_pushinteger(L, r->first == NONE ? 0 : (lua_Integer)r->first + 1);
-  lua_pushinteger(L, 0);
 }
 
-/* Depth first without recursion, so that no nesting the limits allow can exhaust the C stack:
-   each open table sits on the Lua stack with its cursor and position, and above them the key
-   it goes under in its parent. */
+/* Pushes e's key as Lua's: the sequence index, the string, or PHP's integer key as a string. */
+static void push_key(lua_State *L, const entry *e) {
+  if (e->in_seq) {
+    lua_pushinteger(L, (lua_Integer)e->ikey + 1);
+  } else if (e->key != NULL) {
+    lua_pushlstring(L, e->key, e->key_len);
+  } else {
+    char num[24];
+    lua_pushlstring(L, num, fmt_int(e->ikey, num));
+  }
+}
+
 void jc_form_push(lua_State *L, const jc_form *f) {
   jc_form_push_typed(L, f, NULL);
 }
 
+/* Depth first without recursion, so that no nesting the limits allow can exhaust the C stack:
+   each open table sits on the Lua stack above the key it goes under in its parent, and the way
+   back up is each array's holder. */
 void jc_form_push_typed(lua_State *L, const jc_form *f, jc_form_typer typer) {
+  size_t arr = ROOT, i = f->a[ROOT].first;
   int depth = 0;
-  luaL_checkstack(L, 8, "justclick: form nested too deep");
+  luaL_checkstack(L, 4, "justclick: form nested too deep");
   open_table(L, f, ROOT);
   for (;;) {
-    lua_Integer cursor = lua_tointeger(L, -2), pos = lua_tointeger(L, -1);
     const entry *e;
-    const array *r;
-    if (cursor == 0) { /* this table is done */
-      lua_pop(L, 2);
-      if (depth-- == 0) return;
-      lua_rawset(L, -5); /* parent, cursor, pos, key, table */
+    if (i == NONE) { /* this table is done */
+      if (arr == ROOT) return;
+      lua_rawset(L, -3); /* parent, key, table */
+      i = f->a[arr].holder;
+      arr = f->e[i].parent;
+      i = f->e[i].next;
+      depth--;
       continue;
     }
-    e = &f->e[cursor - 1];
-    lua_pushinteger(L, e->next == NONE ? 0 : (lua_Integer)e->next + 1);
-    lua_replace(L, -3);
-    if (e->dead) continue;
-    r = &f->a[e->parent];
-    lua_pushinteger(L, pos + 1);
-    lua_replace(L, -2);
-    if ((size_t)pos < r->prefix) {
-      lua_pushinteger(L, pos + 1);
-    } else if (e->key != NULL) {
-      lua_pushlstring(L, e->key, e->key_len);
-    } else {
-      char num[24];
-      lua_pushlstring(L, num, fmt_int(e->ikey, num));
-    }
-    if (e->is_array) {
-      luaL_checkstack(L, 8, "justclick: form nested too deep");
-      open_table(L, f, e->v.arr);
+    e = &f->e[i];
+    if (e->dead) {
+      i = e->next;
+    } else if (e->is_array) {
+      luaL_checkstack(L, 4, "justclick: form nested too deep");
+      push_key(L, e);
+      arr = e->v.arr;
+      open_table(L, f, arr);
+      i = f->a[arr].first;
       depth++;
     } else {
+      if (!e->in_seq) push_key(L, e);
       if (typer == NULL || !typer(L, e->key, e->key ? e->key_len : 0, depth, e->v.s.p, e->v.s.n))
         lua_pushlstring(L, e->v.s.p, e->v.s.n);
-      lua_rawset(L, -5);
+      if (e->in_seq) lua_rawseti(L, -2, (lua_Integer)e->ikey + 1);
+      else lua_rawset(L, -3);
+      i = e->next;
     }
   }
 }
