@@ -58,6 +58,9 @@ typedef struct {
 
 struct jc_form {
   char *buf; /* the body, each pair decoded in place */
+  /* e, a and slot start in the block that holds the form (one malloc a parse); a vector that
+     outgrows it moves to memory of its own, and its flag says so */
+  unsigned char e_own, a_own, slot_own;
   entry *e;
   size_t ne, ecap;
   array *a;
@@ -269,13 +272,22 @@ static size_t find_slot(const jc_form *f, size_t arr, const key *k, uint64_t h, 
   return i;
 }
 
-/* p grown to twice *cap elements of size `size` (16 at first); NULL when it cannot be. */
-static void *grow(void *p, size_t *cap, size_t size) {
+/* p grown to twice *cap elements of size `size`; NULL when it cannot be. p is freed (realloc'd)
+   only when *own, and the result is always the vector's own. */
+static void *grow(void *p, size_t *cap, size_t size, unsigned char *own) {
   size_t n = *cap ? *cap : 8;
   void *q;
   if (n > SIZE_MAX / 2 / size) return NULL;
-  q = realloc(p, 2 * n * size);
-  if (q != NULL) *cap = 2 * n;
+  if (*own) {
+    q = realloc(p, 2 * n * size);
+  } else {
+    q = malloc(2 * n * size);
+    if (q != NULL && *cap > 0) memcpy(q, p, *cap * size);
+  }
+  if (q != NULL) {
+    *cap = 2 * n;
+    *own = 1;
+  }
   return q;
 }
 
@@ -301,8 +313,9 @@ static int rebuild(jc_form *f, size_t cap, int rekey) {
     while (s[j] != 0) j = (j + 1) & (cap - 1);
     s[j] = f->slot[i];
   }
-  free(f->slot);
+  if (f->slot_own) free(f->slot);
   f->slot = s;
+  f->slot_own = 1;
   f->mask = cap - 1;
   return 1;
 }
@@ -334,12 +347,12 @@ static size_t lookup(jc_form *f, size_t arr, const key *k, uint64_t *h) {
 /* Room for one more entry, array and slot; 0 (and f->oom) when memory runs out. */
 static int reserve(jc_form *f) {
   if (f->ne == f->ecap) {
-    entry *e = grow(f->e, &f->ecap, sizeof *e);
+    entry *e = grow(f->e, &f->ecap, sizeof *e, &f->e_own);
     if (e == NULL) goto oom;
     f->e = e;
   }
   if (f->na == f->acap) {
-    array *a = grow(f->a, &f->acap, sizeof *a);
+    array *a = grow(f->a, &f->acap, sizeof *a, &f->a_own);
     if (a == NULL) goto oom;
     f->a = a;
   }
@@ -579,20 +592,42 @@ static void finish(jc_form *f) {
   }
 }
 
+/* n rounded up to a multiple of 16, so that what follows it in the block is aligned. */
+static size_t align16(size_t n) {
+  return (n + 15) & ~(size_t)15;
+}
+
 jc_form *jc_form_parse(const char *body, size_t len, const jc_form_limits *limits) {
   static const jc_form_limits defaults = JC_FORM_LIMITS_DEFAULT;
-  jc_form *f = calloc(1, sizeof *f);
-  size_t pos = 0, pairs = 0;
+  /* First sizes from the length: a pair of a notification takes about 20 bytes of body; no
+     more than 256 entries up front, so that a large body of few variables costs little. */
+  size_t ecap = len / 16 + 8 < 256 ? len / 16 + 8 : 256, acap = ecap / 4 + 4, slots = 64;
+  size_t pos = 0, pairs = 0, at_e, at_a, at_s, total;
   int past_limit = 0;
-  if (f == NULL) return NULL;
+  jc_form *f;
+  char *block;
+  while (slots < 2 * ecap) slots *= 2;
+  if (len > SIZE_MAX / 2) return NULL;
+  at_e = align16(sizeof *f) + align16(len + 1);
+  at_a = at_e + ecap * sizeof(entry);
+  at_s = at_a + acap * sizeof(array);
+  total = at_s + slots * sizeof(size_t);
+  if ((block = malloc(total)) == NULL) return NULL;
+  f = (jc_form *)(void *)block;
+  memset(f, 0, sizeof *f);
   if (limits == NULL) limits = &defaults;
   f->max_vars = limits->max_vars;
   f->max_depth = limits->max_depth;
   draw_key(f);
-  f->buf = malloc(len + 1);
-  f->slot = calloc(64, sizeof *f->slot);
-  f->mask = 63;
-  if (f->buf == NULL || f->slot == NULL || !reserve(f)) goto fail;
+  f->buf = block + align16(sizeof *f);
+  f->e = (entry *)(void *)(block + at_e);
+  f->ecap = ecap;
+  f->a = (array *)(void *)(block + at_a);
+  f->acap = acap;
+  f->slot = (size_t *)(void *)(block + at_s);
+  memset(f->slot, 0, slots * sizeof *f->slot);
+  f->mask = slots - 1;
+  if (!reserve(f)) goto fail;
   if (len > 0) memcpy(f->buf, body, len);
   new_array(f); /* the root */
 
@@ -625,11 +660,10 @@ fail:
 
 void jc_form_free(jc_form *f) {
   if (f == NULL) return;
-  free(f->buf);
-  free(f->e);
-  free(f->a);
-  free(f->slot);
-  free(f);
+  if (f->e_own) free(f->e);
+  if (f->a_own) free(f->a);
+  if (f->slot_own) free(f->slot);
+  free(f); /* the block, the body's copy in it */
 }
 
 size_t jc_form_dropped(const jc_form *f) {
