@@ -536,32 +536,44 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
 
 /* ---- the body ---- */
 
-static int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/* The bytes the body scan stops at: what ends a name or a value, and what decodes. */
+enum { AMP = 1, EQ = 2, PLUS = 4, PCT = 8 };
+static const unsigned char byte_class[256] = {['&'] = AMP, ['='] = EQ, ['+'] = PLUS, ['%'] = PCT};
+/* A hex digit's value + 1; 0 for any other byte ('&' and '=' among them). */
+static const unsigned char hex1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
 
-/* php_url_decode in place: '+' is a space, "%XX" a byte, any other '%' itself. */
-static size_t url_decode(char *s, size_t n) {
-  size_t i = 0, o;
-  while (i < n && s[i] != '%' && s[i] != '+') i++; /* what needs no decoding stays where it is */
+/* php_url_decode in place, from s[i] up to the first byte of class `stop`: '+' is a space,
+   "%XX" a byte, any other '%' itself. s[len] must be a stop byte (the parse puts '&' there), so
+   that the loops need no bound: a '%' before it finds no hex digit there, and reads no further.
+   Returns where it stopped; *end: where the decoded bytes end. One pass finds the end of a name
+   or value and decodes it; a '%' next to a stop byte stays itself, as when the part is decoded
+   on its own, since no stop byte is a hex digit. */
+static size_t decode_to(char *s, size_t i, unsigned stop, size_t *end) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t o;
+  while (!(byte_class[u[i]] & (stop | PLUS | PCT))) i++; /* nothing to move yet */
   o = i;
-  while (i < n) {
-    char c = s[i];
-    if (c == '+') {
+  for (;;) {
+    unsigned c = byte_class[u[i]];
+    if (c == 0) {
+      s[o++] = s[i++];
+    } else if (c & stop) {
+      break;
+    } else if (c == PLUS) {
       s[o++] = ' ';
       i++;
-    } else if (c == '%' && n - i > 2 && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      s[o++] = (char)(hex(s[i + 1]) << 4 | hex(s[i + 2]));
+    } else if (c == PCT && hex1[u[i + 1]] && hex1[u[i + 2]]) {
+      s[o++] = (char)((hex1[u[i + 1]] - 1) << 4 | (hex1[u[i + 2]] - 1));
       i += 3;
     } else {
-      s[o++] = c;
-      i++;
+      s[o++] = s[i++];
     }
   }
-  return o;
+  *end = o;
+  return i;
 }
 
 /* Whether PHP would store something under the decoded name: it is not empty once cut at NUL
@@ -629,28 +641,28 @@ jc_form *jc_form_parse(const char *body, size_t len, const jc_form_limits *limit
   f->mask = slots - 1;
   if (!reserve(f)) goto fail;
   if (len > 0) memcpy(f->buf, body, len);
+  f->buf[len] = '&'; /* decode_to's sentinel; the NUL again once parsed */
   new_array(f); /* the root */
 
   /* add_post_var: each piece between '&' is a pair, empty ones too; a final '&' ends it. */
   while (pos < len) {
     char *piece = f->buf + pos;
-    const char *amp = memchr(piece, '&', len - pos);
-    size_t plen = amp ? (size_t)(amp - piece) : len - pos;
-    char *eq = memchr(piece, '=', plen);
-    size_t name_len = eq ? (size_t)(eq - piece) : plen;
-    size_t decoded = url_decode(piece, name_len);
+    size_t name_end, stop = decode_to(f->buf, pos, AMP | EQ, &name_end);
     if (past_limit) {
-      f->dropped += keeps_name(piece, decoded);
+      const char *amp = stop < len ? memchr(f->buf + stop, '&', len - stop) : NULL;
+      f->dropped += keeps_name(piece, name_end - pos);
+      stop = amp ? (size_t)(amp - f->buf) : len;
     } else {
-      char *val = eq ? eq + 1 : piece + plen;
-      size_t val_len = url_decode(val, eq ? plen - name_len - 1 : 0);
-      register_pair(f, piece, decoded, val, val_len);
+      size_t val = stop, val_end = stop;
+      if (stop < len && f->buf[stop] == '=') stop = decode_to(f->buf, val = stop + 1, AMP, &val_end);
+      register_pair(f, piece, name_end - pos, f->buf + val, val_end - val);
       if (f->oom) goto fail;
       /* add_post_vars counts a pair after storing it, and stops once past the limit */
       if (++pairs > f->max_vars && f->max_vars != 0) past_limit = 1;
     }
-    pos += plen + 1;
+    pos = stop + 1;
   }
+  f->buf[len] = '\0';
   finish(f);
   return f;
 fail:
