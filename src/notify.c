@@ -19,7 +19,7 @@
  *     out what does not tell two events apart (field order, the unsigned time, other fields),
  *     so that a resend that differs there is still known.
  */
-#include <stdio.h>
+#include <float.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -182,7 +182,19 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
       return JC_NOTICE_INPUT;
     }
   }
-  snprintf(out->key, sizeof out->key, "%s-%lld-%.12s", out->kind, bill, digest);
+  { /* kind-id-digest, as "%s-%lld-%.12s" writes it (snprintf cost more than the rest of the key):
+       at most 12 + 1 + 18 + 1 + 12 bytes, within JC_INBOX_KEY_MAX */
+    size_t k = strlen(out->kind), d = 0;
+    char num[20];
+    long long b = bill;
+    do num[d++] = (char)('0' + b % 10); while ((b /= 10) > 0);
+    memcpy(out->key, out->kind, k);
+    out->key[k++] = '-';
+    while (d > 0) out->key[k++] = num[--d];
+    out->key[k++] = '-';
+    memcpy(out->key + k, digest, 12);
+    out->key[k + 12] = '\0';
+  }
   return JC_NOTICE_OK;
 }
 
@@ -203,29 +215,79 @@ static int is_decimal(const char *p, size_t n) {
   return i == n && n < 64;
 }
 
-static int key_is(const char *key, size_t n, const char *name) {
-  size_t m = strlen(name);
-  return n == m && memcmp(key, name, m) == 0;
+/* The fast path below needs doubles computed as doubles (no x87 excess precision). */
+#if FLT_EVAL_METHOD == 0 && LUA_FLOAT_TYPE == LUA_FLOAT_DOUBLE
+#define FAST_DECIMAL 1
+#else
+#define FAST_DECIMAL 0
+#endif
+
+/* 10^0 .. 10^22: each exact as a double. */
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Pushes a decimal (is_decimal's) as Lua reads it, lua_stringtonumber then a float. Without an
+   exponent, and 15 digits at most, the digits m are exact in a double and so is 10^k: m / 10^k
+   is then one correctly rounded division, the double strtod gives (and "-0" is 0, as Lua reads
+   it as the integer 0). Anything else goes through Lua. */
+static int push_decimal(lua_State *L, const char *v, size_t len) {
+  size_t i = 0, digits = 0, frac = 0;
+  int neg = 0, point = 0;
+  long long m = 0;
+  char num[64];
+  if (v[0] == '+' || v[0] == '-') neg = v[i++] == '-';
+  for (; i < len; i++) {
+    if (v[i] == '.') {
+      point = 1;
+      continue;
+    }
+    if (v[i] < '0' || v[i] > '9' || ++digits > 15) break; /* an exponent, or too many digits */
+    m = m * 10 + (v[i] - '0');
+    frac += (size_t)point;
+  }
+#if FAST_DECIMAL
+  if (i == len) {
+    double x = (double)m / pow10_exact[frac];
+    lua_pushnumber(L, neg && (point || m != 0) ? -x : x);
+    return 1;
+  }
+#endif
+  memcpy(num, v, len); /* len < 64: is_decimal */
+  num[len] = '\0';
+  /* Lua's reading, not strtod's: a locale with a decimal comma does not cut "1500.50" */
+  if (lua_stringtonumber(L, num) == 0) return 0;
+  lua_pushnumber(L, lua_tonumber(L, -1));
+  lua_remove(L, -2);
+  return 1;
+}
+
+/* Which of a notification's keys is k[0..n): what notice_typer does with its value. */
+enum { PLAIN, DECIMAL, INTEGER, BILL_ID };
+static int key_kind(const char *k, size_t n) {
+  switch (n) { /* by length first: most keys are none of these */
+  case 2: return memcmp(k, "id", 2) == 0 ? BILL_ID : PLAIN;
+  case 3: return memcmp(k, "sum", 3) == 0 ? DECIMAL : PLAIN;
+  case 5: return memcmp(k, "price", 5) == 0 ? DECIMAL : PLAIN;
+  case 10: return memcmp(k, "partner_id", 10) == 0 ? INTEGER : PLAIN;
+  case 11:
+    if (memcmp(k, "partner_fee", 11) == 0) return DECIMAL;
+    return memcmp(k, "partner_lvl", 11) == 0 ? INTEGER : PLAIN;
+  case 12: return memcmp(k, "is_recurrent", 12) == 0 ? INTEGER : PLAIN;
+  case 14: return memcmp(k, "prepayment_sum", 14) == 0 ? DECIMAL : PLAIN;
+  case 16: return memcmp(k, "last_payment_sum", 16) == 0 ? DECIMAL : PLAIN;
+  default: return PLAIN;
+  }
 }
 
 /* A notification's numbers as numbers: sums and fees as numbers, the bill id (at the top; an
    item's id is a product code) and partner ids and levels as integers. */
 static int notice_typer(lua_State *L, const char *key, size_t n, int depth, const char *v, size_t len) {
-  if (key == NULL || len == 0) return 0;
-  if (key_is(key, n, "sum") || key_is(key, n, "price") || key_is(key, n, "last_payment_sum") ||
-      key_is(key, n, "prepayment_sum") || key_is(key, n, "partner_fee")) {
-    char num[64];
-    if (!is_decimal(v, len)) return 0;
-    memcpy(num, v, len);
-    num[len] = '\0';
-    /* Lua's reading, not strtod's: a locale with a decimal comma does not cut "1500.50" */
-    if (lua_stringtonumber(L, num) == 0) return 0;
-    lua_pushnumber(L, lua_tonumber(L, -1));
-    lua_remove(L, -2);
-    return 1;
+  int kind;
+  if (key == NULL || len == 0 || (kind = key_kind(key, n)) == PLAIN) return 0;
+  if (kind == DECIMAL) {
+    return is_decimal(v, len) && push_decimal(L, v, len);
   }
-  if ((key_is(key, n, "id") && depth == 0) || key_is(key, n, "partner_id") || key_is(key, n, "partner_lvl") ||
-      key_is(key, n, "is_recurrent")) {
+  if (kind == INTEGER || depth == 0) {
     lua_Integer x = 0;
     if (len > 18) return 0;
     for (size_t i = 0; i < len; i++) {
