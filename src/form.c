@@ -56,6 +56,23 @@ typedef struct {
   size_t holder;               /* the entry that holds it (NONE for the root) */
 } array;
 
+typedef struct {
+  const char *s; /* a string key's bytes */
+  size_t n;
+  int64_t i;     /* an integer key */
+  int is_int;
+} key;
+
+/* The entries that hold arrays, found for the last pairs' names, by level: consecutive names
+   share their first levels ("items[0][id]", "items[0][sum]"), and these skip the hash for
+   them. (arr, k) -> at stays true until a top-level variable is deleted (delete_top). */
+#define PATH_CACHE 8
+typedef struct {
+  size_t arr; /* NONE: nothing cached */
+  size_t at;
+  key k;
+} path_step;
+
 struct jc_form {
   char *buf; /* the body, each pair decoded in place */
   /* e, a and slot start in the block that holds the form (one malloc a parse); a vector that
@@ -75,14 +92,8 @@ struct jc_form {
   int oom;
   size_t dropped;
   size_t count;
+  path_step path[PATH_CACHE];
 };
-
-typedef struct {
-  const char *s; /* a string key's bytes */
-  size_t n;
-  int64_t i;     /* an integer key */
-  int is_int;
-} key;
 
 /* ---- keys ---- */
 
@@ -408,6 +419,24 @@ static size_t entry_for(jc_form *f, size_t arr, const key *k) {
   return add_entry(f, arr, k, h, slot);
 }
 
+/* entry_for, for a key that holds an array at level d of a name, through f->path. */
+static size_t path_entry(jc_form *f, int d, size_t arr, const key *k) {
+  size_t at;
+  path_step *p = d < PATH_CACHE ? &f->path[d] : NULL;
+  if (p != NULL && p->arr == arr && p->k.is_int == k->is_int &&
+      (k->is_int ? p->k.i == k->i : p->k.n == k->n && memcmp(p->k.s, k->s, k->n) == 0)) {
+    if (!reserve(f)) return NONE; /* entry_for's room for one more array */
+    return p->at;
+  }
+  at = entry_for(f, arr, k);
+  if (p != NULL && at != NONE) {
+    p->arr = arr;
+    p->at = at;
+    p->k = *k;
+  }
+  return at;
+}
+
 /* A new entry at the end of arr under the next integer key: PHP's zend_hash_next_index_insert.
    NONE when memory runs out, or when PHP refuses: the next key (9223372036854775807) is taken.
    Leaves room for one more array. */
@@ -455,6 +484,7 @@ static void delete_top(jc_form *f, const char *name, size_t n) {
   uint64_t h;
   size_t slot = lookup(f, ROOT, &k, &h);
   if (slot != NONE && f->slot[slot] != 0) f->e[f->slot[slot] - 1].dead = 1;
+  for (int d = 0; d < PATH_CACHE; d++) f->path[d].arr = NONE;
 }
 
 /* Whether PHP's walk over the bracket groups of name[0..n), from the '[' at ip, goes past
@@ -522,7 +552,7 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
       ip = (size_t)(close - name);
       next = make_key(name + start, ip - start);
     }
-    at = append_here ? append(f, arr) : entry_for(f, arr, &index);
+    at = append_here ? append(f, arr) : path_entry(f, level - 1, arr, &index);
     if (at == NONE) return; /* out of memory (f->oom), or an append PHP refuses */
     arr = make_array(f, at);
     index = next;
@@ -627,6 +657,7 @@ jc_form *jc_form_parse(const char *body, size_t len, const jc_form_limits *limit
   if ((block = malloc(total)) == NULL) return NULL;
   f = (jc_form *)(void *)block;
   memset(f, 0, sizeof *f);
+  for (int d = 0; d < PATH_CACHE; d++) f->path[d].arr = NONE;
   if (limits == NULL) limits = &defaults;
   f->max_vars = limits->max_vars;
   f->max_depth = limits->max_depth;
