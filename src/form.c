@@ -103,11 +103,13 @@ static key make_key(const char *s, size_t n) {
   key k;
   size_t i = 0;
   uint64_t v = 0;
-  int neg = n > 0 && s[0] == '-';
+  int neg;
   k.s = s;
   k.n = n;
   k.i = 0;
   k.is_int = 0;
+  if (n == 0 || ((s[0] < '0' || s[0] > '9') && s[0] != '-')) return k; /* most keys: a name */
+  neg = s[0] == '-';
   i = (size_t)neg;
   if (n - i == 0 || n - i > 19) return k; /* 19 digits cannot overflow v */
   if (s[i] == '0' && n > 1) return k;     /* a leading zero, or "-0" */
@@ -520,7 +522,8 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
   for (var_len = 0; var_len < n && name[var_len] != '['; var_len++)
     if (name[var_len] == ' ' || name[var_len] == '.') name[var_len] = '_';
   if (var_len == 0) return; /* no name: PHP drops it */
-  if (var_len < n && too_deep(name, n, var_len, f->max_depth)) {
+  /* each level takes a byte at least: a short rest cannot nest too deep */
+  if (n - var_len > (size_t)f->max_depth && too_deep(name, n, var_len, f->max_depth)) {
     delete_top(f, name, var_len);
     f->dropped++;
     return;
