@@ -505,16 +505,15 @@ static int too_deep(const char *name, size_t n, size_t ip, int max_depth) {
   return 0;
 }
 
-/* Stores the value val[0..vlen) under the decoded name name[0..n), which it mangles in place. */
+/* Stores the value val[0..vlen) under the decoded name name[0..n) (cut at its first NUL by the
+   caller), which it mangles in place. */
 static void register_pair(jc_form *f, char *name, size_t n, const char *val, size_t vlen) {
-  const char *nul = memchr(name, '\0', n);
   size_t var_len, ip, at;
   size_t arr = ROOT; /* the array that `index` is a key of */
   key index;
   int append_here = 0; /* index is "[]": append to arr */
   int level = 0;
 
-  if (nul != NULL) n = (size_t)(nul - name); /* the name is a C string */
   while (n > 0 && name[0] == ' ') {
     name++;
     n--;
@@ -570,8 +569,8 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
 /* ---- the body ---- */
 
 /* The bytes the body scan stops at: what ends a name or a value, and what decodes. */
-enum { AMP = 1, EQ = 2, PLUS = 4, PCT = 8 };
-static const unsigned char byte_class[256] = {['&'] = AMP, ['='] = EQ, ['+'] = PLUS, ['%'] = PCT};
+enum { AMP = 1, EQ = 2, PLUS = 4, PCT = 8, NUL = 16 };
+static const unsigned char byte_class[256] = {['&'] = AMP, ['='] = EQ, ['+'] = PLUS, ['%'] = PCT, [0] = NUL};
 /* A hex digit's value + 1; 0 for any other byte ('&' and '=' among them). */
 static const unsigned char hex1[256] = {
     ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
@@ -581,13 +580,15 @@ static const unsigned char hex1[256] = {
 /* php_url_decode in place, from s[i] up to the first byte of class `stop`: '+' is a space,
    "%XX" a byte, any other '%' itself. s[len] must be a stop byte (the parse puts '&' there), so
    that the loops need no bound: a '%' before it finds no hex digit there, and reads no further.
-   Returns where it stopped; *end: where the decoded bytes end. One pass finds the end of a name
-   or value and decodes it; a '%' next to a stop byte stays itself, as when the part is decoded
-   on its own, since no stop byte is a hex digit. */
-static size_t decode_to(char *s, size_t i, unsigned stop, size_t *end) {
+   Returns where it stopped; *end: where the decoded bytes end; *nul: where the first NUL byte
+   went (raw or %00), or NONE. One pass finds the end of a name or value and decodes it; a '%'
+   next to a stop byte stays itself, as when the part is decoded on its own, since no stop byte
+   is a hex digit. */
+static size_t decode_to(char *s, size_t i, unsigned stop, size_t *end, size_t *nul) {
   const unsigned char *u = (const unsigned char *)s;
   size_t o;
-  while (!(byte_class[u[i]] & (stop | PLUS | PCT))) i++; /* nothing to move yet */
+  *nul = NONE;
+  while (!(byte_class[u[i]] & (stop | PLUS | PCT | NUL))) i++; /* nothing to move yet */
   o = i;
   for (;;) {
     unsigned c = byte_class[u[i]];
@@ -599,9 +600,12 @@ static size_t decode_to(char *s, size_t i, unsigned stop, size_t *end) {
       s[o++] = ' ';
       i++;
     } else if (c == PCT && hex1[u[i + 1]] && hex1[u[i + 2]]) {
-      s[o++] = (char)((hex1[u[i + 1]] - 1) << 4 | (hex1[u[i + 2]] - 1));
+      s[o] = (char)((hex1[u[i + 1]] - 1) << 4 | (hex1[u[i + 2]] - 1));
+      if (s[o] == '\0' && *nul == NONE) *nul = o;
+      o++;
       i += 3;
     } else {
+      if (c == NUL && *nul == NONE) *nul = o;
       s[o++] = s[i++];
     }
   }
@@ -681,15 +685,16 @@ jc_form *jc_form_parse(const char *body, size_t len, const jc_form_limits *limit
   /* add_post_var: each piece between '&' is a pair, empty ones too; a final '&' ends it. */
   while (pos < len) {
     char *piece = f->buf + pos;
-    size_t name_end, stop = decode_to(f->buf, pos, AMP | EQ, &name_end);
+    size_t name_end, nul, stop = decode_to(f->buf, pos, AMP | EQ, &name_end, &nul);
     if (past_limit) {
       const char *amp = stop < len ? memchr(f->buf + stop, '&', len - stop) : NULL;
       f->dropped += keeps_name(piece, name_end - pos);
       stop = amp ? (size_t)(amp - f->buf) : len;
     } else {
-      size_t val = stop, val_end = stop;
-      if (stop < len && f->buf[stop] == '=') stop = decode_to(f->buf, val = stop + 1, AMP, &val_end);
-      register_pair(f, piece, name_end - pos, f->buf + val, val_end - val);
+      size_t val = stop, val_end = stop, val_nul;
+      if (stop < len && f->buf[stop] == '=') stop = decode_to(f->buf, val = stop + 1, AMP, &val_end, &val_nul);
+      /* the name is a C string: it ends at its first NUL */
+      register_pair(f, piece, (nul != NONE ? nul : name_end) - pos, f->buf + val, val_end - val);
       if (f->oom) goto fail;
       /* add_post_vars counts a pair after storing it, and stops once past the limit */
       if (++pairs > f->max_vars && f->max_vars != 0) past_limit = 1;
