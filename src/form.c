@@ -99,7 +99,7 @@ struct jc_form {
 
 /* A key as PHP's symbol tables read it: the canonical decimal of a 64-bit integer ("0", "-5",
    but not "05", "-0", "+5" or 2^63) is that integer (zend_hash's ZEND_HANDLE_NUMERIC_STR). */
-static key make_key(const char *s, size_t n) {
+static inline key make_key(const char *s, size_t n) {
   key k;
   size_t i = 0;
   uint64_t v = 0;
@@ -190,7 +190,7 @@ static uint64_t mix(uint64_t x) {
    keyed PRF: a body could be made whose keys all collide under it, so a probe longer than
    SIP_AFTER slots turns the parse over to SipHash for good (switch_to_sip), and no body can
    make a lookup cost more than SIP_AFTER probes before SipHash takes over. */
-static uint64_t fast_hash(uint64_t seed, const unsigned char *m, size_t n) {
+static inline uint64_t fast_hash(uint64_t seed, const unsigned char *m, size_t n) {
   uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL), w = 0;
   size_t i = 0;
   for (; i + 8 < n; i += 8) {
@@ -215,7 +215,7 @@ static uint64_t fast_hash(uint64_t seed, const unsigned char *m, size_t n) {
 #define JC_FORM_FAST_HASH fast_hash
 #endif
 
-static uint64_t key_hash(const jc_form *f, size_t arr, const key *k) {
+static inline uint64_t key_hash(const jc_form *f, size_t arr, const key *k) {
   uint64_t h;
   if (!f->keyed) {
     /* an integer key: a bijection of it, which the seed hides */
@@ -272,7 +272,7 @@ static int same_key(const entry *e, const key *k) {
 
 /* The slot that holds (arr, k), live or dead, or the empty slot where it would go; *probes: the
    slots looked at past the first. */
-static size_t find_slot(const jc_form *f, size_t arr, const key *k, uint64_t h, size_t *probes) {
+static inline size_t find_slot(const jc_form *f, size_t arr, const key *k, uint64_t h, size_t *probes) {
   size_t i = (size_t)h & f->mask, n = 0;
   for (;; i = (i + 1) & f->mask, n++) {
     size_t s = f->slot[i];
@@ -341,7 +341,7 @@ static int rehash(jc_form *f) {
 
 /* The slot of (arr, k) as find_slot gives it, and *h its hash; a probe too long turns the
    table over to SipHash first. NONE (and f->oom) when memory runs out. */
-static size_t lookup(jc_form *f, size_t arr, const key *k, uint64_t *h) {
+static inline size_t lookup(jc_form *f, size_t arr, const key *k, uint64_t *h) {
   size_t probes, slot;
   *h = key_hash(f, arr, k);
   slot = find_slot(f, arr, k, *h, &probes);
@@ -358,7 +358,7 @@ static size_t lookup(jc_form *f, size_t arr, const key *k, uint64_t *h) {
 }
 
 /* Room for one more entry, array and slot; 0 (and f->oom) when memory runs out. */
-static int reserve(jc_form *f) {
+static inline int reserve(jc_form *f) {
   if (f->ne == f->ecap) {
     entry *e = grow(f->e, &f->ecap, sizeof *e, &f->e_own);
     if (e == NULL) goto oom;
@@ -384,7 +384,7 @@ static size_t new_array(jc_form *f) { /* room reserved */
 }
 
 /* A new entry for k in arr (holding ""), put in `slot`, which is empty or held k's dead entry. */
-static size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h, size_t slot) {
+static inline size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h, size_t slot) {
   size_t i = f->ne++;
   entry *e = &f->e[i];
   array *a = &f->a[arr];
