@@ -188,7 +188,7 @@ static uint64_t mix(uint64_t x) {
 
 /* The everyday hash: a few multiplies a word, seeded by the process's key. It is not a
    keyed PRF: a body could be made whose keys all collide under it, so a probe longer than
-   SIP_AFTER slots turns the parse over to SipHash for good (switch_to_sip), and no body can
+   SIP_AFTER slots turns the parse over to SipHash for good (lookup), and no body can
    make a lookup cost more than SIP_AFTER probes before SipHash takes over. */
 static inline uint64_t fast_hash(uint64_t seed, const unsigned char *m, size_t n) {
   uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL), w = 0;
