@@ -70,6 +70,32 @@ static size_t make_djb_body(char *buf, size_t cap, size_t n) {
   return len;
 }
 
+/* The parse went over to SipHash and still holds what it should: each name's last value. */
+static void check(const char *body, size_t len, const jc_form_limits *lim) {
+  jc_form *f = jc_form_parse(body, len, lim);
+  size_t n = 0;
+  if (f == NULL || !f->keyed) {
+    fprintf(stderr, "flood: the parse did not go over to SipHash\n");
+    exit(1);
+  }
+  for (size_t pos = 0; pos < len;) {
+    const char *amp = memchr(body + pos, '&', len - pos), *eq = memchr(body + pos, '=', len - pos);
+    const char *v;
+    size_t vn;
+    if (!jc_form_scalar(f, body + pos, (size_t)(eq - body) - pos, &v, &vn) || vn != 1 || v[0] != '1') {
+      fprintf(stderr, "flood: a name lost after the switch\n");
+      exit(1);
+    }
+    n++;
+    pos = (size_t)(amp - body) + 1;
+  }
+  if (n != jc_form_count(f)) {
+    fprintf(stderr, "flood: %zu names, %zu vars\n", n, jc_form_count(f));
+    exit(1);
+  }
+  jc_form_free(f);
+}
+
 static void report(const char *what, const char *body, size_t len, const jc_form_limits *lim) {
   int keyed;
   size_t count;
@@ -89,6 +115,7 @@ int main(void) {
   report("1000 vars, 60-byte keys, every key colliding", body, len, &php);
   len = make_body(body, sizeof body, "k", 8000, 5);
   report("8000 vars, no max_input_vars, every key colliding", body, len, &unlimited);
+  check(body, len, &unlimited);
   len = 0;
   for (size_t i = 0; i < 7000 && len + 16 < sizeof body; i++)
     len += (size_t)snprintf(body + len, sizeof body - len, "a[k%04zu]=1&", i);
