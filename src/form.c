@@ -584,7 +584,7 @@ static const unsigned char hex1[256] = {
    went (raw or %00), or NONE. One pass finds the end of a name or value and decodes it; a '%'
    next to a stop byte stays itself, as when the part is decoded on its own, since no stop byte
    is a hex digit. */
-static size_t decode_to(char *s, size_t i, unsigned stop, size_t *end, size_t *nul) {
+static inline size_t decode_to(char *s, size_t i, unsigned stop, size_t *end, size_t *nul) {
   const unsigned char *u = (const unsigned char *)s;
   size_t o;
   *nul = NONE;
