@@ -413,7 +413,7 @@ static inline size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h,
 
 /* The live entry of k in arr, made when missing: PHP's zend_symtable_str_update. NONE when
    memory runs out. Leaves room for one more array. */
-static size_t entry_for(jc_form *f, size_t arr, const key *k) {
+static inline size_t entry_for(jc_form *f, size_t arr, const key *k) {
   uint64_t h;
   size_t slot;
   if (!reserve(f) || (slot = lookup(f, arr, k, &h)) == NONE) return NONE;
@@ -422,7 +422,7 @@ static size_t entry_for(jc_form *f, size_t arr, const key *k) {
 }
 
 /* entry_for, for a key that holds an array at level d of a name, through f->path. */
-static size_t path_entry(jc_form *f, int d, size_t arr, const key *k) {
+static inline size_t path_entry(jc_form *f, int d, size_t arr, const key *k) {
   size_t at;
   path_step *p = d < PATH_CACHE ? &f->path[d] : NULL;
   if (p != NULL && p->arr == arr && p->k.is_int == k->is_int &&
