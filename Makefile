@@ -41,7 +41,7 @@ INST_LUADIR ?= $(PREFIX)/share/lua/5.4
 INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
 INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all test memcheck asan fuzz bench lint sandbox demo install uninstall clean
+.PHONY: all test memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall clean
 all: $(MODULE) $(HOST)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -89,13 +89,23 @@ $(BENCH_WALK): bench/walk.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -shared $(DEPS_CFLAGS) $(LDFLAGS) -o $@ $<
 
-bench: all $(BENCH_WALK)
+# form.c with a hash under which every key collides: the flooding worst case (bench/flood.c).
+BENCH_FLOOD := $(BUILD)/bench_flood
+$(BENCH_FLOOD): bench/flood.c src/form.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARNINGS) $(CFLAGS) -pthread $(DEPS_CFLAGS) $(LDFLAGS) -o $@ bench/flood.c $(HOST_LIBS)
+
+bench-flood: $(BENCH_FLOOD)
+	@$(BENCH_FLOOD)
+
+bench: all $(BENCH_WALK) $(BENCH_FLOOD)
 	@$(LUA) bench/sign.lua
 	@$(LUA) bench/client.lua
 	@$(LUA) bench/scaling.lua
 	@$(LUA) bench/import.lua
 	@$(LUA) bench/notify.lua
 	@$(LUA) bench/serve.lua
+	@$(BENCH_FLOOD)
 
 # The core and the host with AddressSanitizer and UBSan, running every spec. The instrumented
 # host is itself the Lua that runs busted, with the instrumented core built in (preloading the

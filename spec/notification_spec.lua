@@ -60,6 +60,45 @@ describe("justclick.notification", function()
     assert.are.equal(500, assert(justclick.notification(body_of("prepaid"), SECRET)).order.prepayment_sum)
   end)
 
+  it("reads each sum as Lua's tonumber does, to the last bit and the sign of zero", function()
+    local core = require "justclick.core"
+    local sums = { "0", "-0", "-0.0", "+0.5", ".5", "5.", "-00", "0.1", "0.3", "2490.00", "150.50", "1e5",
+      "1.5E-3", "-2.5e+2", "999999999999999", "999999999999999.9", "9007199254740993", "0.000000000000001",
+      "123456789012345.6", "1234567890123456.7", "00000000000000000001.5" }
+    math.randomseed(20261123)
+    for _ = 1, 400 do -- digits, a point somewhere, a sign sometimes
+      local digits = {}
+      for i = 1, math.random(1, 18) do digits[i] = tostring(math.random(0, 9)) end
+      local s = table.concat(digits)
+      local at = math.random(0, #s + 1)
+      if at <= #s then s = s:sub(1, at) .. "." .. s:sub(at + 1) end
+      if math.random(4) == 1 then s = (math.random(2) == 1 and "-" or "+") .. s end
+      if s:match("%d") then sums[#sums + 1] = s end
+    end
+    local items = {}
+    for i, s in ipairs(sums) do items[i] = { sum = s } end
+    local order = { id = "7", email = "e@example.com", paid = "2026-11-23 10:00:00", items = items }
+    order.hash = core.md5(order.id .. order.email .. order.paid .. SECRET)
+    local event = assert(justclick.notification(justclick.build_query(order), SECRET))
+    for i, s in ipairs(sums) do
+      local want, got = tonumber(s), event.order.items[i].sum
+      if math.type(want) == "integer" then want = want + 0.0 end -- (-0.0 + 0.0 would be 0.0)
+      assert.are.equal(string.pack("d", want), string.pack("d", got), s)
+    end
+  end)
+
+  it("verifies hashes of signed texts of every length across MD5's block and padding edges", function()
+    local core = require "justclick.core" -- OpenSSL's md5; notify.c has its own
+    for n = 0, 150 do
+      local order = { id = "7", email = ("e"):rep(n), paid = "2026-11-23 10:00:00" }
+      order.hash = core.md5(order.id .. order.email .. order.paid .. SECRET)
+      local event, err = justclick.notification(justclick.build_query(order), SECRET)
+      assert(event, n .. ": " .. tostring(err))
+      order.hash = core.md5(order.id .. order.email .. order.paid .. SECRET .. "x")
+      assert.is_nil((justclick.notification(justclick.build_query(order), SECRET)))
+    end
+  end)
+
   it("accepts the creation time signed in place of paid, for created and cancelled orders", function()
     for _, kind in ipairs({ "new_order", "cancel_order" }) do
       assert.are.equal(kind, assert(justclick.notification(body_of(kind, { signed = "created" }), SECRET)).kind)

@@ -11,7 +11,7 @@
  * in its list and its slot, where the next entry of the same key takes its slot. Each pair
  * costs a hash lookup per level, so a body costs time and memory linear in its length.
  */
-#define _DEFAULT_SOURCE /* getentropy */
+#define _DEFAULT_SOURCE 1 /* getentropy */
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,7 +42,8 @@ typedef struct {
     size_t arr; /* an array */
   } v;
   unsigned char is_array;
-  unsigned char dead; /* deleted by PHP: only top-level entries, see register_pair */
+  unsigned char dead;   /* deleted by PHP: only top-level entries, see register_pair */
+  unsigned char in_seq; /* in its array's list prefix: Lua's key is ikey + 1 (set by finish) */
 } entry;
 
 typedef struct {
@@ -52,24 +53,8 @@ typedef struct {
   unsigned char reachable;     /* from the root, through live entries (set by finish) */
   size_t live;                 /* live entries (set by finish) */
   size_t prefix;               /* how many of them, from the first, have the keys 0, 1, 2... */
+  size_t holder;               /* the entry that holds it (NONE for the root) */
 } array;
-
-struct jc_form {
-  char *buf; /* the body, each pair decoded in place */
-  entry *e;
-  size_t ne, ecap;
-  array *a;
-  size_t na, acap;
-  size_t *slot; /* the hash table: entry index + 1, or 0 for an empty slot */
-  size_t mask;  /* slots - 1; slots is a power of 2 */
-  size_t used;  /* slots in use */
-  uint64_t k0, k1; /* the SipHash key */
-  size_t max_vars;
-  int max_depth;
-  int oom;
-  size_t dropped;
-  size_t count;
-};
 
 typedef struct {
   const char *s; /* a string key's bytes */
@@ -78,19 +63,53 @@ typedef struct {
   int is_int;
 } key;
 
+/* The entries that hold arrays, found for the last pairs' names, by level: consecutive names
+   share their first levels ("items[0][id]", "items[0][sum]"), and these skip the hash for
+   them. (arr, k) -> at stays true until a top-level variable is deleted (delete_top). */
+#define PATH_CACHE 8
+typedef struct {
+  size_t arr; /* NONE: nothing cached */
+  size_t at;
+  key k;
+} path_step;
+
+struct jc_form {
+  char *buf; /* the body, each pair decoded in place */
+  /* e, a and slot start in the block that holds the form (one malloc a parse); a vector that
+     outgrows it moves to memory of its own, and its flag says so */
+  unsigned char e_own, a_own, slot_own;
+  entry *e;
+  size_t ne, ecap;
+  array *a;
+  size_t na, acap;
+  size_t *slot; /* the hash table: entry index + 1, or 0 for an empty slot */
+  size_t mask;  /* slots - 1; slots is a power of 2 */
+  size_t used;  /* slots in use */
+  uint64_t k0, k1; /* the SipHash key; k0 seeds fast_hash too */
+  int keyed;       /* 1: the table is hashed with SipHash (see fast_hash) */
+  size_t max_vars;
+  int max_depth;
+  int oom;
+  size_t dropped;
+  size_t count;
+  path_step path[PATH_CACHE];
+};
+
 /* ---- keys ---- */
 
 /* A key as PHP's symbol tables read it: the canonical decimal of a 64-bit integer ("0", "-5",
    but not "05", "-0", "+5" or 2^63) is that integer (zend_hash's ZEND_HANDLE_NUMERIC_STR). */
-static key make_key(const char *s, size_t n) {
+static inline key make_key(const char *s, size_t n) {
   key k;
   size_t i = 0;
   uint64_t v = 0;
-  int neg = n > 0 && s[0] == '-';
+  int neg;
   k.s = s;
   k.n = n;
   k.i = 0;
   k.is_int = 0;
+  if (n == 0 || ((s[0] < '0' || s[0] > '9') && s[0] != '-')) return k; /* most keys: a name */
+  neg = s[0] == '-';
   i = (size_t)neg;
   if (n - i == 0 || n - i > 19) return k; /* 19 digits cannot overflow v */
   if (s[i] == '0' && n > 1) return k;     /* a leading zero, or "-0" */
@@ -167,9 +186,42 @@ static uint64_t mix(uint64_t x) {
   return x;
 }
 
-static uint64_t key_hash(const jc_form *f, size_t arr, const key *k) {
+/* The everyday hash: a few multiplies a word, seeded by the process's key. It is not a
+   keyed PRF: a body could be made whose keys all collide under it, so a probe longer than
+   SIP_AFTER slots turns the parse over to SipHash for good (lookup), and no body can
+   make a lookup cost more than SIP_AFTER probes before SipHash takes over. */
+static inline uint64_t fast_hash(uint64_t seed, const unsigned char *m, size_t n) {
+  uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL), w = 0;
+  size_t i = 0;
+  for (; i + 8 < n; i += 8) {
+    memcpy(&w, m + i, 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+  }
+  if (n >= 8) { /* the last 8 bytes, overlapping the word before */
+    memcpy(&w, m + n - 8, 8);
+  } else if (n >= 4) { /* the first 4 and the last 4, overlapping */
+    uint32_t a, b;
+    memcpy(&a, m, 4);
+    memcpy(&b, m + n - 4, 4);
+    w = (uint64_t)a << 32 | b;
+  } else if (n > 0) {
+    w = (uint64_t)m[0] << 16 | (uint64_t)m[n / 2] << 8 | m[n - 1];
+  }
+  return mix(h ^ w);
+}
+
+#ifndef JC_FORM_FAST_HASH /* bench/flood.c puts a hash of its own here, to measure the worst */
+#define JC_FORM_FAST_HASH fast_hash
+#endif
+
+static inline uint64_t key_hash(const jc_form *f, size_t arr, const key *k) {
   uint64_t h;
-  if (k->is_int) {
+  if (!f->keyed) {
+    /* an integer key: a bijection of it, which the seed hides */
+    if (k->is_int) h = mix((uint64_t)k->i ^ f->k0);
+    else h = JC_FORM_FAST_HASH(f->k0, (const unsigned char *)k->s, k->n);
+  } else if (k->is_int) {
     unsigned char b[8];
     uint64_t u = (uint64_t)k->i;
     for (int i = 0; i < 8; i++) b[i] = (unsigned char)(u >> 8 * i);
@@ -177,7 +229,7 @@ static uint64_t key_hash(const jc_form *f, size_t arr, const key *k) {
   } else {
     h = siphash(f->k0, f->k1, (const unsigned char *)k->s, k->n);
   }
-  return h ^ mix((uint64_t)arr);
+  return h ^ (uint64_t)arr * 0x9e3779b97f4a7c15ULL; /* h is mixed already: arrays apart */
 }
 
 /* The process's secret key, drawn once (a system call per parse cost more than the parse of a
@@ -212,56 +264,108 @@ static int same_key(const entry *e, const key *k) {
   return e->key != NULL && e->key_len == k->n && memcmp(e->key, k->s, k->n) == 0;
 }
 
-/* The slot that holds (arr, k), live or dead, or the empty slot where it would go. */
-static size_t find_slot(const jc_form *f, size_t arr, const key *k, uint64_t h) {
-  size_t i = (size_t)h & f->mask;
-  for (;; i = (i + 1) & f->mask) {
+/* Probes beyond which a lookup hands the table to SipHash. At a load of at most 1/2, an honest
+   body under a decent hash comes nowhere near it. */
+#ifndef SIP_AFTER /* bench/flood.c may lift it, to show what it prevents */
+#define SIP_AFTER 32
+#endif
+
+/* The slot that holds (arr, k), live or dead, or the empty slot where it would go; *probes: the
+   slots looked at past the first. */
+static inline size_t find_slot(const jc_form *f, size_t arr, const key *k, uint64_t h, size_t *probes) {
+  size_t i = (size_t)h & f->mask, n = 0;
+  for (;; i = (i + 1) & f->mask, n++) {
     size_t s = f->slot[i];
     const entry *e;
-    if (s == 0) return i;
+    if (s == 0) break;
     e = &f->e[s - 1];
-    if (e->hash == h && e->parent == arr && same_key(e, k)) return i;
+    if (e->hash == h && e->parent == arr && same_key(e, k)) break;
   }
+  *probes = n;
+  return i;
 }
 
-/* p grown to twice *cap elements of size `size` (16 at first); NULL when it cannot be. */
-static void *grow(void *p, size_t *cap, size_t size) {
+/* p grown to twice *cap elements of size `size`; NULL when it cannot be. p is freed (realloc'd)
+   only when *own, and the result is always the vector's own. */
+static void *grow(void *p, size_t *cap, size_t size, unsigned char *own) {
   size_t n = *cap ? *cap : 8;
   void *q;
   if (n > SIZE_MAX / 2 / size) return NULL;
-  q = realloc(p, 2 * n * size);
-  if (q != NULL) *cap = 2 * n;
+  if (*own) {
+    q = realloc(p, 2 * n * size);
+  } else {
+    q = malloc(2 * n * size);
+    if (q != NULL && *cap > 0) memcpy(q, p, *cap * size);
+  }
+  if (q != NULL) {
+    *cap = 2 * n;
+    *own = 1;
+  }
   return q;
 }
 
-static int rehash(jc_form *f) {
-  size_t cap = f->mask + 1, *s;
-  if (cap > SIZE_MAX / 2 / sizeof *s) return 0;
-  cap *= 2;
-  s = calloc(cap, sizeof *s);
+/* The table at `cap` slots; with `rekey`, each entry's hash recomputed first (under SipHash,
+   once f->keyed is set). Dead entries keep their slots: a later entry of the key takes it. */
+static int rebuild(jc_form *f, size_t cap, int rekey) {
+  size_t *s = calloc(cap, sizeof *s);
   if (s == NULL) return 0;
   for (size_t i = 0; i <= f->mask; i++) {
     size_t j;
+    entry *e;
     if (f->slot[i] == 0) continue;
-    j = (size_t)f->e[f->slot[i] - 1].hash & (cap - 1);
+    e = &f->e[f->slot[i] - 1];
+    if (rekey) {
+      key k;
+      k.s = e->key;
+      k.n = e->key_len;
+      k.i = e->ikey;
+      k.is_int = e->key == NULL;
+      e->hash = key_hash(f, e->parent, &k);
+    }
+    j = (size_t)e->hash & (cap - 1);
     while (s[j] != 0) j = (j + 1) & (cap - 1);
     s[j] = f->slot[i];
   }
-  free(f->slot);
+  if (f->slot_own) free(f->slot);
   f->slot = s;
+  f->slot_own = 1;
   f->mask = cap - 1;
   return 1;
 }
 
+static int rehash(jc_form *f) {
+  size_t cap = f->mask + 1;
+  if (cap > SIZE_MAX / 2 / sizeof *f->slot) return 0;
+  return rebuild(f, 2 * cap, 0);
+}
+
+/* The slot of (arr, k) as find_slot gives it, and *h its hash; a probe too long turns the
+   table over to SipHash first. NONE (and f->oom) when memory runs out. */
+static inline size_t lookup(jc_form *f, size_t arr, const key *k, uint64_t *h) {
+  size_t probes, slot;
+  *h = key_hash(f, arr, k);
+  slot = find_slot(f, arr, k, *h, &probes);
+  if (probes > SIP_AFTER && !f->keyed) {
+    f->keyed = 1;
+    if (!rebuild(f, f->mask + 1, 1)) {
+      f->oom = 1;
+      return NONE;
+    }
+    *h = key_hash(f, arr, k);
+    slot = find_slot(f, arr, k, *h, &probes);
+  }
+  return slot;
+}
+
 /* Room for one more entry, array and slot; 0 (and f->oom) when memory runs out. */
-static int reserve(jc_form *f) {
+static inline int reserve(jc_form *f) {
   if (f->ne == f->ecap) {
-    entry *e = grow(f->e, &f->ecap, sizeof *e);
+    entry *e = grow(f->e, &f->ecap, sizeof *e, &f->e_own);
     if (e == NULL) goto oom;
     f->e = e;
   }
   if (f->na == f->acap) {
-    array *a = grow(f->a, &f->acap, sizeof *a);
+    array *a = grow(f->a, &f->acap, sizeof *a, &f->a_own);
     if (a == NULL) goto oom;
     f->a = a;
   }
@@ -275,12 +379,12 @@ oom:
 static size_t new_array(jc_form *f) { /* room reserved */
   array *a = &f->a[f->na];
   memset(a, 0, sizeof *a);
-  a->first = a->last = NONE;
+  a->first = a->last = a->holder = NONE;
   return f->na++;
 }
 
 /* A new entry for k in arr (holding ""), put in `slot`, which is empty or held k's dead entry. */
-static size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h, size_t slot) {
+static inline size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h, size_t slot) {
   size_t i = f->ne++;
   entry *e = &f->e[i];
   array *a = &f->a[arr];
@@ -294,6 +398,7 @@ static size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h, size_t
   e->v.s.n = 0;
   e->is_array = 0;
   e->dead = 0;
+  e->in_seq = 0;
   if (f->slot[slot] == 0) f->used++;
   f->slot[slot] = i + 1;
   if (a->first == NONE) a->first = i;
@@ -308,14 +413,30 @@ static size_t add_entry(jc_form *f, size_t arr, const key *k, uint64_t h, size_t
 
 /* The live entry of k in arr, made when missing: PHP's zend_symtable_str_update. NONE when
    memory runs out. Leaves room for one more array. */
-static size_t entry_for(jc_form *f, size_t arr, const key *k) {
+static inline size_t entry_for(jc_form *f, size_t arr, const key *k) {
   uint64_t h;
   size_t slot;
-  if (!reserve(f)) return NONE;
-  h = key_hash(f, arr, k);
-  slot = find_slot(f, arr, k, h);
+  if (!reserve(f) || (slot = lookup(f, arr, k, &h)) == NONE) return NONE;
   if (f->slot[slot] != 0 && !f->e[f->slot[slot] - 1].dead) return f->slot[slot] - 1;
   return add_entry(f, arr, k, h, slot);
+}
+
+/* entry_for, for a key that holds an array at level d of a name, through f->path. */
+static inline size_t path_entry(jc_form *f, int d, size_t arr, const key *k) {
+  size_t at;
+  path_step *p = d < PATH_CACHE ? &f->path[d] : NULL;
+  if (p != NULL && p->arr == arr && p->k.is_int == k->is_int &&
+      (k->is_int ? p->k.i == k->i : p->k.n == k->n && memcmp(p->k.s, k->s, k->n) == 0)) {
+    if (!reserve(f)) return NONE; /* entry_for's room for one more array */
+    return p->at;
+  }
+  at = entry_for(f, arr, k);
+  if (p != NULL && at != NONE) {
+    p->arr = arr;
+    p->at = at;
+    p->k = *k;
+  }
+  return at;
 }
 
 /* A new entry at the end of arr under the next integer key: PHP's zend_hash_next_index_insert.
@@ -330,8 +451,7 @@ static size_t append(jc_form *f, size_t arr) {
   k.n = 0;
   k.is_int = 1;
   k.i = f->a[arr].has_next_free ? f->a[arr].next_free : 0;
-  h = key_hash(f, arr, &k);
-  slot = find_slot(f, arr, &k, h);
+  if ((slot = lookup(f, arr, &k, &h)) == NONE) return NONE;
   if (f->slot[slot] != 0 && !f->e[f->slot[slot] - 1].dead) return NONE;
   return add_entry(f, arr, &k, h, slot);
 }
@@ -340,6 +460,7 @@ static size_t append(jc_form *f, size_t arr) {
 static size_t make_array(jc_form *f, size_t i) {
   if (!f->e[i].is_array) {
     size_t a = new_array(f);
+    f->a[a].holder = i;
     f->e[i].is_array = 1;
     f->e[i].v.arr = a;
   }
@@ -362,8 +483,10 @@ static int is_space(char c) {
 /* Deletes the top-level variable name[0..n), as PHP does when a name nests too deep. */
 static void delete_top(jc_form *f, const char *name, size_t n) {
   key k = make_key(name, n);
-  size_t slot = find_slot(f, ROOT, &k, key_hash(f, ROOT, &k));
-  if (f->slot[slot] != 0) f->e[f->slot[slot] - 1].dead = 1;
+  uint64_t h;
+  size_t slot = lookup(f, ROOT, &k, &h);
+  if (slot != NONE && f->slot[slot] != 0) f->e[f->slot[slot] - 1].dead = 1;
+  for (int d = 0; d < PATH_CACHE; d++) f->path[d].arr = NONE;
 }
 
 /* Whether PHP's walk over the bracket groups of name[0..n), from the '[' at ip, goes past
@@ -382,16 +505,15 @@ static int too_deep(const char *name, size_t n, size_t ip, int max_depth) {
   return 0;
 }
 
-/* Stores the value val[0..vlen) under the decoded name name[0..n), which it mangles in place. */
+/* Stores the value val[0..vlen) under the decoded name name[0..n) (cut at its first NUL by the
+   caller), which it mangles in place. */
 static void register_pair(jc_form *f, char *name, size_t n, const char *val, size_t vlen) {
-  const char *nul = memchr(name, '\0', n);
   size_t var_len, ip, at;
   size_t arr = ROOT; /* the array that `index` is a key of */
   key index;
   int append_here = 0; /* index is "[]": append to arr */
   int level = 0;
 
-  if (nul != NULL) n = (size_t)(nul - name); /* the name is a C string */
   while (n > 0 && name[0] == ' ') {
     name++;
     n--;
@@ -399,7 +521,8 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
   for (var_len = 0; var_len < n && name[var_len] != '['; var_len++)
     if (name[var_len] == ' ' || name[var_len] == '.') name[var_len] = '_';
   if (var_len == 0) return; /* no name: PHP drops it */
-  if (var_len < n && too_deep(name, n, var_len, f->max_depth)) {
+  /* each level takes a byte at least: a short rest cannot nest too deep */
+  if (n - var_len > (size_t)f->max_depth && too_deep(name, n, var_len, f->max_depth)) {
     delete_top(f, name, var_len);
     f->dropped++;
     return;
@@ -431,7 +554,7 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
       ip = (size_t)(close - name);
       next = make_key(name + start, ip - start);
     }
-    at = append_here ? append(f, arr) : entry_for(f, arr, &index);
+    at = append_here ? append(f, arr) : path_entry(f, level - 1, arr, &index);
     if (at == NONE) return; /* out of memory (f->oom), or an append PHP refuses */
     arr = make_array(f, at);
     index = next;
@@ -445,32 +568,49 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
 
 /* ---- the body ---- */
 
-static int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/* The bytes the body scan stops at: what ends a name or a value, and what decodes. */
+enum { AMP = 1, EQ = 2, PLUS = 4, PCT = 8, NUL = 16 };
+static const unsigned char byte_class[256] = {['&'] = AMP, ['='] = EQ, ['+'] = PLUS, ['%'] = PCT, [0] = NUL};
+/* A hex digit's value + 1; 0 for any other byte ('&' and '=' among them). */
+static const unsigned char hex1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
 
-/* php_url_decode in place: '+' is a space, "%XX" a byte, any other '%' itself. */
-static size_t url_decode(char *s, size_t n) {
-  size_t i = 0, o;
-  while (i < n && s[i] != '%' && s[i] != '+') i++; /* what needs no decoding stays where it is */
+/* php_url_decode in place, from s[i] up to the first byte of class `stop`: '+' is a space,
+   "%XX" a byte, any other '%' itself. s[len] must be a stop byte (the parse puts '&' there), so
+   that the loops need no bound: a '%' before it finds no hex digit there, and reads no further.
+   Returns where it stopped; *end: where the decoded bytes end; *nul: where the first NUL byte
+   went (raw or %00), or NONE. One pass finds the end of a name or value and decodes it; a '%'
+   next to a stop byte stays itself, as when the part is decoded on its own, since no stop byte
+   is a hex digit. */
+static inline size_t decode_to(char *s, size_t i, unsigned stop, size_t *end, size_t *nul) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t o;
+  *nul = NONE;
+  while (!(byte_class[u[i]] & (stop | PLUS | PCT | NUL))) i++; /* nothing to move yet */
   o = i;
-  while (i < n) {
-    char c = s[i];
-    if (c == '+') {
+  for (;;) {
+    unsigned c = byte_class[u[i]];
+    if (c == 0) {
+      s[o++] = s[i++];
+    } else if (c & stop) {
+      break;
+    } else if (c == PLUS) {
       s[o++] = ' ';
       i++;
-    } else if (c == '%' && n - i > 2 && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      s[o++] = (char)(hex(s[i + 1]) << 4 | hex(s[i + 2]));
+    } else if (c == PCT && hex1[u[i + 1]] && hex1[u[i + 2]]) {
+      s[o] = (char)((hex1[u[i + 1]] - 1) << 4 | (hex1[u[i + 2]] - 1));
+      if (s[o] == '\0' && *nul == NONE) *nul = o;
+      o++;
       i += 3;
     } else {
-      s[o++] = c;
-      i++;
+      if (c == NUL && *nul == NONE) *nul = o;
+      s[o++] = s[i++];
     }
   }
-  return o;
+  *end = o;
+  return i;
 }
 
 /* Whether PHP would store something under the decoded name: it is not empty once cut at NUL
@@ -490,7 +630,10 @@ static void finish(jc_form *f) {
     for (size_t i = r->first; i != NONE; i = f->e[i].next) {
       const entry *e = &f->e[i];
       if (e->dead) continue;
-      if (r->prefix == r->live && e->key == NULL && e->ikey == (int64_t)r->live) r->prefix++;
+      if (r->prefix == r->live && e->key == NULL && e->ikey == (int64_t)r->live) {
+        r->prefix++;
+        f->e[i].in_seq = 1;
+      }
       r->live++;
       if (e->is_array) f->a[e->v.arr].reachable = 1;
       else f->count++;
@@ -498,43 +641,67 @@ static void finish(jc_form *f) {
   }
 }
 
+/* n rounded up to a multiple of 16, so that what follows it in the block is aligned. */
+static size_t align16(size_t n) {
+  return (n + 15) & ~(size_t)15;
+}
+
 jc_form *jc_form_parse(const char *body, size_t len, const jc_form_limits *limits) {
   static const jc_form_limits defaults = JC_FORM_LIMITS_DEFAULT;
-  jc_form *f = calloc(1, sizeof *f);
-  size_t pos = 0, pairs = 0;
+  /* First sizes from the length: a pair of a notification takes about 20 bytes of body; no
+     more than 256 entries up front, so that a large body of few variables costs little. */
+  size_t ecap = len / 16 + 8 < 256 ? len / 16 + 8 : 256, acap = ecap / 4 + 4, slots = 64;
+  size_t pos = 0, pairs = 0, at_e, at_a, at_s, total;
   int past_limit = 0;
-  if (f == NULL) return NULL;
+  jc_form *f;
+  char *block;
+  while (slots < 2 * ecap) slots *= 2;
+  if (len > SIZE_MAX / 2) return NULL;
+  at_e = align16(sizeof *f) + align16(len + 1);
+  at_a = at_e + ecap * sizeof(entry);
+  at_s = at_a + acap * sizeof(array);
+  total = at_s + slots * sizeof(size_t);
+  if ((block = malloc(total)) == NULL) return NULL;
+  f = (jc_form *)(void *)block;
+  memset(f, 0, sizeof *f);
+  for (int d = 0; d < PATH_CACHE; d++) f->path[d].arr = NONE;
   if (limits == NULL) limits = &defaults;
   f->max_vars = limits->max_vars;
   f->max_depth = limits->max_depth;
   draw_key(f);
-  f->buf = malloc(len + 1);
-  f->slot = calloc(64, sizeof *f->slot);
-  f->mask = 63;
-  if (f->buf == NULL || f->slot == NULL || !reserve(f)) goto fail;
+  f->buf = block + align16(sizeof *f);
+  f->e = (entry *)(void *)(block + at_e);
+  f->ecap = ecap;
+  f->a = (array *)(void *)(block + at_a);
+  f->acap = acap;
+  f->slot = (size_t *)(void *)(block + at_s);
+  memset(f->slot, 0, slots * sizeof *f->slot);
+  f->mask = slots - 1;
+  if (!reserve(f)) goto fail;
   if (len > 0) memcpy(f->buf, body, len);
+  f->buf[len] = '&'; /* decode_to's sentinel; the NUL again once parsed */
   new_array(f); /* the root */
 
   /* add_post_var: each piece between '&' is a pair, empty ones too; a final '&' ends it. */
   while (pos < len) {
     char *piece = f->buf + pos;
-    const char *amp = memchr(piece, '&', len - pos);
-    size_t plen = amp ? (size_t)(amp - piece) : len - pos;
-    char *eq = memchr(piece, '=', plen);
-    size_t name_len = eq ? (size_t)(eq - piece) : plen;
-    size_t decoded = url_decode(piece, name_len);
+    size_t name_end, nul, stop = decode_to(f->buf, pos, AMP | EQ, &name_end, &nul);
     if (past_limit) {
-      f->dropped += keeps_name(piece, decoded);
+      const char *amp = stop < len ? memchr(f->buf + stop, '&', len - stop) : NULL;
+      f->dropped += keeps_name(piece, name_end - pos);
+      stop = amp ? (size_t)(amp - f->buf) : len;
     } else {
-      char *val = eq ? eq + 1 : piece + plen;
-      size_t val_len = url_decode(val, eq ? plen - name_len - 1 : 0);
-      register_pair(f, piece, decoded, val, val_len);
+      size_t val = stop, val_end = stop, val_nul;
+      if (stop < len && f->buf[stop] == '=') stop = decode_to(f->buf, val = stop + 1, AMP, &val_end, &val_nul);
+      /* the name is a C string: it ends at its first NUL */
+      register_pair(f, piece, (nul != NONE ? nul : name_end) - pos, f->buf + val, val_end - val);
       if (f->oom) goto fail;
       /* add_post_vars counts a pair after storing it, and stops once past the limit */
       if (++pairs > f->max_vars && f->max_vars != 0) past_limit = 1;
     }
-    pos += plen + 1;
+    pos = stop + 1;
   }
+  f->buf[len] = '\0';
   finish(f);
   return f;
 fail:
@@ -544,11 +711,10 @@ fail:
 
 void jc_form_free(jc_form *f) {
   if (f == NULL) return;
-  free(f->buf);
-  free(f->e);
-  free(f->a);
-  free(f->slot);
-  free(f);
+  if (f->e_own) free(f->e);
+  if (f->a_own) free(f->a);
+  if (f->slot_own) free(f->slot);
+  free(f); /* the block, the body's copy in it */
 }
 
 size_t jc_form_dropped(const jc_form *f) {
@@ -561,7 +727,8 @@ size_t jc_form_count(const jc_form *f) {
 
 int jc_form_scalar(const jc_form *f, const char *name, size_t n, const char **value, size_t *value_len) {
   key k = make_key(n > 0 ? name : "", n);
-  size_t slot = find_slot(f, ROOT, &k, key_hash(f, ROOT, &k));
+  size_t probes; /* not bounded by SIP_AFTER here, only by the table: callers ask a few names */
+  size_t slot = find_slot(f, ROOT, &k, key_hash(f, ROOT, &k), &probes);
   const entry *e;
   if (f->slot[slot] == 0) return 0;
   e = &f->e[f->slot[slot] - 1];
@@ -577,59 +744,63 @@ static int size_to_int(size_t n) {
   return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-/* Pushes the empty table for array a, then its cursor (the next entry + 1, 0 at the end) and
-   its position (live entries done). */
 static void open_table(lua_State *L, const jc_form *f, size_t a) {
   const array *r = &f->a[a];
   lua_createtable(L, size_to_int(r->prefix), size_to_int(r->live - r->prefix));
-  lua_pushinteger(L, r->first == NONE ? 0 : (lua_Integer)r->first + 1);
-  lua_pushinteger(L, 0);
 }
 
-/* Depth first without recursion, so that no nesting the limits allow can exhaust the C stack:
-   each open table sits on the Lua stack with its cursor and position, and above them the key
-   it goes under in its parent. */
+/* Pushes e's key as Lua's: the sequence index, the string, or PHP's integer key as a string. */
+static void push_key(lua_State *L, const entry *e) {
+  if (e->in_seq) {
+    lua_pushinteger(L, (lua_Integer)e->ikey + 1);
+  } else if (e->key != NULL) {
+    lua_pushlstring(L, e->key, e->key_len);
+  } else {
+    char num[24];
+    lua_pushlstring(L, num, fmt_int(e->ikey, num));
+  }
+}
+
 void jc_form_push(lua_State *L, const jc_form *f) {
   jc_form_push_typed(L, f, NULL);
 }
 
+/* Depth first without recursion, so that no nesting the limits allow can exhaust the C stack:
+   each open table sits on the Lua stack above the key it goes under in its parent, and the way
+   back up is each array's holder. */
 void jc_form_push_typed(lua_State *L, const jc_form *f, jc_form_typer typer) {
+  size_t arr = ROOT, i = f->a[ROOT].first;
   int depth = 0;
-  luaL_checkstack(L, 8, "justclick: form nested too deep");
+  luaL_checkstack(L, 4, "justclick: form nested too deep");
   open_table(L, f, ROOT);
   for (;;) {
-    lua_Integer cursor = lua_tointeger(L, -2), pos = lua_tointeger(L, -1);
     const entry *e;
-    const array *r;
-    if (cursor == 0) { /* this table is done */
-      lua_pop(L, 2);
-      if (depth-- == 0) return;
-      lua_rawset(L, -5); /* parent, cursor, pos, key, table */
+    if (i == NONE) { /* this table is done */
+      if (arr == ROOT) return;
+      lua_rawset(L, -3); /* parent, key, table */
+      i = f->a[arr].holder;
+      arr = f->e[i].parent;
+      i = f->e[i].next;
+      depth--;
       continue;
     }
-    e = &f->e[cursor - 1];
-    lua_pushinteger(L, e->next == NONE ? 0 : (lua_Integer)e->next + 1);
-    lua_replace(L, -3);
-    if (e->dead) continue;
-    r = &f->a[e->parent];
-    lua_pushinteger(L, pos + 1);
-    lua_replace(L, -2);
-    if ((size_t)pos < r->prefix) {
-      lua_pushinteger(L, pos + 1);
-    } else if (e->key != NULL) {
-      lua_pushlstring(L, e->key, e->key_len);
-    } else {
-      char num[24];
-      lua_pushlstring(L, num, fmt_int(e->ikey, num));
-    }
-    if (e->is_array) {
-      luaL_checkstack(L, 8, "justclick: form nested too deep");
-      open_table(L, f, e->v.arr);
+    e = &f->e[i];
+    if (e->dead) {
+      i = e->next;
+    } else if (e->is_array) {
+      luaL_checkstack(L, 4, "justclick: form nested too deep");
+      push_key(L, e);
+      arr = e->v.arr;
+      open_table(L, f, arr);
+      i = f->a[arr].first;
       depth++;
     } else {
+      if (!e->in_seq) push_key(L, e);
       if (typer == NULL || !typer(L, e->key, e->key ? e->key_len : 0, depth, e->v.s.p, e->v.s.n))
         lua_pushlstring(L, e->v.s.p, e->v.s.n);
-      lua_rawset(L, -5);
+      if (e->in_seq) lua_rawseti(L, -2, (lua_Integer)e->ikey + 1);
+      else lua_rawset(L, -3);
+      i = e->next;
     }
   }
 }
