@@ -87,18 +87,6 @@ describe("justclick.notification", function()
     end
   end)
 
-  it("verifies hashes of signed texts of every length across MD5's block and padding edges", function()
-    local core = require "justclick.core" -- OpenSSL's md5; notify.c has its own
-    for n = 0, 150 do
-      local order = { id = "7", email = ("e"):rep(n), paid = "2026-11-23 10:00:00" }
-      order.hash = core.md5(order.id .. order.email .. order.paid .. SECRET)
-      local event, err = justclick.notification(justclick.build_query(order), SECRET)
-      assert(event, n .. ": " .. tostring(err))
-      order.hash = core.md5(order.id .. order.email .. order.paid .. SECRET .. "x")
-      assert.is_nil((justclick.notification(justclick.build_query(order), SECRET)))
-    end
-  end)
-
   it("accepts the creation time signed in place of paid, for created and cancelled orders", function()
     for _, kind in ipairs({ "new_order", "cancel_order" }) do
       assert.are.equal(kind, assert(justclick.notification(body_of(kind, { signed = "created" }), SECRET)).kind)

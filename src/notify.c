@@ -22,7 +22,7 @@
 #include <float.h>
 #include <string.h>
 #include <openssl/crypto.h>
-#include <stdint.h>
+#include <openssl/evp.h>
 #include <lauxlib.h>
 #include "core.h"
 #include "form.h"
@@ -39,149 +39,28 @@ static text field(const jc_form *f, const char *name) {
   return t;
 }
 
-/* MD5 (RFC 1321), here rather than through OpenSSL's EVP: a notification takes two digests of
-   about 80 bytes, and EVP's init and final cost three times the two blocks' work. Any thread:
-   the state is the caller's. */
-typedef struct {
-  uint32_t h[4];
-  unsigned char block[64];
-  uint64_t len; /* bytes so far */
-} md5_state;
-
-static const uint32_t md5_k[64] = {
-    0xd76aa478U, 0xe8c7b756U, 0x242070dbU, 0xc1bdceeeU, 0xf57c0fafU, 0x4787c62aU, 0xa8304613U, 0xfd469501U,
-    0x698098d8U, 0x8b44f7afU, 0xffff5bb1U, 0x895cd7beU, 0x6b901122U, 0xfd987193U, 0xa679438eU, 0x49b40821U,
-    0xf61e2562U, 0xc040b340U, 0x265e5a51U, 0xe9b6c7aaU, 0xd62f105dU, 0x02441453U, 0xd8a1e681U, 0xe7d3fbc8U,
-    0x21e1cde6U, 0xc33707d6U, 0xf4d50d87U, 0x455a14edU, 0xa9e3e905U, 0xfcefa3f8U, 0x676f02d9U, 0x8d2a4c8aU,
-    0xfffa3942U, 0x8771f681U, 0x6d9d6122U, 0xfde5380cU, 0xa4beea44U, 0x4bdecfa9U, 0xf6bb4b60U, 0xbebfbc70U,
-    0x289b7ec6U, 0xeaa127faU, 0xd4ef3085U, 0x04881d05U, 0xd9d4d039U, 0xe6db99e5U, 0x1fa27cf8U, 0xc4ac5665U,
-    0xf4292244U, 0x432aff97U, 0xab9423a7U, 0xfc93a039U, 0x655b59c3U, 0x8f0ccc92U, 0xffeff47dU, 0x85845dd1U,
-    0x6fa87e4fU, 0xfe2ce6e0U, 0xa3014314U, 0x4e0811a1U, 0xf7537e82U, 0xbd3af235U, 0x2ad7d2bbU, 0xeb86d391U};
-#define MD5_F(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
-#define MD5_G(x, y, z) ((y) ^ ((z) & ((x) ^ (y))))
-#define MD5_H(x, y, z) ((x) ^ (y) ^ (z))
-#define MD5_I(x, y, z) ((y) ^ ((x) | ~(z)))
-#define MD5_STEP(f, a, b, c, d, i, g, r)                        \
-  do {                                                          \
-    (a) += f((b), (c), (d)) + m[(g)] + md5_k[(i)];              \
-    (a) = ((a) << (r) | (a) >> (32 - (r))) + (b);               \
-  } while (0)
-
-static void md5_block(uint32_t h[4], const unsigned char *p) {
-  uint32_t m[16], a = h[0], b = h[1], c = h[2], d = h[3];
-  for (int i = 0; i < 16; i++)
-    m[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-  /* the 64 steps written out: step i takes message word g and shift r (RFC 1321, 3.4) */
-  MD5_STEP(MD5_F, a, b, c, d, 0, 0, 7);
-  MD5_STEP(MD5_F, d, a, b, c, 1, 1, 12);
-  MD5_STEP(MD5_F, c, d, a, b, 2, 2, 17);
-  MD5_STEP(MD5_F, b, c, d, a, 3, 3, 22);
-  MD5_STEP(MD5_F, a, b, c, d, 4, 4, 7);
-  MD5_STEP(MD5_F, d, a, b, c, 5, 5, 12);
-  MD5_STEP(MD5_F, c, d, a, b, 6, 6, 17);
-  MD5_STEP(MD5_F, b, c, d, a, 7, 7, 22);
-  MD5_STEP(MD5_F, a, b, c, d, 8, 8, 7);
-  MD5_STEP(MD5_F, d, a, b, c, 9, 9, 12);
-  MD5_STEP(MD5_F, c, d, a, b, 10, 10, 17);
-  MD5_STEP(MD5_F, b, c, d, a, 11, 11, 22);
-  MD5_STEP(MD5_F, a, b, c, d, 12, 12, 7);
-  MD5_STEP(MD5_F, d, a, b, c, 13, 13, 12);
-  MD5_STEP(MD5_F, c, d, a, b, 14, 14, 17);
-  MD5_STEP(MD5_F, b, c, d, a, 15, 15, 22);
-  MD5_STEP(MD5_G, a, b, c, d, 16, 1, 5);
-  MD5_STEP(MD5_G, d, a, b, c, 17, 6, 9);
-  MD5_STEP(MD5_G, c, d, a, b, 18, 11, 14);
-  MD5_STEP(MD5_G, b, c, d, a, 19, 0, 20);
-  MD5_STEP(MD5_G, a, b, c, d, 20, 5, 5);
-  MD5_STEP(MD5_G, d, a, b, c, 21, 10, 9);
-  MD5_STEP(MD5_G, c, d, a, b, 22, 15, 14);
-  MD5_STEP(MD5_G, b, c, d, a, 23, 4, 20);
-  MD5_STEP(MD5_G, a, b, c, d, 24, 9, 5);
-  MD5_STEP(MD5_G, d, a, b, c, 25, 14, 9);
-  MD5_STEP(MD5_G, c, d, a, b, 26, 3, 14);
-  MD5_STEP(MD5_G, b, c, d, a, 27, 8, 20);
-  MD5_STEP(MD5_G, a, b, c, d, 28, 13, 5);
-  MD5_STEP(MD5_G, d, a, b, c, 29, 2, 9);
-  MD5_STEP(MD5_G, c, d, a, b, 30, 7, 14);
-  MD5_STEP(MD5_G, b, c, d, a, 31, 12, 20);
-  MD5_STEP(MD5_H, a, b, c, d, 32, 5, 4);
-  MD5_STEP(MD5_H, d, a, b, c, 33, 8, 11);
-  MD5_STEP(MD5_H, c, d, a, b, 34, 11, 16);
-  MD5_STEP(MD5_H, b, c, d, a, 35, 14, 23);
-  MD5_STEP(MD5_H, a, b, c, d, 36, 1, 4);
-  MD5_STEP(MD5_H, d, a, b, c, 37, 4, 11);
-  MD5_STEP(MD5_H, c, d, a, b, 38, 7, 16);
-  MD5_STEP(MD5_H, b, c, d, a, 39, 10, 23);
-  MD5_STEP(MD5_H, a, b, c, d, 40, 13, 4);
-  MD5_STEP(MD5_H, d, a, b, c, 41, 0, 11);
-  MD5_STEP(MD5_H, c, d, a, b, 42, 3, 16);
-  MD5_STEP(MD5_H, b, c, d, a, 43, 6, 23);
-  MD5_STEP(MD5_H, a, b, c, d, 44, 9, 4);
-  MD5_STEP(MD5_H, d, a, b, c, 45, 12, 11);
-  MD5_STEP(MD5_H, c, d, a, b, 46, 15, 16);
-  MD5_STEP(MD5_H, b, c, d, a, 47, 2, 23);
-  MD5_STEP(MD5_I, a, b, c, d, 48, 0, 6);
-  MD5_STEP(MD5_I, d, a, b, c, 49, 7, 10);
-  MD5_STEP(MD5_I, c, d, a, b, 50, 14, 15);
-  MD5_STEP(MD5_I, b, c, d, a, 51, 5, 21);
-  MD5_STEP(MD5_I, a, b, c, d, 52, 12, 6);
-  MD5_STEP(MD5_I, d, a, b, c, 53, 3, 10);
-  MD5_STEP(MD5_I, c, d, a, b, 54, 10, 15);
-  MD5_STEP(MD5_I, b, c, d, a, 55, 1, 21);
-  MD5_STEP(MD5_I, a, b, c, d, 56, 8, 6);
-  MD5_STEP(MD5_I, d, a, b, c, 57, 15, 10);
-  MD5_STEP(MD5_I, c, d, a, b, 58, 6, 15);
-  MD5_STEP(MD5_I, b, c, d, a, 59, 13, 21);
-  MD5_STEP(MD5_I, a, b, c, d, 60, 4, 6);
-  MD5_STEP(MD5_I, d, a, b, c, 61, 11, 10);
-  MD5_STEP(MD5_I, c, d, a, b, 62, 2, 15);
-  MD5_STEP(MD5_I, b, c, d, a, 63, 9, 21);
-  h[0] += a;
-  h[1] += b;
-  h[2] += c;
-  h[3] += d;
-}
-
-static void md5_update(md5_state *s, const char *p, size_t n) {
-  size_t have = (size_t)(s->len & 63);
-  s->len += n;
-  while (n > 0) {
-    size_t take = 64 - have < n ? 64 - have : n;
-    memcpy(s->block + have, p, take);
-    have += take;
-    p += take;
-    n -= take;
-    if (have == 64) {
-      md5_block(s->h, s->block);
-      have = 0;
-    }
-  }
-}
-
-/* md5 of the parts, joined, as lowercase hex. */
-static void md5_hex(const text *parts, size_t nparts, char hex[32]) {
+/* md5 of the parts as hex: through `m` (the Lua state's context) when given, else through a
+   context of this call's own, as the receiver's HTTP threads need. */
+static int md5_hex(jc_md5 *m, const text *parts, size_t nparts, char hex[32]) {
   static const char digits[] = "0123456789abcdef";
-  md5_state s = {{0x67452301U, 0xefcdab89U, 0x98badcfeU, 0x10325476U}, {0}, 0};
-  uint64_t bits;
-  size_t have;
-  for (size_t i = 0; i < nparts; i++)
-    if (parts[i].n > 0) md5_update(&s, parts[i].p, parts[i].n);
-  bits = s.len * 8;
-  have = (size_t)(s.len & 63);
-  s.block[have++] = 0x80;
-  if (have > 56) {
-    memset(s.block + have, 0, 64 - have);
-    md5_block(s.h, s.block);
-    have = 0;
+  unsigned char raw[EVP_MAX_MD_SIZE];
+  unsigned int rawlen = 0;
+  EVP_MD_CTX *ctx;
+  if (m != NULL) {
+    jc_slice slices[16];
+    for (size_t i = 0; i < nparts && i < 16; i++) slices[i].p = parts[i].p ? parts[i].p : "", slices[i].n = parts[i].n;
+    return nparts <= 16 && jc_md5_hex(m, slices, nparts, hex);
   }
-  memset(s.block + have, 0, 56 - have);
-  for (int i = 0; i < 8; i++) s.block[56 + i] = (unsigned char)(bits >> 8 * i);
-  md5_block(s.h, s.block);
-  for (int i = 0; i < 16; i++) {
-    unsigned char byte = (unsigned char)(s.h[i / 4] >> 8 * (i % 4));
-    hex[2 * i] = digits[byte >> 4];
-    hex[2 * i + 1] = digits[byte & 15];
+  ctx = EVP_MD_CTX_new();
+  int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+  for (size_t i = 0; ok && i < nparts; i++) ok = EVP_DigestUpdate(ctx, parts[i].p ? parts[i].p : "", parts[i].n);
+  ok = ok && EVP_DigestFinal_ex(ctx, raw, &rawlen) && rawlen == 16;
+  EVP_MD_CTX_free(ctx);
+  for (unsigned int i = 0; ok && i < 16; i++) {
+    hex[2 * i] = digits[raw[i] >> 4];
+    hex[2 * i + 1] = digits[raw[i] & 15];
   }
+  return ok;
 }
 
 static int equals(text t, const char *s) {
@@ -190,11 +69,11 @@ static int equals(text t, const char *s) {
 }
 
 /* Whether given (32 lowercase hex digits) is md5(id . email . when . secret), compared in constant
-   time. */
-static int signed_with(text id, text email, text when, text secret, const char given[32]) {
+   time: 1, 0, or -1 when MD5 fails. */
+static int signed_with(jc_md5 *md5, text id, text email, text when, text secret, const char given[32]) {
   char expected[32];
   text parts[4] = {id, email, when, secret};
-  md5_hex(parts, 4, expected);
+  if (!md5_hex(md5, parts, 4, expected)) return -1;
   return CRYPTO_memcmp(given, expected, 32) == 0;
 }
 
@@ -230,7 +109,7 @@ static text canonical_sum(text t, char *buf, size_t cap) {
   return t;
 }
 
-int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_notice *out) {
+int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_md5 *md5, jc_notice *out) {
   text id = field(f, "id"), email = field(f, "email"), paid = field(f, "paid"), created = field(f, "created");
   text hash = field(f, "hash"), status = field(f, "status");
   text prepayment = field(f, "prepayment_sum"), payment = field(f, "last_payment_sum");
@@ -264,9 +143,13 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
       char c = hash.p[i];
       given[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
     }
-    ok = signed_with(id, email, paid, key, given);
+    ok = signed_with(md5, id, email, paid, key, given);
     /* the creation time in place of paid: a second digest only when the first fails */
-    if (!ok && (ok = signed_with(id, email, created, key, given)) == 1) when = created;
+    if (ok == 0 && (ok = signed_with(md5, id, email, created, key, given)) == 1) when = created;
+    if (ok < 0) {
+      out->problem = "MD5 failed";
+      return JC_NOTICE_INPUT;
+    }
   }
   if (!ok) {
     out->problem = "its hash does not verify";
@@ -294,7 +177,10 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
                       canonical_sum(payment, sums[0], sizeof sums[0]), nl,
                       canonical_sum(prepayment, sums[1], sizeof sums[1]), nl,
                       canonical_sum(topay, sums[2], sizeof sums[2])};
-    md5_hex(parts, 13, digest);
+    if (!md5_hex(md5, parts, 13, digest)) {
+      out->problem = "MD5 failed";
+      return JC_NOTICE_INPUT;
+    }
   }
   { /* kind-id-digest, as "%s-%lld-%.12s" writes it (snprintf cost more than the rest of the key):
        at most 12 + 1 + 18 + 1 + 12 bytes, within JC_INBOX_KEY_MAX */
@@ -445,7 +331,7 @@ int jc_l_notification_check(lua_State *L) {
     rc = JC_NOTICE_INPUT;
     n.problem = "not a notification: more variables or deeper nesting than PHP reads";
   } else {
-    rc = jc_notice_check(*box, secret, secret_len, &n);
+    rc = jc_notice_check(*box, secret, secret_len, &jc_state_of(L)->md5, &n);
   }
   if (rc != JC_NOTICE_OK) {
     lua_pushnil(L);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include "form.h"
 #include "inbox.h"
+#include "sign.h"
 
 enum { JC_NOTICE_OK, JC_NOTICE_INPUT, JC_NOTICE_FORGED };
 
@@ -17,7 +18,8 @@ typedef struct {
 } jc_notice;
 
 /* JC_NOTICE_OK and *out, or JC_NOTICE_INPUT (not a notification) or JC_NOTICE_FORGED (its hash
-   is missing or wrong) with out->problem. Any thread. */
-int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_notice *out);
+   is missing or wrong) with out->problem. Any thread; md5: the Lua state's context, or NULL in
+   another thread (a context of the call's own). */
+int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_md5 *md5, jc_notice *out);
 
 #endif
