@@ -32,10 +32,11 @@ end
 
 -- The host running a Lua script (source), with arguments; its exit status and output. prefix:
 -- shell lines before the exec (a ulimit, say); env: assignments before the command.
-local function host_script(code, args, prefix, env)
+-- host: the plain build's, where a shim is preloaded (ASan's runtime must come first).
+local function host_script(code, args, prefix, env, host)
   local path = os.tmpname()
   files.write(path, BODY .. code)
-  local cmd = ("%s %s exec %s %s %s"):format(prefix or "", env or "", importing.HOST, path, args or "")
+  local cmd = ("%s %s exec %s %s %s"):format(prefix or "", env or "", host or importing.HOST, path, args or "")
   local status, out = shell.run(("sh -c %q"):format(cmd))
   os.remove(path)
   return status, out
@@ -301,7 +302,8 @@ print("failed", inbox:failed(ev.key, 30, 5))
 local f = io.open(arg[3], "w") f:write("3600") f:close() -- the wall clock jumps an hour ahead
 print("due", inbox:next(0) ~= nil)
 inbox:close()
-]], ("%s %s %s"):format(path, SECRET, shift), nil, ("LD_PRELOAD=%s CLOCKSHIFT_FILE=%s"):format(shim, shift))
+]], ("%s %s %s"):format(path, SECRET, shift), nil, ("LD_PRELOAD=%s CLOCKSHIFT_FILE=%s"):format(shim, shift),
+      os.getenv("PWD") .. "/build/bin/justclick")
     assert.are.equal(0, status, out)
     assert.is_truthy(out:find("failed\tretry\n", 1, true), out)
     assert.is_truthy(out:find("due\tfalse\n", 1, true), out)

@@ -317,7 +317,7 @@ static int write_out(jc_inbox *b, char **scratch, size_t *scratch_cap, const cha
   off_t end = b->end;
   int err = 0, cut = b->cut_pending;
   if (!grow((void **)scratch, scratch_cap, nmarks + 1, 1)) err = ENOMEM;
-  else memcpy(*scratch, b->marks, nmarks);
+  else if (nmarks > 0) memcpy(*scratch, b->marks, nmarks);
   b->marks_fresh = 0;
   pthread_mutex_unlock(&b->mu);
 
@@ -338,8 +338,10 @@ static int write_out(jc_inbox *b, char **scratch, size_t *scratch_cap, const cha
   } else {
     b->cut_pending = 0;
     b->end = end + (off_t)(nmarks + len);
-    memmove(b->marks, b->marks + nmarks, b->marks_len - nmarks);
-    b->marks_len -= nmarks;
+    if (nmarks > 0) {
+      memmove(b->marks, b->marks + nmarks, b->marks_len - nmarks);
+      b->marks_len -= nmarks;
+    }
   }
   if (seq > b->written_seq) b->written_seq = seq; /* marks' callers go on: written, or kept */
   b->writing = 0;
