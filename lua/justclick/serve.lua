@@ -63,8 +63,8 @@ end
 -- The stored event as the handler sees it. It was verified when it came, with the key of that
 -- day: it is not verified again, so that a new API key does not strand what was acknowledged.
 local function stored_event(stored)
-  local kind, id, _, form = core.notification_check(stored.body, false)
-  if not kind then return nil, id .. ": " .. tostring(form) end
+  local kind, id, key, form = core.notification_check(stored.body, false)
+  if not kind then return nil, ("%s: %s"):format(id, key) end -- then the error's kind and message
   return { kind = kind, id = id, key = stored.key, order = form, attempt = stored.attempts + 1 }
 end
 
