@@ -215,9 +215,14 @@ describe("justclick serve", function()
     assert.are.equal(200, (s:post(notification(100001))))
     local deadline = core.now() + 5
     while not files.read(dir .. "/handled.start") and core.now() < deadline do core.sleep(0.02) end
-    assert.are.equal(0, s:signal("TERM"))
+    os.execute(("kill -TERM %d"):format(s.pid))
+    core.sleep(0.2)
+    -- Stopping: what comes now is not taken (the sender sends it again later), nor stored.
+    assert.are.equal(503, (s:post(notification(100002))))
+    assert.are.equal(0, s:signal("0")) -- no second signal (that one ends it at once): waits for the end
     assert.are.equal(1, #s:handled(1, 0))
     assert.is_truthy(files.read(s.log):find("justclick serve: stopped\n", 1, true))
+    assert.is_falsy(files.read(s.inbox):find("paid-100002", 1, true))
   end)
 
   -- Starts the receiver until the log says `pattern`, each time the process ends (at most n

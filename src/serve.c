@@ -129,6 +129,10 @@ static enum MHD_Result finish(receiver *rv, struct MHD_Connection *c, request *r
   jc_form *f;
   jc_notice n;
   int rc;
+  if (stop_requested) { /* stopping: take nothing more; the sender sends it again later */
+    log_line(c, r, "stopping", 0, 503);
+    return answer(c, 503, "stopping; send it again later\n");
+  }
   if (r->too_big) {
     log_line(c, r, "too-large", 0, 413);
     return answer(c, 413, "a notification is at most 64 KiB\n");
