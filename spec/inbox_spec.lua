@@ -116,6 +116,35 @@ inbox:close()
     end)
   end)
 
+  it("lets no try begin while its marks cannot be written, and begins again once they can", function()
+    -- The file is filled to its limit by events, then by tries, until a try's mark cannot be
+    -- written: begin says so. A kill then would lose nothing that a handler did.
+    local status, out = host_script([[
+local inbox = assert(core.inbox(arg[1]))
+inbox:listen({ host = "127.0.0.1", port = 0, secret = arg[2], max_body = 1 << 20 })
+local url = "http://127.0.0.1:" .. inbox:port() .. "/notify"
+local s = core.session({ timeout = 10 })
+local id = 0
+for _, pad in ipairs({ 8000, 1000, 100, 0 }) do
+  repeat id = id + 1 until s:post(url, body(id, pad)) ~= 200
+end
+local key = inbox:next(0).key
+local began, err
+for _ = 1, 500 do
+  began, err = inbox:begin(key)
+  if not began then break end
+end
+print("begin", began, err)
+inbox:close()
+]], path .. " " .. SECRET, "trap '' XFSZ; ulimit -f 40;")
+    assert.are.equal(0, status, out)
+    assert.is_truthy(out:find("begin\tnil\t[^\n]*File too large", 1), out)
+    local inbox = assert(core.inbox(path))
+    local ev = inbox:next(0)
+    assert.is_true(inbox:begin(ev.key)) -- room enough without the limit
+    inbox:close()
+  end)
+
   it("reads back, under a locale with a decimal comma, what it wrote under another, and back", function()
     local before = os.setlocale(nil)
     local comma = os.setlocale("ru_RU.UTF-8")

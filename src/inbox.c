@@ -75,6 +75,7 @@ struct jc_inbox {
   double retry_at;  /* monotonic: when marks whose write failed are tried again by themselves */
   int cut_pending;  /* a failed write could not be cut off the file: cut before writing more */
   int writing;      /* a thread is in write(2) on the file: one at a time, so `end` stays true */
+  int marks_errno;  /* why the last write of marks failed; 0 once one succeeds */
   char *mark_scratch; /* the copy of the marks a caller writes itself (commit) */
   size_t mark_scratch_cap;
   uint64_t queued_seq, written_seq, durable_seq;
@@ -335,8 +336,10 @@ static int write_out(jc_inbox *b, char **scratch, size_t *scratch_cap, const cha
   if (err) {
     b->cut_pending = cut;
     b->retry_at = mono() + 1;
+    b->marks_errno = err;
   } else {
     b->cut_pending = 0;
+    b->marks_errno = 0;
     b->end = end + (off_t)(nmarks + len);
     if (nmarks > 0) {
       memmove(b->marks, b->marks + nmarks, b->marks_len - nmarks);
@@ -620,6 +623,12 @@ int jc_inbox_begin(jc_inbox *b, const char *key) {
   if (e >= 0 && b->entries[e].state == S_PENDING) {
     rc = mark(b, "T", key, b->entries[e].attempts + 1);
     if (rc == 0) b->entries[e].began = 1; /* by index: entries may move while the mark is written */
+    /* Not written (a full disk): the try must not begin, or a kill now would run again what its
+       unwritten marks say was done. The mark stays queued; at worst it counts one try more. */
+    if (rc == 0 && b->marks_len > 0 && b->marks_errno) {
+      errno = b->marks_errno;
+      rc = -1;
+    }
   }
   pthread_mutex_unlock(&b->mu);
   return rc;

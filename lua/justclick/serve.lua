@@ -104,7 +104,11 @@ local function handle(client, inbox, handler, stored, attempts)
     return false
   end
   local began, berr = inbox:begin(stored.key)
-  if not began then say("cannot mark the try of %s: %s", stored.key, tostring(berr)) end
+  if not began then -- the inbox cannot be written: no try begins until it can
+    say("cannot write the inbox (%s): handling waits until it can", tostring(berr))
+    core.sleep(1)
+    return false
+  end
   local results = table.pack(pcall(handler, event))
   if results[1] and not failed(results.n - 1, results[2], results[3]) then
     local done, herr = inbox:handled(stored.key)
