@@ -622,6 +622,30 @@ function Client:notification(body)
   return justclick.notification(body, secrets[self])
 end
 
+--- client:confirm(event) -> order | nil, err: the event's bill as JustClick holds it, read back
+-- with order_details, when its email is the event's; the order to trust where money matters
+-- (the notification's hash covers neither the sums, the items nor the kind, and digits can
+-- move between its id and its email without changing it). err.kind "forged": no such bill,
+-- or one of another email; any other kind: the bill could not be read now (try again later).
+function Client:confirm(event)
+  if type(event) ~= "table" or math.type(event.id) ~= "integer" or type(event.order) ~= "table" then
+    error("confirm: event must be a notification's event", 2)
+  end
+  local order, err = self:order_details(event.id)
+  if not order then
+    if err.kind == "api" and (err.code == 400 or err.code == 200 or err.code == 302) then
+      local message = ("no bill %d: the notification names a bill that does not exist"):format(event.id)
+      return nil, new_error("forged", nil, message)
+    end
+    return nil, err
+  end
+  local theirs, ours = tostring(order.email or ""):lower(), tostring(event.order.email or ""):lower()
+  if theirs ~= ours then
+    return nil, new_error("forged", nil, ("bill %d is of another email than the notification's"):format(event.id))
+  end
+  return order
+end
+
 --- client:redact(text) -> text, or a notice in its place when it holds this client's secret.
 function Client:redact(text)
   return redact(text, secrets[self])
@@ -710,6 +734,7 @@ function justclick.import(path, opts) return require("justclick.import").run(pat
 
 function justclick.create_order(order) return default_client():create_order(order) end
 function justclick.order_details(bill_id, opts) return default_client():order_details(bill_id, opts) end
+function justclick.confirm(event) return default_client():confirm(event) end
 function justclick.update_order_status(bill_id, status, opts)
   return default_client():update_order_status(bill_id, status, opts)
 end

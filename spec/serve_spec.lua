@@ -25,13 +25,14 @@ Server.__index = Server
 local running = {} -- servers to stop when a spec ends, whatever happened in it
 
 -- Starts `justclick serve` with a handler script (Lua source) in dir; waits until it listens.
-local function start(dir, handler, options, secret)
+-- env: more assignments for its environment (JUSTCLICK_API_URL=..., say).
+local function start(dir, handler, options, secret, env)
   local script = dir .. "/handler.lua"
   files.write(script, handler)
   local self = setmetatable({ dir = dir, log = dir .. "/serve.log", inbox = dir .. "/inbox" }, Server)
   local logged = #(files.read(self.log) or "")
-  local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s serve --listen 127.0.0.1:0 --inbox %s %s %s >> %s 2>&1")
-    :format(secret or SECRET, dir, importing.HOST, self.inbox, options or "", script, self.log)
+  local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s %s serve --listen 127.0.0.1:0 --inbox %s %s %s >> %s 2>&1")
+    :format(secret or SECRET, dir, env or "", importing.HOST, self.inbox, options or "", script, self.log)
   -- Its pid, and its exit status once it ends, in files of their own (not an earlier start's).
   os.remove(dir .. "/pid")
   os.execute(("(%s & echo $! > %s/pid; wait $!; echo $? > %s/status) &"):format(cmd, dir, dir))
@@ -367,6 +368,45 @@ describe("justclick serve", function()
     local started = core.now()
     assert.are.equal(143, again:signal("TERM"))
     assert.is_true(core.now() - started < 3)
+  end)
+
+  it("with --confirm, reads each bill back: a body whose id and email were recut is refused unhandled", function()
+    local sb = sandbox.start()
+    local ok, failure = pcall(function()
+      local client = sb:client()
+      local a = assert(client:create_order({ bill_email = "ann@example.com", goods = { { good_name = "course" } } })).bill_id
+      local b = assert(client:create_order({ bill_email = "bob@example.com", goods = { { good_name = "course" } } })).bill_id
+      local function signed(id, email)
+        local paid = "2026-11-23 10:00:00"
+        return ("id=%s&email=%s&paid=2026-11-23+10%%3A00%%3A00&last_payment_sum=1500&hash=%s"):format(id,
+          email:gsub("@", "%%40"), core.md5(id .. email .. paid .. sandbox.secret))
+      end
+      local source = handler():gsub("  return true\nend$", [[
+  f = io.open(os.getenv("HANDLED"), "a") f:write("confirmed ", event.confirmed.email, "\n") f:close()
+  return true
+end]])
+      local s = start(dir, source, "--confirm", sandbox.secret,
+        ("JUSTCLICK_USER=%s JUSTCLICK_API_URL=%s"):format(sandbox.user, sb.api_url))
+      local id = tostring(a)
+      assert.are.equal(200, (s:post(signed(a, "ann@example.com"))))
+      -- the same hash: the id's last digit moved onto the email; and a bill of another email
+      assert.are.equal(200, (s:post(signed(id:sub(1, -2), id:sub(-1) .. "ann@example.com"))))
+      assert.are.equal(200, (s:post(signed(b, "ann@example.com"))))
+      local deadline = core.now() + 10
+      while select(2, (files.read(s.log) or ""):gsub("refused ", "")) < 2 and core.now() < deadline do
+        core.sleep(0.05)
+      end
+      local lines = s:handled(2, 1)
+      assert.are.equal(0, s:signal("TERM"))
+      assert.are.equal(2, #lines, files.read(s.log))
+      assert.is_truthy(lines[1]:find("^paid " .. a .. " "), lines[1])
+      assert.are.equal("confirmed ann@example.com", lines[2])
+      local log = files.read(s.log)
+      assert.is_truthy(log:find("refused paid%-" .. id:sub(1, -2) .. "%-%x+ without its handler: [^\n]*no bill"), log)
+      assert.is_truthy(log:find("refused paid%-" .. b .. "%-%x+ without its handler: [^\n]*another email"), log)
+    end)
+    sb:stop()
+    assert(ok, failure)
   end)
 
   it("receives the sandbox's notification of each event, as JustClick sends them, and handles each once", function()

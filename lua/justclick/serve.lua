@@ -92,7 +92,7 @@ end
 -- Runs the handler on one stored event; returns true when it was handled. A try that began and
 -- never ended (the process died inside the handler) counts as a failure, without a new try, so
 -- that an event that kills the process is parked in the end instead of killing every start.
-local function handle(client, inbox, handler, stored, attempts)
+local function handle(client, inbox, handler, stored, attempts, confirm)
   if stored.crashed then
     record_failure(client, inbox, stored, attempts, ("the process ended during try %d of its handler"):format(
       stored.attempts + 1))
@@ -102,6 +102,19 @@ local function handle(client, inbox, handler, stored, attempts)
   if not event then
     record_failure(client, inbox, stored, attempts, err)
     return false
+  end
+  if confirm then -- the bill read back: a forgery closes the event unhandled, a failure retries
+    local order, cerr = client:confirm(event)
+    if not order and cerr.kind == "forged" then
+      say("refused %s without its handler: %s", stored.key, describe(client, cerr))
+      local done, herr = inbox:handled(stored.key)
+      if not done then say("cannot mark %s: %s", stored.key, tostring(herr)) end
+      return false
+    elseif not order then
+      record_failure(client, inbox, stored, attempts, cerr)
+      return false
+    end
+    event.confirmed = order
   end
   local began, berr = inbox:begin(stored.key)
   if not began then -- the inbox cannot be written: no try begins until it can
@@ -125,7 +138,8 @@ end
 -- then stops taking requests, lets the handler in progress finish, and returns.
 -- options: client (default: the module-level one, whose secret verifies), inbox (a path,
 -- default "justclick-inbox"), host ("127.0.0.1"), port (8787), attempts (20), and for the HTTP
--- side max_body (64 KiB), timeout (10 s, for slow clients), connections (64); on_ready(port)
+-- side max_body (64 KiB), timeout (10 s, for slow clients), connections (64); confirm (read
+-- each bill back with client:confirm before the handler; event.confirmed); on_ready(port)
 -- is called once it listens.
 function serve.run(handler, opts)
   opts = opts or {}
@@ -143,7 +157,7 @@ function serve.run(handler, opts)
   while not inbox:stopping() do
     local stored, nerr = inbox:next(1)
     if stored then
-      handle(client, inbox, handler, stored, attempts)
+      handle(client, inbox, handler, stored, attempts, opts.confirm)
     elseif nerr then -- the file cannot be read now: say so, and try again in a while
       say("%s", tostring(nerr))
       core.sleep(1)
@@ -183,7 +197,7 @@ function serve.replay(handler, key, opts)
   while next(waiting) do
     local stored = inbox:next(0)
     if not stored then break end
-    local handled = handle(client, inbox, handler, stored, opts.attempts or DEFAULT_ATTEMPTS)
+    local handled = handle(client, inbox, handler, stored, opts.attempts or DEFAULT_ATTEMPTS, opts.confirm)
     if waiting[stored.key] then
       waiting[stored.key] = nil
       if not handled then failures[#failures + 1] = stored.key end
@@ -200,9 +214,9 @@ end
 
 local USAGE = [[
 usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--timeout S]
-                       [--connections N] [--secret-file PATH] SCRIPT
+                       [--connections N] [--secret-file PATH] [--confirm] SCRIPT
        justclick serve --inbox PATH --parked
-       justclick serve --inbox PATH --replay KEY [--secret-file PATH] SCRIPT
+       justclick serve --inbox PATH --replay KEY [--secret-file PATH] [--confirm] SCRIPT
   SCRIPT              returns function(event), or a table of them by event.kind
   --listen HOST:PORT  where to take JustClick's POSTs (default 127.0.0.1:8787)
   --inbox PATH        the file that keeps every acknowledged event (default justclick-inbox)
@@ -211,6 +225,9 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
   --timeout S         seconds a client may take over its request (default 10)
   --connections N     connections at once, at most (default 64)
   --secret-file PATH  the API key that signs notifications (else JUSTCLICK_SECRET)
+  --confirm           read each event's bill back (order_details) before its handler:
+                      event.confirmed is JustClick's order; a bill of another email, or
+                      none, is refused without the handler
   --parked            list the parked events (also while the receiver runs)
   --replay KEY        handle a parked event again, now (KEY all: every parked event);
                       stop the receiver first: it holds the inbox
@@ -239,6 +256,8 @@ local function parse_args(args)
       o[key] = n
     elseif a == "--secret-file" then
       o.secret_file = value()
+    elseif a == "--confirm" then
+      o.confirm = true
     elseif a == "--parked" then
       o.parked = true
     elseif a == "--replay" then
