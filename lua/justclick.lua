@@ -625,22 +625,20 @@ end
 --- client:confirm(event) -> order | nil, err: the event's bill as JustClick holds it, read back
 -- with order_details, when its email is the event's; the order to trust where money matters
 -- (the notification's hash covers neither the sums, the items nor the kind, and digits can
--- move between its id and its email without changing it). err.kind "forged": no such bill,
--- or one of another email; any other kind: the bill could not be read now (try again later).
+-- move between its id and its email without changing it). err.kind "forged": the bill is of
+-- another email (a signed reply says so). Any other error, "no bill" among them (a bill deleted
+-- since, or a recut id), is order_details' own: try again later, or leave it to a person.
 function Client:confirm(event)
   if type(event) ~= "table" or math.type(event.id) ~= "integer" or type(event.order) ~= "table" then
     error("confirm: event must be a notification's event", 2)
   end
   local order, err = self:order_details(event.id)
-  if not order then
-    if err.kind == "api" and (err.code == 400 or err.code == 200 or err.code == 302) then
-      local message = ("no bill %d: the notification names a bill that does not exist"):format(event.id)
-      return nil, new_error("forged", nil, message)
-    end
-    return nil, err
-  end
-  local theirs, ours = tostring(order.email or ""):lower(), tostring(event.order.email or ""):lower()
-  if theirs ~= ours then
+  if not order then return nil, err end
+  local function email(v) return type(v) == "string" and v:match("^%s*(.-)%s*$"):lower() or nil end
+  local theirs, ours = email(order.email), email(event.order.email)
+  if theirs == nil then
+    return nil, new_error("protocol", nil, ("order_details gave bill %d without an email"):format(event.id))
+  elseif theirs ~= ours then
     return nil, new_error("forged", nil, ("bill %d is of another email than the notification's"):format(event.id))
   end
   return order

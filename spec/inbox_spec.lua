@@ -135,9 +135,14 @@ for _ = 1, 500 do
   if not began then break end
 end
 print("begin", began, err)
+inbox:failed(key, 60, 5) -- its try ends; another event is next
+local other = inbox:next(0).key
+print("other", other ~= key, inbox:begin(other))
+print("crashed", inbox:next(0).crashed) -- no try of it began: none to count as a crash
 inbox:close()
 ]], path .. " " .. SECRET, "trap '' XFSZ; ulimit -f 40;")
     assert.are.equal(0, status, out)
+    assert.is_truthy(out:find("crashed\tnil\n", 1, true), out)
     assert.is_truthy(out:find("begin\tnil\t[^\n]*File too large", 1), out)
     local inbox = assert(core.inbox(path))
     local ev = inbox:next(0)

@@ -622,13 +622,14 @@ int jc_inbox_begin(jc_inbox *b, const char *key) {
   e = find(b, key);
   if (e >= 0 && b->entries[e].state == S_PENDING) {
     rc = mark(b, "T", key, b->entries[e].attempts + 1);
-    if (rc == 0) b->entries[e].began = 1; /* by index: entries may move while the mark is written */
     /* Not written (a full disk): the try must not begin, or a kill now would run again what its
-       unwritten marks say was done. The mark stays queued; at worst it counts one try more. */
+       unwritten marks say was done. The mark stays queued, written once there is room: only a
+       restart before this try's outcome then counts it as one try more. */
     if (rc == 0 && b->marks_len > 0 && b->marks_errno) {
       errno = b->marks_errno;
       rc = -1;
     }
+    if (rc == 0) b->entries[e].began = 1; /* by index: entries may move while the mark is written */
   }
   pthread_mutex_unlock(&b->mu);
   return rc;

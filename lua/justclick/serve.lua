@@ -226,8 +226,8 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
   --connections N     connections at once, at most (default 64)
   --secret-file PATH  the API key that signs notifications (else JUSTCLICK_SECRET)
   --confirm           read each event's bill back (order_details) before its handler:
-                      event.confirmed is JustClick's order; a bill of another email, or
-                      none, is refused without the handler
+                      event.confirmed is JustClick's order; a bill of another email is
+                      refused without the handler, and no bill is a failure (retried)
   --parked            list the parked events (also while the receiver runs)
   --replay KEY        handle a parked event again, now (KEY all: every parked event);
                       stop the receiver first: it holds the inbox
