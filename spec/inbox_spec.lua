@@ -17,6 +17,13 @@ local function body(id, pad)
   return ("id=%%d&email=buyer%%%%40example.com&paid=2026-11-23+10%%%%3A00%%%%3A00&last_payment_sum=1500"
     .. "&pad=%%s&hash=%%s"):format(id, ("x"):rep(pad or 0), core.md5(id .. "buyer@example.com" .. paid .. %q))
 end
+-- The inbox at arg[1] receiving notifications signed with arg[2], on a free port: the inbox, a
+-- session to post with, and the URL to post to.
+local function receiving(max_body)
+  local inbox = assert(core.inbox(arg[1]))
+  inbox:listen({ host = "127.0.0.1", port = 0, secret = arg[2], max_body = max_body })
+  return inbox, core.session({ timeout = 10 }), "http://127.0.0.1:" .. inbox:port() .. "/notify"
+end
 ]]):format(SECRET)
 -- Every pending event, in order: next gives the first due one until it is marked, so each is
 -- put off an hour (a failure recorded: only for the end of a spec).
@@ -47,11 +54,9 @@ end
 local function fill(path, ids, locale)
   local status, out = host_script(([[
 if %q ~= "" then assert(os.setlocale(%q), "no locale %s") end
-local inbox = assert(core.inbox(arg[1]))
-inbox:listen({ host = "127.0.0.1", port = 0, secret = arg[2] })
-local s = core.session({ timeout = 10 })
+local inbox, s, url = receiving()
 for _, id in ipairs({ %s }) do
-  assert(s:post("http://127.0.0.1:" .. inbox:port() .. "/notify", body(id)) == 200)
+  assert(s:post(url, body(id)) == 200)
 end
 inbox:close()
 ]]):format(locale or "", locale or "", locale or "", table.concat(ids, ", ")), path .. " " .. SECRET)
@@ -83,10 +88,7 @@ describe("the inbox", function()
       -- dash's ulimit -f counts 512-byte blocks, bash's 1024: 200 blocks is 100 or 200 KiB, and
       -- the huge event (300 KB) is past either while the small ones fit either.
       local status, out = host_script([[
-local inbox = assert(core.inbox(arg[1]))
-inbox:listen({ host = "127.0.0.1", port = 0, secret = arg[2], max_body = 1 << 20 })
-local url = "http://127.0.0.1:" .. inbox:port() .. "/notify"
-local s = core.session({ timeout = 10 })
+local inbox, s, url = receiving(1 << 20)
 local function post(id, pad) return (s:post(url, body(id, pad))) end
 for id = 1, 3 do assert(post(id) == 200) end
 print("handled1", inbox:handled(inbox:next(0).key))
@@ -120,10 +122,7 @@ inbox:close()
     -- The file is filled to its limit by events, then by tries, until a try's mark cannot be
     -- written: begin says so. A kill then would lose nothing that a handler did.
     local status, out = host_script([[
-local inbox = assert(core.inbox(arg[1]))
-inbox:listen({ host = "127.0.0.1", port = 0, secret = arg[2], max_body = 1 << 20 })
-local url = "http://127.0.0.1:" .. inbox:port() .. "/notify"
-local s = core.session({ timeout = 10 })
+local inbox, s, url = receiving(1 << 20)
 local id = 0
 for _, pad in ipairs({ 8000, 1000, 100, 0 }) do
   repeat id = id + 1 until s:post(url, body(id, pad)) ~= 200
@@ -261,10 +260,7 @@ inbox:close()
 
   it("keeps every mark made before the process dies at once", function()
     local status, out = host_script([[
-local inbox = assert(core.inbox(arg[1]))
-inbox:listen({ host = "127.0.0.1", port = 0, secret = arg[2] })
-local s = core.session({ timeout = 10 })
-local url = "http://127.0.0.1:" .. inbox:port() .. "/notify"
+local inbox, s, url = receiving()
 for id = 1, 50 do assert(s:post(url, body(id)) == 200) end
 for _ = 1, 50 do
   local ev = inbox:next(0)
@@ -327,10 +323,8 @@ os.execute("kill -KILL " .. pid) -- no close: the writer thread dies with the pr
     local shift = dir .. "/shift"
     files.write(shift, "0")
     local status, out = host_script([[
-local inbox = assert(core.inbox(arg[1]))
-inbox:listen({ host = "127.0.0.1", port = 0, secret = arg[2] })
-local s = core.session({ timeout = 10 })
-assert(s:post("http://127.0.0.1:" .. inbox:port() .. "/notify", body(1)) == 200)
+local inbox, s, url = receiving()
+assert(s:post(url, body(1)) == 200)
 local ev = inbox:next(0)
 print("failed", inbox:failed(ev.key, 30, 5))
 local f = io.open(arg[3], "w") f:write("3600") f:close() -- the wall clock jumps an hour ahead
