@@ -72,8 +72,9 @@ typedef struct {
 int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait);
 /* Waits up to `seconds` for a new event to be stored. */
 void jc_inbox_wait(jc_inbox *b, double seconds);
-/* Marks: each returns once its record is written (see above); a full disk does not fail them.
-   -1 only when memory runs out (errno ENOMEM), or on a read-only inbox (EBADF). */
+/* Marks: each returns once its record is written (see above); a full disk fails only
+   jc_inbox_begin. Else -1 only when memory runs out (errno ENOMEM), or on a read-only inbox
+   (EBADF). */
 /* The handler's next try of the event begins. 0, or -1: also when the marks queued, this one
    among them, could not be written (a full disk; errno says why): then no try may begin, since
    a kill before they are written would run again what they say was done. */

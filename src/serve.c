@@ -15,7 +15,7 @@
  *   inbox:handled(key) --> true
  *   inbox:failed(key, retry_after, max_attempts) --> "parked" | "retry"
  *   inbox:replay(key) --> true | false        -- false: no such parked event
- *     (these four: nil, err when memory runs out; a full disk does not fail them, see inbox.h)
+ *     (these four: nil, err when memory runs out; a full disk fails only begin, see inbox.h)
  *   inbox:parked() --> {{key =, attempts =}...};  inbox:counts() --> {stored, handled, parked, pending}
  *   inbox:stopping()                          -- SIGTERM or SIGINT came: finish and close
  *   inbox:close()                             -- also __close and __gc
