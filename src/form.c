@@ -475,11 +475,6 @@ static void set_scalar(jc_form *f, size_t i, const char *p, size_t n) {
 
 /* ---- PHP's reading of one pair: php_register_variable_ex ---- */
 
-/* C's isspace in the C locale, which PHP 8 applies after '['. */
-static int is_space(char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 /* Deletes the top-level variable name[0..n), as PHP does when a name nests too deep. */
 static void delete_top(jc_form *f, const char *name, size_t n) {
   key k = make_key(name, n);
@@ -535,7 +530,7 @@ static void register_pair(jc_form *f, char *name, size_t n, const char *val, siz
     size_t start;
     level++;
     start = ++ip;
-    if (ip < n && is_space(name[ip])) ip++;
+    if (ip < n && jc_form_is_space(name[ip])) ip++;
     if (ip < n && name[ip] == ']') {
       next_append = 1;
       next = make_key("", 0); /* unused: the level appends */

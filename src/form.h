@@ -63,6 +63,12 @@
 #include <stddef.h>
 #include <lua.h>
 
+/* C's isspace in the C locale, whatever the process's locale: what PHP 8 skips after '[' in a
+   name, and around a numeric string. */
+static inline int jc_form_is_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 /* PHP form bytes -> a tree, exactly as PHP builds $_POST; no Lua, so that any thread may parse. */
 typedef struct {
   size_t max_vars;  /* PHP's max_input_vars; 0: no limit */

@@ -100,15 +100,11 @@ static int cut_once(text email, text when) {
    trailing zeros of the fraction and a bare point dropped ("+01500.50 ", "1500.5" and
    "1500.50" are "1500.5"; ".5" is "0.5"). Anything that is not a sign, digits and at most one
    point (an exponent, say) is kept as it came. */
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 static text canonical_sum(text t, char *buf, size_t cap) {
   size_t i = 0, n = t.n, point, digits = 0, out = 0;
   if (t.p == NULL || n == 0 || n >= cap) return t;
-  while (i < n && is_space(t.p[i])) i++;
-  while (n > i && is_space(t.p[n - 1])) n--;
+  while (i < n && jc_form_is_space(t.p[i])) i++;
+  while (n > i && jc_form_is_space(t.p[n - 1])) n--;
   if (i < n && (t.p[i] == '+' || t.p[i] == '-')) {
     if (t.p[i] == '-') buf[out++] = '-';
     i++;
