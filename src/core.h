@@ -3,6 +3,7 @@
 #define JC_CORE_H
 
 #include <signal.h>
+#include <time.h>
 #include <lua.h>
 #include "query.h"
 #include "sign.h"
@@ -78,5 +79,13 @@ int jc_l_notification_check(lua_State *L);
 int jc_open_http(lua_State *L);
 /* Set by the host's SIGINT handler: transfers in flight stop at once. */
 extern volatile sig_atomic_t jc_interrupted;
+
+/* Seconds on a clock, with a fraction: the monotonic one (durations, and when a retry is due),
+   and the wall clock (times kept or shown). */
+static inline double jc_clock(clockid_t which) {
+  struct timespec t;
+  clock_gettime(which, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 #endif

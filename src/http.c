@@ -505,18 +505,14 @@ static int l_sleep(lua_State *L) {
 
 /* now() -> seconds on a monotonic clock, for measuring calls. */
 static int l_now(lua_State *L) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  lua_pushnumber(L, (lua_Number)t.tv_sec + (lua_Number)t.tv_nsec / 1e9);
+  lua_pushnumber(L, (lua_Number)jc_clock(CLOCK_MONOTONIC));
   return 1;
 }
 
 /* time() -> seconds since the epoch, with a fraction: when a request went out, for the import's
    journal, whose times are compared with the server's. */
 static int l_time(lua_State *L) {
-  struct timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);
-  lua_pushnumber(L, (lua_Number)t.tv_sec + (lua_Number)t.tv_nsec / 1e9);
+  lua_pushnumber(L, (lua_Number)jc_clock(CLOCK_REALTIME));
   return 1;
 }
 

@@ -82,12 +82,6 @@ struct jc_inbox {
   jc_inbox_counts counts;
 };
 
-static double mono(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* The monotonic clock's time `seconds` from now, for pthread_cond_timedwait. */
 static struct timespec mono_after(double seconds) {
   struct timespec t;
@@ -335,7 +329,7 @@ static int write_out(jc_inbox *b, char **scratch, size_t *scratch_cap, const cha
   pthread_mutex_lock(&b->mu);
   if (err) {
     b->cut_pending = cut;
-    b->retry_at = mono() + 1;
+    b->retry_at = jc_clock(CLOCK_MONOTONIC) + 1;
     b->marks_errno = err;
   } else {
     b->cut_pending = 0;
@@ -364,9 +358,9 @@ static void *writer_main(void *arg) {
     uint64_t seq;
     off_t at;
     int err;
-    while (!b->stop && b->batch_len == 0 && !b->marks_fresh && !(b->marks_len > 0 && mono() >= b->retry_at)) {
+    while (!b->stop && b->batch_len == 0 && !b->marks_fresh && !(b->marks_len > 0 && jc_clock(CLOCK_MONOTONIC) >= b->retry_at)) {
       if (b->marks_len > 0) {
-        struct timespec until = mono_after(b->retry_at - mono());
+        struct timespec until = mono_after(b->retry_at - jc_clock(CLOCK_MONOTONIC));
         pthread_cond_timedwait(&b->work, &b->mu, &until);
       } else {
         pthread_cond_wait(&b->work, &b->mu);

@@ -63,18 +63,6 @@ static void on_stop_signal(int sig) {
   stop_requested = 1;
 }
 
-static double wall_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double mono_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* ---- one request ---- */
 
 typedef struct {
@@ -104,10 +92,10 @@ static void log_line(struct MHD_Connection *c, const request *r, const char *kin
   pthread_mutex_lock(&log_lock);
   if (id > 0)
     fprintf(stderr, "justclick serve: %s %s %s %lld %u %.0fms\n", when, remote, kind, id, status,
-            (mono_now() - r->started) * 1000);
+            (jc_clock(CLOCK_MONOTONIC) - r->started) * 1000);
   else
     fprintf(stderr, "justclick serve: %s %s %s - %u %.0fms\n", when, remote, kind, status,
-            (mono_now() - r->started) * 1000);
+            (jc_clock(CLOCK_MONOTONIC) - r->started) * 1000);
   fflush(stderr);
   pthread_mutex_unlock(&log_lock);
 }
@@ -153,7 +141,7 @@ static enum MHD_Result finish(receiver *rv, struct MHD_Connection *c, request *r
     return answer(c, 400, "not a notification\n");
   }
   /* Stored, fsynced, before the 200: an acknowledged notification survives kill -9. */
-  if (jc_inbox_store(rv->inbox, n.key, r->body ? r->body : "", r->len, wall_now()) < 0) {
+  if (jc_inbox_store(rv->inbox, n.key, r->body ? r->body : "", r->len, jc_clock(CLOCK_REALTIME)) < 0) {
     log_line(c, r, n.kind, n.id, 503);
     return answer(c, 503, "cannot store it now; send it again later\n");
   }
@@ -177,7 +165,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *length;
     r = calloc(1, sizeof *r);
     if (r == NULL) return MHD_NO;
-    r->started = mono_now();
+    r->started = jc_clock(CLOCK_MONOTONIC);
     *state = r;
     if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) {
       jc_inbox_counts k = jc_inbox_count(rv->inbox);
@@ -401,13 +389,13 @@ static int l_stopping(lua_State *L) {
    the monotonic clock: a wall clock stepped by NTP or by hand does not move retries. */
 static int l_next(lua_State *L) {
   receiver *rv = check_writable(L);
-  double seconds = luaL_optnumber(L, 2, 0), until = mono_now() + seconds;
+  double seconds = luaL_optnumber(L, 2, 0), until = jc_clock(CLOCK_MONOTONIC) + seconds;
   jc_inbox_event ev;
   for (;;) {
     double wait;
     int rc;
     if (stop_requested || jc_interrupted) break;
-    rc = jc_inbox_next(rv->inbox, mono_now(), &ev, &wait);
+    rc = jc_inbox_next(rv->inbox, jc_clock(CLOCK_MONOTONIC), &ev, &wait);
     if (rc < 0) {
       lua_pushnil(L);
       lua_pushfstring(L, "justclick: cannot read the inbox: %s", strerror(errno));
@@ -430,7 +418,7 @@ static int l_next(lua_State *L) {
       }
       return 1;
     }
-    double left = until - mono_now();
+    double left = until - jc_clock(CLOCK_MONOTONIC);
     if (left <= 0) break;
     if (wait >= 0 && wait < left) left = wait;
     jc_inbox_wait(rv->inbox, left < 0.25 ? left : 0.25); /* a signal is noticed within 0.25 s */
@@ -462,7 +450,7 @@ static int l_failed(lua_State *L) {
   const char *key = luaL_checkstring(L, 2);
   double retry_after = luaL_checknumber(L, 3);
   int max_attempts = (int)luaL_checkinteger(L, 4);
-  int rc = jc_inbox_failed(rv->inbox, key, mono_now(), retry_after, max_attempts);
+  int rc = jc_inbox_failed(rv->inbox, key, jc_clock(CLOCK_MONOTONIC), retry_after, max_attempts);
   if (rc < 0) return write_failed(L);
   lua_pushstring(L, rc == 1 ? "parked" : "retry");
   return 1;
