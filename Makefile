@@ -1,35 +1,57 @@
 # justclick-lua: build, test, memcheck, bench and lint.  See README.md.
 
-LUA        ?= lua5.4
+# The Lua the module is built for: 5.4 (the default, and the host's), 5.3, 5.1 or jit (LuaJIT 2.1).
+# LUA_INCDIR names its headers' directory; without it, pkg-config finds them, as for lua-cjson.
+LUA_VERSION ?= 5.4
+LUA_PKG_5.1 := lua5.1
+LUA_PKG_5.3 := lua5.3
+LUA_PKG_5.4 := lua5.4
+LUA_PKG_jit := luajit
+LUA_PKG     := $(LUA_PKG_$(LUA_VERSION))
+ifeq ($(LUA_PKG),)
+$(error LUA_VERSION must be 5.1, 5.3, 5.4 or jit, not "$(LUA_VERSION)")
+endif
+# The interpreter of that version runs the specs; the host and the build tools are Lua 5.4's.
+LUA_BIN_5.1 := lua5.1
+LUA_BIN_5.3 := lua5.3
+LUA_BIN_5.4 := lua5.4
+LUA_BIN_jit := luajit
+LUA        ?= $(LUA_BIN_$(LUA_VERSION))
+LUA54      := lua5.4
 PKG_CONFIG ?= pkg-config
-# Debian's `busted` command starts Lua 5.1; the same runner under Lua 5.4:
+# Debian's `busted` command starts Lua 5.1; the same runner under the chosen Lua:
 BUSTED     ?= $(LUA) /usr/bin/busted
 VALGRIND   ?= valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
-WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes
+# A user's build warns; CI and `make check` add WERROR=-Werror.
+WERROR     ?=
+WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic $(WERROR) -Wshadow -Wstrict-prototypes
 # Without pkg-config or the -dev packages, make stops at once with one line (below).
 DEPS_PKGS   := libcrypto libcurl libmicrohttpd
-DEPS_OK     := $(shell $(PKG_CONFIG) --exists lua5.4 $(DEPS_PKGS) 2>/dev/null && echo yes)
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 $(DEPS_PKGS) 2>/dev/null)
-# A Lua module takes the Lua API from the program that loads it: no -llua5.4 here.
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS_PKGS) 2>/dev/null) -pthread
+LUA_CFLAGS  := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell $(PKG_CONFIG) --cflags $(LUA_PKG) 2>/dev/null))
+DEPS_OK     := $(shell $(PKG_CONFIG) --exists $(DEPS_PKGS) 2>/dev/null && { [ -n "$(LUA_INCDIR)" ] || $(PKG_CONFIG) --exists $(LUA_PKG); } && echo yes)
+DEPS_CFLAGS := $(LUA_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DEPS_PKGS) 2>/dev/null)
+# A Lua module takes the Lua API from the program that loads it: no -llua here.
+DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS_PKGS) 2>/dev/null) -pthread -lm
+HOST_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 $(DEPS_PKGS) 2>/dev/null)
 HOST_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 $(DEPS_PKGS) 2>/dev/null) -pthread -lm
 # Goals that build need them; make stops before anything runs, with one line.
 ifneq ($(DEPS_OK),yes)
 ifneq ($(filter-out clean demo sandbox uninstall lint,$(or $(MAKECMDGOALS),all)),)
-$(error missing build dependencies (Lua 5.4, libcurl, OpenSSL and libmicrohttpd headers, pkg-config): run scripts/deps.sh, or make demo)
+$(error missing build dependencies (Lua $(LUA_VERSION), libcurl, OpenSSL and libmicrohttpd headers, pkg-config): run scripts/deps.sh, or make demo)
 endif
 endif
 
-BUILD      := build
+# The 5.4 build holds the host too; any other Lua's module is built beside it.
+BUILD      := $(if $(filter 5.4,$(LUA_VERSION)),build,build-$(LUA_VERSION))
 # The module sits where Lua's plain C searcher finds it first, as it is installed:
 # LUA_CPATH="build/lua/?.so;;" reaches build/lua/justclick/core.so before any installed copy.
 # (Through the all-in-one searcher, an installed justclick/core.so would win.)
 MODULE     := $(BUILD)/lua/justclick/core.so
 HOST       := $(BUILD)/bin/justclick
-CORE_SRC   := src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c \
+CORE_SRC   := src/compat.c src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c \
               src/form.c src/secret.c src/inbox.c src/notify.c src/serve.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -41,8 +63,8 @@ INST_LUADIR ?= $(PREFIX)/share/lua/5.4
 INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
 INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all test memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall clean
-all: $(MODULE) $(HOST)
+.PHONY: all check test test-all memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall clean
+all: $(MODULE) $(if $(filter 5.4,$(LUA_VERSION)),$(HOST))
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -62,7 +84,7 @@ LUA_MODULES := justclick=lua/justclick.lua justclick.import=lua/justclick/import
 LUA_FILES   := $(foreach m,$(LUA_MODULES),$(word 2,$(subst =, ,$(m))))
 $(BUILD)/embedded.c: $(LUA_FILES) tools/embed.lua
 	@mkdir -p $(dir $@)
-	$(LUA) tools/embed.lua $(LUA_MODULES) > $@
+	$(LUA54) tools/embed.lua $(LUA_MODULES) > $@
 
 $(BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 	$(CC) $(WARNINGS) $(CFLAGS) -c $< -o $@
@@ -71,10 +93,29 @@ $(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/preload.o $(BUILD)/obj/embedded.o $(OB
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
-# All specs (.busted sets the paths); the last line is "N passed, N failed".
+# All specs (.busted sets the paths) under LUA_VERSION's Lua; the last line is "N passed, N
+# failed". Under another Lua than 5.4, the specs tagged lua54 (the host, import and serve, which
+# are Lua 5.4 programs) are left to the 5.4 run, and the host they start is the 5.4 build's.
+ifeq ($(LUA_VERSION),5.4)
 test: all
 	@command -v busted > /dev/null && command -v php > /dev/null || { echo "missing test dependencies (busted, php): run scripts/deps.sh" >&2; exit 1; }
 	$(BUSTED)
+else
+test: all
+	@$(MAKE) --no-print-directory LUA_VERSION=5.4 all
+	$(BUSTED) --cpath='$(BUILD)/lua/?.so' --exclude-tags=lua54
+endif
+
+# The specs under every Lua: 5.1, LuaJIT and 5.3 first, then 5.4, whose line ends the output.
+TEST_LUAS ?= 5.1 jit 5.3
+test-all:
+	@for v in $(TEST_LUAS); do echo "== Lua $$v"; $(MAKE) --no-print-directory LUA_VERSION=$$v test || exit 1; done
+	@echo "== Lua 5.4"
+	@$(MAKE) --no-print-directory LUA_VERSION=5.4 test
+
+# What CI builds: warnings are errors.
+check:
+	@$(MAKE) --no-print-directory WERROR=-Werror test-all
 
 # All specs under valgrind, then the host on a dry run and on os.exit: no definite leak and no
 # invalid access, or it fails.
@@ -99,12 +140,12 @@ bench-flood: $(BENCH_FLOOD)
 	@$(BENCH_FLOOD)
 
 bench: all $(BENCH_WALK) $(BENCH_FLOOD)
-	@$(LUA) bench/sign.lua
-	@$(LUA) bench/client.lua
-	@$(LUA) bench/scaling.lua
-	@$(LUA) bench/import.lua
-	@$(LUA) bench/notify.lua
-	@$(LUA) bench/serve.lua
+	@$(LUA54) bench/sign.lua
+	@$(LUA54) bench/client.lua
+	@$(LUA54) bench/scaling.lua
+	@$(LUA54) bench/import.lua
+	@$(LUA54) bench/notify.lua
+	@$(LUA54) bench/serve.lua
 	@$(BENCH_FLOOD)
 
 # The core and the host with AddressSanitizer and UBSan, running every spec. The instrumented

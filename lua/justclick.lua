@@ -4,6 +4,16 @@
 -- errors and retry policy.
 local core = require "justclick.core"
 
+-- Lua 5.3 and 5.4 tell integers from floats. Under 5.1 and LuaJIT every number is a double, and
+-- an integral one with |x| < 2^53 counts as an integer: the C core's rule (src/compat.h).
+local math_type = math.type or function(v)
+  if type(v) ~= "number" then return nil end
+  return (v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53) and "integer" or "float"
+end
+local tointeger = math.tointeger or function(v)
+  return math_type(v) == "integer" and v or nil
+end
+
 local justclick = {
   _VERSION = core._VERSION,
   --- Stands for PHP's null: skipped when encoding, and what JSON null decodes to.
@@ -171,8 +181,8 @@ local function transport_error(method, failure, read_only)
 end
 
 local function integer(v)
-  if math.type(v) == "integer" then return v end
-  if type(v) == "string" and v:match("^%d+$") then return math.tointeger(tonumber(v)) end
+  if math_type(v) == "integer" then return v end
+  if type(v) == "string" and v:match("^%d+$") then return tointeger(tonumber(v)) end
   return nil
 end
 
@@ -336,7 +346,7 @@ function justclick.new(opts)
   end
   if not api_url:match("^https?://[^%s]+$") then error("justclick.new: api_url must be an http(s) URL", 2) end
   local retries = opts.retries or 2
-  if math.type(retries) ~= "integer" or retries < 0 then
+  if math_type(retries) ~= "integer" or retries < 0 then
     error("justclick.new: retries must be an integer of 0 or more", 2)
   end
   for _, k in ipairs({ "timeout", "connect_timeout" }) do
@@ -350,14 +360,14 @@ function justclick.new(opts)
     if v and not (v > 0 and v < math.huge) then error(("justclick.new: %s must be above 0"):format(k), 2) end
   end
   for _, k in ipairs({ "max_reply", "max_input_vars" }) do
-    if opts[k] and not math.tointeger(opts[k]) then error(("justclick.new: %s must be an integer"):format(k), 2) end
+    if opts[k] and not tointeger(opts[k]) then error(("justclick.new: %s must be an integer"):format(k), 2) end
   end
   local client = setmetatable({
     user = user,
     api_url = (api_url:gsub("/+$", "")),
     retries = retries,
     backoff = opts.backoff or 0.5,
-    max_input_vars = opts.max_input_vars and math.tointeger(opts.max_input_vars) or 1000,
+    max_input_vars = opts.max_input_vars and tointeger(opts.max_input_vars) or 1000,
     timeout = opts.timeout or 30,
     -- a dry run of the process (the host's --dry-run) holds for every client, whatever its options
     dry_run = opts.dry_run or core.network_forbidden(),
@@ -365,7 +375,7 @@ function justclick.new(opts)
     -- how this client speaks HTTP, for its session and for the multi sessions of an import
     http = {
       timeout = opts.timeout, connect_timeout = opts.connect_timeout, ca_file = opts.ca_file,
-      max_reply = opts.max_reply and math.tointeger(opts.max_reply), keep_alive = opts.keep_alive,
+      max_reply = opts.max_reply and tointeger(opts.max_reply), keep_alive = opts.keep_alive,
     },
   }, Client)
   client.session = core.session(client.http)
@@ -397,7 +407,7 @@ local function order_problem(order)
   for i, good in ipairs(goods) do
     if type(good) ~= "table" then return ("goods[%d] must be a table"):format(i) end
     local name = good.good_name
-    if not ((type(name) == "string" and name:find("%S")) or math.type(name) == "integer") then
+    if not ((type(name) == "string" and name:find("%S")) or math_type(name) == "integer") then
       return ("goods[%d].good_name is required"):format(i)
     end
   end
@@ -420,7 +430,7 @@ end
 
 -- Raises, for the caller of `method`, unless bill_id is an integer; returns it.
 local function bill_id_of(method, bill_id)
-  local id = math.type(bill_id) == "integer" and bill_id or (math.type(bill_id) == "float" and math.tointeger(bill_id))
+  local id = math_type(bill_id) == "integer" and bill_id or (math_type(bill_id) == "float" and tointeger(bill_id))
   if not id then error(method .. ": bill_id must be an integer", 3) end
   return id
 end
@@ -454,7 +464,7 @@ function Client:update_order_status(bill_id, status, opts)
     local message = ("status must be sent, paid, return or cancel, not %s"):format(tostring(status))
     return nil, new_error("input", nil, message)
   end
-  local date = math.tointeger(opts.date)
+  local date = tointeger(opts.date)
   if opts.date ~= nil and not date then return nil, new_error("input", nil, "date must be a unix time") end
   if not date and (status == "sent" or status == "paid") then
     return nil, new_error("input", nil, ("date (a unix time) is required for status %s"):format(status))
@@ -507,7 +517,7 @@ function Client:bills(email, opts)
   local bills = {}
   for key, entry in pairs(result) do
     local id -- in a list of bills, the entry names it; in the keyed shape, its key
-    if math.type(key) == "integer" then
+    if math_type(key) == "integer" then
       id = type(entry) == "table" and integer(entry.bill_id)
     else
       id = integer(key)
@@ -530,7 +540,7 @@ end
 -- date written dd.mm.yyyy or yyyy-mm-dd; nil for anything else.
 local function day_of(value)
   local d, m, y
-  if math.type(value) == "integer" then
+  if math_type(value) == "integer" then
     if value < 0 or value > 253402300799 then return nil end -- up to 9999-12-31
     local t = os.date("*t", value)
     d, m, y = t.day, t.month, t.year
@@ -629,7 +639,7 @@ end
 -- another email (a signed reply says so). Any other error, "no bill" among them (a bill deleted
 -- since, or a recut id), is order_details' own: try again later, or leave it to a person.
 function Client:confirm(event)
-  if type(event) ~= "table" or math.type(event.id) ~= "integer" or type(event.order) ~= "table" then
+  if type(event) ~= "table" or math_type(event.id) ~= "integer" or type(event.order) ~= "table" then
     error("confirm: event must be a notification's event", 2)
   end
   local order, err = self:order_details(event.id)

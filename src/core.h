@@ -4,7 +4,7 @@
 
 #include <signal.h>
 #include <time.h>
-#include <lua.h>
+#include "compat.h"
 #include "query.h"
 #include "sign.h"
 

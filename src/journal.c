@@ -78,8 +78,8 @@ failed:
 
 /* isatty(file) -> whether the Lua file (io.stderr, say) is a terminal. */
 int jc_l_isatty(lua_State *L) {
-  luaL_Stream *s = luaL_checkudata(L, 1, LUA_FILEHANDLE);
-  lua_pushboolean(L, s->closef != NULL && isatty(fileno(s->f)));
+  FILE *f = jc_compat_tofile(L, 1);
+  lua_pushboolean(L, f != NULL && isatty(fileno(f)));
   return 1;
 }
 

@@ -297,7 +297,7 @@ static lua_Integer int_field(lua_State *L, int idx, const char *name, lua_Intege
   lua_getfield(L, idx, name);
   if (!lua_isnil(L, -1)) {
     if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < lo || lua_tointeger(L, -1) > hi)
-      luaL_error(L, "justclick: %s must be an integer from %I to %I", name, lo, hi);
+      luaL_error(L, "justclick: %s must be an integer from %d to %d", name, (int)lo, (int)hi); /* %I is 5.3's */
     v = lua_tointeger(L, -1);
   }
   lua_pop(L, 1);
