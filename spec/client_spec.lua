@@ -4,6 +4,7 @@ local justclick = require "justclick"
 local core = require "justclick.core"
 local sandbox = require "support.sandbox"
 local example = require "support.docs_example"
+local number = require "support.number"
 
 local sb
 
@@ -26,7 +27,7 @@ describe("the client against the sandbox", function()
       local order = example.order()
       order.bill_domain = "shop.example.com"
       local created = assert(client:create_order(order))
-      assert.are.equal("integer", math.type(created.bill_id))
+      assert.are.equal("integer", number.type(created.bill_id))
       assert.is_truthy(created.link:match("^http://shop%.example%.com/bill/%x+$"), created.link)
       assert.is_nil(created.existing)
 
@@ -52,7 +53,7 @@ describe("the client against the sandbox", function()
         pincode = "", partners = {} }, info.items[1])
       assert.are.same({ id = "sales", title = "Sales course", sum = 990, price = 990,
         pincode = "", partners = {} }, info.items[2])
-      assert.are.equal("integer", math.type(info.items[1].sum))
+      assert.are.equal("integer", number.type(info.items[1].sum))
     end)
 
     it("says who it is: User-Agent justclick-lua/<version>", function()
@@ -313,7 +314,7 @@ describe("the client against the sandbox", function()
       local p = io.popen(("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s "
         .. "LUA_PATH='lua/?.lua;;' LUA_CPATH='build/lua/?.so;;' lua5.4 -e '%s' 2>&1")
         :format(sandbox.user, sandbox.secret, sb.api_url, script))
-      local out = p:read("a")
+      local out = p:read("*a")
       p:close()
       assert.are.equal("integer", out)
       assert.are.equal(1, sb:stats().orders)

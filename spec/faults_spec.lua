@@ -6,6 +6,7 @@ local justclick = require "justclick"
 local core = require "justclick.core"
 local sandbox = require "support.sandbox"
 local expect = require "support.expect"
+local number = require "support.number"
 
 local failed = expect.failure
 
@@ -196,8 +197,8 @@ describe("the client under faults", function()
 
     it("refuses dates out of range in orders_with_goods", function()
       local client = sb:client()
-      failed("input", nil, client:orders_with_goods({ from = math.maxinteger, to = math.maxinteger }))
-      failed("input", nil, client:orders_with_goods({ from = math.mininteger, to = os.time() }))
+      failed("input", nil, client:orders_with_goods({ from = number.maxinteger, to = number.maxinteger }))
+      failed("input", nil, client:orders_with_goods({ from = number.mininteger, to = os.time() }))
       assert.are.equal(0, sb:stats().requests)
     end)
   end)
@@ -215,7 +216,7 @@ describe("the client under faults", function()
         assert.are.same({ a, b }, { bills[1].bill_id, bills[2].bill_id })
         assert.are.same({ { good_name = "invoice", good_sum = 1500 }, { good_name = "sales", good_sum = 900 } },
           bills[1].goods)
-        assert.are.equal("integer", math.type(bills[1].bill_id))
+        assert.are.equal("integer", number.type(bills[1].bill_id))
       end
     end)
   end)

@@ -160,7 +160,9 @@ inbox:close()
         os.remove(path)
         fill(path, { 1 }, case.writes)
         assert(os.setlocale(case.reads))
-        assert.are.equal(case.reads == "C" and "1.5" or "1,5", ("%.1f"):format(1.5))
+        if not rawget(_G, "jit") then -- LuaJIT formats numbers without the locale
+          assert.are.equal(case.reads == "C" and "1.5" or "1,5", ("%.1f"):format(1.5))
+        end
         local inbox, err = core.inbox(path)
         assert.is_not_nil(inbox, err)
         local ev = inbox:next(0)
@@ -267,7 +269,7 @@ for _ = 1, 50 do
   assert(inbox:begin(ev.key))
   assert(inbox:handled(ev.key))
 end
-local pid = io.open("/proc/self/stat"):read("n")
+local pid = io.open("/proc/self/stat"):read("*n")
 os.execute("kill -KILL " .. pid) -- no close: the writer thread dies with the process
 ]], path .. " " .. SECRET)
     assert.are.equal(137, status, out)

@@ -5,9 +5,11 @@ local files = require "support.files"
 
 local run = require("support.shell").ok
 
+local luaver = require "support.luaver"
+
 describe("the build layout", function()
-  it("gives busted the work tree's module", function()
-    assert.are.equal("build/lua/justclick/core.so", package.searchpath("justclick.core", package.cpath))
+  it("gives busted the work tree's module, built for the Lua that runs it", function()
+    assert.are.equal(luaver.build .. "/lua/justclick/core.so", luaver.searchpath("justclick.core", package.cpath))
   end)
 
   it("loads the work tree's core.so with the README's command, even with an installed copy on the path", function()

@@ -153,11 +153,11 @@ describe("scratch memory after a failed call", function()
     local status, out = child([[
 local core = require "justclick.core"
 local p = io.popen("getconf PAGESIZE")
-local page = p:read("n")
+local page = p:read("*n")
 p:close()
 local function rss_mib()
   local f = io.open("/proc/self/statm")
-  local _, resident = f:read("n", "n")
+  local _, resident = f:read("*n", "*n")
   f:close()
   return resident * page / 2^20
 end

@@ -29,7 +29,7 @@ echo json_encode(["fields" => $f, "keys" => array_keys($f), "rebuilt" => http_bu
 ]]):format(php.literal(body), php.literal(secret or sandbox.secret), php.literal(body))
   assert(not code:find("'", 1, true)) -- php.literal escapes every quote: the shell's quoting holds
   local p = assert(io.popen("php -n -r '" .. code .. "' 2>&1"))
-  local out = p:read("a")
+  local out = p:read("*a")
   assert(p:close(), out)
   return cjson.decode(out)
 end

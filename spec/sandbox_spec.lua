@@ -34,14 +34,24 @@ local function call(path, params, session)
   return reply_of(sb:post(path, params, session))
 end
 
+-- A session closed after the test that opened it (what <close> would do, on every Lua).
+local opened = {}
 local function session(opts)
-  return core.session(opts or { timeout = 10 })
+  local s = core.session(opts or { timeout = 10 })
+  opened[#opened + 1] = s
+  return s
 end
 
 describe("the sandbox", function()
   lazy_setup(function() sb = sandbox.start() end)
   lazy_teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:reset() end)
+  after_each(function()
+    for i = #opened, 1, -1 do
+      opened[i]:close()
+      opened[i] = nil
+    end
+  end)
 
   describe("arming faults", function()
     it("refuses an unknown kind or a bad ARG, armed or in the URL", function()
@@ -60,7 +70,7 @@ describe("the sandbox", function()
 
   describe("hangup", function()
     it("drops the second request of a kept-alive connection unanswered, after committing its order", function()
-      local s <close> = session()
+      local s = session()
       local before = sb:front()
       sb:fault("hangup") -- ARG 2: any reused connection
       -- The first request on the connection does not qualify: untouched, and the fault stays armed.
@@ -88,8 +98,8 @@ describe("the sandbox", function()
     end)
 
     it("is used up only by a request that qualifies, and ARG N waits for the Nth request", function()
-      local a <close> = session()
-      local b <close> = session()
+      local a = session()
+      local b = session()
       local hangups = sb:front().hangups
       sb:fault("hangup", "3", 1)
       for i = 1, 2 do
@@ -106,7 +116,7 @@ describe("the sandbox", function()
     end)
 
     it("spoils one request through the URL, /fault/hangup[:N]/api/METHOD", function()
-      local s <close> = session()
+      local s = session()
       local hangups = sb:front().hangups
       -- First on its connection: untouched.
       assert.are.equal(0, call("/fault/hangup/api/CreateOrder", order("url1"), s).error_code)
@@ -116,7 +126,7 @@ describe("the sandbox", function()
       assert.is_table(held("url2"))
 
       -- hangup:1 takes a fresh connection's first request too: libcurl has nothing to re-send on.
-      local fresh <close> = session()
+      local fresh = session()
       local status, failure = sb:post("/fault/hangup:1/api/CreateOrder", order("url3"), fresh)
       assert.is_nil(status)
       assert.are.equal(52, failure.code, failure.message)
@@ -128,7 +138,7 @@ describe("the sandbox", function()
 
   describe("slow:MS", function()
     it("commits the order, then stalls the reply past a short client timeout", function()
-      local s <close> = session({ timeout = 0.5 })
+      local s = session({ timeout = 0.5 })
       sb:fault("slow", "3000")
       local start = core.now()
       local status, failure = sb:post("/api/CreateOrder", order("slow"), s)
@@ -202,15 +212,15 @@ describe("the sandbox", function()
       assert.is_false(justclick.verify_reply(r, sandbox.secret))
       assert.is_true(justclick.verify_reply(r, "not-the-secret"))
 
-      local s <close> = session()
+      local s = session()
       local failed, failure = sb:post("/fault/drop/api/CreateOrder", order("drop"), s)
       assert.is_nil(failed)
       assert.are.equal(18, failure.code, failure.message) -- CURLE_PARTIAL_FILE
 
-      local big <close> = session({ timeout = 30, max_reply = 16 << 20 })
+      local big = session({ timeout = 30, max_reply = 16 * 2 ^ 20 })
       status, body = sb:post("/fault/huge/api/CreateOrder", order("huge"), big)
       assert.are.equal(200, status)
-      assert.is_true(#body > 9 << 20)
+      assert.is_true(#body > 9 * 2 ^ 20)
       assert.are.equal(0, cjson.decode(body).error_code)
 
       for _, tag in ipairs({ "notjson", "badhash", "drop", "huge" }) do assert.is_table(held(tag), tag) end
@@ -318,7 +328,7 @@ describe("server.php", function()
       end)
       -- In this process group, not one of its own: only its pid is signalled.
       local p = assert(io.popen(("JUSTCLICK_SANDBOX_DB=%s/db php sandbox/server.php 0 > %s/log 2>&1 & echo $!"):format(dir, dir)))
-      local server = assert(tonumber(p:read("l")))
+      local server = assert(tonumber(p:read("*l")))
       p:close()
       started[1] = server
       local deadline = core.now() + 15
@@ -336,7 +346,7 @@ describe("server.php", function()
       assert.are.equal(3 + 16, #started)
       local port = assert(files.read("/proc/" .. master[1] .. "/cmdline"):match("127%.0%.0%.1:(%d+)"))
       local backend = "http://127.0.0.1:" .. port .. "/__sandbox/stats"
-      local s <close> = session({ timeout = 5, keep_alive = false })
+      local s = session({ timeout = 5, keep_alive = false })
       assert.are.equal(200, (s:post(backend, "")))
 
       assert(os.execute(("kill -%s %d"):format(signal, server)))

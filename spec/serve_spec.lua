@@ -347,7 +347,7 @@ describe("justclick serve", function()
     local source = handler():gsub("return function%(event%)", [[return function(event)
   local f = io.open(os.getenv("HANDLED") .. ".start", "a") f:write(event.key, "\n") f:close()
   if event.id == 100001 then
-    local out = io.popen("sleep 1; echo done"):read("a")
+    local out = io.popen("sleep 1; echo done"):read("*a")
     if out ~= "done\n" then return nil, "the read was cut: " .. tostring(out) end
   else
     require("justclick.core").sleep(60)

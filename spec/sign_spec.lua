@@ -4,6 +4,7 @@ local core = require "justclick.core"
 local cjson = require "cjson"
 local php = require "support.php"
 local gen = require "support.gen"
+local number = require "support.number"
 
 local null = justclick.null
 local seed = tonumber(os.getenv("JUSTCLICK_SEED")) or os.time()
@@ -142,7 +143,8 @@ echo json_encode($r, JSON_INVALID_UTF8_SUBSTITUTE), "\n";
     end
     for i, json in ipairs(php.map(exprs, PHP_REPLY)) do
       local reply = cjson.decode(json)
-      assert.are.equal("float", math.type(reply.error_code)) -- the trap: cjson gives 0.0 for 0
+      -- the trap, on Lua 5.3+: cjson gives 0.0 for 0
+      if number.native then assert.are.equal("float", math.type(reply.error_code)) end
       assert.is_true(justclick.verify_reply(reply, cases[i]), ("seed %d, case %d: %s"):format(seed, i, json))
       assert.is_false(justclick.verify_reply(reply, cases[i] .. "x"), json)
     end
@@ -162,7 +164,7 @@ $r = ['error_code' => 1000000000000000, 'error_text' => 'big'];
 $r['hash'] = md5($r['error_code'] . "::" . $r['error_text'] . "::k");
 echo json_encode($r);]])
     local reply = cjson.decode(json)
-    assert.are.equal("float", math.type(reply.error_code))
+    if number.native then assert.are.equal("float", math.type(reply.error_code)) end
     assert.is_true(justclick.verify_reply(reply, "k"), json)
   end)
 

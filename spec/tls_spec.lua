@@ -6,7 +6,7 @@ local core = require "justclick.core"
 
 local function run(cmd)
   local p = assert(io.popen(cmd))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   return out
 end

@@ -127,7 +127,9 @@ end
 -- stripped of leading spaces, and not starting with '['.
 function form_gen.keeps_name(piece)
   local name = form_gen.decode(piece:match("^[^=]*"))
-  name = name:match("^[^\0]*"):match("^ *(.*)$")
+  local nul = name:find("\0", 1, true) -- (Lua 5.1's patterns cannot hold a NUL)
+  if nul then name = name:sub(1, nul - 1) end
+  name = name:match("^ *(.*)$")
   return name ~= "" and name:sub(1, 1) ~= "["
 end
 

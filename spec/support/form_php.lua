@@ -6,6 +6,8 @@
 -- Strings are hex, so that any byte survives.
 local core = require "justclick.core"
 local files = require "support.files"
+local shell = require "support.shell"
+local number = require "support.number"
 
 local form_php = {}
 
@@ -45,7 +47,7 @@ function form_php.canon(t)
   for i = 1, n do out[#out + 1] = form_php.canon(t[i]) .. "," end
   for k in pairs(t) do
     if type(k) == "string" then rest[#rest + 1] = hex(k)
-    elseif not (math.type(k) == "integer" and k >= 1 and k <= n) then return "!key " .. tostring(k) end
+    elseif not (number.type(k) == "integer" and k >= 1 and k <= n) then return "!key " .. tostring(k) end
   end
   table.sort(rest)
   for _, h in ipairs(rest) do
@@ -75,9 +77,7 @@ function form_php.parse_str(bodies, ini)
 foreach (file(%q, FILE_IGNORE_NEW_LINES) as $h) { parse_str(hex2bin($h), $r); echo canon($r), "\n"; }
 ]]):format(list))
   -- Fatal errors are shown; parse_str's warnings for what it drops are not.
-  local p = assert(io.popen(("php %s -d display_errors=stderr -d error_reporting=85 %s 2>&1"):format(php_flags(ini), script)))
-  local out = p:read("a")
-  local ok = p:close()
+  local ok, out = shell.ok(("php %s -d display_errors=stderr -d error_reporting=85 %s"):format(php_flags(ini), script))
   os.remove(list)
   os.remove(script)
   os.remove(dir)
@@ -112,7 +112,7 @@ echo canon($_POST), "\n", intdiv(substr_count($errors, "nesting level exceeded")
 ]])
   local p = assert(io.popen(("cd %s && setsid php %s -d display_errors=0 -d log_errors=1 -d error_log=%s/errors.log "
     .. "-S 127.0.0.1:0 router.php > server.log 2>&1 & echo $!"):format(dir, php_flags(ini), dir)))
-  local pid = assert(tonumber(p:read("l")), "no php -S pid")
+  local pid = assert(tonumber(p:read("*l")), "no php -S pid")
   p:close()
   local self = setmetatable({ pid = pid, dir = dir, session = core.session({ timeout = 20 }) }, Server)
   local deadline = core.now() + 15

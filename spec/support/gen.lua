@@ -2,10 +2,21 @@
 -- both the Lua table and the equivalent PHP array (in our key order) are written, so that the
 -- two sides describe the same data even when parts of the Lua table use flat bracket keys.
 local gen = {}
+local number = require "support.number"
 
 local random = math.random
 
 local function pick(list) return list[random(#list)] end
+
+-- math.random(lo, hi) on any bounds: Lua 5.1 takes C ints for them, and Lua 5.3 refuses the
+-- whole 64-bit range, which is then drawn as two 32-bit halves.
+local function random_int(lo, hi)
+  if not number.native then return lo + math.floor(random() * (hi - lo + 1)) end
+  if lo == math.mininteger and hi == math.maxinteger then
+    return random(-0x80000000, 0x7FFFFFFF) * 0x100000000 + random(0, 0xFFFFFFFF)
+  end
+  return random(lo, hi)
+end
 
 local function random_bytes(max_len)
   local t = {}
@@ -13,7 +24,7 @@ local function random_bytes(max_len)
   return table.concat(t)
 end
 
-local utf8_words = { "ключ", "заказ", "é", "日本語", "emoji\u{1F600}", "Ünïcödé", "\u{FEFF}bom" }
+local utf8_words = { "ключ", "заказ", "é", "日本語", "emoji\240\159\152\128", "Ünïcödé", "\239\187\191bom" }
 
 -- Keys PHP's request parsing changes or drops, and ordinary ones around them.
 local hostile_keys = {
@@ -56,7 +67,10 @@ function gen.float()
   local r = random()
   if r < 0.3 then
     local x
-    repeat x = string.unpack("<d", string.pack("<i8", random(math.mininteger, math.maxinteger)))
+    if not string.pack then -- Lua 5.1: a random mantissa at a random binary exponent
+      return (random() * 2 - 1) * 2.0 ^ random(-1074, 1023)
+    end
+    repeat x = string.unpack("<d", string.pack("<i8", random_int(math.mininteger, math.maxinteger)))
     until x == x and x ~= math.huge and x ~= -math.huge
     return x
   elseif r < 0.6 then
@@ -64,7 +78,7 @@ function gen.float()
   elseif r < 0.75 then
     return random(-999999, 999999) / 10.0 ^ random(0, 8) * 10.0 ^ random(-320, 300)
   elseif r < 0.85 then -- integral floats around 14 and 15 digits, where rounding has quirks
-    local x = random(10000000000000, 99999999999999) * 10 + pick({ 5, 5, random(0, 9) })
+    local x = random_int(10000000000000, 99999999999999) * 10 + pick({ 5, 5, random(0, 9) })
     return (random() < 0.5 and x or -x) / pick({ 1, 1, 1, 10, 100 }) + 0.0
   else
     return pick({
@@ -79,8 +93,8 @@ local function scalar(null)
   local r = random()
   if r < 0.35 then return gen.string()
   elseif r < 0.55 then
-    return pick({ 0, 1, -1, 1500, random(-1000000, 1000000), math.maxinteger, math.mininteger,
-      random(math.mininteger, math.maxinteger) })
+    return pick({ 0, 1, -1, 1500, random(-1000000, 1000000), number.maxinteger, number.mininteger,
+      random_int(number.mininteger, number.maxinteger) })
   elseif r < 0.75 then return gen.float()
   elseif r < 0.88 then return random() < 0.5
   else return null end
@@ -164,7 +178,7 @@ function gen.php_literal(v, php, null)
   local parts = {}
   for _, pair in ipairs(gen.pairs(v)) do
     local k = pair[1]
-    if math.type(k) == "integer" then k = k - 1 end
+    if number.type(k) == "integer" then k = k - 1 end
     if pair[2] ~= null then
       parts[#parts + 1] = php.literal(k) .. " => " .. gen.php_literal(pair[2], php, null)
     end

@@ -2,6 +2,7 @@
 -- `justclick import` against a sandbox, and the journal's bills.
 local sandbox = require "support.sandbox"
 local files = require "support.files"
+local number = require "support.number"
 
 local importing = {}
 
@@ -32,12 +33,12 @@ function importing.host_import(sb, path, background, options, host_options)
     path, path)
   if background then
     local p = assert(io.popen(cmd .. " & echo $!"))
-    local pid = tonumber(p:read("l"))
+    local pid = tonumber(p:read("*l"))
     p:close()
     return pid
   end
   local p = assert(io.popen(cmd .. "; echo $?"))
-  local status = tonumber(p:read("a"))
+  local status = tonumber(p:read("*a"))
   p:close()
   return status, files.read(path .. ".out")
 end
@@ -56,7 +57,7 @@ end
 function importing.journal_bills(path)
   local bills = {}
   for _, r in ipairs(importing.journal(path)) do
-    if r.bill_id then bills[r.row] = math.tointeger(r.bill_id) end
+    if r.bill_id then bills[r.row] = number.tointeger(r.bill_id) end
   end
   return bills
 end

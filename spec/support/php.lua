@@ -1,6 +1,8 @@
 -- The php binary as the ground truth: Lua values written as PHP literals, and scripts run with
 -- PHP's built-in defaults (php -n: precision 14, max_input_vars 1000, nesting level 64).
 local php = {}
+local number = require "support.number"
+local shell = require "support.shell"
 
 local function bytes_literal(s)
   return '"' .. s:gsub("[^%w ]", function(c) return ("\\x%02X"):format(c:byte()) end) .. '"'
@@ -16,9 +18,9 @@ end
 --- A PHP literal for a Lua scalar, or for a table given as an ordered list of {key, value} pairs
 -- (key: a string, or an integer PHP index). `null` stands for PHP's null.
 function php.literal(v, null)
-  local t = math.type(v) or type(v)
+  local t = number.type(v) or type(v)
   if t == "string" then return bytes_literal(v)
-  elseif t == "integer" then return v == math.mininteger and "PHP_INT_MIN" or tostring(v)
+  elseif t == "integer" then return v == math.mininteger and "PHP_INT_MIN" or number.text(v)
   elseif t == "float" then return float_literal(v)
   elseif t == "boolean" then return tostring(v)
   elseif v == null then return "null"
@@ -40,11 +42,9 @@ function php.run(code)
   f:close()
   -- Fatal errors are shown (85 = E_ERROR | E_PARSE | E_CORE_ERROR | E_COMPILE_ERROR); the
   -- warnings that parse_str gives for data it drops are not.
-  local p = assert(io.popen("php -n -d display_errors=stderr -d error_reporting=85 " .. path .. " 2>&1"))
-  local out = p:read("a")
-  local ok, how, code_ = p:close()
+  local status, out = shell.run("php -n -d display_errors=stderr -d error_reporting=85 " .. path)
   os.remove(path)
-  assert(ok, ("php failed (%s %s): %s"):format(how, code_, out))
+  assert(status == 0, ("php failed (exit %s): %s"):format(status, out))
   return out
 end
 

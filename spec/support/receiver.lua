@@ -13,7 +13,7 @@ Receiver.__index = Receiver
 function receiver.free_port()
   local p = assert(io.popen([[php -r '$s = stream_socket_server("tcp://127.0.0.1:0");]]
     .. [[ echo substr(strrchr(stream_socket_get_name($s, false), ":"), 1);']]))
-  local port = assert(tonumber(p:read("a")), "no free port")
+  local port = assert(tonumber(p:read("*a")), "no free port")
   p:close()
   return port
 end
@@ -27,7 +27,7 @@ function receiver.start()
     local port = receiver.free_port()
     local p = assert(io.popen(("RECEIVER_LOG=%s/log PHP_CLI_SERVER_WORKERS=4 setsid php -S 127.0.0.1:%d"
       .. " spec/support/receiver.php > %s/out 2>&1 & echo $!"):format(dir, port, dir)))
-    local pid = assert(tonumber(p:read("l")))
+    local pid = assert(tonumber(p:read("*l")))
     p:close()
     local self = setmetatable({ pid = pid, dir = dir, base = "http://127.0.0.1:" .. port }, Receiver)
     local deadline = core.now() + 10

@@ -36,7 +36,7 @@ function sandbox.start(opts)
   end
   local p = assert(io.popen(
     ("%sJUSTCLICK_SANDBOX_DB=%s/sandbox.sqlite setsid php sandbox/server.php 0 > %s 2>&1 & echo $!"):format(env, dir, log)))
-  local pid = assert(tonumber(p:read("l")), "no sandbox pid")
+  local pid = assert(tonumber(p:read("*l")), "no sandbox pid")
   p:close()
   local self = setmetatable({ pid = pid, dir = dir }, Sandbox)
   local deadline = core.now() + 15

@@ -7,7 +7,7 @@ local shell = {}
 function shell.run(cmdline)
   local out = os.tmpname()
   local p = assert(io.popen(("%s > %s 2>&1; echo $?"):format(cmdline, out)))
-  local status = tonumber(p:read("a"))
+  local status = tonumber(p:read("*a"))
   p:close()
   local output = files.read(out)
   os.remove(out)
