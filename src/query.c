@@ -242,10 +242,13 @@ static void add_key_path_part(path_text *b, const encoder *e, int level, const j
 
 /* Raises "justclick: PATH: MESSAGE", where PATH is the current key down to `level` parts, then
    `it` if given. Long paths (cycles) show their first 6 and last 3 parts. The path is written
-   before anything is allocated; the format's arguments are numbers and static strings. */
-_Noreturn static void fail(encoder *e, int level, const jc_item *it, const char *fmt, ...) {
+   before anything is allocated; the format's arguments are numbers and static strings, written
+   by vsnprintf (Lua 5.1's lua_pushfstring knows no integers wider than int). */
+__attribute__((format(printf, 4, 5))) _Noreturn static void fail(encoder *e, int level, const jc_item *it,
+                                                                 const char *fmt, ...) {
   lua_State *L = e->L;
   path_text b;
+  char msg[256];
   va_list ap;
   int parts = level + (it != NULL);
   int head = parts > 12 ? 6 : parts;
@@ -262,8 +265,9 @@ _Noreturn static void fail(encoder *e, int level, const jc_item *it, const char 
   luaL_where(L, CALLER);
   lua_pushlstring(L, b.s, b.n);
   va_start(ap, fmt);
-  lua_pushvfstring(L, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  lua_pushstring(L, msg);
   lua_concat(L, 3);
   lua_error(L);
   abort(); /* not reached: lua_error does not return */
@@ -454,13 +458,13 @@ static void gather_table(encoder *e, int slot, int level) {
       }
     } else if (lua_isinteger(L, -2)) {
       lua_Integer k = lua_tointeger(L, -2);
-      if (k < 1) fail(e, level, NULL, "integer key %I is not a list position 1..n", k);
+      if (k < 1) fail(e, level, NULL, "integer key %lld is not a list position 1..n", (long long)k);
       it->name = NULL;
       it->order = (uint64_t)(k - 1);
       count++;
       if (k > largest) largest = k;
     } else if (lua_type(L, -2) == LUA_TNUMBER) {
-      fail(e, level, NULL, "key %f is a float; keys are strings or list positions 1..n",
+      fail(e, level, NULL, "key %.14g is a float; keys are strings or list positions 1..n",
            lua_tonumber(L, -2));
     } else {
       fail(e, level, NULL, "a %s key cannot be sent; keys are strings or list positions 1..n",
@@ -469,8 +473,8 @@ static void gather_table(encoder *e, int slot, int level) {
     if (!take_value(e, it, level)) e->nitems--;
   }
   if (count != largest)
-    fail(e, level, NULL, "integer keys must run 1..n without gaps, but %I keys reach %I", count,
-         largest);
+    fail(e, level, NULL, "integer keys must run 1..n without gaps, but %lld keys reach %lld", (long long)count,
+         (long long)largest);
 }
 
 /* Adds the next part of the flat key entry `src`: "[b][c]" gives an entry named b with rest
@@ -625,8 +629,8 @@ static void write_variable(encoder *e, const jc_item *it, int level) {
   char num[JC_NUMBUF];
   char *d;
   if (++e->vars > e->max_vars && e->max_vars != 0)
-    fail(e, level, it, "more than %I variables; PHP's max_input_vars would drop the rest",
-         (lua_Integer)e->max_vars);
+    fail(e, level, it, "more than %zu variables; PHP's max_input_vars would drop the rest",
+         e->max_vars);
   if (key->len > SIZE_MAX / 4) jc_query_error(e->L, "justclick: key too long to encode");
   d = reserve_encoded(e->L, out, value_len, key->len + 2);
   if (out->len > 0) *d++ = '&';
