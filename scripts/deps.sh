@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building, testing and the demo need, where they are
+# Installs the Debian packages that building, testing and the demo need (every Lua the module
+# is built for, and nginx with its lua module for the nginx specs), where they are
 # missing: through apt-get, as root or with sudo. With --dev, also the fuzzing toolchain
 # (clang and its libFuzzer runtime, as Debian 12 names them) and php-curl for the benchmarks.
 # Then makes the locale ru_RU.UTF-8, if the machine lacks it.
@@ -8,6 +9,9 @@ set -euo pipefail
 packages=(
   make gcc pkg-config git ca-certificates openssl curl
   lua5.4 liblua5.4-dev lua-cjson lua-dkjson lua-busted lua-check luarocks
+  lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev
+  # OpenResty's LuaJIT, which nginx's lua module is built on (Debian's luajit would conflict)
+  luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua
   libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
   php-cli php-sqlite3
   valgrind cppcheck locales

@@ -11,7 +11,7 @@ local function run_host(sb, code)
     :format(sandbox.user, sandbox.secret, sb.api_url, importing.HOST), code, sb.api_url)
 end
 
-describe("--dry-run", function()
+describe("--dry-run #lua54", function()
   local sb
   lazy_setup(function() sb = sandbox.start() end)
   lazy_teardown(function() if sb then sb:stop() end end)

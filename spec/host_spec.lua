@@ -75,7 +75,7 @@ local function assert_interrupted(status, _, err, elapsed)
   assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
 end
 
-describe("the justclick host", function()
+describe("the justclick host #lua54", function()
   describe("runs Lua as lua does", function()
     it("passes arg and ... to a script", function()
       local path = script('print(arg[0] == debug.getinfo(1, "S").short_src, arg[-1] ~= nil, #arg, select("#", ...), ...)')

@@ -106,7 +106,7 @@ return function(event)
 end]]):format(opts.fail or "{}", opts.pause or 0)
 end
 
-describe("justclick serve", function()
+describe("justclick serve #lua54", function()
   local dir
   before_each(function() dir = importing.tmpdir() end)
   after_each(function()

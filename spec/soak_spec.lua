@@ -8,7 +8,7 @@ local sandbox = require "support.sandbox"
 local importing = require "support.importing"
 local files = require "support.files"
 
-describe("the import, killed again and again", function()
+describe("the import, killed again and again #lua54", function()
   local sb, dir
   lazy_setup(function()
     sb = sandbox.start()
