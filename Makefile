@@ -2,6 +2,12 @@
 
 # The Lua the module is built for: 5.4 (the default, and the host's), 5.3, 5.1 or jit (LuaJIT 2.1).
 # LUA_INCDIR names its headers' directory; without it, pkg-config finds them, as for lua-cjson.
+# Given LUA_INCDIR alone (luarocks passes only that), the version is that lua.h's, and jit where
+# luajit.h sits beside it.
+ifeq ($(origin LUA_VERSION)$(if $(LUA_INCDIR),,none),undefined)
+LUA_VERSION := $(shell test -f '$(LUA_INCDIR)/luajit.h' && echo jit || \
+  sed -n 's/^\#define[[:space:]]*LUA_VERSION_NUM[[:space:]]*50\([0-9]\)$$/5.\1/p' '$(LUA_INCDIR)/lua.h' 2>/dev/null)
+endif
 LUA_VERSION ?= 5.4
 LUA_PKG_5.1 := lua5.1
 LUA_PKG_5.3 := lua5.3
@@ -9,7 +15,7 @@ LUA_PKG_5.4 := lua5.4
 LUA_PKG_jit := luajit
 LUA_PKG     := $(LUA_PKG_$(LUA_VERSION))
 ifeq ($(LUA_PKG),)
-$(error LUA_VERSION must be 5.1, 5.3, 5.4 or jit, not "$(LUA_VERSION)")
+$(error LUA_VERSION must be 5.1, 5.3, 5.4 or jit, not "$(LUA_VERSION)"$(if $(LUA_INCDIR), (read from $(LUA_INCDIR)/lua.h)))
 endif
 # The interpreter of that version runs the specs; the host and the build tools are Lua 5.4's.
 LUA_BIN_5.1 := lua5.1
@@ -30,13 +36,19 @@ WERROR     ?=
 WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic $(WERROR) -Wshadow -Wstrict-prototypes
 # Without pkg-config or the -dev packages, make stops at once with one line (below).
 DEPS_PKGS   := libcrypto libcurl libmicrohttpd
+# luarocks passes the directories it found for each library (the rockspec's external_dependencies,
+# which a user may override, CURL_DIR=/opt/curl); they come before pkg-config's flags. Debian
+# keeps curl's headers in a multiarch directory that luarocks does not search but the compiler
+# does, so CURL_INCDIR may be /usr/include, without curl/curl.h in it.
+EXT_INCDIRS := $(sort $(CURL_INCDIR) $(OPENSSL_INCDIR) $(MICROHTTPD_INCDIR))
+EXT_LIBDIRS := $(sort $(CURL_LIBDIR) $(OPENSSL_LIBDIR) $(MICROHTTPD_LIBDIR))
 LUA_CFLAGS  := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell $(PKG_CONFIG) --cflags $(LUA_PKG) 2>/dev/null))
-DEPS_OK     := $(shell $(PKG_CONFIG) --exists $(DEPS_PKGS) 2>/dev/null && { [ -n "$(LUA_INCDIR)" ] || $(PKG_CONFIG) --exists $(LUA_PKG); } && echo yes)
-DEPS_CFLAGS := $(LUA_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(DEPS_PKGS) 2>/dev/null)
+DEPS_OK     := $(shell { [ -n "$(EXT_LIBDIRS)" ] || $(PKG_CONFIG) --exists $(DEPS_PKGS) 2>/dev/null; } && { [ -n "$(LUA_INCDIR)" ] || $(PKG_CONFIG) --exists $(LUA_PKG); } && echo yes)
+DEPS_CFLAGS := $(LUA_CFLAGS) $(addprefix -I,$(EXT_INCDIRS)) $(shell $(PKG_CONFIG) --cflags $(DEPS_PKGS) 2>/dev/null)
 # A Lua module takes the Lua API from the program that loads it: no -llua here.
-DEPS_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS_PKGS) 2>/dev/null) -pthread -lm
+DEPS_LIBS   := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs $(DEPS_PKGS) 2>/dev/null),-lcrypto -lcurl -lmicrohttpd) -pthread -lm
 HOST_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 $(DEPS_PKGS) 2>/dev/null)
-HOST_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 $(DEPS_PKGS) 2>/dev/null) -pthread -lm
+HOST_LIBS   := $(addprefix -L,$(LUA_LIBDIR) $(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs lua5.4 $(DEPS_PKGS) 2>/dev/null),-llua5.4 -lcrypto -lcurl -lmicrohttpd) -pthread -lm
 # Goals that build need them; make stops before anything runs, with one line.
 ifneq ($(DEPS_OK),yes)
 ifneq ($(filter-out clean demo sandbox uninstall lint,$(or $(MAKECMDGOALS),all)),)
