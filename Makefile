@@ -68,11 +68,12 @@ CORE_SRC   := src/compat.c src/core.c src/query.c src/sign.c src/reply.c src/htt
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 
-# Installation: the standard Lua 5.4 paths under PREFIX; DESTDIR for staging. luarocks passes
-# INST_LUADIR, INST_LIBDIR and INST_BINDIR.
+# Installation: the standard paths of LUA_VERSION's Lua under PREFIX (LuaJIT's are 5.1's);
+# DESTDIR for staging. luarocks passes INST_LUADIR, INST_LIBDIR and INST_BINDIR.
 PREFIX      ?= /usr/local
-INST_LUADIR ?= $(PREFIX)/share/lua/5.4
-INST_LIBDIR ?= $(PREFIX)/lib/lua/5.4
+LUA_ABI     := $(if $(filter jit,$(LUA_VERSION)),5.1,$(LUA_VERSION))
+INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
+INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR ?= $(PREFIX)/bin
 
 .PHONY: all check test test-all memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall clean
@@ -207,18 +208,29 @@ lint:
 	cppcheck --enable=warning,style,performance,portability --std=c11 --inline-suppr \
 	  --suppress=toomanyconfigs --error-exitcode=1 -q $(DEPS_CFLAGS) src
 
+# Every Lua gets the module and the Lua files that run on every Lua; 5.4 also gets the host and
+# the Lua 5.4 files of its commands (import, serve), which it embeds but `lua5.4` can require.
+# (luarocks passes its own INST_* directories, and builds the module for the Lua it was given.)
+HOST_ONLY_LUA := lua/justclick/import.lua lua/justclick/import/%.lua lua/justclick/serve.lua
+INSTALL_LUA   := $(sort $(wildcard lua/*.lua lua/justclick/*.lua lua/justclick/*/*.lua))
+INSTALL_LUA   := $(if $(filter 5.4,$(LUA_VERSION)),$(INSTALL_LUA),$(filter-out $(HOST_ONLY_LUA),$(INSTALL_LUA)))
 install: all
-	install -d $(DESTDIR)$(INST_LIBDIR)/justclick $(DESTDIR)$(INST_BINDIR) $(DESTDIR)$(INST_LUADIR)/justclick/import
-	for f in $(LUA_FILES); do install -m 644 $$f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
+	install -d $(DESTDIR)$(INST_LIBDIR)/justclick $(sort $(dir $(INSTALL_LUA:lua/%=$(DESTDIR)$(INST_LUADIR)/%)))
+	for f in $(INSTALL_LUA); do install -m 644 $$f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
 	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
+ifeq ($(LUA_VERSION),5.4)
+	install -d $(DESTDIR)$(INST_BINDIR)
 	install -m 755 $(HOST) $(DESTDIR)$(INST_BINDIR)/justclick
+endif
 
 uninstall:
-	for f in $(LUA_FILES); do rm -f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
+	for f in $(INSTALL_LUA); do rm -f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
 	rm -f $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
 	-rmdir $(DESTDIR)$(INST_LUADIR)/justclick/import $(DESTDIR)$(INST_LUADIR)/justclick
-	rm -f $(DESTDIR)$(INST_BINDIR)/justclick
 	-rmdir $(DESTDIR)$(INST_LIBDIR)/justclick
+ifeq ($(LUA_VERSION),5.4)
+	rm -f $(DESTDIR)$(INST_BINDIR)/justclick
+endif
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
