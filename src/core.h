@@ -8,7 +8,7 @@
 #include "query.h"
 #include "sign.h"
 
-#define JC_VERSION "0.1.0"
+#define JC_VERSION "0.2.0"
 
 /* One per loaded module, passed to every function as upvalue 1. It holds scratch space and the
    digest context, so that calls in the steady state allocate nothing. A finalizer may call the
