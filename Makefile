@@ -51,7 +51,7 @@ HOST_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 $(DEPS_PKGS) 2>/dev/null)
 HOST_LIBS   := $(addprefix -L,$(LUA_LIBDIR) $(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs lua5.4 $(DEPS_PKGS) 2>/dev/null),-llua5.4 -lcrypto -lcurl -lmicrohttpd) -pthread -lm
 # Goals that build need them; make stops before anything runs, with one line.
 ifneq ($(DEPS_OK),yes)
-ifneq ($(filter-out clean demo sandbox uninstall lint,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out clean demo sandbox uninstall lint rock,$(or $(MAKECMDGOALS),all)),)
 $(error missing build dependencies (Lua $(LUA_VERSION), libcurl, OpenSSL and libmicrohttpd headers, pkg-config): run scripts/deps.sh, or make demo)
 endif
 endif
@@ -76,7 +76,7 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all check test test-all memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall clean
+.PHONY: all check test test-all memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall rock clean
 all: $(MODULE) $(if $(filter 5.4,$(LUA_VERSION)),$(HOST))
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -231,6 +231,28 @@ uninstall:
 ifeq ($(LUA_VERSION),5.4)
 	rm -f $(DESTDIR)$(INST_BINDIR)/justclick
 endif
+
+# The source rock, justclick-VERSION-1.src.rock in ROCK_DIR. luarocks pack fetches the rockspec's
+# source (its git URL at tag vVERSION) as a user's luarocks would; git's url.insteadOf sends that
+# clone to a scratch repository holding this work tree's HEAD under that tag. Nothing is
+# downloaded, the rock carries HEAD's rockspec as published, and uncommitted changes are in
+# neither.
+VERSION    := $(shell sed -n 's/^\#define JC_VERSION "\(.*\)"/\1/p' src/core.h)
+ROCKSPEC   := justclick-$(VERSION)-1.rockspec
+ROCK_DIR   ?= .
+LUAROCKS   ?= luarocks
+rock:
+	@test -f $(ROCKSPEC) || { echo "no $(ROCKSPEC) for JC_VERSION $(VERSION) in src/core.h" >&2; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	git show HEAD:$(ROCKSPEC) > "$$tmp/$(ROCKSPEC)" && \
+	url=$$(sed -n 's/^ *url = "git+\(.*\)",$$/\1/p' "$$tmp/$(ROCKSPEC)") && \
+	tag=$$(sed -n 's/^ *tag = "\(.*\)",$$/\1/p' "$$tmp/$(ROCKSPEC)") && \
+	{ [ "$$tag" = "v$(VERSION)" ] || { echo "$(ROCKSPEC): source.tag is not v$(VERSION)" >&2; exit 1; }; } && \
+	git init -q --bare "$$tmp/src.git" && git push -q "$$tmp/src.git" "+HEAD:refs/tags/$$tag" && \
+	cd $(ROCK_DIR) && \
+	GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0="url.file://$$tmp/src.git.insteadOf" GIT_CONFIG_VALUE_0="$$url" \
+	  GIT_CONFIG_KEY_1=advice.detachedHead GIT_CONFIG_VALUE_1=false \
+	  $(LUAROCKS) pack "$$tmp/$(ROCKSPEC)"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
