@@ -82,16 +82,16 @@ describe("build_query against PHP (seed " .. seed .. ")", function()
   end
 
   it("matches PHP on 3000 random nested tables", function()
-    run_cases(3000, false)
+    run_cases(gen.count(3000), false)
   end)
 
   it("matches PHP on 3000 random tables that use flat bracket keys", function()
-    run_cases(3000, true)
+    run_cases(gen.count(3000), true)
   end)
 
   it("writes 20000 random floats of every magnitude as PHP does", function()
     local floats, exprs = {}, {}
-    for i = 1, 20000 do
+    for i = 1, gen.count(20000) do
       floats[i] = gen.float()
       exprs[i] = "['f' => " .. php.literal(floats[i]) .. "]"
     end
@@ -102,7 +102,7 @@ describe("build_query against PHP (seed " .. seed .. ")", function()
   end)
 
   it("refuses values PHP cannot represent wherever they are nested", function()
-    for i = 1, 300 do
+    for i = 1, gen.count(300) do
       local t = gen.lua_table(gen.tree(null), i % 2 == 0)
       local bad = ({ 0 / 0, math.huge, -math.huge, print, coroutine.create(function() end), io.stdout })[i % 6 + 1]
       local x = t

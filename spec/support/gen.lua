@@ -6,6 +6,15 @@ local number = require "support.number"
 
 local random = math.random
 
+--- Whether the specs run under valgrind or the ASan host, where Lua runs many times slower.
+gen.tooled = (os.getenv("LD_PRELOAD") or ""):find("vgpreload") ~= nil or os.getenv("JUSTCLICK_HOST") ~= nil
+
+--- How many random cases to try: n, or a tenth of n under the tools, which look for memory errors
+-- that a tenth of the cases reaches as well (the plain runs under every Lua keep the volume).
+function gen.count(n)
+  return gen.tooled and math.ceil(n / 10) or n
+end
+
 local function pick(list) return list[random(#list)] end
 
 -- math.random(lo, hi) on any bounds: Lua 5.1 takes C ints for them, and Lua 5.3 refuses the
