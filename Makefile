@@ -51,7 +51,7 @@ BUILD      := $(if $(filter 5.4,$(LUA_VERSION)),build,build-$(LUA_VERSION))
 # (Through the all-in-one searcher, an installed justclick/core.so would win.)
 MODULE     := $(BUILD)/lua/justclick/core.so
 HOST       := $(BUILD)/bin/justclick
-CORE_SRC   := src/compat.c src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c \
+CORE_SRC   := src/compat.c src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/sys.c src/phpfmt.c src/buffer.c \
               src/form.c src/secret.c src/inbox.c src/notify.c src/serve.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)

@@ -22,6 +22,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "core.h"
+#include "secret.h"
+#include "sys.h"
 
 enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 

@@ -2,7 +2,7 @@
  * libcurl sessions. A session holds one easy handle, reused so that its connection stays
  * alive; a multi session holds several, driven together through curl's multi interface.
  *
- *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 << 20,
+ *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 MiB,
  *                          keep_alive = true}
  *   local status, body = s:post(url, body [, once [, timeout]])  -- an HTTP reply, whatever its status
  *   local nil_, failure = s:post(url, body ...)  -- {code, message, sent, too_big}: curl failed
@@ -26,21 +26,17 @@
  * has returned, and none starts after it. After core.forbid_network() (a dry run) none starts at
  * all.
  */
-#define _POSIX_C_SOURCE 200809L /* nanosleep */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/resource.h>
 #include <curl/curl.h>
 #include <lauxlib.h>
 #include "core.h"
+#include "http.h"
+#include "limits.h"
+#include "sys.h"
 
 #define JC_SESSION_TYPE "justclick.session"
 #define JC_MULTI_TYPE "justclick.multi"
-#define JC_MAX_JOBS 64
-
-volatile sig_atomic_t jc_interrupted = 0;
 static int network_forbidden = 0; /* core.forbid_network(): a dry run; never undone */
 
 /* ---- one transfer: an easy handle and the reply it is reading ---- */
@@ -143,7 +139,7 @@ static void read_options(lua_State *L, int idx, jc_http_options *o) {
   o->keep_alive = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_getfield(L, idx, "max_reply");
   if (lua_isnil(L, -1)) {
-    o->max_reply = 8 << 20;
+    o->max_reply = JC_DEFAULT_MAX_REPLY;
   } else if (lua_tointeger(L, -1) > 0) {
     o->max_reply = (size_t)lua_tointeger(L, -1);
   } else {
@@ -237,7 +233,7 @@ static void transfer_end(lua_State *L, jc_transfer *t) {
   t->body = NULL;
   t->body_len = 0;
   SET(t->curl, CURLOPT_POSTFIELDS, "");
-  if (t->copy.cap > (1u << 20)) jc_buf_free(&t->copy);
+  if (t->copy.cap > JC_KEEP_BYTES) jc_buf_free(&t->copy);
 }
 
 /* Pushes what a finished transfer came to: status, body | nil, {code, message, sent, too_big}.
@@ -263,7 +259,7 @@ static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
   if (rc == CURLE_OK) {
     lua_pushinteger(L, status);
     lua_pushlstring(L, t->reply.data, t->reply.len); /* copied before it can collect */
-    if (t->reply.cap > (1u << 20)) jc_buf_free(&t->reply); /* keep no huge buffer around */
+    if (t->reply.cap > JC_KEEP_BYTES) jc_buf_free(&t->reply); /* keep no huge buffer around */
     return connects;
   }
   lua_pushnil(L);
@@ -392,7 +388,7 @@ static int l_multi(lua_State *L) {
   jc_http_options o;
   jc_multi *m;
   lua_Integer jobs = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, jobs >= 1 && jobs <= JC_MAX_JOBS, 2, "jobs must be from 1 to 64");
+  if (jobs < 1 || jobs > JC_MAX_JOBS) return luaL_argerror(L, 2, lua_pushfstring(L, "jobs must be from 1 to %d", JC_MAX_JOBS));
   read_options(L, 1, &o);
   m = lua_newuserdatauv(L, sizeof *m, 0);
   memset(m, 0, sizeof *m);
@@ -488,43 +484,7 @@ static const luaL_Reg multi_methods[] = {
   {NULL, NULL},
 };
 
-/* ---- time ---- */
-
-/* sleep(seconds): the pause between attempts, at most an hour. Another signal only interrupts
-   it; SIGINT in the host (jc_interrupted, checked before each wait) ends it. */
-static int l_sleep(lua_State *L) {
-  lua_Number seconds = luaL_checknumber(L, 1);
-  struct timespec t, left;
-  if (!(seconds > 0)) return 0;
-  if (seconds > 3600) seconds = 3600;
-  t.tv_sec = (time_t)seconds;
-  t.tv_nsec = (long)((seconds - (lua_Number)t.tv_sec) * 1e9);
-  while (!jc_interrupted && nanosleep(&t, &left) != 0 && errno == EINTR) t = left;
-  return 0;
-}
-
-/* now() -> seconds on a monotonic clock, for measuring calls. */
-static int l_now(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)jc_clock(CLOCK_MONOTONIC));
-  return 1;
-}
-
-/* time() -> seconds since the epoch, with a fraction: when a request went out, for the import's
-   journal, whose times are compared with the server's. */
-static int l_time(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)jc_clock(CLOCK_REALTIME));
-  return 1;
-}
-
-/* cpu() -> seconds of CPU this process has used, user and system, as getrusage counts them:
-   what the benchmarks compare with PHP's getrusage. */
-static int l_cpu(lua_State *L) {
-  struct rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  lua_pushnumber(L, (lua_Number)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-                        (lua_Number)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6);
-  return 1;
-}
+/* ---- the network switch ---- */
 
 /* forbid_network(): from now on no request starts in this process (a dry run). Not undone. */
 static int l_forbid_network(lua_State *L) {
@@ -544,31 +504,14 @@ static const luaL_Reg http_functions[] = {
   {"forbid_network", l_forbid_network},
   {"network_forbidden", l_network_forbidden},
   {"multi", l_multi},
-  {"sleep", l_sleep},
-  {"now", l_now},
-  {"time", l_time},
-  {"cpu", l_cpu},
   {NULL, NULL},
 };
-
-static void new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc) {
-  if (luaL_newmetatable(L, name)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_pop(L, 1);
-}
 
 int jc_open_http(lua_State *L) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return luaL_error(L, "justclick: libcurl could not start");
-  new_type(L, JC_SESSION_TYPE, session_methods, session_gc);
-  new_type(L, JC_MULTI_TYPE, multi_methods, multi_gc);
+  jc_new_type(L, JC_SESSION_TYPE, session_methods, session_gc);
+  jc_new_type(L, JC_MULTI_TYPE, multi_methods, multi_gc);
   luaL_setfuncs(L, http_functions, 0);
   return 0;
 }

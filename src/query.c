@@ -814,15 +814,14 @@ size_t jc_query_options(lua_State *L, int idx) {
 }
 
 void jc_query_trim(jc_query *q) {
-  enum { KEEP = 1 << 20 };
-  if (q->out.cap > KEEP) jc_buf_free(&q->out);
-  if (q->key.cap > KEEP) jc_buf_free(&q->key);
-  if (q->items_cap * sizeof *q->items > KEEP) {
+  if (q->out.cap > JC_KEEP_BYTES) jc_buf_free(&q->out);
+  if (q->key.cap > JC_KEEP_BYTES) jc_buf_free(&q->key);
+  if (q->items_cap * sizeof *q->items > JC_KEEP_BYTES) {
     free(q->items);
     q->items = NULL;
     q->items_cap = 0;
   }
-  if (q->keys_cap * sizeof *q->keys > KEEP) {
+  if (q->keys_cap * sizeof *q->keys > JC_KEEP_BYTES) {
     free(q->keys);
     q->keys = NULL;
     q->keys_cap = 0;
@@ -835,10 +834,20 @@ static void build_query_body(lua_State *L, jc_query *q, void *ud) {
 }
 
 /* build_query(params [, options]) -> string */
-int jc_l_build_query(lua_State *L) {
+static int l_build_query(lua_State *L) {
   size_t max_vars;
   luaL_checktype(L, 1, LUA_TTABLE);
   max_vars = jc_query_options(L, 2);
   jc_query_call(L, 1, build_query_body, &max_vars);
   return 1;
+}
+
+static const luaL_Reg functions[] = {
+  {"build_query", l_build_query},
+  {NULL, NULL},
+};
+
+int jc_open_query(lua_State *L) {
+  jc_add_functions(L, functions);
+  return 0;
 }

@@ -5,11 +5,7 @@
 #include <stdint.h>
 #include <lua.h>
 #include "buffer.h"
-
-/* PHP's max_input_nesting_level: a key may hold at most this many bracketed parts. */
-#define JC_MAX_DEPTH 64
-/* PHP's default max_input_vars: parse_str and $_POST keep no more variables than this. */
-#define JC_DEFAULT_MAX_VARS 1000
+#include "limits.h"
 
 struct jc_item;
 struct jc_sort_key;
@@ -26,6 +22,14 @@ typedef struct {
 } jc_query;
 
 void jc_query_free(jc_query *q);
+/* Frees scratch buffers that one large call left oversized. */
+void jc_query_trim(jc_query *q);
+
+/* Adds build_query (and safe.build_query) to the module table on top of the stack. */
+int jc_open_query(lua_State *L);
+
+/* Reads the options table at `idx` (absent, nil or a table) and returns max_input_vars. */
+size_t jc_query_options(lua_State *L, int idx);
 
 /* What a call does with the scratch it is given: reads the params table at stack index 1, and
    pushes its one result. */

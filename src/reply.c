@@ -10,6 +10,9 @@
 #include <math.h>
 #include <lauxlib.h>
 #include "core.h"
+#include "limits.h"
+#include "reply.h"
+#include "sign.h"
 
 static const char cjson_decode_key = 0; /* registry[&cjson_decode_key]: our decode function */
 
@@ -39,7 +42,7 @@ static void integers(lua_State *L, int idx) {
   while (lua_next(L, idx)) {
     if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
       lua_Number d = lua_tonumber(L, -1);
-      if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+      if (d == floor(d) && d >= -JC_INTEGER_BOUND && d < JC_INTEGER_BOUND) {
         lua_pushvalue(L, -2);
         lua_pushinteger(L, (lua_Integer)d);
         lua_rawset(L, idx); /* changing the value of an existing key keeps lua_next valid */
@@ -57,7 +60,7 @@ static int refuse(lua_State *L, const char *message) {
   return 2;
 }
 
-int jc_l_decode_reply(lua_State *L) {
+static int l_decode_reply(lua_State *L) {
   size_t secret_len;
   const char *secret;
   luaL_checkstring(L, 1);
@@ -86,4 +89,14 @@ int jc_l_decode_reply(lua_State *L) {
   lua_settop(L, 3);
   lua_pushboolean(L, jc_reply_verified(L, 3, secret, secret_len));
   return 2;
+}
+
+static const luaL_Reg functions[] = {
+  {"decode_reply", l_decode_reply},
+  {NULL, NULL},
+};
+
+int jc_open_reply(lua_State *L) {
+  jc_add_functions(L, functions);
+  return 0;
 }

@@ -5,9 +5,12 @@
  */
 #include <math.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <lauxlib.h>
 #include "core.h"
+#include "limits.h"
 #include "phpfmt.h"
+#include "sign.h"
 
 int jc_md5_open(jc_md5 *m) {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
@@ -105,13 +108,13 @@ static int sign_call(lua_State *L, int body, size_t reserved) {
 }
 
 /* sign(params, user, secret [, options]) -> 32 hex digits */
-int jc_l_sign(lua_State *L) {
+static int l_sign(lua_State *L) {
   return sign_call(L, 0, 0);
 }
 
 /* signed_body(params, user, secret [, options]) -> the request body: the query and its hash
    field, encoded once and hashed once. The hash field counts towards max_input_vars. */
-int jc_l_signed_body(lua_State *L) {
+static int l_signed_body(lua_State *L) {
   return sign_call(L, 1, 1);
 }
 
@@ -141,7 +144,7 @@ static int php_text(lua_State *L, int idx, char num[JC_NUMBUF], jc_slice *out) {
       out->p = num;
       if (lua_isinteger(L, idx)) {
         out->n = jc_fmt_integer(lua_tointeger(L, idx), num);
-      } else if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+      } else if (d == floor(d) && d >= -JC_INTEGER_BOUND && d < JC_INTEGER_BOUND) {
         out->n = jc_fmt_integer((lua_Integer)d, num);
       } else {
         out->n = jc_fmt_double(d, num);
@@ -177,7 +180,7 @@ int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret
 }
 
 /* verify_reply(reply, secret) -> boolean, compared in constant time */
-int jc_l_verify_reply(lua_State *L) {
+static int l_verify_reply(lua_State *L) {
   size_t secret_len;
   const char *secret;
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -187,11 +190,24 @@ int jc_l_verify_reply(lua_State *L) {
 }
 
 /* md5(s) -> 32 hex digits; the floor that benchmarks compare sign() with. */
-int jc_l_md5(lua_State *L) {
+static int l_md5(lua_State *L) {
   jc_slice part;
   char hex[JC_MD5_HEX];
   part.p = luaL_checklstring(L, 1, &part.n);
   if (!md5_hex(&jc_state_of(L)->md5, &part, 1, hex)) return luaL_error(L, "justclick: MD5 failed");
   lua_pushlstring(L, hex, JC_MD5_HEX);
   return 1;
+}
+
+static const luaL_Reg functions[] = {
+  {"sign", l_sign},
+  {"signed_body", l_signed_body},
+  {"verify_reply", l_verify_reply},
+  {"md5", l_md5},
+  {NULL, NULL},
+};
+
+int jc_open_sign(lua_State *L) {
+  jc_add_functions(L, functions);
+  return 0;
 }
