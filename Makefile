@@ -66,9 +66,11 @@ INST_BINDIR ?= $(PREFIX)/bin
 .PHONY: all check test test-all memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall clean
 all: $(MODULE) $(if $(filter 5.4,$(LUA_VERSION)),$(HOST))
 
+# The shared object exports luaopen_justclick_core alone (core.h's JC_EXPORT), as luasystem's
+# does: no jc_* name of ours can clash with another module's or the host's.
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -pthread $(DEPS_CFLAGS) -c $< -o $@
+	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(DEPS_CFLAGS) -c $< -o $@
 
 $(MODULE): $(OBJ)
 	@mkdir -p $(dir $@)
