@@ -3,12 +3,13 @@
 -- libcurl transport and the reply check. This file holds the API's vocabulary, validation,
 -- errors and retry policy.
 local core = require "justclick.core"
+local LIMITS = core.limits -- src/limits.h
 
 -- Lua 5.3 and 5.4 tell integers from floats. Under 5.1 and LuaJIT every number is a double, and
 -- an integral one with |x| < 2^53 counts as an integer: the C core's rule (src/compat.h).
 local math_type = math.type or function(v)
   if type(v) ~= "number" then return nil end
-  return (v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53) and "integer" or "float"
+  return (v == math.floor(v) and v > -LIMITS.exact_bound and v < LIMITS.exact_bound) and "integer" or "float"
 end
 local tointeger = math.tointeger or function(v)
   return math_type(v) == "integer" and v or nil
@@ -367,7 +368,7 @@ function justclick.new(opts)
     api_url = (api_url:gsub("/+$", "")),
     retries = retries,
     backoff = opts.backoff or 0.5,
-    max_input_vars = opts.max_input_vars and tointeger(opts.max_input_vars) or 1000,
+    max_input_vars = opts.max_input_vars and tointeger(opts.max_input_vars) or LIMITS.max_input_vars,
     timeout = opts.timeout or 30,
     -- a dry run of the process (the host's --dry-run) holds for every client, whatever its options
     dry_run = opts.dry_run or core.network_forbidden(),

@@ -5,13 +5,14 @@
 #include <string.h>
 #include <lualib.h> /* LUA_FILEHANDLE, in Lua 5.1 */
 #include "compat.h"
+#include "limits.h"
 
 #if LUA_VERSION_NUM < 503
 int jc_compat_isinteger(lua_State *L, int i) {
   lua_Number n;
   if (lua_type(L, i) != LUA_TNUMBER) return 0;
   n = lua_tonumber(L, i);
-  return n == floor(n) && fabs(n) < 9007199254740992.0; /* 2^53: every integer below is exact */
+  return n == floor(n) && fabs(n) < JC_EXACT_BOUND; /* every integer below is exact */
 }
 
 size_t jc_compat_stringtonumber(lua_State *L, const char *s) {

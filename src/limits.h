@@ -22,4 +22,8 @@
    integral number below it counts as an integer (compat.h). */
 #define JC_EXACT_BOUND 9007199254740992.0
 
+/* A limit as a string literal, for usage texts: JC_STRING(JC_MAX_JOBS) is "64". */
+#define JC_STRING(x) JC_STRING_(x)
+#define JC_STRING_(x) #x
+
 #endif

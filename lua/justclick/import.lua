@@ -16,6 +16,7 @@ local journal = require "justclick.import.journal"
 local reconcile = require "justclick.import.reconcile"
 
 local import = {}
+local MAX_JOBS = core.limits.jobs
 
 -- API codes that no row can get past: the account or the signature is wrong.
 local FATAL = { [1] = true, [4] = true, [5] = true, [6] = true, [7] = true }
@@ -49,8 +50,8 @@ end
 -- The options of run(), checked: a wrong one is a programming error and raises.
 local function check_options(opts)
   local jobs = opts.jobs or 4
-  if math.type(jobs) ~= "integer" or jobs < 1 or jobs > 64 then
-    error("justclick.import: jobs must be an integer from 1 to 64", 3)
+  if math.type(jobs) ~= "integer" or jobs < 1 or jobs > MAX_JOBS then
+    error(("justclick.import: jobs must be an integer from 1 to %d"):format(MAX_JOBS), 3)
   end
   local grace = opts.grace or 60
   if type(grace) ~= "number" or not (grace >= 0 and grace <= 86400) then
@@ -299,7 +300,9 @@ local function parse_args(args)
     if a == "--jobs" or a == "-j" then
       if not v then v, err = value(a) end
       o.jobs = math.tointeger(tonumber(v or ""))
-      if not o.jobs or o.jobs < 1 or o.jobs > 64 then return nil, err or "--jobs takes 1 to 64" end
+      if not o.jobs or o.jobs < 1 or o.jobs > MAX_JOBS then
+        return nil, err or ("--jobs takes 1 to %d"):format(MAX_JOBS)
+      end
     elseif a == "--grace" then
       if not v then v, err = value(a) end
       o.grace = tonumber(v or "")
@@ -330,15 +333,15 @@ local function parse_args(args)
   return o
 end
 
-local USAGE = [[
+local USAGE = ([[
 usage: justclick import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE
   FILE                   CSV with a header row, or .jsonl: each order created exactly once
-  --jobs N               orders under way at once, 1 to 64 (default 4)
+  --jobs N               orders under way at once, 1 to %d (default 4)
   --grace S              seconds to let the server finish a request that got no answer,
                          before GetBills is trusted to say it has no order (default 60)
   --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID
   --resend LINE          settle a row whose outcome is unknown: it has no order; send it
-]]
+]]):format(MAX_JOBS)
 
 --- import.main(...): `justclick import [options] FILE`. Prints the progress and the summary;
 -- returns the exit status: 0; 1 when a row failed or its outcome is unknown, or the import
