@@ -2,6 +2,20 @@
 -- (Runs under every Lua: no 5.4-only syntax.)
 local core = require "justclick.core"
 local justclick = require "justclick"
+local files = require "support.files"
+local shell = require "support.shell"
+
+-- Runs Lua code in a new process of the Lua that runs the specs, with this module, under a
+-- virtual memory limit of `kib`; returns its exit status and output.
+local function run_lua(code, kib)
+  local lua = arg and arg[-1] or "lua5.4"
+  local path = os.tmpname()
+  files.write(path, code)
+  local status, out = shell.run(("ulimit -v %d; LUA_CPATH='%s' LUA_PATH='%s' %s %s")
+    :format(kib, package.cpath, package.path, lua, path))
+  os.remove(path)
+  return status, out
+end
 
 describe("justclick.core", function()
   it("gives Lua the shared limits of src/limits.h", function()
@@ -29,5 +43,58 @@ describe("justclick.core", function()
     for _, name in ipairs({ "sleep", "now", "time", "boottime", "isatty" }) do
       assert.are.equal("function", type(core[name]), name)
     end
+  end)
+
+  describe("append_durably and truncate_durably", function()
+    it("return true, or nil, \"path: strerror\" and errno, as io.open does", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      local path = dir .. "/journal"
+      local ok, err, errno = core.append_durably(path, "x")
+      assert.is_nil(ok)
+      assert.are.equal(path .. ": No such file or directory", err)
+      assert.are.equal(2, errno) -- ENOENT
+      ok, err, errno = core.truncate_durably(path, 0)
+      assert.are.same({ nil, path .. ": No such file or directory", 2 }, { ok, err, errno })
+      local file = os.tmpname()
+      assert.are.same({ true }, { core.append_durably(file, "abc") })
+      assert.are.same({ true }, { core.truncate_durably(file, 1) })
+      assert.are.equal("a", files.read(file))
+      os.remove(file)
+    end)
+
+    it("refuse a path with a NUL byte rather than open the name before it", function()
+      local file = os.tmpname()
+      local ok, err, errno = core.append_durably(file .. "\0.other", "x")
+      assert.is_nil(ok)
+      assert.are.equal(file .. ": Invalid argument", err)
+      assert.are.equal(22, errno) -- EINVAL
+      assert.are.equal("", files.read(file))
+      os.remove(file)
+    end)
+  end)
+
+  describe("decode_reply", function()
+    it("reports bytes that are not JSON as a bad reply", function()
+      local reply, err = core.decode_reply("<html>", "secret")
+      assert.is_nil(reply)
+      assert.is_truthy(err:find("^the reply is not JSON"), err)
+    end)
+
+    it("raises a memory error inside the JSON decoder again, rather than report a bad reply", function()
+      -- a cjson whose decode runs out of memory: the process may map at most 300 MiB
+      local status, out = run_lua([[
+        package.preload.cjson = function()
+          return { new = function()
+            return { decode_invalid_numbers = function() end, decode = function() return ("x"):rep(2 ^ 30) end }
+          end }
+        end
+        local core = require "justclick.core"
+        local ok, a, b = pcall(core.decode_reply, "{}", "s")
+        io.write(tostring(ok), "|", tostring(a), "|", tostring(b))
+      ]], 300 * 1024)
+      assert.are.equal(0, status, out)
+      assert.are.equal("false|not enough memory|nil", out)
+    end)
   end)
 end)

@@ -3,8 +3,8 @@
    append_durably(path, data): appends data to the file at path (made with mode 0600 if it is
    missing) and fsyncs it before returning, so that a record survives a crash or SIGKILL the
    moment the call returns; a file it makes has its directory fsynced too. The import's journal
-   writes each record this way before the next request goes out. Returns true, or nil and a
-   message. */
+   writes each record this way before the next request goes out. Returns true, or nil,
+   "path: strerror" and errno, as io.open's failures do (luaL_fileresult). */
 #define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +51,12 @@ static int l_append_durably(lua_State *L) {
   size_t len, path_len, done = 0;
   const char *path = luaL_checklstring(L, 1, &path_len);
   const char *data = luaL_checklstring(L, 2, &len);
-  int fd = jc_open_durably(path, path_len, O_WRONLY | O_APPEND);
+  int fd = -1;
+  if (memchr(path, '\0', path_len) != NULL) { /* open() would take the name up to the NUL */
+    errno = EINVAL;
+    goto failed;
+  }
+  fd = jc_open_durably(path, path_len, O_WRONLY | O_APPEND);
   if (fd < 0) goto failed;
   while (done < len) {
     ssize_t n = write(fd, data + done, len - done);
@@ -61,17 +66,14 @@ static int l_append_durably(lua_State *L) {
   }
   if (fsync(fd) != 0) goto failed_open;
   if (close(fd) != 0) goto failed;
-  lua_pushboolean(L, 1);
-  return 1;
+  return luaL_fileresult(L, 1, NULL);
 failed_open: {
     int saved = errno;
     close(fd);
     errno = saved;
   }
 failed:
-  lua_pushnil(L);
-  lua_pushfstring(L, "%s: %s", path, strerror(errno));
-  return 2;
+  return luaL_fileresult(L, 0, path);
 }
 
 /* ---- lock(path): one import of a file at a time ---- */
@@ -111,23 +113,23 @@ static int l_lock(lua_State *L) {
   return 1;
 }
 
-/* truncate_durably(path, length) -> true | nil, message: cuts the file to length bytes and
-   fsyncs it. The journal cuts a torn last record this way, so that the next one starts clean. */
+/* truncate_durably(path, length) -> true | nil, "path: strerror", errno: cuts the file to
+   length bytes and fsyncs it. The journal cuts a torn last record this way, so that the next
+   one starts clean. */
 static int l_truncate_durably(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer length = luaL_checkinteger(L, 2);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  luaL_argcheck(L, length >= 0, 2, "a length of 0 or more");
+  int fd;
+  luaL_argcheck(L, length >= 0, 2, "a length of 0 or more"); /* before open: raising leaks no fd */
+  fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0 || ftruncate(fd, (off_t)length) != 0 || fsync(fd) != 0) {
     int saved = errno;
     if (fd >= 0) close(fd);
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(saved));
-    return 2;
+    errno = saved;
+    return luaL_fileresult(L, 0, path);
   }
   close(fd);
-  lua_pushboolean(L, 1);
-  return 1;
+  return luaL_fileresult(L, 1, NULL);
 }
 
 /* realpath(path) -> the absolute path with no symbolic link in it, and the count of hard links of

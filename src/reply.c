@@ -1,5 +1,5 @@
 /*
- * decode_reply(body, secret) -> reply, verified | nil, message
+ * decode_reply(body, secret) -> reply, verified | nil, message; raises when memory runs out
  *
  * A JustClick reply is JSON: {"error_code": int, "error_text": string, "result": ..., "hash":
  * md5(code::text::secret)}. It is decoded with a private lua-cjson instance (strict: no NaN,
@@ -63,12 +63,17 @@ static int refuse(lua_State *L, const char *message) {
 static int l_decode_reply(lua_State *L) {
   size_t secret_len;
   const char *secret;
+  int status;
   luaL_checkstring(L, 1);
   secret = luaL_checklstring(L, 2, &secret_len);
   lua_settop(L, 2);
   push_decode(L);
   lua_pushvalue(L, 1);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  status = lua_pcall(L, 1, 1, 0);
+  /* Only cjson's own refusal (a runtime error) means the bytes are not JSON. Running out of
+     memory says nothing of the reply: it is raised again, as it would be outside a pcall. */
+  if (status == LUA_ERRMEM) return lua_error(L);
+  if (status != LUA_OK) {
     lua_pushnil(L);
     lua_pushfstring(L, "the reply is not JSON (%s)", lua_tostring(L, -2));
     return 2;
