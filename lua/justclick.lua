@@ -238,12 +238,9 @@ end
 -- The URL and the signed body of a call, or nil and an input error.
 local function prepare(client, method, params)
   local secret = secrets[client]
-  local ok, body = pcall(core.signed_body, params, client.user, secret, { max_input_vars = client.max_input_vars })
-  if not ok then
-    -- the encoder's refusals begin "justclick: "; anything else (an interrupt) goes on up
-    if type(body) ~= "string" or not body:find("^justclick: ") then error(body, 0) end
-    return nil, new_error("input", nil, redact((body:gsub("^justclick: ", "")), secret))
-  end
+  -- the encoder's refusals come back as a problem; anything else (an interrupt, memory) raises
+  local body, problem = core.safe.signed_body(params, client.user, secret, { max_input_vars = client.max_input_vars })
+  if not body then return nil, new_error("input", nil, redact(problem, secret)) end
   return client.api_url .. "/" .. method, body
 end
 

@@ -97,4 +97,32 @@ describe("justclick.core", function()
       assert.are.equal("false|not enough memory|nil", out)
     end)
   end)
+
+  describe("core.safe, as cjson.safe", function()
+    local function fn() end
+
+    it("returns nil and the encoder's problem, with no prefix to strip, where the plain form raises", function()
+      assert.are.same({ nil, "a: a function value cannot be sent (only justclick.null may stand for nothing)" },
+        { core.safe.build_query({ a = fn }) })
+      assert.are.same({ nil, "hash: the key is reserved for the request's signature" },
+        { core.safe.signed_body({ hash = 1 }, "u", "s") })
+      assert.are.same({ nil, "max_input_vars leaves no room for the hash" },
+        { core.safe.signed_body({ a = 1 }, "u", "s", { max_input_vars = 1 }) })
+      local ok, err = pcall(function() return core.build_query({ a = fn }) end)
+      assert.is_false(ok)
+      assert.is_truthy(err:find("^spec/core_spec%.lua:%d+: justclick: a: a function value"), err)
+    end)
+
+    it("gives what the plain form gives for good input", function()
+      local params = { goods = { { good_name = "x", good_sum = 10 } }, bill_email = "a@b.c" }
+      assert.are.equal(core.build_query(params), core.safe.build_query(params))
+      assert.are.equal(core.sign(params, "u", "s"), core.safe.sign(params, "u", "s"))
+      assert.are.equal(core.signed_body(params, "u", "s"), core.safe.signed_body(params, "u", "s"))
+    end)
+
+    it("still raises programming errors: wrong argument types, unknown options", function()
+      assert.has_error(function() core.safe.signed_body(1, "u", "s") end)
+      assert.has_error(function() core.safe.build_query({}, { bogus = 1 }) end)
+    end)
+  end)
 end)

@@ -80,6 +80,8 @@ JC_EXPORT int luaopen_justclick_core(lua_State *L) {
   if (!jc_md5_open(&s->md5)) return luaL_error(L, "justclick: OpenSSL provides no MD5");
   /* Held in the registry only while the files add their functions: then their upvalues hold it. */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &state_key);
+  lua_newtable(L); /* core.safe: functions that return nil and the problem, as cjson.safe's */
+  lua_setfield(L, -2, "safe");
   jc_open_query(L);
   jc_open_form(L);
   jc_open_sign(L);

@@ -92,30 +92,43 @@ static void sign_body(lua_State *L, jc_query *q, void *ud) {
 
 /* sign and signed_body: the params at 1 signed with user (2) and secret (3), leaving `reserved`
    of the options' (4) max_input_vars for fields added later. */
-static int sign_call(lua_State *L, int body, size_t reserved) {
+static int sign_call(lua_State *L, int body, size_t reserved, int safe) {
   sign_job job;
   luaL_checktype(L, 1, LUA_TTABLE);
   job.user.p = luaL_checklstring(L, 2, &job.user.n);
   job.secret.p = luaL_checklstring(L, 3, &job.secret.n);
   job.max_vars = jc_query_options(L, 4);
-  if (job.max_vars != 0 && job.max_vars <= reserved)
-    return luaL_error(L, "justclick: max_input_vars leaves no room for the hash");
+  if (job.max_vars != 0 && job.max_vars <= reserved) {
+    if (!safe) return luaL_error(L, "justclick: max_input_vars leaves no room for the hash");
+    lua_pushliteral(L, "max_input_vars leaves no room for the hash");
+    return jc_query_refused(L);
+  }
   if (job.max_vars != 0) job.max_vars -= reserved;
   job.md5 = &jc_state_of(L)->md5;
   job.body = body;
-  jc_query_call(L, 1, sign_body, &job);
-  return 1;
+  return jc_query_call(L, 1, sign_body, &job, safe) ? 1 : jc_query_refused(L);
 }
 
 /* sign(params, user, secret [, options]) -> 32 hex digits */
 static int l_sign(lua_State *L) {
-  return sign_call(L, 0, 0);
+  return sign_call(L, 0, 0, 0);
+}
+
+/* safe.sign(params, user, secret [, options]) -> 32 hex digits | nil, problem */
+static int l_safe_sign(lua_State *L) {
+  return sign_call(L, 0, 0, 1);
 }
 
 /* signed_body(params, user, secret [, options]) -> the request body: the query and its hash
    field, encoded once and hashed once. The hash field counts towards max_input_vars. */
 static int l_signed_body(lua_State *L) {
-  return sign_call(L, 1, 1);
+  return sign_call(L, 1, 1, 0);
+}
+
+/* safe.signed_body(params, user, secret [, options]) -> body | nil, problem: what the Lua layer
+   turns into an input error, with no message to take apart. */
+static int l_safe_signed_body(lua_State *L) {
+  return sign_call(L, 1, 1, 1);
 }
 
 /* The text PHP's "$code::$text" interpolation gives a decoded JSON scalar. cjson decodes every
@@ -207,7 +220,16 @@ static const luaL_Reg functions[] = {
   {NULL, NULL},
 };
 
+static const luaL_Reg safe_functions[] = {
+  {"sign", l_safe_sign},
+  {"signed_body", l_safe_signed_body},
+  {NULL, NULL},
+};
+
 int jc_open_sign(lua_State *L) {
   jc_add_functions(L, functions);
+  lua_getfield(L, -1, "safe");
+  jc_add_functions(L, safe_functions);
+  lua_pop(L, 1);
   return 0;
 }

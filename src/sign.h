@@ -29,8 +29,8 @@ void jc_md5_close(jc_md5 *m);
 /* MD5 of the parts one after another, as 32 lowercase hex digits (no NUL). 0 on failure. */
 int jc_md5_hex(jc_md5 *m, const jc_slice *parts, size_t nparts, char hex[JC_MD5_HEX]);
 
-/* Adds sign, signed_body, verify_reply and md5 (and safe.sign, safe.signed_body) to the module
-   table on top of the stack. */
+/* Adds sign, signed_body, verify_reply and md5 to the module table on top of the stack, and to
+   its `safe` table the forms of sign and signed_body that return nil and the problem. */
 int jc_open_sign(lua_State *L);
 
 /* Whether the reply table at `reply` carries a valid hash, as verify_reply tells; a function
