@@ -32,7 +32,9 @@ local justclick = {
 }
 
 -- ---------------------------------------------------------------------------------------------
--- Errors: tables with kind, code, message, retryable, and a __tostring.
+-- Errors: tables with kind, code, message, retryable, a __tostring, and a __concat, so that
+-- "x: " .. err and err .. "\n" give text. A transport error's name is libcurl's for its code
+-- ("COULDNT_CONNECT" for CURLE_COULDNT_CONNECT), as Lua-cURL's error objects give it.
 
 -- What a terminal or a log would obey rather than show, shown as escapes: a server's error_text
 -- may hold colour codes, carriage returns or newlines that rewrite what is shown. ASCII controls
@@ -98,6 +100,11 @@ function Error.__tostring(e)
   if e.hint then text = text .. " (" .. e.hint .. ")" end
   if e.verified == false then text = text .. " [reply hash not verified]" end
   return visible(text)
+end
+
+-- Either side may be the error (or both): each is shown as tostring shows it.
+function Error.__concat(a, b)
+  return tostring(a) .. tostring(b)
 end
 
 local function new_error(kind, code, message, fields)
@@ -177,7 +184,8 @@ local function transport_error(method, failure, read_only)
   end
   -- A read is safe to repeat; a write only if it never left this machine.
   local retry = not tls and (read_only or not failure.sent)
-  local err = new_error("transport", failure.code, message, { retryable = retry, sent = failure.sent, tls = tls })
+  local err = new_error("transport", failure.code, message,
+    { name = failure.name, retryable = retry, sent = failure.sent, tls = tls })
   return err, retry
 end
 
@@ -282,7 +290,7 @@ local function send(client, method, url, body, read_only, deadline)
     local left = deadline - core.now()
     if left <= 0 then -- an earlier request of the call used up its time: nothing is sent
       return nil, new_error("transport", 28, method .. ": the call's timeout ran out before this request went out",
-        { sent = false, attempts = attempt })
+        { name = "OPERATION_TIMEDOUT", sent = false, attempts = attempt })
     end
     local status, reply = client.session:post(url, body, not read_only, left)
     local result, err, retry = settle(client, method, status, reply, read_only)

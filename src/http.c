@@ -5,7 +5,7 @@
  *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 MiB,
  *                          keep_alive = true}
  *   local status, body = s:post(url, body [, once [, timeout]])  -- an HTTP reply, whatever its status
- *   local nil_, failure = s:post(url, body ...)  -- {code, message, sent, too_big}: curl failed
+ *   local nil_, failure = s:post(url, body ...)  -- {code, name, message, sent, too_big}: curl failed
  *   s:stats() --> {connects = n, requests = n};  s:close()  (also __close and __gc)
  *
  *   local m = core.multi(options, jobs)        -- the same options; up to `jobs` at once
@@ -236,7 +236,41 @@ static void transfer_end(lua_State *L, jc_transfer *t) {
   if (t->copy.cap > JC_KEEP_BYTES) jc_buf_free(&t->copy);
 }
 
-/* Pushes what a finished transfer came to: status, body | nil, {code, message, sent, too_big}.
+/* libcurl's codes by number, as the CURLE_* names without the prefix (curl.h of 7.88: a code's
+   number never changes, and a retired one is OBSOLETEnn), as Lua-cURL's error objects name
+   them. Strings, not the enum's names, so that an older curl.h builds this too. */
+static const char *const curl_code_names[] = {
+  "OK", "UNSUPPORTED_PROTOCOL", "FAILED_INIT", "URL_MALFORMAT", "NOT_BUILT_IN",
+  "COULDNT_RESOLVE_PROXY", "COULDNT_RESOLVE_HOST", "COULDNT_CONNECT", "WEIRD_SERVER_REPLY",
+  "REMOTE_ACCESS_DENIED", "FTP_ACCEPT_FAILED", "FTP_WEIRD_PASS_REPLY", "FTP_ACCEPT_TIMEOUT",
+  "FTP_WEIRD_PASV_REPLY", "FTP_WEIRD_227_FORMAT", "FTP_CANT_GET_HOST", "HTTP2",
+  "FTP_COULDNT_SET_TYPE", "PARTIAL_FILE", "FTP_COULDNT_RETR_FILE", "OBSOLETE20", "QUOTE_ERROR",
+  "HTTP_RETURNED_ERROR", "WRITE_ERROR", "OBSOLETE24", "UPLOAD_FAILED", "READ_ERROR",
+  "OUT_OF_MEMORY", "OPERATION_TIMEDOUT", "OBSOLETE29", "FTP_PORT_FAILED", "FTP_COULDNT_USE_REST",
+  "OBSOLETE32", "RANGE_ERROR", "HTTP_POST_ERROR", "SSL_CONNECT_ERROR", "BAD_DOWNLOAD_RESUME",
+  "FILE_COULDNT_READ_FILE", "LDAP_CANNOT_BIND", "LDAP_SEARCH_FAILED", "OBSOLETE40",
+  "FUNCTION_NOT_FOUND", "ABORTED_BY_CALLBACK", "BAD_FUNCTION_ARGUMENT", "OBSOLETE44",
+  "INTERFACE_FAILED", "OBSOLETE46", "TOO_MANY_REDIRECTS", "UNKNOWN_OPTION", "SETOPT_OPTION_SYNTAX",
+  "OBSOLETE50", "OBSOLETE51", "GOT_NOTHING", "SSL_ENGINE_NOTFOUND", "SSL_ENGINE_SETFAILED",
+  "SEND_ERROR", "RECV_ERROR", "OBSOLETE57", "SSL_CERTPROBLEM", "SSL_CIPHER",
+  "PEER_FAILED_VERIFICATION", "BAD_CONTENT_ENCODING", "OBSOLETE62", "FILESIZE_EXCEEDED",
+  "USE_SSL_FAILED", "SEND_FAIL_REWIND", "SSL_ENGINE_INITFAILED", "LOGIN_DENIED", "TFTP_NOTFOUND",
+  "TFTP_PERM", "REMOTE_DISK_FULL", "TFTP_ILLEGAL", "TFTP_UNKNOWNID", "REMOTE_FILE_EXISTS",
+  "TFTP_NOSUCHUSER", "OBSOLETE75", "OBSOLETE76", "SSL_CACERT_BADFILE", "REMOTE_FILE_NOT_FOUND",
+  "SSH", "SSL_SHUTDOWN_FAILED", "AGAIN", "SSL_CRL_BADFILE", "SSL_ISSUER_ERROR", "FTP_PRET_FAILED",
+  "RTSP_CSEQ_ERROR", "RTSP_SESSION_ERROR", "FTP_BAD_FILE_LIST", "CHUNK_FAILED",
+  "NO_CONNECTION_AVAILABLE", "SSL_PINNEDPUBKEYNOTMATCH", "SSL_INVALIDCERTSTATUS", "HTTP2_STREAM",
+  "RECURSIVE_API_CALL", "AUTH_ERROR", "HTTP3", "QUIC_CONNECT_ERROR", "PROXY", "SSL_CLIENTCERT",
+  "UNRECOVERABLE_POLL",
+};
+
+/* failure.name: "COULDNT_CONNECT" for CURLE_COULDNT_CONNECT; "UNKNOWN" past the table. */
+static const char *curl_code_name(CURLcode rc) {
+  size_t i = (size_t)rc;
+  return i < sizeof curl_code_names / sizeof *curl_code_names ? curl_code_names[i] : "UNKNOWN";
+}
+
+/* Pushes what a finished transfer came to: status, body | nil, {code, name, message, sent, too_big}.
    Returns the connections it opened. */
 static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
   long status = 0, request_size = 0, connects = 0;
@@ -263,9 +297,11 @@ static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
     return connects;
   }
   lua_pushnil(L);
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushinteger(L, rc);
   lua_setfield(L, -2, "code");
+  lua_pushstring(L, curl_code_name(rc));
+  lua_setfield(L, -2, "name");
   if (rewound) {
     lua_pushliteral(L, "the connection died after the request went out, and it is not sent twice");
   } else if (error[0]) {
@@ -317,7 +353,7 @@ static int l_session(lua_State *L) {
   return 1;
 }
 
-/* session:post(url, body [, once [, timeout]]) -> status, body | nil, {code, message, sent, too_big} */
+/* session:post(url, body [, once [, timeout]]) -> status, body | nil, {code, name, message, sent, too_big} */
 static int l_post(lua_State *L) {
   jc_session *s = luaL_checkudata(L, 1, JC_SESSION_TYPE);
   CURLcode rc;
