@@ -63,7 +63,7 @@ BUILD      := $(if $(filter 5.4,$(LUA_VERSION)),build,build-$(LUA_VERSION))
 # (Through the all-in-one searcher, an installed justclick/core.so would win.)
 MODULE     := $(BUILD)/lua/justclick/core.so
 HOST       := $(BUILD)/bin/justclick
-CORE_SRC   := src/compat.c src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/phpfmt.c src/buffer.c \
+CORE_SRC   := src/compat.c src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/sys.c src/phpfmt.c src/buffer.c \
               src/form.c src/secret.c src/inbox.c src/notify.c src/serve.c
 HEADERS    := $(wildcard src/*.h)
 OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -79,9 +79,11 @@ INST_BINDIR ?= $(PREFIX)/bin
 .PHONY: all check test test-all memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall rock clean
 all: $(MODULE) $(if $(filter 5.4,$(LUA_VERSION)),$(HOST))
 
+# The shared object exports luaopen_justclick_core alone (core.h's JC_EXPORT), as luasystem's
+# does: no jc_* name of ours can clash with another module's or the host's.
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -pthread $(DEPS_CFLAGS) -c $< -o $@
+	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(DEPS_CFLAGS) -c $< -o $@
 
 $(MODULE): $(OBJ)
 	@mkdir -p $(dir $@)

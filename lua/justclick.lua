@@ -3,12 +3,13 @@
 -- libcurl transport and the reply check. This file holds the API's vocabulary, validation,
 -- errors and retry policy.
 local core = require "justclick.core"
+local LIMITS = core.limits -- src/limits.h
 
 -- Lua 5.3 and 5.4 tell integers from floats. Under 5.1 and LuaJIT every number is a double, and
 -- an integral one with |x| < 2^53 counts as an integer: the C core's rule (src/compat.h).
 local math_type = math.type or function(v)
   if type(v) ~= "number" then return nil end
-  return (v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53) and "integer" or "float"
+  return (v == math.floor(v) and v > -LIMITS.exact_bound and v < LIMITS.exact_bound) and "integer" or "float"
 end
 local tointeger = math.tointeger or function(v)
   return math_type(v) == "integer" and v or nil
@@ -31,7 +32,9 @@ local justclick = {
 }
 
 -- ---------------------------------------------------------------------------------------------
--- Errors: tables with kind, code, message, retryable, and a __tostring.
+-- Errors: tables with kind, code, message, retryable, a __tostring, and a __concat, so that
+-- "x: " .. err and err .. "\n" give text. A transport error's name is libcurl's for its code
+-- ("COULDNT_CONNECT" for CURLE_COULDNT_CONNECT), as Lua-cURL's error objects give it.
 
 -- What a terminal or a log would obey rather than show, shown as escapes: a server's error_text
 -- may hold colour codes, carriage returns or newlines that rewrite what is shown. ASCII controls
@@ -97,6 +100,11 @@ function Error.__tostring(e)
   if e.hint then text = text .. " (" .. e.hint .. ")" end
   if e.verified == false then text = text .. " [reply hash not verified]" end
   return visible(text)
+end
+
+-- Either side may be the error (or both): each is shown as tostring shows it.
+function Error.__concat(a, b)
+  return tostring(a) .. tostring(b)
 end
 
 local function new_error(kind, code, message, fields)
@@ -176,7 +184,8 @@ local function transport_error(method, failure, read_only)
   end
   -- A read is safe to repeat; a write only if it never left this machine.
   local retry = not tls and (read_only or not failure.sent)
-  local err = new_error("transport", failure.code, message, { retryable = retry, sent = failure.sent, tls = tls })
+  local err = new_error("transport", failure.code, message,
+    { name = failure.name, retryable = retry, sent = failure.sent, tls = tls })
   return err, retry
 end
 
@@ -237,12 +246,9 @@ end
 -- The URL and the signed body of a call, or nil and an input error.
 local function prepare(client, method, params)
   local secret = secrets[client]
-  local ok, body = pcall(core.signed_body, params, client.user, secret, { max_input_vars = client.max_input_vars })
-  if not ok then
-    -- the encoder's refusals begin "justclick: "; anything else (an interrupt) goes on up
-    if type(body) ~= "string" or not body:find("^justclick: ") then error(body, 0) end
-    return nil, new_error("input", nil, redact((body:gsub("^justclick: ", "")), secret))
-  end
+  -- the encoder's refusals come back as a problem; anything else (an interrupt, memory) raises
+  local body, problem = core.safe.signed_body(params, client.user, secret, { max_input_vars = client.max_input_vars })
+  if not body then return nil, new_error("input", nil, redact(problem, secret)) end
   return client.api_url .. "/" .. method, body
 end
 
@@ -284,7 +290,7 @@ local function send(client, method, url, body, read_only, deadline)
     local left = deadline - core.now()
     if left <= 0 then -- an earlier request of the call used up its time: nothing is sent
       return nil, new_error("transport", 28, method .. ": the call's timeout ran out before this request went out",
-        { sent = false, attempts = attempt })
+        { name = "OPERATION_TIMEDOUT", sent = false, attempts = attempt })
     end
     local status, reply = client.session:post(url, body, not read_only, left)
     local result, err, retry = settle(client, method, status, reply, read_only)
@@ -367,7 +373,7 @@ function justclick.new(opts)
     api_url = (api_url:gsub("/+$", "")),
     retries = retries,
     backoff = opts.backoff or 0.5,
-    max_input_vars = opts.max_input_vars and tointeger(opts.max_input_vars) or 1000,
+    max_input_vars = opts.max_input_vars and tointeger(opts.max_input_vars) or LIMITS.max_input_vars,
     timeout = opts.timeout or 30,
     -- a dry run of the process (the host's --dry-run) holds for every client, whatever its options
     dry_run = opts.dry_run or core.network_forbidden(),

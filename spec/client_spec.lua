@@ -86,6 +86,17 @@ describe("the client against the sandbox", function()
         retries = 0 })
       local err = failed("transport", 7, client:order_details(1))
       assert.is_false(err.sent)
+      assert.are.equal("COULDNT_CONNECT", err.name) -- libcurl's name, as Lua-cURL gives it
+    end)
+
+    it("concatenate as their text, on either side of ..", function()
+      local client = justclick.new({ user = "demo", secret = "s", api_url = "http://127.0.0.1:1/api",
+        retries = 0 })
+      local _, err = client:order_details(1)
+      assert.are.equal("order 1: " .. tostring(err), "order 1: " .. err)
+      assert.are.equal(tostring(err) .. "\n", err .. "\n")
+      assert.are.equal(tostring(err) .. tostring(err), err .. err)
+      assert.are.equal("1: " .. tostring(err), 1 .. ": " .. err)
     end)
 
     it("http: a 500", function()
@@ -194,6 +205,7 @@ describe("the client against the sandbox", function()
       local elapsed = core.now() - start
       assert.is_true(elapsed >= 0.8 and elapsed <= 1.2, ("took %.3f s"):format(elapsed))
       assert.is_true(err.sent)
+      assert.are.equal("OPERATION_TIMEDOUT", err.name)
     end)
   end)
 

@@ -42,6 +42,23 @@ describe("import #lua54", function()
     assert.are.equal(0, sb:stats().duplicates)
   end)
 
+  it("lets go of the journal's lock at once when run raises, even before any row is sent", function()
+    local path = dir .. "/raises.csv"
+    write(path, csv(2))
+    local real = core.realpath(path)
+    local scan = assert(require("justclick.import.rows").scan(real, { [2] = true }))
+    -- line 2 was sent, with no outcome: a person's --settle has its bill looked up first
+    write(real .. ".journal", ('{"row":"%s","line":2,"state":"sending","at":1,"up":1,"boot":"b"}\n')
+      :format(scan.rows[2].id))
+    local client = { dry_run = false, order_details = function() error("interrupted", 0) end }
+    local ok, err = pcall(import.run, path, { client = client, settle = { [2] = 7 } })
+    assert.is_false(ok)
+    assert.are.equal("interrupted", err)
+    local lock, locked = core.lock(real .. ".journal") -- no collectgarbage: run let go of it itself
+    assert.is_truthy(lock, locked)
+    lock:release()
+  end)
+
   it("holds exactly 500 orders after runs with 8 jobs killed with SIGKILL at random points, then run to the end", function()
     local path = dir .. "/killed.csv"
     write(path, csv(500))

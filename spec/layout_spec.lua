@@ -28,6 +28,14 @@ describe("the build layout", function()
     assert.are.equal("build/lua/justclick/core.so", where)
   end)
 
+  it("exports luaopen_justclick_core alone from the shared object", function()
+    local ok, out = run("nm -D --defined-only build/lua/justclick/core.so")
+    assert.is_true(ok, out)
+    local names = {}
+    for name in out:gmatch("%S+ %u (%S+)") do names[#names + 1] = name end
+    assert.are.same({ "luaopen_justclick_core" }, names)
+  end)
+
   it("stops a build without the dependencies with one line that says what to run", function()
     local build = os.tmpname()
     os.remove(build)

@@ -1,17 +1,19 @@
 /* What compat.h promises an older Lua: Lua 5.4's behaviour, written with the 5.1 C API. */
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lualib.h> /* LUA_FILEHANDLE, in Lua 5.1 */
 #include "compat.h"
+#include "limits.h"
 
 #if LUA_VERSION_NUM < 503
 int jc_compat_isinteger(lua_State *L, int i) {
   lua_Number n;
   if (lua_type(L, i) != LUA_TNUMBER) return 0;
   n = lua_tonumber(L, i);
-  return n == floor(n) && fabs(n) < 9007199254740992.0; /* 2^53: every integer below is exact */
+  return n == floor(n) && fabs(n) < JC_EXACT_BOUND; /* every integer below is exact */
 }
 
 size_t jc_compat_stringtonumber(lua_State *L, const char *s) {
@@ -53,6 +55,22 @@ void jc_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
 void jc_compat_setmetatable(lua_State *L, const char *tname) {
   luaL_getmetatable(L, tname);
   lua_setmetatable(L, -2);
+}
+
+int jc_compat_fileresult(lua_State *L, int stat, const char *fname) {
+  int en = errno; /* before anything below can change it */
+  if (stat) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushnil(L);
+  if (fname != NULL) {
+    lua_pushfstring(L, "%s: %s", fname, strerror(en));
+  } else {
+    lua_pushstring(L, strerror(en));
+  }
+  lua_pushinteger(L, en);
+  return 3;
 }
 
 int jc_compat_rawgetp(lua_State *L, int i, const void *p) {

@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <lauxlib.h>
+#include "compat.h"
 #include "form.h"
-#include "core.h"
 
 #define NONE SIZE_MAX
 #define ROOT 0
@@ -839,7 +839,7 @@ static int push_protected(lua_State *L) {
 }
 
 /* parse_query(body [, options]) -> table, dropped */
-int jc_l_parse_query(lua_State *L) {
+static int l_parse_query(lua_State *L) {
   jc_form_limits lim = JC_FORM_LIMITS_DEFAULT;
   const char *body;
   size_t len, dropped;
@@ -863,4 +863,14 @@ int jc_l_parse_query(lua_State *L) {
   if (status != LUA_OK) return lua_error(L);
   lua_pushinteger(L, (lua_Integer)dropped);
   return 2;
+}
+
+static const luaL_Reg functions[] = {
+  {"parse_query", l_parse_query},
+  {NULL, NULL},
+};
+
+int jc_open_form(lua_State *L) {
+  luaL_setfuncs(L, functions, 0);
+  return 0;
 }

@@ -62,6 +62,7 @@
 
 #include <stddef.h>
 #include <lua.h>
+#include "limits.h"
 
 /* C's isspace in the C locale, whatever the process's locale: what PHP 8 skips after '[' in a
    name, and around a numeric string. */
@@ -74,7 +75,7 @@ typedef struct {
   size_t max_vars;  /* PHP's max_input_vars; 0: no limit */
   int max_depth;    /* PHP's max_input_nesting_level */
 } jc_form_limits;
-#define JC_FORM_LIMITS_DEFAULT {1000, 64}
+#define JC_FORM_LIMITS_DEFAULT {JC_DEFAULT_MAX_VARS, JC_MAX_DEPTH}
 typedef struct jc_form jc_form;  /* owns all of its memory */
 /* NULL only when memory runs out. limits NULL: JC_FORM_LIMITS_DEFAULT. */
 jc_form *jc_form_parse(const char *body, size_t len, const jc_form_limits *limits);
@@ -87,6 +88,9 @@ int jc_form_scalar(const jc_form *f, const char *name, size_t n, const char **va
    too deep for Lua), and f stays the caller's to free: call it under lua_pcall, or own f
    through a userdata, as parse_query does. */
 void jc_form_push(lua_State *L, const jc_form *f);
+
+/* Adds parse_query to the module table on top of the stack. */
+int jc_open_form(lua_State *L);
 
 /* Additions. */
 

@@ -22,6 +22,9 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "core.h"
+#include "limits.h"
+#include "secret.h"
+#include "sys.h"
 
 enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
@@ -43,7 +46,7 @@ static const char usage_text[] =
     "  -v, --version       print the version\n"
     "  -h, --help          print this help\n"
     "import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactly once\n"
-    "  --jobs N               orders under way at once, 1 to 64 (default 4)\n"
+    "  --jobs N               orders under way at once, 1 to " JC_STRING(JC_MAX_JOBS) " (default 4)\n"
     "  --grace S              seconds to let the server finish a request that got no\n"
     "                         reply, before GetBills is trusted to say it has no order (default 60)\n"
     "  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID\n"

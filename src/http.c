@@ -2,10 +2,10 @@
  * libcurl sessions. A session holds one easy handle, reused so that its connection stays
  * alive; a multi session holds several, driven together through curl's multi interface.
  *
- *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 << 20,
+ *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 MiB,
  *                          keep_alive = true}
  *   local status, body = s:post(url, body [, once [, timeout]])  -- an HTTP reply, whatever its status
- *   local nil_, failure = s:post(url, body ...)  -- {code, message, sent, too_big}: curl failed
+ *   local nil_, failure = s:post(url, body ...)  -- {code, name, message, sent, too_big}: curl failed
  *   s:stats() --> {connects = n, requests = n};  s:close()  (also __close and __gc)
  *
  *   local m = core.multi(options, jobs)        -- the same options; up to `jobs` at once
@@ -26,21 +26,17 @@
  * has returned, and none starts after it. After core.forbid_network() (a dry run) none starts at
  * all.
  */
-#define _POSIX_C_SOURCE 200809L /* nanosleep */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/resource.h>
 #include <curl/curl.h>
 #include <lauxlib.h>
 #include "core.h"
+#include "http.h"
+#include "limits.h"
+#include "sys.h"
 
 #define JC_SESSION_TYPE "justclick.session"
 #define JC_MULTI_TYPE "justclick.multi"
-#define JC_MAX_JOBS 64
-
-volatile sig_atomic_t jc_interrupted = 0;
 static int network_forbidden = 0; /* core.forbid_network(): a dry run; never undone */
 
 /* ---- one transfer: an easy handle and the reply it is reading ---- */
@@ -143,7 +139,7 @@ static void read_options(lua_State *L, int idx, jc_http_options *o) {
   o->keep_alive = lua_isnil(L, -1) || lua_toboolean(L, -1);
   lua_getfield(L, idx, "max_reply");
   if (lua_isnil(L, -1)) {
-    o->max_reply = 8 << 20;
+    o->max_reply = JC_DEFAULT_MAX_REPLY;
   } else if (lua_tointeger(L, -1) > 0) {
     o->max_reply = (size_t)lua_tointeger(L, -1);
   } else {
@@ -237,10 +233,44 @@ static void transfer_end(lua_State *L, jc_transfer *t) {
   t->body = NULL;
   t->body_len = 0;
   SET(t->curl, CURLOPT_POSTFIELDS, "");
-  if (t->copy.cap > (1u << 20)) jc_buf_free(&t->copy);
+  if (t->copy.cap > JC_KEEP_BYTES) jc_buf_free(&t->copy);
 }
 
-/* Pushes what a finished transfer came to: status, body | nil, {code, message, sent, too_big}.
+/* libcurl's codes by number, as the CURLE_* names without the prefix (curl.h of 7.88: a code's
+   number never changes, and a retired one is OBSOLETEnn), as Lua-cURL's error objects name
+   them. Strings, not the enum's names, so that an older curl.h builds this too. */
+static const char *const curl_code_names[] = {
+  "OK", "UNSUPPORTED_PROTOCOL", "FAILED_INIT", "URL_MALFORMAT", "NOT_BUILT_IN",
+  "COULDNT_RESOLVE_PROXY", "COULDNT_RESOLVE_HOST", "COULDNT_CONNECT", "WEIRD_SERVER_REPLY",
+  "REMOTE_ACCESS_DENIED", "FTP_ACCEPT_FAILED", "FTP_WEIRD_PASS_REPLY", "FTP_ACCEPT_TIMEOUT",
+  "FTP_WEIRD_PASV_REPLY", "FTP_WEIRD_227_FORMAT", "FTP_CANT_GET_HOST", "HTTP2",
+  "FTP_COULDNT_SET_TYPE", "PARTIAL_FILE", "FTP_COULDNT_RETR_FILE", "OBSOLETE20", "QUOTE_ERROR",
+  "HTTP_RETURNED_ERROR", "WRITE_ERROR", "OBSOLETE24", "UPLOAD_FAILED", "READ_ERROR",
+  "OUT_OF_MEMORY", "OPERATION_TIMEDOUT", "OBSOLETE29", "FTP_PORT_FAILED", "FTP_COULDNT_USE_REST",
+  "OBSOLETE32", "RANGE_ERROR", "HTTP_POST_ERROR", "SSL_CONNECT_ERROR", "BAD_DOWNLOAD_RESUME",
+  "FILE_COULDNT_READ_FILE", "LDAP_CANNOT_BIND", "LDAP_SEARCH_FAILED", "OBSOLETE40",
+  "FUNCTION_NOT_FOUND", "ABORTED_BY_CALLBACK", "BAD_FUNCTION_ARGUMENT", "OBSOLETE44",
+  "INTERFACE_FAILED", "OBSOLETE46", "TOO_MANY_REDIRECTS", "UNKNOWN_OPTION", "SETOPT_OPTION_SYNTAX",
+  "OBSOLETE50", "OBSOLETE51", "GOT_NOTHING", "SSL_ENGINE_NOTFOUND", "SSL_ENGINE_SETFAILED",
+  "SEND_ERROR", "RECV_ERROR", "OBSOLETE57", "SSL_CERTPROBLEM", "SSL_CIPHER",
+  "PEER_FAILED_VERIFICATION", "BAD_CONTENT_ENCODING", "OBSOLETE62", "FILESIZE_EXCEEDED",
+  "USE_SSL_FAILED", "SEND_FAIL_REWIND", "SSL_ENGINE_INITFAILED", "LOGIN_DENIED", "TFTP_NOTFOUND",
+  "TFTP_PERM", "REMOTE_DISK_FULL", "TFTP_ILLEGAL", "TFTP_UNKNOWNID", "REMOTE_FILE_EXISTS",
+  "TFTP_NOSUCHUSER", "OBSOLETE75", "OBSOLETE76", "SSL_CACERT_BADFILE", "REMOTE_FILE_NOT_FOUND",
+  "SSH", "SSL_SHUTDOWN_FAILED", "AGAIN", "SSL_CRL_BADFILE", "SSL_ISSUER_ERROR", "FTP_PRET_FAILED",
+  "RTSP_CSEQ_ERROR", "RTSP_SESSION_ERROR", "FTP_BAD_FILE_LIST", "CHUNK_FAILED",
+  "NO_CONNECTION_AVAILABLE", "SSL_PINNEDPUBKEYNOTMATCH", "SSL_INVALIDCERTSTATUS", "HTTP2_STREAM",
+  "RECURSIVE_API_CALL", "AUTH_ERROR", "HTTP3", "QUIC_CONNECT_ERROR", "PROXY", "SSL_CLIENTCERT",
+  "UNRECOVERABLE_POLL",
+};
+
+/* failure.name: "COULDNT_CONNECT" for CURLE_COULDNT_CONNECT; "UNKNOWN" past the table. */
+static const char *curl_code_name(CURLcode rc) {
+  size_t i = (size_t)rc;
+  return i < sizeof curl_code_names / sizeof *curl_code_names ? curl_code_names[i] : "UNKNOWN";
+}
+
+/* Pushes what a finished transfer came to: status, body | nil, {code, name, message, sent, too_big}.
    Returns the connections it opened. */
 static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
   long status = 0, request_size = 0, connects = 0;
@@ -263,13 +293,15 @@ static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
   if (rc == CURLE_OK) {
     lua_pushinteger(L, status);
     lua_pushlstring(L, t->reply.data, t->reply.len); /* copied before it can collect */
-    if (t->reply.cap > (1u << 20)) jc_buf_free(&t->reply); /* keep no huge buffer around */
+    if (t->reply.cap > JC_KEEP_BYTES) jc_buf_free(&t->reply); /* keep no huge buffer around */
     return connects;
   }
   lua_pushnil(L);
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushinteger(L, rc);
   lua_setfield(L, -2, "code");
+  lua_pushstring(L, curl_code_name(rc));
+  lua_setfield(L, -2, "name");
   if (rewound) {
     lua_pushliteral(L, "the connection died after the request went out, and it is not sent twice");
   } else if (error[0]) {
@@ -321,7 +353,7 @@ static int l_session(lua_State *L) {
   return 1;
 }
 
-/* session:post(url, body [, once [, timeout]]) -> status, body | nil, {code, message, sent, too_big} */
+/* session:post(url, body [, once [, timeout]]) -> status, body | nil, {code, name, message, sent, too_big} */
 static int l_post(lua_State *L) {
   jc_session *s = luaL_checkudata(L, 1, JC_SESSION_TYPE);
   CURLcode rc;
@@ -392,7 +424,7 @@ static int l_multi(lua_State *L) {
   jc_http_options o;
   jc_multi *m;
   lua_Integer jobs = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, jobs >= 1 && jobs <= JC_MAX_JOBS, 2, "jobs must be from 1 to 64");
+  if (jobs < 1 || jobs > JC_MAX_JOBS) return luaL_argerror(L, 2, lua_pushfstring(L, "jobs must be from 1 to %d", JC_MAX_JOBS));
   read_options(L, 1, &o);
   m = lua_newuserdatauv(L, sizeof *m, 0);
   memset(m, 0, sizeof *m);
@@ -488,43 +520,7 @@ static const luaL_Reg multi_methods[] = {
   {NULL, NULL},
 };
 
-/* ---- time ---- */
-
-/* sleep(seconds): the pause between attempts, at most an hour. Another signal only interrupts
-   it; SIGINT in the host (jc_interrupted, checked before each wait) ends it. */
-static int l_sleep(lua_State *L) {
-  lua_Number seconds = luaL_checknumber(L, 1);
-  struct timespec t, left;
-  if (!(seconds > 0)) return 0;
-  if (seconds > 3600) seconds = 3600;
-  t.tv_sec = (time_t)seconds;
-  t.tv_nsec = (long)((seconds - (lua_Number)t.tv_sec) * 1e9);
-  while (!jc_interrupted && nanosleep(&t, &left) != 0 && errno == EINTR) t = left;
-  return 0;
-}
-
-/* now() -> seconds on a monotonic clock, for measuring calls. */
-static int l_now(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)jc_clock(CLOCK_MONOTONIC));
-  return 1;
-}
-
-/* time() -> seconds since the epoch, with a fraction: when a request went out, for the import's
-   journal, whose times are compared with the server's. */
-static int l_time(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)jc_clock(CLOCK_REALTIME));
-  return 1;
-}
-
-/* cpu() -> seconds of CPU this process has used, user and system, as getrusage counts them:
-   what the benchmarks compare with PHP's getrusage. */
-static int l_cpu(lua_State *L) {
-  struct rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  lua_pushnumber(L, (lua_Number)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-                        (lua_Number)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6);
-  return 1;
-}
+/* ---- the network switch ---- */
 
 /* forbid_network(): from now on no request starts in this process (a dry run). Not undone. */
 static int l_forbid_network(lua_State *L) {
@@ -544,31 +540,14 @@ static const luaL_Reg http_functions[] = {
   {"forbid_network", l_forbid_network},
   {"network_forbidden", l_network_forbidden},
   {"multi", l_multi},
-  {"sleep", l_sleep},
-  {"now", l_now},
-  {"time", l_time},
-  {"cpu", l_cpu},
   {NULL, NULL},
 };
-
-static void new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc) {
-  if (luaL_newmetatable(L, name)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_pop(L, 1);
-}
 
 int jc_open_http(lua_State *L) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return luaL_error(L, "justclick: libcurl could not start");
-  new_type(L, JC_SESSION_TYPE, session_methods, session_gc);
-  new_type(L, JC_MULTI_TYPE, multi_methods, multi_gc);
+  jc_new_type(L, JC_SESSION_TYPE, session_methods, session_gc);
+  jc_new_type(L, JC_MULTI_TYPE, multi_methods, multi_gc);
   luaL_setfuncs(L, http_functions, 0);
   return 0;
 }

@@ -20,7 +20,8 @@
 #include <sys/file.h>
 #include <sys/uio.h>
 #include "inbox.h"
-#include "core.h"
+#include "journal.h"
+#include "sys.h"
 
 enum { S_FREE, S_QUEUED, S_PENDING, S_PARKED, S_LOST /* its write failed: as if never stored */ };
 

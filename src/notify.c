@@ -329,7 +329,7 @@ static int form_box_gc(lua_State *L) {
 /* notification_check(body, secret) -> kind, id, key, form | nil, "input"|"forged", message: the
    check above, and the body's form as parse_query reads it, so that notification() parses once.
    secret false: a body from the inbox, verified when it came (with the key of that day). */
-int jc_l_notification_check(lua_State *L) {
+static int l_notification_check(lua_State *L) {
   size_t body_len, secret_len = 0;
   const char *body = luaL_checklstring(L, 1, &body_len);
   const char *secret = lua_isboolean(L, 2) && !lua_toboolean(L, 2) ? NULL : luaL_checklstring(L, 2, &secret_len);
@@ -363,4 +363,14 @@ int jc_l_notification_check(lua_State *L) {
   jc_form_free(*box);
   *box = NULL;
   return 4;
+}
+
+static const luaL_Reg functions[] = {
+  {"notification_check", l_notification_check},
+  {NULL, NULL},
+};
+
+int jc_open_notify(lua_State *L) {
+  jc_add_functions(L, functions);
+  return 0;
 }

@@ -22,4 +22,7 @@ typedef struct {
    another thread (a context of the call's own). */
 int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_md5 *md5, jc_notice *out);
 
+/* Adds notification_check to the module table on top of the stack. */
+int jc_open_notify(lua_State *L);
+
 #endif

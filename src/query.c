@@ -214,6 +214,13 @@ static void add_path_part(path_text *b, const jc_item *it, int first) {
    protected_call, 1 the core function (build_query, sign...). */
 #define CALLER 2
 
+_Noreturn void jc_query_refuse(lua_State *L, jc_query *q, const char *msg) {
+  q->refused = 1;
+  lua_pushstring(L, msg);
+  lua_error(L);
+  abort(); /* not reached: lua_error does not return */
+}
+
 _Noreturn void jc_query_error(lua_State *L, const char *msg) {
   luaL_where(L, CALLER);
   lua_pushstring(L, msg);
@@ -240,10 +247,11 @@ static void add_key_path_part(path_text *b, const encoder *e, int level, const j
   }
 }
 
-/* Raises "justclick: PATH: MESSAGE", where PATH is the current key down to `level` parts, then
-   `it` if given. Long paths (cycles) show their first 6 and last 3 parts. The path is written
-   before anything is allocated; the format's arguments are numbers and static strings, written
-   by vsnprintf (Lua 5.1's lua_pushfstring knows no integers wider than int). */
+/* Refuses the input with "PATH: MESSAGE" (jc_query_refuse), where PATH is the current key down
+   to `level` parts, then `it` if given. Long paths (cycles) show their first 6 and last 3 parts.
+   The path is written before anything is allocated; the format's arguments are numbers and
+   static strings, written by vsnprintf (Lua 5.1's lua_pushfstring knows no integers wider than
+   int). */
 __attribute__((format(printf, 4, 5))) _Noreturn static void fail(encoder *e, int level, const jc_item *it,
                                                                  const char *fmt, ...) {
   lua_State *L = e->L;
@@ -253,7 +261,6 @@ __attribute__((format(printf, 4, 5))) _Noreturn static void fail(encoder *e, int
   int parts = level + (it != NULL);
   int head = parts > 12 ? 6 : parts;
   b.n = 0;
-  put(&b, "justclick: ", 11);
   if (parts == 0) put(&b, "top-level table", 15);
   for (int k = 0; k < head; k++) add_key_path_part(&b, e, level, it, k);
   if (head < parts) {
@@ -261,14 +268,14 @@ __attribute__((format(printf, 4, 5))) _Noreturn static void fail(encoder *e, int
     for (int k = parts - 3; k < parts; k++) add_key_path_part(&b, e, level, it, k);
   }
   put(&b, ": ", 2);
-  need_stack(L, 4);
-  luaL_where(L, CALLER);
+  need_stack(L, 3);
+  e->q->refused = 1;
   lua_pushlstring(L, b.s, b.n);
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   lua_pushstring(L, msg);
-  lua_concat(L, 3);
+  lua_concat(L, 2);
   lua_error(L);
   abort(); /* not reached: lua_error does not return */
 }
@@ -631,7 +638,7 @@ static void write_variable(encoder *e, const jc_item *it, int level) {
   if (++e->vars > e->max_vars && e->max_vars != 0)
     fail(e, level, it, "more than %zu variables; PHP's max_input_vars would drop the rest",
          e->max_vars);
-  if (key->len > SIZE_MAX / 4) jc_query_error(e->L, "justclick: key too long to encode");
+  if (key->len > SIZE_MAX / 4) jc_query_refuse(e->L, e->q, "key too long to encode");
   d = reserve_encoded(e->L, out, value_len, key->len + 2);
   if (out->len > 0) *d++ = '&';
   memcpy(d, key->data, key->len);
@@ -763,13 +770,14 @@ static int protected_call(lua_State *L) {
   return 1;
 }
 
-void jc_query_call(lua_State *L, int params, jc_query_body body, void *ud) {
+int jc_query_call(lua_State *L, int params, jc_query_body body, void *ud, int safe) {
   jc_state *s = jc_state_of(L);
   jc_query own;
   protected_job job;
-  int shared = !s->busy, status;
+  int shared = !s->busy, status, refused;
   memset(&own, 0, sizeof own);
   job.q = shared ? &s->query : &own;
+  job.q->refused = 0;
   job.body = body;
   job.ud = ud;
   s->busy = 1;
@@ -778,13 +786,28 @@ void jc_query_call(lua_State *L, int params, jc_query_body body, void *ud) {
   lua_pushvalue(L, params);
   lua_pushlightuserdata(L, &job);
   status = lua_pcall(L, 2, 1, 0);
+  refused = status == LUA_ERRRUN && job.q->refused; /* read before the scratch goes */
   if (shared) {
     jc_query_trim(&s->query);
     s->busy = 0;
   } else {
     jc_query_free(&own);
   }
-  if (status != LUA_OK) lua_error(L);
+  if (status == LUA_OK) return 1;
+  if (!refused) return lua_error(L);
+  if (safe) return 0;
+  luaL_where(L, 1); /* the Lua code that called the core function */
+  lua_pushliteral(L, "justclick: ");
+  lua_pushvalue(L, -3);
+  lua_concat(L, 3);
+  return lua_error(L);
+}
+
+/* A core function's safe form: nil and the problem when its input was refused. */
+int jc_query_refused(lua_State *L) {
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  return 2;
 }
 
 size_t jc_query_options(lua_State *L, int idx) {
@@ -814,15 +837,14 @@ size_t jc_query_options(lua_State *L, int idx) {
 }
 
 void jc_query_trim(jc_query *q) {
-  enum { KEEP = 1 << 20 };
-  if (q->out.cap > KEEP) jc_buf_free(&q->out);
-  if (q->key.cap > KEEP) jc_buf_free(&q->key);
-  if (q->items_cap * sizeof *q->items > KEEP) {
+  if (q->out.cap > JC_KEEP_BYTES) jc_buf_free(&q->out);
+  if (q->key.cap > JC_KEEP_BYTES) jc_buf_free(&q->key);
+  if (q->items_cap * sizeof *q->items > JC_KEEP_BYTES) {
     free(q->items);
     q->items = NULL;
     q->items_cap = 0;
   }
-  if (q->keys_cap * sizeof *q->keys > KEEP) {
+  if (q->keys_cap * sizeof *q->keys > JC_KEEP_BYTES) {
     free(q->keys);
     q->keys = NULL;
     q->keys_cap = 0;
@@ -834,11 +856,37 @@ static void build_query_body(lua_State *L, jc_query *q, void *ud) {
   lua_pushlstring(L, q->out.data, q->out.len);
 }
 
-/* build_query(params [, options]) -> string */
-int jc_l_build_query(lua_State *L) {
+static int build_query_call(lua_State *L, int safe) {
   size_t max_vars;
   luaL_checktype(L, 1, LUA_TTABLE);
   max_vars = jc_query_options(L, 2);
-  jc_query_call(L, 1, build_query_body, &max_vars);
-  return 1;
+  return jc_query_call(L, 1, build_query_body, &max_vars, safe) ? 1 : jc_query_refused(L);
+}
+
+/* build_query(params [, options]) -> string */
+static int l_build_query(lua_State *L) {
+  return build_query_call(L, 0);
+}
+
+/* safe.build_query(params [, options]) -> string | nil, problem */
+static int l_safe_build_query(lua_State *L) {
+  return build_query_call(L, 1);
+}
+
+static const luaL_Reg functions[] = {
+  {"build_query", l_build_query},
+  {NULL, NULL},
+};
+
+static const luaL_Reg safe_functions[] = {
+  {"build_query", l_safe_build_query},
+  {NULL, NULL},
+};
+
+int jc_open_query(lua_State *L) {
+  jc_add_functions(L, functions);
+  lua_getfield(L, -1, "safe");
+  jc_add_functions(L, safe_functions);
+  lua_pop(L, 1);
+  return 0;
 }

@@ -5,11 +5,7 @@
 #include <stdint.h>
 #include <lua.h>
 #include "buffer.h"
-
-/* PHP's max_input_nesting_level: a key may hold at most this many bracketed parts. */
-#define JC_MAX_DEPTH 64
-/* PHP's default max_input_vars: parse_str and $_POST keep no more variables than this. */
-#define JC_DEFAULT_MAX_VARS 1000
+#include "limits.h"
 
 struct jc_item;
 struct jc_sort_key;
@@ -23,24 +19,43 @@ typedef struct {
   size_t items_cap;
   struct jc_sort_key *keys; /* scratch for sorting one node's entries */
   size_t keys_cap;
+  int refused;            /* the call's error is the encoder's refusal of its input */
 } jc_query;
 
 void jc_query_free(jc_query *q);
+/* Frees scratch buffers that one large call left oversized. */
+void jc_query_trim(jc_query *q);
+
+/* Adds build_query to the module table on top of the stack, and to its `safe` table the form
+   that returns nil and the problem instead of raising it. */
+int jc_open_query(lua_State *L);
+
+/* Reads the options table at `idx` (absent, nil or a table) and returns max_input_vars. */
+size_t jc_query_options(lua_State *L, int idx);
 
 /* What a call does with the scratch it is given: reads the params table at stack index 1, and
    pushes its one result. */
 typedef void (*jc_query_body)(lua_State *L, jc_query *q, void *ud);
 
-/* Runs body(L, q, ud) under lua_pcall, with the params table at `params`, and returns its result
-   on the stack. Any allocation of a Lua object may run a finalizer that calls the core again, so
-   a call claims the module's scratch for its whole length, and a call that finds it claimed (or
-   the module's state finalized) gets a private scratch instead. Whether the body returns or
-   raises, the claim is released and the scratch trimmed (a private one freed) before the result
-   is returned or the same error value raised again. */
-void jc_query_call(lua_State *L, int params, jc_query_body body, void *ud);
+/* Runs body(L, q, ud) under lua_pcall, with the params table at `params`, and returns 1 with its
+   result on the stack. Any allocation of a Lua object may run a finalizer that calls the core
+   again, so a call claims the module's scratch for its whole length, and a call that finds it
+   claimed (or the module's state finalized) gets a private scratch instead. Whether the body
+   returns or raises, the claim is released and the scratch trimmed (a private one freed) first.
+   When the encoder refused the input (a key or value PHP would not read back, too many
+   variables; see jc_query_refuse), the call raises "WHERE: justclick: PROBLEM" for the Lua code
+   that called the core, or, when `safe`, returns 0 with PROBLEM on the stack, as cjson.safe
+   does. Any other error (memory, an interrupt) is raised again as it came. */
+int jc_query_call(lua_State *L, int params, jc_query_body body, void *ud, int safe);
+
+/* After jc_query_call returned 0: pushes nil under the problem, and returns 2. */
+int jc_query_refused(lua_State *L);
+
+/* Inside a body: refuses the input with the problem msg (see jc_query_call). */
+_Noreturn void jc_query_refuse(lua_State *L, jc_query *q, const char *msg);
 
 /* Inside a body: raises "WHERE: msg", WHERE being the position of the Lua code that called the
-   core, as luaL_error would in the core function itself. */
+   core, as luaL_error would in the core function itself: for a failure that is no refusal. */
 _Noreturn void jc_query_error(lua_State *L, const char *msg);
 
 /* Inside a body: encodes the table at stack index `idx` into q->out (q->out.len is its length).

@@ -1,5 +1,5 @@
 /*
- * decode_reply(body, secret) -> reply, verified | nil, message
+ * decode_reply(body, secret) -> reply, verified | nil, message; raises when memory runs out
  *
  * A JustClick reply is JSON: {"error_code": int, "error_text": string, "result": ..., "hash":
  * md5(code::text::secret)}. It is decoded with a private lua-cjson instance (strict: no NaN,
@@ -10,6 +10,9 @@
 #include <math.h>
 #include <lauxlib.h>
 #include "core.h"
+#include "limits.h"
+#include "reply.h"
+#include "sign.h"
 
 static const char cjson_decode_key = 0; /* registry[&cjson_decode_key]: our decode function */
 
@@ -39,7 +42,7 @@ static void integers(lua_State *L, int idx) {
   while (lua_next(L, idx)) {
     if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
       lua_Number d = lua_tonumber(L, -1);
-      if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+      if (d == floor(d) && d >= -JC_INTEGER_BOUND && d < JC_INTEGER_BOUND) {
         lua_pushvalue(L, -2);
         lua_pushinteger(L, (lua_Integer)d);
         lua_rawset(L, idx); /* changing the value of an existing key keeps lua_next valid */
@@ -57,15 +60,20 @@ static int refuse(lua_State *L, const char *message) {
   return 2;
 }
 
-int jc_l_decode_reply(lua_State *L) {
+static int l_decode_reply(lua_State *L) {
   size_t secret_len;
   const char *secret;
+  int status;
   luaL_checkstring(L, 1);
   secret = luaL_checklstring(L, 2, &secret_len);
   lua_settop(L, 2);
   push_decode(L);
   lua_pushvalue(L, 1);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  status = lua_pcall(L, 1, 1, 0);
+  /* Only cjson's own refusal (a runtime error) means the bytes are not JSON. Running out of
+     memory says nothing of the reply: it is raised again, as it would be outside a pcall. */
+  if (status == LUA_ERRMEM) return lua_error(L);
+  if (status != LUA_OK) {
     lua_pushnil(L);
     lua_pushfstring(L, "the reply is not JSON (%s)", lua_tostring(L, -2));
     return 2;
@@ -86,4 +94,14 @@ int jc_l_decode_reply(lua_State *L) {
   lua_settop(L, 3);
   lua_pushboolean(L, jc_reply_verified(L, 3, secret, secret_len));
   return 2;
+}
+
+static const luaL_Reg functions[] = {
+  {"decode_reply", l_decode_reply},
+  {NULL, NULL},
+};
+
+int jc_open_reply(lua_State *L) {
+  jc_add_functions(L, functions);
+  return 0;
 }

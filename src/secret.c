@@ -11,7 +11,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <lauxlib.h>
-#include "core.h"
+#include "compat.h"
+#include "secret.h"
 
 void jc_wipe(void *p, size_t n) {
   volatile unsigned char *b = p; /* through volatile, so the writes are not dropped */
@@ -56,7 +57,7 @@ too_long:
 }
 
 /* read_secret_file(path) -> secret | nil: nil after printing why on stderr. */
-int jc_l_read_secret_file(lua_State *L) {
+static int l_read_secret_file(lua_State *L) {
   char buf[JC_SECRET_BUF];
   size_t len = 0;
   if (jc_read_secret_file(luaL_checkstring(L, 1), buf, &len) != 0) {
@@ -66,4 +67,14 @@ int jc_l_read_secret_file(lua_State *L) {
   }
   jc_wipe(buf, sizeof buf);
   return 1;
+}
+
+static const luaL_Reg functions[] = {
+  {"read_secret_file", l_read_secret_file},
+  {NULL, NULL},
+};
+
+int jc_open_secret(lua_State *L) {
+  luaL_setfuncs(L, functions, 0);
+  return 0;
 }

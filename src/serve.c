@@ -38,6 +38,8 @@
 #include <microhttpd.h>
 #include <lauxlib.h>
 #include "core.h"
+#include "serve.h"
+#include "sys.h"
 #include "form.h"
 #include "inbox.h"
 #include "notify.h"
@@ -528,16 +530,7 @@ static const luaL_Reg inbox_methods[] = {
 };
 
 int jc_open_serve(lua_State *L) {
-  if (luaL_newmetatable(L, JC_INBOX_TYPE)) {
-    lua_newtable(L);
-    luaL_setfuncs(L, inbox_methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__close");
-  }
-  lua_pop(L, 1);
+  jc_new_type(L, JC_INBOX_TYPE, inbox_methods, l_close);
   lua_pushcfunction(L, l_inbox);
   lua_setfield(L, -2, "inbox");
   return 0;

@@ -5,9 +5,12 @@
  */
 #include <math.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <lauxlib.h>
 #include "core.h"
+#include "limits.h"
 #include "phpfmt.h"
+#include "sign.h"
 
 int jc_md5_open(jc_md5 *m) {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
@@ -89,30 +92,43 @@ static void sign_body(lua_State *L, jc_query *q, void *ud) {
 
 /* sign and signed_body: the params at 1 signed with user (2) and secret (3), leaving `reserved`
    of the options' (4) max_input_vars for fields added later. */
-static int sign_call(lua_State *L, int body, size_t reserved) {
+static int sign_call(lua_State *L, int body, size_t reserved, int safe) {
   sign_job job;
   luaL_checktype(L, 1, LUA_TTABLE);
   job.user.p = luaL_checklstring(L, 2, &job.user.n);
   job.secret.p = luaL_checklstring(L, 3, &job.secret.n);
   job.max_vars = jc_query_options(L, 4);
-  if (job.max_vars != 0 && job.max_vars <= reserved)
-    return luaL_error(L, "justclick: max_input_vars leaves no room for the hash");
+  if (job.max_vars != 0 && job.max_vars <= reserved) {
+    if (!safe) return luaL_error(L, "justclick: max_input_vars leaves no room for the hash");
+    lua_pushliteral(L, "max_input_vars leaves no room for the hash");
+    return jc_query_refused(L);
+  }
   if (job.max_vars != 0) job.max_vars -= reserved;
   job.md5 = &jc_state_of(L)->md5;
   job.body = body;
-  jc_query_call(L, 1, sign_body, &job);
-  return 1;
+  return jc_query_call(L, 1, sign_body, &job, safe) ? 1 : jc_query_refused(L);
 }
 
 /* sign(params, user, secret [, options]) -> 32 hex digits */
-int jc_l_sign(lua_State *L) {
-  return sign_call(L, 0, 0);
+static int l_sign(lua_State *L) {
+  return sign_call(L, 0, 0, 0);
+}
+
+/* safe.sign(params, user, secret [, options]) -> 32 hex digits | nil, problem */
+static int l_safe_sign(lua_State *L) {
+  return sign_call(L, 0, 0, 1);
 }
 
 /* signed_body(params, user, secret [, options]) -> the request body: the query and its hash
    field, encoded once and hashed once. The hash field counts towards max_input_vars. */
-int jc_l_signed_body(lua_State *L) {
-  return sign_call(L, 1, 1);
+static int l_signed_body(lua_State *L) {
+  return sign_call(L, 1, 1, 0);
+}
+
+/* safe.signed_body(params, user, secret [, options]) -> body | nil, problem: what the Lua layer
+   turns into an input error, with no message to take apart. */
+static int l_safe_signed_body(lua_State *L) {
+  return sign_call(L, 1, 1, 1);
 }
 
 /* The text PHP's "$code::$text" interpolation gives a decoded JSON scalar. cjson decodes every
@@ -141,7 +157,7 @@ static int php_text(lua_State *L, int idx, char num[JC_NUMBUF], jc_slice *out) {
       out->p = num;
       if (lua_isinteger(L, idx)) {
         out->n = jc_fmt_integer(lua_tointeger(L, idx), num);
-      } else if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+      } else if (d == floor(d) && d >= -JC_INTEGER_BOUND && d < JC_INTEGER_BOUND) {
         out->n = jc_fmt_integer((lua_Integer)d, num);
       } else {
         out->n = jc_fmt_double(d, num);
@@ -177,7 +193,7 @@ int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret
 }
 
 /* verify_reply(reply, secret) -> boolean, compared in constant time */
-int jc_l_verify_reply(lua_State *L) {
+static int l_verify_reply(lua_State *L) {
   size_t secret_len;
   const char *secret;
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -187,11 +203,33 @@ int jc_l_verify_reply(lua_State *L) {
 }
 
 /* md5(s) -> 32 hex digits; the floor that benchmarks compare sign() with. */
-int jc_l_md5(lua_State *L) {
+static int l_md5(lua_State *L) {
   jc_slice part;
   char hex[JC_MD5_HEX];
   part.p = luaL_checklstring(L, 1, &part.n);
   if (!md5_hex(&jc_state_of(L)->md5, &part, 1, hex)) return luaL_error(L, "justclick: MD5 failed");
   lua_pushlstring(L, hex, JC_MD5_HEX);
   return 1;
+}
+
+static const luaL_Reg functions[] = {
+  {"sign", l_sign},
+  {"signed_body", l_signed_body},
+  {"verify_reply", l_verify_reply},
+  {"md5", l_md5},
+  {NULL, NULL},
+};
+
+static const luaL_Reg safe_functions[] = {
+  {"sign", l_safe_sign},
+  {"signed_body", l_safe_signed_body},
+  {NULL, NULL},
+};
+
+int jc_open_sign(lua_State *L) {
+  jc_add_functions(L, functions);
+  lua_getfield(L, -1, "safe");
+  jc_add_functions(L, safe_functions);
+  lua_pop(L, 1);
+  return 0;
 }

@@ -16,6 +16,7 @@ local journal = require "justclick.import.journal"
 local reconcile = require "justclick.import.reconcile"
 
 local import = {}
+local MAX_JOBS = core.limits.jobs
 
 -- API codes that no row can get past: the account or the signature is wrong.
 local FATAL = { [1] = true, [4] = true, [5] = true, [6] = true, [7] = true }
@@ -49,8 +50,8 @@ end
 -- The options of run(), checked: a wrong one is a programming error and raises.
 local function check_options(opts)
   local jobs = opts.jobs or 4
-  if math.type(jobs) ~= "integer" or jobs < 1 or jobs > 64 then
-    error("justclick.import: jobs must be an integer from 1 to 64", 3)
+  if math.type(jobs) ~= "integer" or jobs < 1 or jobs > MAX_JOBS then
+    error(("justclick.import: jobs must be an integer from 1 to %d"):format(MAX_JOBS), 3)
   end
   local grace = opts.grace or 60
   if type(grace) ~= "number" or not (grace >= 0 and grace <= 86400) then
@@ -62,11 +63,11 @@ local function check_options(opts)
   return jobs, grace
 end
 
--- Sends rows through curl's multi interface, up to `jobs` at once. The first goes alone, so that
--- a wrong secret stops the import after one request. `outcome(row, result, err, job)` is called
--- as each finishes; it returns a message when no row can get past it (then nothing more starts).
-local function new_sender(client, jobs, book, outcome)
-  local multi = core.multi(client.http, jobs)
+-- Sends rows through `multi` (core's multi interface), up to `jobs` at once. The first goes
+-- alone, so that a wrong secret stops the import after one request. `outcome(row, result, err,
+-- job)` is called as each finishes; it returns a message when no row can get past it (then
+-- nothing more starts). The caller owns `multi` (a <close> variable of run).
+local function new_sender(client, multi, jobs, book, outcome)
   local inflight, limit, keys = {}, 1, 0
   local sender = {}
 
@@ -117,15 +118,156 @@ local function new_sender(client, jobs, book, outcome)
     while multi:running() > 0 do collect() end
   end
 
-  function sender.close() multi:close() end
   return sender
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- The steps of import.run. `im` is one run: its options, client, file, journal, counts and the
+-- rows left to settle.
+
+-- The file's real path (its journal and lock sit beside it, and both passes read it, whatever
+-- a link points to meanwhile), or nil and why it cannot be imported under this name.
+local function real_path(path)
+  local real, links = core.realpath(path)
+  if not real then return nil, "justclick.import: " .. links end
+  if links > 1 then
+    return nil, ("justclick.import: %s has %d hard links: under another name it would have another journal; "
+      .. "import it from a copy, or under one name"):format(path, links)
+  end
+  local named = path .. ".journal"
+  if named ~= real .. ".journal" and io.open(named, "rb") and core.realpath(named) ~= real .. ".journal" then
+    return nil, ("justclick.import: %s is a journal beside a link to %s, written by an older version; "
+      .. "move it to %s.journal, then run again"):format(named, real, real)
+  end
+  return real
+end
+
+-- The first pass: every row checked, and the lines a person settled or sent again looked up.
+local function scan_rows(real, opts)
+  local wanted = {}
+  for line in pairs(opts.settle or {}) do wanted[line] = true end
+  for line in pairs(opts.resend or {}) do wanted[line] = true end
+  return rows.scan(real, wanted)
+end
+
+-- The summary's counters, and `progress` told of each change.
+local function new_summary(im, progress)
+  im.s = { total = im.scan.total, done = 0, created = 0, existing = 0, skipped = 0, rejected = 0, failed = 0,
+    unknown = 0, would_send = 0, dry_run = im.dry_run, rejects = {}, failures = {}, unknowns = {} }
+  im.progress = progress
+end
+
+-- Counts a row under `counter`, and lists `entry` under `list`.
+local function count(im, counter, list, entry)
+  local s = im.s
+  s[counter] = s[counter] + 1
+  if list then s[list][#s[list] + 1] = entry end
+  s.done = s.done + 1
+  im.progress(s, false)
+end
+
+local function count_unknown(im, row, message)
+  count(im, "unknown", "unknowns", { line = row.line, message = justclick.visible(message) })
+end
+
+-- What a row's request came to, in the journal and the counts; a message when the import must
+-- stop (an account-level error).
+local function outcome(im, row, result, failure, job)
+  local book = im.book
+  if result then
+    local done_up = core.boottime()
+    book:record({ row = row.id, line = row.line, state = "done", bill_id = result.bill_id,
+      existing = result.existing or nil, at = job.at, up = job.up, boot = job.boot, done_at = core.time(),
+      done_up = done_up, dated = row.order.bill_created ~= nil or nil }) -- `created` is then the row's
+    count(im, result.existing and "existing" or "created")
+  elseif failure.sent then -- it reached the server, and no clear answer came
+    book:record({ row = row.id, line = row.line, state = "unknown", message = failure.message })
+    im.pending[#im.pending + 1] = row
+  else
+    book:record({ row = row.id, line = row.line, state = "error", message = failure.message })
+    count(im, "failed", "failures", { line = row.line, message = tostring(failure) })
+    if failure.kind == "api" and FATAL[failure.code] then
+      return ("stopped at line %d: %s"):format(row.line, tostring(failure))
+    end
+  end
+end
+
+-- Sends a row (on a dry run, shows it).
+local function send_row(im, row, fresh)
+  local url, body = im.client:prepare("CreateOrder", row.order)
+  if not url then -- the scan accepted this row; only a changed client could refuse it now
+    return count(im, "failed", "failures", { line = row.line, message = tostring(body) })
+  end
+  if im.dry_run then
+    io.stdout:write("POST ", url, "\n", body, "\n")
+    return count(im, "would_send")
+  end
+  im.sender.send(row, url, body, fresh)
+end
+
+-- The second pass, a row at a time: skipped, deferred or sent.
+local function take(im, row)
+  if row.reject then return count(im, "rejected", "rejects", { line = row.line, reason = row.reject }) end
+  if im.scan.lines[row.id] ~= row.line then -- what the first pass checked is not what is read now
+    error(("justclick.import: %s changed while it was imported (line %d); run again"):format(im.path, row.line), 0)
+  end
+  local st, decision = im.book.states[row.id], im.manual[row.id] or {}
+  if decision.settle then
+    im.book:record({ row = row.id, line = row.line, state = "done", bill_id = decision.settle, settled = true })
+    count(im, "existing")
+  elseif st and st.state == "done" then
+    count(im, "skipped")
+  elseif st and (st.state == "sending" or st.state == "unknown") and not decision.resend then
+    im.pending[#im.pending + 1] = row
+  else
+    send_row(im, row, decision.resend)
+  end
+end
+
+-- The rows whose outcome is unknown, once nothing else is in flight: settled on evidence, sent
+-- again when the server has no order of theirs, or left to a person.
+local function settle_pending(im)
+  if im.dry_run then
+    for _, row in ipairs(im.pending) do
+      count_unknown(im, row, "its outcome is unknown, and a dry run settles nothing")
+    end
+    return
+  end
+  local again = reconcile.settle(im.client, im.book, im.pending, {
+    grace = im.grace,
+    on_claim = function() count(im, "existing") end,
+    on_unknown = function(row, message) count_unknown(im, row, message) end,
+    on_wait = function(seconds)
+      if im.opts.progress then
+        io.stderr:write(("justclick import: waiting %.0f s for the server to finish requests that got no answer\n")
+          :format(seconds))
+      end
+    end,
+  })
+  im.pending = {}
+  for _, row in ipairs(again) do send_row(im, row, false) end
+  im.sender.drain()
+  for _, row in ipairs(im.pending) do
+    count_unknown(im, row, "sent again after no bill of its was found, and again no answer came")
+  end
+end
+
+-- The second pass over the file, then the unknown rows; stops early at an account-level error.
+local function send_all(im, real)
+  local sender = im.sender
+  for row in rows.each(real) do
+    take(im, row)
+    if sender and sender.fatal then break end
+  end
+  if sender then sender.drain() end
+  if not (sender and sender.fatal) and #im.pending > 0 then settle_pending(im) end
 end
 
 --- import.run(path [, options]) -> summary | nil, err
 -- options:
 --   client    the client (default: the module-level one); its dry_run sends nothing and writes
 --             no journal
---   jobs      orders under way at once, 1 to 64 (default 4)
+--   jobs      orders under way at once, 1 to core.limits.jobs (default 4)
 --   progress  true for the default line on stderr, or function(summary, final)
 --   grace     seconds the server may still be working on a request that got no answer, before
 --             GetBills is trusted to say it has no order (default 60)
@@ -139,148 +281,36 @@ function import.run(path, opts)
   opts = opts or {}
   local jobs, grace = check_options(opts)
   local client = opts.client or justclick.default_client()
-  local dry_run = client.dry_run or core.network_forbidden()
+  local im = { path = path, opts = opts, grace = grace, client = client, pending = {},
+    dry_run = client.dry_run or core.network_forbidden() }
 
-  -- One file under two names (a symbolic link, ./x and x) is one file: its journal and lock sit
-  -- beside its real path, and both passes read that path, whatever a link points to meanwhile.
-  local real, links = core.realpath(path)
-  if not real then return nil, "justclick.import: " .. links end
-  if links > 1 then
-    return nil, ("justclick.import: %s has %d hard links: under another name it would have another journal; "
-      .. "import it from a copy, or under one name"):format(path, links)
-  end
-  local named = path .. ".journal"
-  if named ~= real .. ".journal" and io.open(named, "rb") and core.realpath(named) ~= real .. ".journal" then
-    return nil, ("justclick.import: %s is a journal beside a link to %s, written by an older version; "
-      .. "move it to %s.journal, then run again"):format(named, real, real)
-  end
-  local wanted = {}
-  for line in pairs(opts.settle or {}) do wanted[line] = true end
-  for line in pairs(opts.resend or {}) do wanted[line] = true end
-  local scan, err = rows.scan(real, wanted)
-  if not scan then return nil, err end
-  local book
-  book, err = journal.open(real .. ".journal", { write = not dry_run })
-  if not book then return nil, err end
-  local manual
-  manual, err = reconcile.manual(client, scan, book, opts.settle or {}, opts.resend or {})
-  if not manual then
-    book:close()
-    return nil, err
-  end
+  local real, err = real_path(path)
+  if not real then return nil, err end
+  im.scan, err = scan_rows(real, opts)
+  if not im.scan then return nil, err end
+  local book <close>, failed = journal.open(real .. ".journal", { write = not im.dry_run })
+  if not book then return nil, failed end
+  im.book = book
+  im.manual, err = reconcile.manual(client, im.scan, book, opts.settle or {}, opts.resend or {})
+  if not im.manual then return nil, err end
 
-  local progress = opts.progress == true and default_progress(io.stderr) or opts.progress or function() end
-  local s = { total = scan.total, done = 0, created = 0, existing = 0, skipped = 0, rejected = 0, failed = 0,
-    unknown = 0, would_send = 0, dry_run = dry_run, rejects = {}, failures = {}, unknowns = {} }
-  local function count(counter, list, entry)
-    s[counter] = s[counter] + 1
-    if list then s[list][#s[list] + 1] = entry end
-    s.done = s.done + 1
-    progress(s, false)
+  new_summary(im, opts.progress == true and default_progress(io.stderr) or opts.progress or function() end)
+  -- released on every way out of run, an error included: its connections and their buffers
+  local multi <close> = not im.dry_run and core.multi(client.http, jobs) or nil
+  if multi then
+    im.sender = new_sender(client, multi, jobs, book, function(...) return outcome(im, ...) end)
   end
-  local function unknown(row, message)
-    count("unknown", "unknowns", { line = row.line, message = justclick.visible(message) })
-  end
-
-  local pending = {} -- unknown rows, settled at the end
-
-  -- What a row's request came to, in the journal and the counts.
-  local function outcome(row, result, failure, job)
-    if result then
-      local done_up = core.boottime()
-      book:record({ row = row.id, line = row.line, state = "done", bill_id = result.bill_id,
-        existing = result.existing or nil, at = job.at, up = job.up, boot = job.boot, done_at = core.time(),
-        done_up = done_up, dated = row.order.bill_created ~= nil or nil }) -- `created` is then the row's
-      count(result.existing and "existing" or "created")
-    elseif failure.sent then -- it reached the server, and no clear answer came
-      book:record({ row = row.id, line = row.line, state = "unknown", message = failure.message })
-      pending[#pending + 1] = row
-    else
-      book:record({ row = row.id, line = row.line, state = "error", message = failure.message })
-      count("failed", "failures", { line = row.line, message = tostring(failure) })
-      if failure.kind == "api" and FATAL[failure.code] then
-        return ("stopped at line %d: %s"):format(row.line, tostring(failure))
-      end
-    end
-  end
-
-  local sender
-  local function send(row, fresh)
-    local url, body = client:prepare("CreateOrder", row.order)
-    if not url then -- the scan accepted this row; only a changed client could refuse it now
-      return count("failed", "failures", { line = row.line, message = tostring(body) })
-    end
-    if dry_run then
-      io.stdout:write("POST ", url, "\n", body, "\n")
-      return count("would_send")
-    end
-    sender.send(row, url, body, fresh)
-  end
-
-  -- The second pass: each row skipped, deferred or sent.
-  local function take(row)
-    if row.reject then return count("rejected", "rejects", { line = row.line, reason = row.reject }) end
-    if scan.lines[row.id] ~= row.line then -- what the first pass checked is not what is read now
-      error(("justclick.import: %s changed while it was imported (line %d); run again"):format(path, row.line), 0)
-    end
-    local st, decision = book.states[row.id], manual[row.id] or {}
-    if decision.settle then
-      book:record({ row = row.id, line = row.line, state = "done", bill_id = decision.settle, settled = true })
-      count("existing")
-    elseif st and st.state == "done" then
-      count("skipped")
-    elseif st and (st.state == "sending" or st.state == "unknown") and not decision.resend then
-      pending[#pending + 1] = row
-    else
-      send(row, decision.resend)
-    end
-  end
-
-  local function settle_pending()
-    if dry_run then
-      for _, row in ipairs(pending) do unknown(row, "its outcome is unknown, and a dry run settles nothing") end
-      return
-    end
-    local again = reconcile.settle(client, book, pending, {
-      grace = grace,
-      on_claim = function() count("existing") end,
-      on_unknown = unknown,
-      on_wait = function(seconds)
-        if opts.progress then
-          io.stderr:write(("justclick import: waiting %.0f s for the server to finish requests that got no answer\n")
-            :format(seconds))
-        end
-      end,
-    })
-    pending = {}
-    for _, row in ipairs(again) do send(row, false) end
-    sender.drain()
-    for _, row in ipairs(pending) do
-      unknown(row, "sent again after no bill of its was found, and again no answer came")
-    end
-  end
-
-  sender = not dry_run and new_sender(client, jobs, book, outcome)
-  local ok, failure = pcall(function()
-    for row in rows.each(real) do
-      take(row)
-      if sender and sender.fatal then break end
-    end
-    if sender then sender.drain() end
-    if not (sender and sender.fatal) and #pending > 0 then settle_pending() end
-  end)
-  if sender then sender.close() end
-  book:close()
+  local ok, failure = pcall(send_all, im, real)
   if not ok then
     -- A journal that cannot be written ends the run with an error; anything else (an interrupt)
     -- goes on up.
     if type(failure) == "string" and failure:find("^justclick%.import: ") then return nil, failure end
     error(failure, 0)
   end
-  progress(s, true)
-  if sender and sender.fatal then return nil, "justclick import: " .. sender.fatal end
-  if not dry_run then rows.write_rejects(path, scan.rejects) end
-  return s
+  im.progress(im.s, true)
+  if im.sender and im.sender.fatal then return nil, "justclick import: " .. im.sender.fatal end
+  if not im.dry_run then rows.write_rejects(path, im.scan.rejects) end
+  return im.s
 end
 
 -- The arguments of `justclick import`: options, FILE; nil and a message for a usage error.
@@ -299,7 +329,9 @@ local function parse_args(args)
     if a == "--jobs" or a == "-j" then
       if not v then v, err = value(a) end
       o.jobs = math.tointeger(tonumber(v or ""))
-      if not o.jobs or o.jobs < 1 or o.jobs > 64 then return nil, err or "--jobs takes 1 to 64" end
+      if not o.jobs or o.jobs < 1 or o.jobs > MAX_JOBS then
+        return nil, err or ("--jobs takes 1 to %d"):format(MAX_JOBS)
+      end
     elseif a == "--grace" then
       if not v then v, err = value(a) end
       o.grace = tonumber(v or "")
@@ -330,15 +362,15 @@ local function parse_args(args)
   return o
 end
 
-local USAGE = [[
+local USAGE = ([[
 usage: justclick import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE
   FILE                   CSV with a header row, or .jsonl: each order created exactly once
-  --jobs N               orders under way at once, 1 to 64 (default 4)
+  --jobs N               orders under way at once, 1 to %d (default 4)
   --grace S              seconds to let the server finish a request that got no answer,
                          before GetBills is trusted to say it has no order (default 60)
   --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID
   --resend LINE          settle a row whose outcome is unknown: it has no order; send it
-]]
+]]):format(MAX_JOBS)
 
 --- import.main(...): `justclick import [options] FILE`. Prints the progress and the summary;
 -- returns the exit status: 0; 1 when a row failed or its outcome is unknown, or the import

@@ -104,5 +104,6 @@ end
 function Book:close()
   if self.lock then self.lock:release() end
 end
+Book.__close = Book.close -- import.run holds the book in a <close> variable
 
 return journal

@@ -190,11 +190,8 @@ end
 -- column is refused too), and its identity.
 local function new_row(line, text, order, why)
   if not order then return { line = line, text = text, reject = why } end
-  local ok, body = pcall(core.signed_body, order, "", "")
-  if not ok then
-    if type(body) ~= "string" or not body:find("^justclick: ") then error(body, 0) end -- an interrupt
-    return { line = line, text = text, reject = (body:gsub("^justclick: ", "")) }
-  end
+  local body, refused = core.safe.signed_body(order, "", "") -- an interrupt still raises
+  if not body then return { line = line, text = text, reject = refused } end
   local query = body:gsub("&?hash=%x+$", "")
   local problem = justclick.order_problem(order) -- after build_query: it reads the order plainly
   if problem then return { line = line, text = text, reject = problem } end
