@@ -289,4 +289,79 @@ describe("inside nginx", function()
   it("leaves no alert, crit, emerg or Lua error in the error log", function()
     assert.is_nil(nginx.problems(n:log()))
   end)
+
+  describe("examples/nginx", function()
+    local ex
+
+    -- The example's nginx.conf as it is, but for where it listens, where JustClick is (the
+    -- sandbox, over http), where the module is, and one foreground process: each line must be
+    -- there once, or the example has drifted from what this spec runs.
+    local function example_conf(dir, port)
+      local conf = assert(io.open("examples/nginx/nginx.conf")):read("*a")
+      local root = nginx.root()
+      local function swap(line, with)
+        local at = conf:find(line, 1, true)
+        assert(at and not conf:find(line, at + 1, true), "examples/nginx/nginx.conf: not once: " .. line)
+        conf = conf:sub(1, at - 1) .. with .. conf:sub(at + #line)
+      end
+      if nginx.load_modules() == "" then -- OpenResty: built in
+        swap("load_module /usr/lib/nginx/modules/ndk_http_module.so;", "")
+        swap("load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;", "")
+      end
+      swap("worker_processes auto;", "worker_processes 1; daemon off; master_process off;")
+      swap('lua_package_path "/usr/local/share/lua/5.1/?.lua;$prefix/?.lua;;";',
+        ('lua_package_path "%s/lua/?.lua;%s/examples/nginx/?.lua;;";'):format(root, root))
+      swap('lua_package_cpath "/usr/local/lib/lua/5.1/?.so;;";', nginx.lua_paths():match("lua_package_cpath[^\n]*"))
+      swap("http {", "http {\n" .. nginx.temp_lines(dir))
+      swap("listen 8080;", ("listen 127.0.0.1:%d;"):format(port))
+      swap("proxy_pass https://myshop.justclick.io/api/;", ("proxy_pass %s/api/;"):format(sb.url))
+      assert(os.execute("mkdir -p " .. dir .. "/logs"))
+      return conf
+    end
+
+    lazy_setup(function()
+      ex = nginx.start { conf = example_conf, env = { JUSTCLICK_USER = sandbox.user, JUSTCLICK_SECRET = sandbox.secret } }
+    end)
+
+    lazy_teardown(function()
+      if ex then
+        local problems = nginx.problems(ex:stop())
+        assert.is_nil(problems)
+      end
+    end)
+
+    it("creates the order and redirects the buyer to its payment link, once for a double click", function()
+      sb:notify({ url = ex.url .. "/justclick/paid", events = "new_order" })
+      local status, body, headers = ex:request("POST", "/checkout", "email=buyer%40example.com&product=course")
+      assert.are.equal(303, status, body)
+      local orders = sb:orders()
+      assert.are.equal(1, #orders)
+      assert.are.equal("buyer@example.com", orders[1].email)
+      assert.matches(orders[1].link:gsub("%p", "%%%0") .. "$", headers.location)
+
+      local again
+      status, body, again = ex:request("POST", "/checkout", "email=buyer%40example.com&product=course")
+      assert.are.equal(303, status)
+      assert.are.equal(headers.location, again.location)
+      assert.are.equal(1, #sb:orders())
+
+      local list = sb:settle() -- the new_order notification, verified by /justclick/paid
+      assert.are.equal(1, #list.notifications)
+      assert.are.equal(200, list.notifications[1].last_status)
+    end)
+
+    it("refuses a form without an email before calling JustClick", function()
+      local status = ex:request("POST", "/checkout", "email=&product=course")
+      assert.are.equal(400, status)
+      assert.are.equal(0, sb:stats().requests)
+    end)
+
+    it("tells the buyer the order may exist when JustClick hung up after taking it", function()
+      sb:fault("hangup", "1", 1)
+      local status, body = ex:request("POST", "/checkout", "email=late%40example.com&product=course")
+      assert.are.equal(503, status)
+      assert.matches("check your email before ordering again", body)
+      assert.are.equal(1, sb:stats().requests)
+    end)
+  end)
 end)

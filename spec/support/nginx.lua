@@ -80,8 +80,8 @@ local function main_lines(dir)
   }, "\n") .. "\n"
 end
 
--- Temporary files under dir, not /var/lib/nginx.
-local function temp_lines(dir)
+--- http-level lines that keep nginx's temporary files under dir, not in /var/lib/nginx.
+function nginx.temp_lines(dir)
   local lines = {}
   for _, what in ipairs({ "client_body", "proxy", "fastcgi", "uwsgi", "scgi" }) do
     lines[#lines + 1] = ("%s_temp_path %s/%s;"):format(what, dir, what)
@@ -104,7 +104,7 @@ function nginx.start(opts)
   else
     conf = nginx.load_modules() .. main_lines(dir) .. "events { worker_connections 1024; }\n"
     for name in pairs(opts.env or {}) do conf = conf .. "env " .. name .. ";\n" end
-    conf = conf .. "http {\naccess_log off;\n" .. nginx.lua_paths() .. temp_lines(dir)
+    conf = conf .. "http {\naccess_log off;\n" .. nginx.lua_paths() .. nginx.temp_lines(dir)
       .. opts.http:gsub("%$PORT", tostring(port)) .. "\n}\n"
   end
   write(dir .. "/nginx.conf", conf)
