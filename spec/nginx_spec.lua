@@ -341,7 +341,7 @@ describe("inside nginx", function()
 
       local again
       status, body, again = ex:request("POST", "/checkout", "email=buyer%40example.com&product=course")
-      assert.are.equal(303, status)
+      assert.are.equal(303, status, body)
       assert.are.equal(headers.location, again.location)
       assert.are.equal(1, #sb:orders())
 
