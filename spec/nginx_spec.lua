@@ -12,9 +12,8 @@ local UPSTREAM = [[
       proxy_next_upstream off;
       proxy_pass_request_headers off;
       proxy_set_header Content-Type application/x-www-form-urlencoded;
-      proxy_connect_timeout 2s;
-      proxy_send_timeout 2s;
-      proxy_read_timeout 1s;
+      proxy_connect_timeout 5s;
+      proxy_send_timeout 5s;
       header_filter_by_lua_block { require("justclick.nginx").observe() }
 ]]
 
@@ -110,6 +109,12 @@ describe("inside nginx", function()
     listen 127.0.0.1:$PORT;
     location /justclick-upstream/ {
       proxy_pass http://]] .. sandbox_host .. [[/api/;
+      proxy_read_timeout 10s;
+]] .. UPSTREAM .. [[
+    }
+    location /justclick-impatient/ {
+      proxy_pass http://]] .. sandbox_host .. [[/api/;
+      proxy_read_timeout 1s;
 ]] .. UPSTREAM .. [[
     }
     location /justclick-dead/ {
@@ -196,8 +201,8 @@ describe("inside nginx", function()
       assert.are.equal(1, #list.notifications)
       local sent = list.notifications[1]
       assert.are.equal("new_order", sent.event)
-      assert.is_true(sent.delivered)
-      assert.are.equal(200, sent.last_status) -- the handler verified it
+      assert.is_true(sent.delivered, cjson.encode(sent))
+      assert.are.equal(200, sent.last_status, cjson.encode(sent)) -- the handler verified it
 
       -- the same body again: the handler's answer names it
       status, body = n:request("POST", "/notify", sent.body)
@@ -237,7 +242,7 @@ describe("inside nginx", function()
 
     it("is not repeated when the reply is late past proxy_read_timeout", function()
       sb:fault("slow", "1500", 1)
-      local status, body = n:request("GET", "/order?email=late%40example.com")
+      local status, body = n:request("GET", "/order?email=late%40example.com&location=/justclick-impatient")
       assert.are.equal(502, status, body)
       local err = decode(body)
       assert.are.same({ "transport", 28, true, 1 }, { err.kind, err.code, err.sent, err.attempts })
@@ -346,8 +351,8 @@ describe("inside nginx", function()
       assert.are.equal(1, #sb:orders())
 
       local list = sb:settle() -- the new_order notification, verified by /justclick/paid
-      assert.are.equal(1, #list.notifications)
-      assert.are.equal(200, list.notifications[1].last_status)
+      assert.are.equal(1, #list.notifications, cjson.encode(list))
+      assert.are.equal(200, list.notifications[1].last_status, cjson.encode(list.notifications[1]) .. ex:log())
     end)
 
     it("refuses a form without an email before calling JustClick", function()
