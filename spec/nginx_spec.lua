@@ -27,7 +27,8 @@ local HANDLERS = [[
         local args = ngx.req.get_uri_args()
         local client = justclick.new{
           user = "demo", secret = os.getenv("JUSTCLICK_SECRET"), transport = "nginx",
-          location = args.location or "/justclick-upstream", backoff = 0.01,
+          location = args.location or "/justclick-upstream", backoff = tonumber(args.backoff) or 0.01,
+          retries = tonumber(args.retries),
         }
         local order, err = client:create_order{bill_email = args.email, goods = {{good_name = "course"}}}
         local back
@@ -52,7 +53,8 @@ local HANDLERS = [[
         local order, err = client:order_details(tonumber(ngx.var.arg_bill_id))
         if not order then
           ngx.status = 502
-          ngx.say(cjson.encode{kind = err.kind, code = err.code, attempts = err.attempts, text = tostring(err)})
+          ngx.say(cjson.encode{kind = err.kind, code = err.code, attempts = err.attempts, sent = err.sent,
+            verified = err.verified, text = tostring(err)})
           return
         end
         ngx.say(cjson.encode{email = order.email, stats = client:stats()})
@@ -274,6 +276,64 @@ describe("inside nginx", function()
         assert.matches("observe", err.text)
         assert.are.equal(1, sb:stats().requests)
       end)
+  end)
+
+  describe("a reply", function()
+    local function bill()
+      local status, body = n:request("GET", "/order?email=checked%40example.com")
+      assert.are.equal(200, status, body)
+      return decode(body).bill_id
+    end
+
+    it("whose hash does not verify is a protocol error, not a result", function()
+      local bill_id = bill()
+      sb:fault("badhash", "", 1)
+      local status, body = n:request("GET", "/details?bill_id=" .. bill_id)
+      assert.are.equal(502, status, body)
+      local err = decode(body)
+      assert.are.same({ "protocol", 0, false, true }, { err.kind, err.code, err.verified, err.sent })
+    end)
+
+    it("larger than max_reply is a protocol error", function()
+      local bill_id = bill()
+      sb:fault("huge", "", 1)
+      local status, body = n:request("GET", "/details?bill_id=" .. bill_id)
+      assert.are.equal(502, status, body)
+      local err = decode(body)
+      assert.are.equal("protocol", err.kind)
+      assert.matches("larger than max_reply", err.text)
+    end)
+  end)
+
+  it("waits between attempts without holding up the worker's other requests", function()
+    -- A call that cannot connect waits 1-2 s (backoff 2, 50-100% of it) before its one retry.
+    -- If that wait blocked the worker, nginx would answer nothing else until the call ended;
+    -- it answers /pure while the call is still waiting.
+    local out = n.dir .. "/waiting"
+    os.execute(("curl -s -o %s '%s/order?email=w%%40example.com&location=/justclick-dead&retries=1&backoff=2' &")
+      :format(out, n.url))
+    local core = require "justclick.core"
+    local deadline = core.now() + 10
+    local function failed_once() -- nginx logged the first attempt's failure: the call now waits
+      local _, count = n:log():gsub("connect%(%) failed[^\n]*/order%?email=w%%40", "")
+      return count >= 1
+    end
+    while not failed_once() and core.now() < deadline do core.sleep(0.01) end
+    assert.is_true(failed_once(), n:log())
+    local _, body = sb:post("/api/GetAllGoods", {})
+    local status = n:request("GET", "/pure?reply=" .. escape(body))
+    assert.are.equal(200, status)
+    local f = io.open(out, "rb")
+    local waiting = f == nil or f:read("*a") == ""
+    if f then f:close() end
+    assert.is_true(waiting, "the waiting call had already finished: the worker was held up")
+    while core.now() < deadline do -- let it end before the next spec
+      local g = io.open(out, "rb")
+      local done = g and g:read("*a") ~= ""
+      if g then g:close() end
+      if done then break end
+      core.sleep(0.05)
+    end
   end)
 
   describe("a read", function()
