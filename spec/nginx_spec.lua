@@ -429,4 +429,54 @@ describe("inside nginx", function()
       assert.are.equal(1, sb:stats().requests)
     end)
   end)
+
+  describe("with the README's TLS lines", function()
+    local tls, dir
+
+    -- The peer: a TLS server of the same nginx, with a self-signed certificate for localhost,
+    -- answering every request with a page that is no API reply.
+    lazy_setup(function()
+      dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute("mkdir -p " .. dir))
+      assert(os.execute(("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/key.pem -out %s/cert.pem "
+        .. "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null"):format(dir, dir)))
+      local peer = nginx.free_port()
+      -- A location with the README's TLS lines.
+      local function location(name, trusted)
+        return ([[
+    location /NAME/ {
+      proxy_pass https://127.0.0.1:PEER/api/;
+      proxy_ssl_server_name on;
+      proxy_ssl_name localhost;
+      proxy_ssl_verify on;
+      proxy_ssl_verify_depth 3;
+      proxy_ssl_trusted_certificate TRUSTED;
+      proxy_ssl_protocols TLSv1.2 TLSv1.3;
+      proxy_read_timeout 10s;
+]]):gsub("NAME", name):gsub("PEER", tostring(peer)):gsub("TRUSTED", trusted) .. UPSTREAM .. "    }\n"
+      end
+      tls = nginx.start{
+        env = { JUSTCLICK_SECRET = sandbox.secret },
+        http = "  server {\n    listen 127.0.0.1:" .. peer .. " ssl;\n"
+          .. "    ssl_certificate " .. dir .. "/cert.pem;\n    ssl_certificate_key " .. dir .. "/key.pem;\n"
+          .. "    location / { return 200 'no API here'; }\n  }\n"
+          .. "  server {\n    listen 127.0.0.1:$PORT;\n"
+          .. location("justclick-upstream", "/etc/ssl/certs/ca-certificates.crt") .. HANDLERS .. "  }\n",
+      }
+    end)
+
+    lazy_teardown(function()
+      if tls then assert.is_nil(nginx.problems(tls:stop())) end
+      if dir then os.execute("rm -rf " .. dir) end
+    end)
+
+    it("refuses a certificate no CA of the system signed, and says nothing was sent", function()
+      local status, body = tls:request("GET", "/order?email=tls%40example.com&retries=0")
+      assert.are.equal(502, status, body)
+      local err = decode(body)
+      assert.are.same({ "transport", 7, false }, { err.kind, err.code, err.sent })
+      assert.matches("certificate verify", tls:log())
+    end)
+  end)
 end)
