@@ -300,7 +300,7 @@ local function send(client, method, url, body, read_only, deadline)
       log_call(client, method, status, result, err, started, attempt)
       return result, err
     end
-    core.sleep(wait)
+    client.sleep(wait)
     attempt = attempt + 1
   end
 end
@@ -329,11 +329,17 @@ local OPTIONS = {
   user = "string", secret = "string", api_url = "string", timeout = "number",
   connect_timeout = "number", retries = "number", ca_file = "string", max_reply = "number",
   backoff = "number", max_input_vars = "number", dry_run = "boolean", verbose = "boolean",
-  keep_alive = "boolean",
+  keep_alive = "boolean", transport = "string", location = "string",
 }
+
+-- What the nginx transport leaves to the location's directives (README, "In nginx").
+local NGINX_LEAVES = { connect_timeout = "proxy_connect_timeout", ca_file = "proxy_ssl_trusted_certificate",
+  keep_alive = "an upstream block's keepalive" }
 
 --- justclick.new{user=, secret=, api_url=, timeout=30, connect_timeout=10, retries=2,
 -- ca_file=nil, max_reply=8 MiB, backoff=0.5, max_input_vars=1000} -> client
+-- transport = "nginx", location = "/justclick-upstream": inside nginx, calls go as subrequests
+-- to that location (justclick.nginx), and waits leave the worker free.
 function justclick.new(opts)
   if type(opts) ~= "table" then error("justclick.new: expected a table of options", 2) end
   for k, v in pairs(opts) do
@@ -384,7 +390,23 @@ function justclick.new(opts)
       max_reply = opts.max_reply and tointeger(opts.max_reply), keep_alive = opts.keep_alive,
     },
   }, Client)
-  client.session = core.session(client.http)
+  local transport = opts.transport or "curl"
+  if transport == "nginx" then
+    for k, directive in pairs(NGINX_LEAVES) do
+      if opts[k] ~= nil then error(("justclick.new: %s is the location's %s under nginx"):format(k, directive), 2) end
+    end
+    local nginx = require "justclick.nginx"
+    client.session = nginx.session({
+      location = opts.location, api_url = client.api_url, max_reply = client.http.max_reply,
+    })
+    client.sleep = nginx.sleep
+  elseif transport == "curl" then
+    if opts.location ~= nil then error("justclick.new: location is for transport = \"nginx\"", 2) end
+    client.session = core.session(client.http)
+    client.sleep = core.sleep
+  else
+    error("justclick.new: transport must be \"curl\" or \"nginx\"", 2)
+  end
   secrets[client] = secret
   return client
 end
