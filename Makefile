@@ -95,7 +95,7 @@ LUA_MODULES := justclick=lua/justclick.lua justclick.import=lua/justclick/import
   justclick.import.rows=lua/justclick/import/rows.lua \
   justclick.import.journal=lua/justclick/import/journal.lua \
   justclick.import.reconcile=lua/justclick/import/reconcile.lua \
-  justclick.serve=lua/justclick/serve.lua justclick.nginx=lua/justclick/nginx.lua
+  justclick.serve=lua/justclick/serve.lua
 LUA_FILES   := $(foreach m,$(LUA_MODULES),$(word 2,$(subst =, ,$(m))))
 $(BUILD)/embedded.c: $(LUA_FILES) tools/embed.lua
 	@mkdir -p $(dir $@)
@@ -109,8 +109,9 @@ $(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/preload.o $(BUILD)/obj/embedded.o $(OB
 	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # All specs (.busted sets the paths) under LUA_VERSION's Lua; the last line is "N passed, N
-# failed". nginx_spec's nginx loads the LuaJIT build whatever Lua runs busted, so it is made too. Under another Lua than 5.4, the specs tagged lua54 (the host, import and serve, which
-# are Lua 5.4 programs) are left to the 5.4 run, and the host they start is the 5.4 build's.
+# failed". nginx_spec's nginx loads the LuaJIT build whatever Lua runs busted, so it is made too.
+# Under another Lua than 5.4, the specs tagged lua54 (the host, import and serve, which are Lua
+# 5.4 programs) are left to the 5.4 run, and the host they start is the 5.4 build's.
 ifeq ($(LUA_VERSION),5.4)
 test: all
 	@command -v busted > /dev/null && command -v php > /dev/null || { echo "missing test dependencies (busted, php): run scripts/deps.sh" >&2; exit 1; }
