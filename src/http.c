@@ -270,9 +270,17 @@ static const char *curl_code_name(CURLcode rc) {
   return i < sizeof curl_code_names / sizeof *curl_code_names ? curl_code_names[i] : "UNKNOWN";
 }
 
+/* Runs under lua_pcall: the bytes of the jc_buf at 1 as a Lua string. */
+static int push_reply_bytes(lua_State *L) {
+  const jc_buf *b = (const jc_buf *)lua_touserdata(L, 1);
+  lua_pushlstring(L, b->len ? b->data : "", b->len);
+  return 1;
+}
+
 /* Pushes what a finished transfer came to: status, body | nil, {code, name, message, sent, too_big}.
-   Returns the connections it opened. */
-static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
+   Returns the connections it opened. `closed` is the owner's flag: once a finalizer has closed
+   the session (or the multi), t is not touched again, as its memory may be gone. */
+static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc, const int *closed) {
   long status = 0, request_size = 0, connects = 0;
   /* Everything is read off t before the first Lua allocation: that can run a finalizer, which
      can make a request of its own on this session and overwrite t. */
@@ -291,9 +299,24 @@ static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc) {
   }
   if (rc == CURLE_ABORTED_BY_CALLBACK && jc_interrupted) luaL_error(L, "interrupted");
   if (rc == CURLE_OK) {
+    /* The reply is moved out of t while Lua copies it: the copy can run a finalizer first (Lua
+       5.1 and LuaJIT collect before they copy), which may post on this session, writing
+       t->reply, or close it, freeing t. The copy is protected, so that the reply is freed when
+       it raises. Afterwards its buffer goes back to t for the next reply, if t still wants one. */
+    jc_buf reply = t->reply;
+    int failed;
+    memset(&t->reply, 0, sizeof t->reply);
     lua_pushinteger(L, status);
-    lua_pushlstring(L, t->reply.data, t->reply.len); /* copied before it can collect */
-    if (t->reply.cap > JC_KEEP_BYTES) jc_buf_free(&t->reply); /* keep no huge buffer around */
+    lua_pushcfunction(L, push_reply_bytes);
+    lua_pushlightuserdata(L, &reply);
+    failed = lua_pcall(L, 1, 1, 0);
+    if (failed || *closed || t->reply.data != NULL || reply.cap > JC_KEEP_BYTES) {
+      jc_buf_free(&reply); /* keep no huge buffer around */
+    } else {
+      reply.len = 0;
+      t->reply = reply;
+    }
+    if (failed) lua_error(L);
     return connects;
   }
   lua_pushnil(L);
@@ -329,6 +352,7 @@ typedef struct {
   jc_transfer t;
   struct curl_slist *headers;
   lua_Integer connects, requests;
+  int closed;
 } jc_session;
 
 /* Frees everything; safe on a half-built session, and twice. */
@@ -337,6 +361,7 @@ static int session_gc(lua_State *L) {
   transfer_release(&s->t);
   curl_slist_free_all(s->headers);
   s->headers = NULL;
+  s->closed = 1;
   return 0;
 }
 
@@ -362,7 +387,7 @@ static int l_post(lua_State *L) {
   rc = curl_easy_perform(s->t.curl);
   transfer_end(L, &s->t);
   s->requests++;
-  s->connects += push_outcome(L, &s->t, rc);
+  s->connects += push_outcome(L, &s->t, rc, &s->closed);
   return 2;
 }
 
@@ -396,6 +421,7 @@ typedef struct {
   jc_transfer *t;
   int jobs;
   lua_Integer connects, requests;
+  int closed;
 } jc_multi;
 
 static int multi_gc(lua_State *L) {
@@ -410,6 +436,7 @@ static int multi_gc(lua_State *L) {
   m->multi = NULL;
   curl_slist_free_all(m->headers);
   m->headers = NULL;
+  m->closed = 1;
   return 0;
 }
 
@@ -468,11 +495,13 @@ static int l_running(lua_State *L) {
 }
 
 /* multi:wait() -> the requests that finished, at least one while any is under way:
-   {key, status, body} or {key, failure}. */
+   {key, status, body} or {key, failure}. A finalizer that closes the multi meanwhile (any Lua
+   allocation may run one) ends the wait with the results made so far. */
 static int l_wait(lua_State *L) {
   jc_multi *m = open_multi(L);
   int done = 0;
   lua_newtable(L);
+  if (m->closed) return luaL_error(L, "justclick: the session is closed"); /* by a finalizer, just now */
   for (;;) {
     int running = 0, left;
     CURLMsg *msg;
@@ -480,16 +509,19 @@ static int l_wait(lua_State *L) {
       return luaL_error(L, "justclick: libcurl's multi interface failed");
     while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
       jc_transfer *t = NULL;
+      lua_Integer key;
       if (msg->msg != CURLMSG_DONE) continue;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
       CURLcode rc = msg->data.result;
       curl_multi_remove_handle(m->multi, t->curl);
       t->busy = 0;
       transfer_end(L, t);
+      key = t->key;
+      m->connects += push_outcome(L, t, rc, &m->closed); /* t is not read after this */
       lua_createtable(L, 0, 3);
-      lua_pushinteger(L, t->key);
-      lua_setfield(L, -2, "key");
-      m->connects += push_outcome(L, t, rc);
+      lua_insert(L, -3);
+      lua_pushinteger(L, key);
+      lua_setfield(L, -4, "key");
       if (lua_isnil(L, -2)) {
         lua_setfield(L, -3, "failure");
         lua_pop(L, 1);
@@ -498,6 +530,7 @@ static int l_wait(lua_State *L) {
         lua_setfield(L, -2, "status");
       }
       lua_rawseti(L, -2, ++done);
+      if (m->closed) return 1; /* by a finalizer: m->multi is gone */
     }
     if (done > 0 || running == 0) return 1;
     if (curl_multi_poll(m->multi, NULL, 0, 1000, NULL) != CURLM_OK)

@@ -6,11 +6,15 @@
 //   /fail/N/...        500 to the first N requests to this same URI, then 200
 //   /sleep/MS/...      200 after MS ms
 //   anything else      200
-// /__ping answers 200 and is not logged.
+// /__ping answers 200 and is not logged; so does /echo/N/..., with its URI, ':' and N more bytes.
 
 $uri = $_SERVER['REQUEST_URI'];
 if ($uri === '/__ping') {
     echo "pong\n";
+    return true;
+}
+if (preg_match('#^/echo/(\d+)/#', $uri, $m)) {
+    echo $uri, ':', str_repeat(substr($uri, -1), (int)$m[1]);
     return true;
 }
 $body = file_get_contents('php://input');
