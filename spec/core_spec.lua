@@ -4,6 +4,7 @@ local core = require "justclick.core"
 local justclick = require "justclick"
 local files = require "support.files"
 local shell = require "support.shell"
+local locale = require "support.locale"
 
 -- Runs Lua code in a new process of the Lua that runs the specs, with this module, under a
 -- virtual memory limit of `kib`; returns its exit status and output.
@@ -79,6 +80,19 @@ describe("justclick.core", function()
       local reply, err = core.decode_reply("<html>", "secret")
       assert.is_nil(reply)
       assert.is_truthy(err:find("^the reply is not JSON"), err)
+    end)
+
+    it("reads a text error_code as Lua 5.4 does on every Lua, whatever the locale's decimal point", function()
+      local function code(text)
+        local reply = core.decode_reply(('{"error_code":"%s","error_text":"x","hash":"h"}'):format(text), "s")
+        return reply and reply.error_code
+      end
+      locale.with_comma(function()
+        assert.are.equal(8, code("8"))
+        assert.is_nil(code("8,0")) -- strtod's reading under the comma, not Lua's
+        assert.is_nil(code("nan"))
+        assert.is_nil(code("inf"))
+      end)
     end)
 
     it("raises a memory error inside the JSON decoder again, rather than report a bad reply", function()

@@ -56,6 +56,17 @@ describe("justclick.notification", function()
     end
   end)
 
+  it("gives a bill id past 2^53 exactly on 5.3 and 5.4, and refuses it where numbers are doubles", function()
+    local event, err = justclick.notification(body_of("paid", { id = "9007199254740993" }), SECRET)
+    if number.native then
+      assert.are.equal(9007199254740993, event.id, tostring(err))
+    else -- Lua 5.1 and LuaJIT would read it as ...992: another bill
+      assert.is_nil(event)
+      assert.are.equal("input", err.kind)
+      assert.is_truthy(err.message:find("2^53", 1, true), err.message)
+    end
+  end)
+
   it("reads the sums of paid and prepaid notifications as numbers", function()
     assert.are.equal(2490, assert(justclick.notification(body_of("paid"), SECRET)).order.last_payment_sum)
     assert.are.equal(500, assert(justclick.notification(body_of("prepaid"), SECRET)).order.prepayment_sum)

@@ -21,8 +21,9 @@ size_t jc_compat_stringtonumber(lua_State *L, const char *s) {
   size_t len = strlen(s), i;
   char point = localeconv()->decimal_point[0];
   double d;
-  /* strtod also reads "inf" and "nan", which Lua does not */
+  /* strtod also reads "inf" and "nan", which Lua does not, and the locale's decimal point */
   if (len == 0 || len >= sizeof buf || strpbrk(s, "iInN") != NULL) return 0;
+  if (point != '.' && memchr(s, point, len) != NULL) return 0;
   memcpy(buf, s, len + 1);
   /* strtod reads the locale's decimal point; Lua numbers have a '.' */
   for (i = 0; i < len; i++)

@@ -17,6 +17,13 @@
 #define lua_newuserdatauv(L, size, nuv) lua_newuserdata((L), (size))
 #endif
 
+/* The largest integer Lua holds exactly: 2^63 - 1, or 2^53 - 1 where numbers are doubles. */
+#if LUA_VERSION_NUM < 503
+#define JC_LUA_INTEGER_MAX 9007199254740991LL
+#else
+#define JC_LUA_INTEGER_MAX 9223372036854775807LL
+#endif
+
 #if LUA_VERSION_NUM < 503
 /* Whether the value at i is a number that the module writes as an integer. */
 int jc_compat_isinteger(lua_State *L, int i);

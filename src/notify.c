@@ -311,6 +311,7 @@ static int notice_typer(lua_State *L, const char *key, size_t n, int depth, cons
       if (v[i] < '0' || v[i] > '9') return 0;
       x = x * 10 + (v[i] - '0');
     }
+    if (x > JC_LUA_INTEGER_MAX) return 0; /* kept as its text where Lua would round it */
     lua_pushinteger(L, x);
     return 1;
   }
@@ -354,6 +355,12 @@ static int l_notification_check(lua_State *L) {
     lua_pushnil(L);
     lua_pushstring(L, rc == JC_NOTICE_FORGED ? "forged" : "input");
     lua_pushstring(L, n.problem);
+    return 3;
+  }
+  if (n.id > JC_LUA_INTEGER_MAX) { /* Lua 5.1 and LuaJIT: it would come back as another number */
+    lua_pushnil(L);
+    lua_pushliteral(L, "input");
+    lua_pushliteral(L, "its bill id is past 2^53, which this Lua's numbers cannot hold exactly");
     return 3;
   }
   lua_pushstring(L, n.kind);
