@@ -35,8 +35,8 @@ local HANDLERS = [[
         if order then back, err = client:order_details(order.bill_id) end
         if err then
           ngx.status = 502
-          ngx.say(cjson.encode{kind = err.kind, code = err.code, sent = err.sent, attempts = err.attempts,
-            retryable = err.retryable, text = tostring(err)})
+          ngx.say(cjson.encode{kind = err.kind, code = err.code, name = err.name, sent = err.sent,
+            attempts = err.attempts, retryable = err.retryable, text = tostring(err)})
           return
         end
         ngx.say(cjson.encode{bill_id = order.bill_id, link = order.link, email = back.email, stats = client:stats()})
@@ -225,7 +225,8 @@ describe("inside nginx", function()
       local status, body = n:request("GET", "/order?email=dropped%40example.com")
       assert.are.equal(502, status, body)
       local err = decode(body)
-      assert.are.same({ "transport", 52, true, 1, false }, { err.kind, err.code, err.sent, err.attempts, err.retryable })
+      assert.are.same({ "transport", 52, "GOT_NOTHING", true, 1, false },
+        { err.kind, err.code, err.name, err.sent, err.attempts, err.retryable })
       assert.matches("the order may exist", err.text)
       local stats = sb:stats()
       assert.are.equal(1, stats.requests) -- sent once, never again
@@ -238,7 +239,7 @@ describe("inside nginx", function()
       local status, body = n:request("GET", "/order?email=cut%40example.com")
       assert.are.equal(502, status, body)
       local err = decode(body)
-      assert.are.same({ "transport", 18, true, 1 }, { err.kind, err.code, err.sent, err.attempts })
+      assert.are.same({ "transport", 18, "PARTIAL_FILE", true, 1 }, { err.kind, err.code, err.name, err.sent, err.attempts })
       assert.are.equal(1, sb:stats().requests)
     end)
 
@@ -247,7 +248,8 @@ describe("inside nginx", function()
       local status, body = n:request("GET", "/order?email=late%40example.com&location=/justclick-impatient")
       assert.are.equal(502, status, body)
       local err = decode(body)
-      assert.are.same({ "transport", 28, true, 1 }, { err.kind, err.code, err.sent, err.attempts })
+      assert.are.same({ "transport", 28, "OPERATION_TIMEDOUT", true, 1 },
+        { err.kind, err.code, err.name, err.sent, err.attempts })
       assert.are.equal(1, sb:stats().requests)
     end)
 
@@ -264,7 +266,7 @@ describe("inside nginx", function()
       local status, body = n:request("GET", "/order?email=x%40example.com&location=/justclick-dead")
       assert.are.equal(502, status, body)
       local err = decode(body)
-      assert.are.same({ "transport", 7, false, 3 }, { err.kind, err.code, err.sent, err.attempts })
+      assert.are.same({ "transport", 7, "COULDNT_CONNECT", false, 3 }, { err.kind, err.code, err.name, err.sent, err.attempts })
     end)
 
     it("counts as sent when the location does not run observe(): nginx cannot tell, so it is not repeated",

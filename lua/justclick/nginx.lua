@@ -53,6 +53,14 @@ end
 -- libcurl's codes for the same failures, so that err.code means one thing whatever the
 -- transport: 7 could not connect, 28 timed out, 18 the reply was cut short, 52 no reply.
 local COULDNT_CONNECT, PARTIAL, TIMEOUT, NO_REPLY = 7, 18, 28, 52
+-- and their names, as the libcurl transport gives them (err.name)
+local NAMES = { [7] = "COULDNT_CONNECT", [18] = "PARTIAL_FILE", [28] = "OPERATION_TIMEDOUT", [52] = "GOT_NOTHING",
+  [63] = "FILESIZE_EXCEEDED" }
+
+-- A failure as core.session's post gives it: nil, {code, name, message, sent, too_big}.
+local function failure(code, sent, message, too_big)
+  return nil, { code = code, name = NAMES[code], sent = sent, message = message, too_big = too_big or false }
+end
 
 local Session = {}
 Session.__index = Session
@@ -92,26 +100,24 @@ function Session:post(url, body)
   local res = ngx.location.capture(uri, { method = ngx.HTTP_POST, body = body, ctx = ctx })
   local seen = ctx[SEEN]
   if not seen then -- the filter did not run: the location is missing or misses the line
-    return nil, {
-      code = NO_REPLY, sent = true,
-      message = ("nginx answered %d for %s without justclick.nginx.observe() seeing it: is the location"
+    return failure(NO_REPLY, true,
+      ("nginx answered %d for %s without justclick.nginx.observe() seeing it: is the location"
         .. " there, with header_filter_by_lua_block { require(\"justclick.nginx\").observe() }?")
-        :format(res.status, uri),
-    }
+        :format(res.status, uri))
   end
   if seen.sent then self.connects = self.connects + 1 end
   if seen.replied then
     if res.truncated then
-      return nil, { code = PARTIAL, sent = true, message = "the reply was cut short: the connection closed early" }
+      return failure(PARTIAL, true, "the reply was cut short: the connection closed early")
     elseif #res.body > self.max_reply then
-      return nil, { code = 63, sent = true, too_big = true, message = "the reply is larger than max_reply" }
+      return failure(63, true, "the reply is larger than max_reply", true)
     end
     return res.status, res.body
   end
   -- nginx's own answer: no reply header came from JustClick
   local why = ("no reply from the upstream (nginx answered %d; its error log says why)"):format(res.status)
   local code = res.status == 504 and TIMEOUT or (seen.sent and NO_REPLY or COULDNT_CONNECT)
-  return nil, { code = code, sent = seen.sent, message = why }
+  return failure(code, seen.sent, why)
 end
 
 
