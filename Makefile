@@ -76,7 +76,7 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all check test test-all memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall rock clean
+.PHONY: all check test test-all jit-module memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall rock clean
 all: $(MODULE) $(if $(filter 5.4,$(LUA_VERSION)),$(HOST))
 
 # The shared object exports luaopen_justclick_core alone (core.h's JC_EXPORT), as luasystem's
@@ -113,16 +113,18 @@ $(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/preload.o $(BUILD)/obj/embedded.o $(OB
 # Under another Lua than 5.4, the specs tagged lua54 (the host, import and serve, which are Lua
 # 5.4 programs) are left to the 5.4 run, and the host they start is the 5.4 build's.
 ifeq ($(LUA_VERSION),5.4)
-test: all
+test: all jit-module
 	@command -v busted > /dev/null && command -v php > /dev/null || { echo "missing test dependencies (busted, php): run scripts/deps.sh" >&2; exit 1; }
-	@$(MAKE) --no-print-directory LUA_VERSION=jit all
 	$(BUSTED)
 else
-test: all
+test: all jit-module
 	@$(MAKE) --no-print-directory LUA_VERSION=5.4 all
-	@$(MAKE) --no-print-directory LUA_VERSION=jit all
 	$(BUSTED) --cpath='$(BUILD)/lua/?.so' --exclude-tags=lua54
 endif
+
+# The LuaJIT module, which the nginx spec's nginx loads whatever Lua runs busted.
+jit-module:
+	@$(MAKE) --no-print-directory LUA_VERSION=jit all
 
 # The specs under every Lua, 5.4 last; the last line sums them: "N passed, N failed".
 TEST_LUAS ?= 5.1 jit 5.3 5.4
@@ -135,7 +137,7 @@ check:
 
 # All specs under valgrind, then the host on a dry run and on os.exit: no definite leak and no
 # invalid access, or it fails.
-memcheck: all
+memcheck: all jit-module
 	$(VALGRIND) $(BUSTED)
 	JUSTCLICK_SECRET=memcheck $(VALGRIND) $(HOST) --user memcheck --dry-run examples/demo.lua > /dev/null
 	$(VALGRIND) $(HOST) -e 'setmetatable({}, {__gc = function() end}) os.exit(0)'
@@ -170,7 +172,7 @@ bench: all $(BENCH_WALK) $(BENCH_FLOOD)
 # job (make memcheck).
 ASAN_BUILD := build-asan
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-asan: all
+asan: all jit-module
 	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  JUSTCLICK_HOST=$(CURDIR)/$(ASAN_BUILD)/bin/justclick $(ASAN_BUILD)/bin/justclick /usr/bin/busted
