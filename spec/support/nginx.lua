@@ -13,19 +13,8 @@ local nginx = {}
 local Nginx = {}
 Nginx.__index = Nginx
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local files = require "support.files"
+local read, write = files.read, files.write
 
 -- What a shell command line prints on stdout.
 local function output(cmdline)
