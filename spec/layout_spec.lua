@@ -40,7 +40,7 @@ describe("the build layout", function()
   it("stops a build without the dependencies with one line that says what to run", function()
     local build = os.tmpname()
     os.remove(build)
-    local ok, out = run(("make --no-print-directory PKG_CONFIG=/nonexistent/pkg-config BUILD=%s all"):format(build))
+    local ok, out = run(("env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory PKG_CONFIG=/nonexistent/pkg-config BUILD=%s all"):format(build))
     run("rm -rf " .. build)
     assert.is_falsy(ok)
     local lines = {}
