@@ -40,6 +40,8 @@ const FAULTS = [
     'badhash' => 'the method runs, the reply is signed with another secret',
     'drop' => 'the method runs, half the reply is sent, then the connection closes',
     'huge' => 'the method runs, the reply is 9 MiB',
+    'xaccel' => 'PATH: the method runs, the reply carries X-Accel-Redirect: PATH (nginx, unless it '
+        . 'ignores the header, sends the request again to that location)',
     'hangup' => 'N (default 2): on the Nth or later request of a client connection, the method runs, '
         . 'then the front closes the connection without a byte of the reply; an earlier request '
         . 'passes untouched and does not use the fault up',
@@ -62,6 +64,7 @@ function fault_problem(string $kind, string $arg): ?string {
         'slow' => $arg === '' || ctype_digit($arg),
         'hangup' => $arg === '' || (ctype_digit($arg) && (int)$arg >= 1),
         'noresult' => $arg === '' || array_key_exists($arg, NORESULT),
+        'xaccel' => str_starts_with($arg, '/'),
         default => true,
     };
     return $ok ? null : "$kind: " . FAULTS[$kind];
@@ -145,6 +148,7 @@ function respond(array $reply, string $secret, ?array $fault): void {
         foreach ($result as $id => $goods) $list[] = ['bill_id' => $id, 'goods' => array_values($goods)];
         $body['result'] = $list;
     }
+    if ($kind === 'xaccel') header('X-Accel-Redirect: ' . $fault['arg']);
     if ($kind === 'hangup') header('X-Sandbox-Hangup: 1'); // the front drops the reply and hangs up
     if ($kind === 'slow') usleep(1000 * (int)$fault['arg']);
     if ($latency = (int)note('latency')) usleep(1000 * $latency);

@@ -14,7 +14,10 @@ local UPSTREAM = [[
       proxy_set_header Content-Type application/x-www-form-urlencoded;
       proxy_connect_timeout 5s;
       proxy_send_timeout 5s;
+      proxy_buffering off;
+      proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset;
       header_filter_by_lua_block { require("justclick.nginx").observe() }
+      body_filter_by_lua_block { require("justclick.nginx").limit() }
 ]]
 
 -- The handlers: /order creates an order and reads it back (the location and retries from the
@@ -48,7 +51,7 @@ local HANDLERS = [[
         local cjson = require "cjson"
         local client = justclick.new{
           user = "demo", secret = os.getenv("JUSTCLICK_SECRET"), transport = "nginx",
-          location = "/justclick-upstream", backoff = 0.01,
+          location = ngx.var.arg_location or "/justclick-upstream", backoff = 0.01,
         }
         local order, err = client:order_details(tonumber(ngx.var.arg_bill_id))
         if not order then
@@ -122,6 +125,10 @@ describe("inside nginx", function()
     location /justclick-dead/ {
       proxy_pass http://127.0.0.1:]] .. dead_port .. [[/api/;
 ]] .. UPSTREAM .. [[
+    }
+    location /justclick-small/ {
+      proxy_pass http://]] .. sandbox_host .. [[/api/;
+]] .. UPSTREAM:gsub("limit%(%)", "limit(64)") .. [[
     }
     location /justclick-unobserved/ {
       internal;
@@ -294,6 +301,25 @@ describe("inside nginx", function()
       assert.are.equal(502, status, body)
       local err = decode(body)
       assert.are.same({ "protocol", 0, false, true }, { err.kind, err.code, err.verified, err.sent })
+    end)
+
+    it("past the location's limit() is refused as too big, whatever the client's max_reply", function()
+      local bill_id = bill()
+      local status, body = n:request("GET", "/details?bill_id=" .. bill_id .. "&location=/justclick-small")
+      assert.are.equal(502, status, body)
+      local err = decode(body)
+      assert.are.equal("protocol", err.kind)
+      assert.matches("larger than max_reply", err.text)
+    end)
+
+    it("with X-Accel-Redirect does not make nginx send the write again", function()
+      sb:fault("xaccel", "/justclick-upstream/CreateOrder", 1)
+      local status, body = n:request("GET", "/order?email=xaccel%40example.com")
+      local stats = sb:stats()
+      assert.are.equal(1, stats.orders, body)
+      assert.are.equal(0, stats.duplicates, body)
+      assert.are.equal(2, stats.requests, body) -- CreateOrder, then getOrderDetails; nothing more
+      assert.are.equal(200, status, body)
     end)
 
     it("larger than max_reply is a protocol error", function()

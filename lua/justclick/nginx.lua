@@ -12,7 +12,10 @@
 --       proxy_pass_request_headers off;     # the buyer's cookies are not JustClick's business
 --       proxy_pass_request_body on;
 --       proxy_set_header Content-Type application/x-www-form-urlencoded;
+--       proxy_buffering off;                # limit() sees the reply as it comes
+--       proxy_ignore_headers X-Accel-Redirect ...;  # or a reply makes nginx send it again
 --       header_filter_by_lua_block { require("justclick.nginx").observe() }
+--       body_filter_by_lua_block { require("justclick.nginx").limit() }
 --       ...                                  # timeouts and TLS: see README, "In nginx"
 --   }
 --
@@ -48,6 +51,23 @@ function nginx.observe()
     replied = any_time(last(var.upstream_header_time)),
     upstream_status = last(var.upstream_status),
   }
+end
+
+--- limit(max_bytes): body_filter_by_lua of the internal location. Passes at most max_bytes of a
+-- reply (8 MiB by default, max_reply's default) and drops the rest, so that a huge reply never
+-- fills the worker's memory: the capture holds max_bytes at most, and the transport reports
+-- the reply as too big.
+function nginx.limit(max_bytes)
+  local ctx = ngx.ctx
+  local seen = ctx[SEEN]
+  if not seen then return end
+  local chunk = ngx.arg[1]
+  local total = (seen.bytes or 0) + #chunk
+  seen.bytes = total
+  if total > (max_bytes or 8 * 1024 * 1024) then
+    seen.too_big = true
+    ngx.arg[1] = ""
+  end
 end
 
 -- libcurl's codes for the same failures, so that err.code means one thing whatever the
@@ -107,10 +127,10 @@ function Session:post(url, body)
   end
   if seen.sent then self.connects = self.connects + 1 end
   if seen.replied then
-    if res.truncated then
-      return failure(PARTIAL, true, "the reply was cut short: the connection closed early")
-    elseif #res.body > self.max_reply then
+    if seen.too_big or #res.body > self.max_reply then
       return failure(63, true, "the reply is larger than max_reply", true)
+    elseif res.truncated then
+      return failure(PARTIAL, true, "the reply was cut short: the connection closed early")
     end
     return res.status, res.body
   end
