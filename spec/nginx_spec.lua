@@ -23,6 +23,15 @@ local UPSTREAM = [[
 -- The handlers: /order creates an order and reads it back (the location and retries from the
 -- query), /details reads one, /notify verifies a payment notification.
 local HANDLERS = [[
+    location = /phase {
+      set_by_lua_block $problem {
+        local client = require("justclick").new{ user = "demo", secret = "s", transport = "nginx",
+          location = "/justclick-upstream" }
+        local ok, err = pcall(client.order_details, client, 1)
+        return ok and "no error" or tostring(err)
+      }
+      return 200 $problem;
+    }
     location = /order {
       content_by_lua_block {
         local justclick = require "justclick"
@@ -301,6 +310,13 @@ describe("inside nginx", function()
       assert.are.equal(502, status, body)
       local err = decode(body)
       assert.are.same({ "protocol", 0, false, true }, { err.kind, err.code, err.verified, err.sent })
+    end)
+
+    it("from a phase where subrequests cannot go is an error that says so, and nothing is sent", function()
+      local status, body = n:request("GET", "/phase")
+      assert.are.equal(200, status, body)
+      assert.matches("work in rewrite, access and content handlers, not in set", body)
+      assert.are.equal(0, sb:stats().requests)
     end)
 
     it("past the location's limit() is refused as too big, whatever the client's max_reply", function()

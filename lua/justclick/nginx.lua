@@ -113,7 +113,15 @@ end
 --- session:post(url, body [, once [, timeout]]) -> status, body | nil, {code, message, sent, too_big}.
 -- Every request is sent once by nginx (proxy_next_upstream off); `once` needs nothing more.
 -- `timeout` cannot bound a subrequest: the location's proxy_*_timeout do (README).
+-- The phases in which ngx.location.capture works.
+local CAPTURES = { rewrite = true, access = true, content = true }
+
 function Session:post(url, body)
+  local phase = ngx.get_phase()
+  if not CAPTURES[phase] then -- a programming error, as a wrong argument is: it raises
+    error(("justclick.nginx: calls go as subrequests, which work in rewrite, access and content"
+      .. " handlers, not in %s"):format(phase), 3)
+  end
   local uri = self:uri(url)
   local ctx = {}
   self.requests = self.requests + 1
