@@ -126,7 +126,8 @@ endif
 jit-module:
 	@$(MAKE) --no-print-directory LUA_VERSION=jit all
 
-# The specs under every Lua, 5.4 last; the last line sums them: "N passed, N failed".
+# The specs under every Lua: 5.1, LuaJIT and 5.3 at once, then 5.4 alone; the last line sums
+# them: "N passed, N failed" (scripts/test-all.sh).
 TEST_LUAS ?= 5.1 jit 5.3 5.4
 test-all:
 	@scripts/test-all.sh $(TEST_LUAS)
