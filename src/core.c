@@ -26,6 +26,12 @@ void jc_add_functions(lua_State *L, const luaL_Reg *l) {
   luaL_setfuncs(L, l, 1);
 }
 
+void jc_add_safe_functions(lua_State *L, const luaL_Reg *l) {
+  lua_getfield(L, -1, "safe");
+  jc_add_functions(L, l);
+  lua_pop(L, 1);
+}
+
 void jc_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc) {
   if (luaL_newmetatable(L, name)) {
     lua_newtable(L);

@@ -38,6 +38,8 @@ jc_state *jc_state_of(lua_State *L);
    of the stack: adds the functions of l to the table on top of the stack (the module table, or
    a table of it), each with the module's state as upvalue 1, for jc_state_of. */
 void jc_add_functions(lua_State *L, const luaL_Reg *l);
+/* The same, into the module's `safe` table: the forms that return nil and the problem. */
+void jc_add_safe_functions(lua_State *L, const luaL_Reg *l);
 
 /* Makes the metatable `name` of a userdata type (once per Lua state): methods as __index, gc as
    __gc and __close. Leaves the stack as it was. */

@@ -228,8 +228,6 @@ static const luaL_Reg safe_functions[] = {
 
 int jc_open_sign(lua_State *L) {
   jc_add_functions(L, functions);
-  lua_getfield(L, -1, "safe");
-  jc_add_functions(L, safe_functions);
-  lua_pop(L, 1);
+  jc_add_safe_functions(L, safe_functions);
   return 0;
 }
