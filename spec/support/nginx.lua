@@ -39,10 +39,7 @@ function nginx.root()
 end
 
 --- A port nothing listens on now.
-function nginx.free_port()
-  return assert(tonumber(output([[php -r '$s = stream_socket_server("tcp://127.0.0.1:0");
-    echo explode(":", stream_socket_get_name($s, false))[1];']])), "no free port")
-end
+nginx.free_port = require("support.shell").free_port
 
 --- The load_module lines of lua-nginx-module in Debian's nginx (NDK first, as it needs);
 -- none where nginx has it built in (OpenResty). JUSTCLICK_NGINX_MODULES: another directory.

@@ -4,19 +4,14 @@
 local core = require "justclick.core"
 local cjson = require "cjson"
 local files = require "support.files"
+local shell = require "support.shell"
 
 local receiver = {}
 local Receiver = {}
 Receiver.__index = Receiver
 
---- A port nothing listens on now (PHP binds port 0 and tells which it got).
-function receiver.free_port()
-  local p = assert(io.popen([[php -r '$s = stream_socket_server("tcp://127.0.0.1:0");]]
-    .. [[ echo substr(strrchr(stream_socket_get_name($s, false), ":"), 1);']]))
-  local port = assert(tonumber(p:read("*a")), "no free port")
-  p:close()
-  return port
-end
+--- A port nothing listens on now.
+receiver.free_port = shell.free_port
 
 function receiver.start()
   local dir = os.tmpname()

@@ -30,4 +30,11 @@ function shell.script(command, code, ...)
   return status, output
 end
 
+--- A port nothing listens on now (PHP binds port 0 and tells which it got).
+function shell.free_port()
+  local status, out = shell.run([[php -r '$s = stream_socket_server("tcp://127.0.0.1:0");]]
+    .. [[ echo substr(strrchr(stream_socket_get_name($s, false), ":"), 1);']])
+  return assert(status == 0 and tonumber(out), "no free port: " .. tostring(out))
+end
+
 return shell
