@@ -47,7 +47,6 @@ DEPS_OK     := $(shell { [ -n "$(EXT_LIBDIRS)" ] || $(PKG_CONFIG) --exists $(DEP
 DEPS_CFLAGS := $(LUA_CFLAGS) $(addprefix -I,$(EXT_INCDIRS)) $(shell $(PKG_CONFIG) --cflags $(DEPS_PKGS) 2>/dev/null)
 # A Lua module takes the Lua API from the program that loads it: no -llua here.
 DEPS_LIBS   := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs $(DEPS_PKGS) 2>/dev/null),-lcrypto -lcurl -lmicrohttpd) -pthread -lm
-HOST_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 $(DEPS_PKGS) 2>/dev/null)
 HOST_LIBS   := $(addprefix -L,$(LUA_LIBDIR) $(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs lua5.4 $(DEPS_PKGS) 2>/dev/null),-llua5.4 -lcrypto -lcurl -lmicrohttpd) -pthread -lm
 # Goals that build need them; make stops before anything runs, with one line.
 ifneq ($(DEPS_OK),yes)
