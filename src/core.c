@@ -48,7 +48,7 @@ void jc_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CF
 static int state_gc(lua_State *L) {
   jc_state *s = (jc_state *)luaL_checkudata(L, 1, JC_STATE_TYPE);
   jc_query_free(&s->query);
-  jc_md5_close(&s->md5);
+  jc_memo_close(L, &s->memo);
   s->busy = 1; /* for good: calls from later finalizers take scratch of their own */
   return 0;
 }
@@ -83,7 +83,8 @@ JC_EXPORT int luaopen_justclick_core(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  if (!jc_md5_open(&s->md5)) return luaL_error(L, "justclick: OpenSSL provides no MD5");
+  jc_memo_open(L, &s->memo);
+  s->query.memo = &s->memo;
   /* Held in the registry only while the files add their functions: then their upvalues hold it. */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &state_key);
   lua_newtable(L); /* core.safe: functions that return nil and the problem, as cjson.safe's */

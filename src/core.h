@@ -18,16 +18,14 @@
 #define JC_EXPORT
 #endif
 
-/* One per loaded module, passed to every function as upvalue 1. It holds scratch space and the
-   digest context, so that calls in the steady state allocate nothing. A finalizer may call the
-   core while a call is under way (any Lua allocation may run one), so a call claims `query`
-   through jc_query_call (`busy`). The md5 context needs no claim: it is used from
-   EVP_DigestInit to EVP_DigestFinal with no Lua call in between. After the state's own
-   finalizer, `busy` stays set and md5.ctx is NULL: finalizers that run later, as the Lua state
-   closes, work with scratch and a context of their own. */
+/* One per loaded module, passed to every function as upvalue 1. It holds scratch space, so
+   that calls in the steady state allocate nothing. A finalizer may call the core while a call is
+   under way (any Lua allocation may run one), so a call claims `query` through jc_query_call
+   (`busy`). After the state's own finalizer, `busy` stays set: finalizers that run later, as the
+   Lua state closes, work with scratch of their own. */
 typedef struct {
   jc_query query;
-  jc_md5 md5;
+  jc_memo memo; /* query's */
   int busy;
 } jc_state;
 

@@ -23,7 +23,6 @@
 #include <float.h>
 #include <string.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <lauxlib.h>
 #include "core.h"
 #include "form.h"
@@ -40,28 +39,11 @@ static text field(const jc_form *f, const char *name) {
   return t;
 }
 
-/* md5 of the parts as hex: through `m` (the Lua state's context) when given, else through a
-   context of this call's own, as the receiver's HTTP threads need. */
-static int md5_hex(jc_md5 *m, const text *parts, size_t nparts, char hex[32]) {
-  static const char digits[] = "0123456789abcdef";
-  unsigned char raw[EVP_MAX_MD_SIZE];
-  unsigned int rawlen = 0;
-  EVP_MD_CTX *ctx;
-  if (m != NULL) {
-    jc_slice slices[16];
-    for (size_t i = 0; i < nparts && i < 16; i++) slices[i].p = parts[i].p ? parts[i].p : "", slices[i].n = parts[i].n;
-    return nparts <= 16 && jc_md5_hex(m, slices, nparts, hex);
-  }
-  ctx = EVP_MD_CTX_new();
-  int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-  for (size_t i = 0; ok && i < nparts; i++) ok = EVP_DigestUpdate(ctx, parts[i].p ? parts[i].p : "", parts[i].n);
-  ok = ok && EVP_DigestFinal_ex(ctx, raw, &rawlen) && rawlen == 16;
-  EVP_MD_CTX_free(ctx);
-  for (unsigned int i = 0; ok && i < 16; i++) {
-    hex[2 * i] = digits[raw[i] >> 4];
-    hex[2 * i + 1] = digits[raw[i] & 15];
-  }
-  return ok;
+/* md5 of the parts as hex (absent parts as empty). */
+static void md5_hex(const text *parts, size_t nparts, char hex[32]) {
+  jc_slice slices[13];
+  for (size_t i = 0; i < nparts && i < 13; i++) slices[i].p = parts[i].p ? parts[i].p : "", slices[i].n = parts[i].n;
+  jc_md5_hex(slices, nparts < 13 ? nparts : 13, hex);
 }
 
 static int equals(text t, const char *s) {
@@ -70,11 +52,11 @@ static int equals(text t, const char *s) {
 }
 
 /* Whether given (32 lowercase hex digits) is md5(id . email . when . secret), compared in constant
-   time: 1, 0, or -1 when MD5 fails. */
-static int signed_with(jc_md5 *md5, text id, text email, text when, text secret, const char given[32]) {
+   time. */
+static int signed_with(text id, text email, text when, text secret, const char given[32]) {
   char expected[32];
   text parts[4] = {id, email, when, secret};
-  if (!md5_hex(md5, parts, 4, expected)) return -1;
+  md5_hex(parts, 4, expected);
   return CRYPTO_memcmp(given, expected, 32) == 0;
 }
 
@@ -126,7 +108,7 @@ static text canonical_sum(text t, char *buf, size_t cap) {
   return t;
 }
 
-int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_md5 *md5, jc_notice *out) {
+int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_notice *out) {
   text id = field(f, "id"), email = field(f, "email"), paid = field(f, "paid"), created = field(f, "created");
   text hash = field(f, "hash"), status = field(f, "status");
   text prepayment = field(f, "prepayment_sum"), payment = field(f, "last_payment_sum");
@@ -160,13 +142,9 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
       char c = hash.p[i];
       given[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
     }
-    ok = signed_with(md5, id, email, paid, key, given);
+    ok = signed_with(id, email, paid, key, given);
     /* the creation time in place of paid: a second digest only when the first fails */
-    if (ok == 0 && (ok = signed_with(md5, id, email, created, key, given)) == 1) when = created;
-    if (ok < 0) {
-      out->problem = "MD5 failed";
-      return JC_NOTICE_INPUT;
-    }
+    if (!ok && (ok = signed_with(id, email, created, key, given))) when = created;
   }
   if (!ok) {
     out->problem = "its hash does not verify";
@@ -194,10 +172,7 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
                       canonical_sum(payment, sums[0], sizeof sums[0]), nl,
                       canonical_sum(prepayment, sums[1], sizeof sums[1]), nl,
                       canonical_sum(topay, sums[2], sizeof sums[2])};
-    if (!md5_hex(md5, parts, 13, digest)) {
-      out->problem = "MD5 failed";
-      return JC_NOTICE_INPUT;
-    }
+    md5_hex(parts, 13, digest);
   }
   { /* kind-id-digest, as "%s-%lld-%.12s" writes it (snprintf cost more than the rest of the key):
        at most 12 + 1 + 18 + 1 + 12 bytes, within JC_INBOX_KEY_MAX */
@@ -349,7 +324,7 @@ static int l_notification_check(lua_State *L) {
     rc = JC_NOTICE_INPUT;
     n.problem = "not a notification: more variables or deeper nesting than PHP reads";
   } else {
-    rc = jc_notice_check(*box, secret, secret_len, &jc_state_of(L)->md5, &n);
+    rc = jc_notice_check(*box, secret, secret_len, &n);
   }
   if (rc != JC_NOTICE_OK) {
     lua_pushnil(L);

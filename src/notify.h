@@ -18,9 +18,8 @@ typedef struct {
 } jc_notice;
 
 /* JC_NOTICE_OK and *out, or JC_NOTICE_INPUT (not a notification) or JC_NOTICE_FORGED (its hash
-   is missing or wrong) with out->problem. Any thread; md5: the Lua state's context, or NULL in
-   another thread (a context of the call's own). */
-int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_md5 *md5, jc_notice *out);
+   is missing or wrong) with out->problem. Any thread. */
+int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_notice *out);
 
 /* Adds notification_check to the module table on top of the stack. */
 int jc_open_notify(lua_State *L);

@@ -49,8 +49,10 @@ typedef struct {
   lua_State *L;
   jc_query *q;
   size_t nitems;                  /* entries in use on q->items */
+  size_t nkeys;                   /* entries in use on q->keys */
   size_t vars, max_vars;          /* variables written, and the limit (0: none) */
   int reserve_hash;               /* refuse a top-level "hash", the field sign adds */
+  int anchors;                    /* stack index of the memo's anchors table, or 0: no memo */
   size_t path[JC_MAX_DEPTH + 2];  /* the entry that names each level of the current key */
 } encoder;
 
@@ -296,12 +298,43 @@ static const char *nested_key_problem(const char *s, size_t n) {
   return NULL;
 }
 
-/* Names the entry `it` by s[0..n). */
-static void set_name(jc_item *it, const char *s, size_t n, unsigned cls) {
+/* Names the entry `it` by s[0..n), of the class cls and the prefix name_prefix(s, n). */
+static void set_name(jc_item *it, const char *s, size_t n, unsigned cls, uint64_t prefix) {
   it->name = s;
   it->name_len = n;
-  it->order = name_prefix(s, n);
+  it->order = prefix;
   it->plain = !(cls & B_ENCODE);
+}
+
+/* Names the entry `it` by the key name s[0..n), the string lua_next left at -2. Returns the
+   name's class, and its memo slot (NULL when there is none): from the memo when the name was
+   read before, else worked out, and remembered with the string anchored. */
+static jc_name *read_name(encoder *e, jc_item *it, const char *s, size_t n, unsigned *cls) {
+  jc_name *slot, *other;
+  size_t h;
+  if (e->anchors == 0 || n > JC_NAME_MAX) {
+    *cls = key_class(s, n);
+    set_name(it, s, n, *cls, name_prefix(s, n));
+    return NULL;
+  }
+  /* Fibonacci hashing of the address: two slots to choose from, h and its neighbour */
+  h = (size_t)(((uint64_t)(uintptr_t)s >> 4) * 0x9E3779B97F4A7C15u >> 55) & (JC_NAMES - 1);
+  slot = &e->q->memo->names[h];
+  other = &e->q->memo->names[h ^ 1];
+  if (slot->p != s && other->p == s) slot = other;
+  if (slot->p != s || slot->n != n) {
+    if (slot->p != NULL && other->p == NULL) slot = other;
+    memset(slot, 0, sizeof *slot);
+    slot->p = s;
+    slot->n = n;
+    slot->prefix = name_prefix(s, n);
+    slot->cls = key_class(s, n);
+    lua_pushvalue(e->L, -2); /* the anchors' array part is full of false: nothing is allocated */
+    lua_rawseti(e->L, e->anchors, (lua_Integer)(slot - e->q->memo->names) + 1);
+  }
+  *cls = slot->cls;
+  set_name(it, s, n, slot->cls, slot->prefix);
+  return slot;
 }
 
 /* A top-level key that is not a plain name: it is refused, or it is a flat key such as
@@ -337,7 +370,7 @@ static void check_top_key(encoder *e, jc_item *it) {
     p = close + 1;
     if (p < end && *p != '[') fail(e, 0, it, "text after ']' that PHP drops");
   }
-  set_name(it, k, name_len, key_class(k, name_len));
+  set_name(it, k, name_len, key_class(k, name_len), name_prefix(k, name_len));
   it->rest = open;
   it->rest_len = (size_t)(end - open);
 }
@@ -454,10 +487,23 @@ static void gather_table(encoder *e, int slot, int level) {
     if (lua_type(L, -2) == LUA_TSTRING) {
       size_t n;
       const char *s = lua_tolstring(L, -2, &n);
-      unsigned cls = key_class(s, n);
-      set_name(it, s, n, cls);
+      unsigned cls;
+      jc_name *memo = read_name(e, it, s, n, &cls);
       if (level == 0) {
-        if (n == 0 || (cls & B_TOP)) check_top_key(e, it);
+        if (memo != NULL && memo->top_len > 0) { /* a flat key, checked before */
+          it->name_len = memo->top_len;
+          it->order = memo->top_prefix;
+          it->plain = (unsigned char)memo->top_plain;
+          it->rest = s + memo->top_len;
+          it->rest_len = n - memo->top_len;
+        } else if (n == 0 || (cls & B_TOP)) {
+          check_top_key(e, it);
+          if (memo != NULL && it->rest_len > 0) {
+            memo->top_len = (unsigned)it->name_len;
+            memo->top_prefix = it->order;
+            memo->top_plain = it->plain;
+          }
+        }
         if (e->reserve_hash && it->name_len == 4 && memcmp(it->name, "hash", 4) == 0)
           fail(e, 0, it, "the key is reserved for the request's signature");
       } else if (n == 0 || (cls & B_NESTED) || (n == 1 && is_blank(s[0]))) {
@@ -493,7 +539,7 @@ static void gather_flat(encoder *e, size_t src) {
   const char *close = memchr(part, ']', from->rest_len - 1);
   size_t n = (size_t)(close - part);
   *it = *from;
-  set_name(it, part, n, key_class(part, n));
+  set_name(it, part, n, key_class(part, n), name_prefix(part, n));
   it->rest = close + 1;
   it->rest_len = from->rest_len - (size_t)(it->rest - from->rest);
 }
@@ -555,36 +601,63 @@ static void sort_keys(jc_sort_key *k, jc_sort_key *tmp, size_t n, const jc_item 
   memcpy(k, tmp, n * sizeof *k);
 }
 
-/* Sorts the n entries at `begin`. Returns where the sorted entries are: `begin` itself when they
-   were in order already (as a list's elements come), else a sorted copy above them. */
-static size_t sort_entries(encoder *e, size_t begin, size_t n) {
+static void reserve_keys(encoder *e, size_t n) {
   jc_query *q = e->q;
-  const jc_item *v;
-  jc_sort_key *k;
-  size_t i;
-  if (2 * n > q->keys_cap) {
-    jc_sort_key *p = realloc(q->keys, 2 * n * sizeof *p);
+  if (n > q->keys_cap - e->nkeys) {
+    size_t cap = q->keys_cap ? q->keys_cap : 64;
+    jc_sort_key *p = NULL;
+    while (cap - e->nkeys < n && cap <= SIZE_MAX / 2 / sizeof *p) cap *= 2;
+    if (cap - e->nkeys >= n) p = realloc(q->keys, cap * sizeof *p);
     if (p == NULL) {
       lua_pushliteral(e->L, "not enough memory");
       lua_error(e->L);
     }
     q->keys = p;
-    q->keys_cap = 2 * n;
+    q->keys_cap = cap;
   }
-  k = q->keys;
-  v = &q->items[begin];
-  for (i = 0; i < n; i++) {
-    k[i].order = v[i].order;
-    k[i].at = i;
+}
+
+static int in_order(const jc_sort_key *k, size_t n, const jc_item *v) {
+  for (size_t i = 1; i < n; i++)
+    if (key_less(&k[i], &k[i - 1], v)) return 0;
+  return 1;
+}
+
+/* Puts the n entries at items[begin] in order, on top of the keys stack: returns where their
+   order starts there (each key's `at` is the entry's index in items). Entries that come in order
+   (a list's elements) or in the order that sorted the last node of their size are sorted no
+   further. */
+static size_t sort_entries(encoder *e, size_t begin, size_t n) {
+  jc_query *q = e->q;
+  size_t base = e->nkeys;
+  jc_sort_key *k;
+  jc_memo *m = q->memo;
+  uint8_t *perm = NULL;
+  reserve_keys(e, 2 * n); /* the order, and room for sort_keys' merges */
+  k = q->keys + base;
+  for (size_t i = 0; i < n; i++) {
+    k[i].order = q->items[begin + i].order;
+    k[i].at = begin + i;
   }
-  for (i = 1; i < n && !key_less(&k[i], &k[i - 1], v); i++) {}
-  if (i == n) return begin;
-  sort_keys(k, k + n, n, v);
-  reserve_items(e, n);
-  v = &q->items[begin];
-  for (i = 0; i < n; i++) q->items[e->nitems + i] = v[k[i].at];
-  e->nitems += n;
-  return e->nitems - n;
+  e->nkeys = base + n;
+  if (in_order(k, n, q->items)) return base;
+  if (m != NULL && n <= JC_PERM_MAX) {
+    perm = m->perm + n * (n - 1) / 2 - 1;
+    if (m->perm_known >> (n - 1) & 1) {
+      jc_sort_key *tried = k + n;
+      for (size_t i = 0; i < n; i++) tried[i] = k[perm[i]];
+      if (in_order(tried, n, q->items)) {
+        memcpy(k, tried, n * sizeof *k);
+        return base;
+      }
+    }
+  }
+  sort_keys(k, k + n, n, q->items);
+  if (perm != NULL) {
+    for (size_t i = 0; i < n; i++) perm[i] = (uint8_t)(k[i].at - begin);
+    m->perm_known |= (uint64_t)1 << (n - 1);
+  }
+  return base;
 }
 
 /* Whether a string key reads in PHP as the integer position of one of the list's elements:
@@ -603,14 +676,10 @@ static int is_list_position(const jc_item *it, lua_Integer list_len) {
 
 /* ---- writing ---- */
 
-static void add_key_part(encoder *e, const jc_item *it, int level) {
-  jc_buf *key = &e->q->key;
-  char *d;
-  if (it->name == NULL) {
-    d = jc_buf_reserve(e->L, key, 6 + JC_NUMBUF);
-  } else {
-    d = reserve_encoded(e->L, key, it->name_len, 6);
-  }
+/* Writes the key part of `it` at d: at level 0 the name as it is, below it "%5Bname%5D", the
+   name urlencoded unless it is plain. d has room for 3 * name_len + 6 or JC_NUMBUF + 6 bytes.
+   Returns the end. */
+static char *put_key_part(char *d, const jc_item *it, int level) {
   if (level > 0) {
     memcpy(d, "%5B", 3);
     d += 3;
@@ -627,22 +696,37 @@ static void add_key_part(encoder *e, const jc_item *it, int level) {
     memcpy(d, "%5D", 3);
     d += 3;
   }
-  key->len = (size_t)(d - key->data);
+  return d;
 }
 
+/* Room for the key part of `it`, with `extra` more bytes. */
+static char *reserve_key_part(encoder *e, jc_buf *b, const jc_item *it, size_t extra) {
+  return it->name == NULL ? jc_buf_reserve(e->L, b, JC_NUMBUF + 6 + extra)
+                          : reserve_encoded(e->L, b, it->name_len, 6 + extra);
+}
+
+/* Appends the key part of `it` to the key of the node being written. */
+static void add_key_part(encoder *e, const jc_item *it, int level) {
+  jc_buf *key = &e->q->key;
+  char *d = reserve_key_part(e, key, it, 0);
+  key->len = (size_t)(put_key_part(d, it, level) - key->data);
+}
+
+/* Writes "&KEY=VALUE": the node's key, the key part of `it`, and its value. */
 static void write_variable(encoder *e, const jc_item *it, int level) {
   jc_buf *out = &e->q->out, *key = &e->q->key;
-  size_t value_len = it->type == V_STRING ? it->v.s.n : JC_NUMBUF;
+  size_t value_room = it->type == V_STRING ? it->v.s.n : JC_NUMBUF;
   char num[JC_NUMBUF];
   char *d;
   if (++e->vars > e->max_vars && e->max_vars != 0)
     fail(e, level, it, "more than %zu variables; PHP's max_input_vars would drop the rest",
          e->max_vars);
-  if (key->len > SIZE_MAX / 4) jc_query_refuse(e->L, e->q, "key too long to encode");
-  d = reserve_encoded(e->L, out, value_len, key->len + 2);
+  if (key->len > SIZE_MAX / 8) jc_query_refuse(e->L, e->q, "key too long to encode");
+  if (value_room > SIZE_MAX / 8) jc_query_error(e->L, "justclick: string too long to encode");
+  d = reserve_key_part(e, out, it, key->len + 2 + 3 * value_room);
   if (out->len > 0) *d++ = '&';
   memcpy(d, key->data, key->len);
-  d += key->len;
+  d = put_key_part(d + key->len, it, level);
   *d++ = '=';
   switch (it->type) {
     case V_STRING:
@@ -678,58 +762,60 @@ _Noreturn static void fail_too_deep(encoder *e, int level) {
 
 static void write_node(encoder *e, size_t first, size_t last, int level);
 
-/* Writes the sorted entries [begin, end) of one node, whose keys are at `level`. */
-static void write_entries(encoder *e, size_t begin, size_t end, int level) {
+/* Writes the n entries of one node, in the order that starts at q->keys[order]. Their keys are
+   at `level`. */
+static void write_entries(encoder *e, size_t order, size_t n, int level) {
   lua_Integer list_len = 0;
   size_t key_len = e->q->key.len;
   size_t i, j;
 
-  for (i = begin; i < end && e->q->items[i].name == NULL; i++)
-    list_len = (lua_Integer)e->q->items[i].order + 1;
-  for (i = begin; i < end; i = j) {
-    const jc_item *it = &e->q->items[i];
-    for (j = i + 1; j < end && same_name(it, &e->q->items[j]); j++) {}
+#define ENTRY(i) (&e->q->items[e->q->keys[order + (i)].at])
+  for (i = 0; i < n && ENTRY(i)->name == NULL; i++) list_len = (lua_Integer)ENTRY(i)->order + 1;
+  for (i = 0; i < n; i = j) {
+    const jc_item *it = ENTRY(i);
+    for (j = i + 1; j < n && same_name(it, ENTRY(j)); j++) {}
     if (it->name && list_len > 0 && is_list_position(it, list_len))
       fail(e, level, it, "string key names a list position that is also given; PHP would merge them");
-    add_key_part(e, it, level);
     if (j == i + 1 && it->rest_len == 0 && it->type != V_TABLE) {
       write_variable(e, it, level);
     } else {
       size_t scalars = 0;
       for (size_t k = i; k < j; k++) {
-        const jc_item *m = &e->q->items[k];
+        const jc_item *m = ENTRY(k);
         scalars += m->rest_len == 0 && m->type != V_TABLE;
       }
       if (scalars > 0)
         fail(e, level, it, scalars == j - i ? "given twice; PHP keeps only the last"
                                             : "given both as a value and as a table; PHP keeps only the last");
-      e->path[level] = i;
-      write_node(e, i, j, level + 1);
+      add_key_part(e, it, level);
+      e->path[level] = e->q->keys[order + i].at;
+      write_node(e, order + i, order + j, level + 1);
+      e->q->key.len = key_len;
     }
-    e->q->key.len = key_len;
   }
+#undef ENTRY
 }
 
-/* Writes the node made of the sources [first, last): tables, and flat keys with parts left.
-   Its entries have keys at `level`. */
+/* Writes the node whose sources (tables, and flat keys with parts left) are the entries named
+   by q->keys[first..last). Its entries have keys at `level`. */
 static void write_node(encoder *e, size_t first, size_t last, int level) {
   lua_State *L = e->L;
   int top = lua_gettop(L);
-  size_t begin = e->nitems, count, sorted;
+  size_t begin = e->nitems, nkeys = e->nkeys, count;
 
   for (size_t s = first; s < last; s++) {
-    const jc_item *src = &e->q->items[s];
-    if (src->rest_len > 0) {
-      gather_flat(e, s);
+    size_t src = e->q->keys[s].at;
+    if (e->q->items[src].rest_len > 0) {
+      gather_flat(e, src);
     } else {
       if (level > JC_MAX_DEPTH) fail_too_deep(e, level);
-      gather_table(e, src->v.slot, level);
+      gather_table(e, e->q->items[src].v.slot, level);
     }
   }
   count = e->nitems - begin;
-  sorted = count > 1 ? sort_entries(e, begin, count) : begin;
-  write_entries(e, sorted, sorted + count, level);
+  if (count > 0) write_entries(e, sort_entries(e, begin, count), count, level);
   e->nitems = begin;
+  e->nkeys = nkeys;
   lua_settop(L, top);
 }
 
@@ -740,9 +826,16 @@ void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars, int re
   e.L = L;
   e.q = q;
   e.nitems = 0;
+  e.nkeys = 0;
   e.vars = 0;
   e.max_vars = max_vars;
   e.reserve_hash = reserve_hash;
+  e.anchors = 0;
+  need_stack(L, 1);
+  if (q->memo != NULL) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, q->memo);
+    if (lua_istable(L, -1)) e.anchors = lua_gettop(L);
+  }
   q->out.len = 0;
   q->key.len = 0;
   root = e.nitems;
@@ -751,7 +844,26 @@ void jc_query_encode(lua_State *L, jc_query *q, int idx, size_t max_vars, int re
   it->rest_len = 0;
   it->type = V_TABLE;
   it->v.slot = lua_absindex(L, idx);
-  write_node(&e, root, root + 1, 0);
+  reserve_keys(&e, 1);
+  q->keys[0].at = root;
+  e.nkeys = 1;
+  write_node(&e, 0, 1, 0);
+  if (q->memo != NULL) lua_pop(L, 1);
+}
+
+void jc_memo_open(lua_State *L, jc_memo *m) {
+  lua_createtable(L, JC_NAMES, 0);
+  for (int i = 1; i <= JC_NAMES; i++) {
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, -2, i);
+  }
+  lua_rawsetp(L, LUA_REGISTRYINDEX, m);
+}
+
+void jc_memo_close(lua_State *L, jc_memo *m) {
+  lua_pushnil(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, m);
+  memset(m, 0, sizeof *m);
 }
 
 /* ---- the Lua side ---- */
@@ -775,8 +887,8 @@ int jc_query_call(lua_State *L, int params, jc_query_body body, void *ud, int sa
   jc_query own;
   protected_job job;
   int shared = !s->busy, status, refused;
-  memset(&own, 0, sizeof own);
   job.q = shared ? &s->query : &own;
+  if (!shared) memset(&own, 0, sizeof own);
   job.q->refused = 0;
   job.body = body;
   job.ud = ud;

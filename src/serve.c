@@ -132,7 +132,7 @@ static enum MHD_Result finish(receiver *rv, struct MHD_Connection *c, request *r
     log_line(c, r, "out-of-memory", 0, 503);
     return answer(c, 503, "out of memory\n");
   }
-  rc = jc_form_dropped(f) > 0 ? JC_NOTICE_INPUT : jc_notice_check(f, rv->secret, rv->secret_len, NULL, &n);
+  rc = jc_form_dropped(f) > 0 ? JC_NOTICE_INPUT : jc_notice_check(f, rv->secret, rv->secret_len, &n);
   jc_form_free(f);
   if (rc == JC_NOTICE_FORGED) {
     log_line(c, r, "forged", 0, 403);
