@@ -159,6 +159,7 @@ bench-flood: $(BENCH_FLOOD)
 
 bench: all $(BENCH_WALK) $(BENCH_FLOOD)
 	@$(LUA54) bench/sign.lua
+	@$(LUA54) bench/instructions.lua
 	@$(LUA54) bench/client.lua
 	@$(LUA54) bench/scaling.lua
 	@$(LUA54) bench/import.lua

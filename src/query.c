@@ -116,6 +116,29 @@ static uint64_t name_prefix(const char *s, size_t n) {
 
 static const char hexdigits[] = "0123456789ABCDEF";
 
+/* memcpy for the short names and values of an order, without a call into libc: up to 16 bytes
+   go as two words that may overlap. Returns the end. */
+static inline char *put_bytes(char *d, const char *s, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    memcpy(&a, s, 8);
+    memcpy(&b, s + n - 8, 8);
+    memcpy(d, &a, 8);
+    memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + n - 4, 4);
+    memcpy(d, &a, 4);
+    memcpy(d + n - 4, &b, 4);
+  } else if (n > 16) {
+    memcpy(d, s, n);
+  } else {
+    for (size_t i = 0; i < n; i++) d[i] = s[i];
+  }
+  return d + n;
+}
+
 /* PHP's urlencode into d, which has room for 3 * n bytes: the kept bytes stay, space is '+',
    every other byte is %XX. Returns the end. */
 static char *urlencode(char *d, const char *s, size_t n) {
@@ -559,7 +582,7 @@ static int item_cmp(const jc_item *a, const jc_item *b) {
   return (a->name_len > b->name_len) - (a->name_len < b->name_len);
 }
 
-static int same_name(const jc_item *a, const jc_item *b) {
+static inline int same_name(const jc_item *a, const jc_item *b) {
   return a->order == b->order && (a->name == NULL) == (b->name == NULL) &&
          (a->name == NULL || (a->name_len == b->name_len &&
                               (a->name_len <= 8 ||
@@ -687,8 +710,7 @@ static char *put_key_part(char *d, const jc_item *it, int level) {
   if (it->name == NULL) {
     d += jc_fmt_integer((lua_Integer)it->order, d);
   } else if (it->plain) {
-    memcpy(d, it->name, it->name_len);
-    d += it->name_len;
+    d = put_bytes(d, it->name, it->name_len);
   } else {
     d = urlencode(d, it->name, it->name_len);
   }
@@ -725,8 +747,7 @@ static void write_variable(encoder *e, const jc_item *it, int level) {
   if (value_room > SIZE_MAX / 8) jc_query_error(e->L, "justclick: string too long to encode");
   d = reserve_key_part(e, out, it, key->len + 2 + 3 * value_room);
   if (out->len > 0) *d++ = '&';
-  memcpy(d, key->data, key->len);
-  d = put_key_part(d + key->len, it, level);
+  d = put_key_part(put_bytes(d, key->data, key->len), it, level);
   *d++ = '=';
   switch (it->type) {
     case V_STRING:
@@ -769,11 +790,14 @@ static void write_entries(encoder *e, size_t order, size_t n, int level) {
   size_t key_len = e->q->key.len;
   size_t i, j;
 
-#define ENTRY(i) (&e->q->items[e->q->keys[order + (i)].at])
-  for (i = 0; i < n && ENTRY(i)->name == NULL; i++) list_len = (lua_Integer)ENTRY(i)->order + 1;
+  /* items and keys move when a child node makes them grow: read again after write_node */
+  const jc_item *items = e->q->items;
+  const jc_sort_key *keys = e->q->keys + order;
+
+  for (i = 0; i < n && items[keys[i].at].name == NULL; i++) list_len = (lua_Integer)items[keys[i].at].order + 1;
   for (i = 0; i < n; i = j) {
-    const jc_item *it = ENTRY(i);
-    for (j = i + 1; j < n && same_name(it, ENTRY(j)); j++) {}
+    const jc_item *it = &items[keys[i].at];
+    for (j = i + 1; j < n && same_name(it, &items[keys[j].at]); j++) {}
     if (it->name && list_len > 0 && is_list_position(it, list_len))
       fail(e, level, it, "string key names a list position that is also given; PHP would merge them");
     if (j == i + 1 && it->rest_len == 0 && it->type != V_TABLE) {
@@ -781,19 +805,20 @@ static void write_entries(encoder *e, size_t order, size_t n, int level) {
     } else {
       size_t scalars = 0;
       for (size_t k = i; k < j; k++) {
-        const jc_item *m = ENTRY(k);
+        const jc_item *m = &items[keys[k].at];
         scalars += m->rest_len == 0 && m->type != V_TABLE;
       }
       if (scalars > 0)
         fail(e, level, it, scalars == j - i ? "given twice; PHP keeps only the last"
                                             : "given both as a value and as a table; PHP keeps only the last");
       add_key_part(e, it, level);
-      e->path[level] = e->q->keys[order + i].at;
+      e->path[level] = keys[i].at;
       write_node(e, order + i, order + j, level + 1);
       e->q->key.len = key_len;
+      items = e->q->items;
+      keys = e->q->keys + order;
     }
   }
-#undef ENTRY
 }
 
 /* Writes the node whose sources (tables, and flat keys with parts left) are the entries named
