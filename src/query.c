@@ -536,6 +536,7 @@ static void gather_table(encoder *e, int slot, int level) {
       lua_Integer k = lua_tointeger(L, -2);
       if (k < 1) fail(e, level, NULL, "integer key %lld is not a list position 1..n", (long long)k);
       it->name = NULL;
+      it->name_len = 0;
       it->order = (uint64_t)(k - 1);
       count++;
       if (k > largest) largest = k;
@@ -702,7 +703,7 @@ static int is_list_position(const jc_item *it, lua_Integer list_len) {
 /* Writes the key part of `it` at d: at level 0 the name as it is, below it "%5Bname%5D", the
    name urlencoded unless it is plain. d has room for 3 * name_len + 6 or JC_NUMBUF + 6 bytes.
    Returns the end. */
-static char *put_key_part(char *d, const jc_item *it, int level) {
+static inline char *put_key_part(char *d, const jc_item *it, int level) {
   if (level > 0) {
     memcpy(d, "%5B", 3);
     d += 3;
@@ -722,7 +723,7 @@ static char *put_key_part(char *d, const jc_item *it, int level) {
 }
 
 /* Room for the key part of `it`, with `extra` more bytes. */
-static char *reserve_key_part(encoder *e, jc_buf *b, const jc_item *it, size_t extra) {
+static inline char *reserve_key_part(encoder *e, jc_buf *b, const jc_item *it, size_t extra) {
   return it->name == NULL ? jc_buf_reserve(e->L, b, JC_NUMBUF + 6 + extra)
                           : reserve_encoded(e->L, b, it->name_len, 6 + extra);
 }
