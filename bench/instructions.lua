@@ -8,17 +8,27 @@ package.cpath = "build/lua/?.so;build/?.so;" .. package.cpath
 
 local FEW, MANY = 100, 2100
 
+local function goods(n)
+  local t = { bill_email = "buyer@example.com", goods = {} }
+  for i = 1, n do t.goods[i] = { good_name = "good" .. i, good_sum = 100 + i } end
+  return t
+end
+local UNLIMITED = { max_input_vars = false }
+
 if arg[1] == "--calls" then -- the workload, run under callgrind
   local justclick = require "justclick"
   local core = require "justclick.core"
   local example = require "support.docs_example"
   local order, user, secret = example.order(), example.user, example.secret
   local signed = justclick.build_query(order) .. "::" .. user .. "::" .. secret
+  local hundred, thousand = goods(100), goods(1000)
   local calls = {
     sign = function() return justclick.sign(order, user, secret) end,
     build_query = function() return justclick.build_query(order) end,
     md5 = function() return core.md5(signed) end,
     walk = function() return require("bench_walk").walk(order) end, -- built by make bench
+    goods100 = function() return justclick.build_query(hundred, UNLIMITED) end,
+    goods1000 = function() return justclick.build_query(thousand, UNLIMITED) end,
   }
   local f = assert(calls[arg[2]], "no such call")
   for _ = 1, tonumber(arg[3]) do f() end
@@ -33,8 +43,9 @@ local function count(what, n)
   return assert(tonumber(out:match("Collected : (%d+)")), "callgrind printed: " .. out)
 end
 
-local function per_call(what)
-  return (count(what, MANY) - count(what, FEW)) / (MANY - FEW)
+local function per_call(what, few, many)
+  few, many = few or FEW, many or MANY
+  return (count(what, many) - count(what, few)) / (many - few)
 end
 
 if os.execute("valgrind --version >/dev/null 2>&1") ~= true then
@@ -51,3 +62,10 @@ if package.searchpath("bench_walk", package.cpath) then
   print(("  %-34s %8.0f"):format("floor: reading the table (C API)", walk))
   print(("  %-34s %8.0f   (the least a C encoder could reach)"):format("both floors together", walk + md5))
 end
+-- Longer orders write longer numbers (goods%5B999%5D), so the cost is also given per byte.
+local build_query = require("justclick").build_query
+local b100, b1000 = #build_query(goods(100), UNLIMITED), #build_query(goods(1000), UNLIMITED)
+local g100, g1000 = per_call("goods100", 10, 110), per_call("goods1000", 1, 11)
+print(("  %-34s %8.0f   (%.1f a byte)"):format("build_query, 100 goods: a good", g100 / 100, g100 / b100))
+print(("  %-34s %8.0f   (%.1f a byte; target: no more than 100 goods')"):format("build_query, 1,000 goods: a good",
+  g1000 / 1000, g1000 / b1000))
