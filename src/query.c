@@ -239,9 +239,11 @@ static void add_path_part(path_text *b, const jc_item *it, int first) {
    protected_call, 1 the core function (build_query, sign...). */
 #define CALLER 2
 
+/* `refused` is set once the message is made: a finalizer's error raised while it is allocated
+   (Lua 5.1 and LuaJIT raise them) is no refusal. */
 _Noreturn void jc_query_refuse(lua_State *L, jc_query *q, const char *msg) {
-  q->refused = 1;
   lua_pushstring(L, msg);
+  q->refused = 1;
   lua_error(L);
   abort(); /* not reached: lua_error does not return */
 }
@@ -294,13 +296,13 @@ __attribute__((format(printf, 4, 5))) _Noreturn static void fail(encoder *e, int
   }
   put(&b, ": ", 2);
   need_stack(L, 3);
-  e->q->refused = 1;
   lua_pushlstring(L, b.s, b.n);
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   lua_pushstring(L, msg);
   lua_concat(L, 2);
+  e->q->refused = 1; /* as in jc_query_refuse */
   lua_error(L);
   abort(); /* not reached: lua_error does not return */
 }
@@ -912,17 +914,20 @@ int jc_query_call(lua_State *L, int params, jc_query_body body, void *ud, int sa
   jc_state *s = jc_state_of(L);
   jc_query own;
   protected_job job;
-  int shared = !s->busy, status, refused;
+  int shared, status, refused;
+  memset(&own, 0, sizeof own);
+  params = lua_absindex(L, params);
+  /* Before the claim: Lua 5.1 and LuaJIT allocate a closure for a C function, and a finalizer
+     that raises there must not leave the scratch claimed for good. */
+  lua_pushcfunction(L, protected_call);
+  lua_pushvalue(L, params);
+  lua_pushlightuserdata(L, &job);
+  shared = !s->busy;
   job.q = shared ? &s->query : &own;
-  if (!shared) memset(&own, 0, sizeof own);
   job.q->refused = 0;
   job.body = body;
   job.ud = ud;
   s->busy = 1;
-  params = lua_absindex(L, params);
-  lua_pushcfunction(L, protected_call); /* a light C function: nothing allocated before the claim */
-  lua_pushvalue(L, params);
-  lua_pushlightuserdata(L, &job);
   status = lua_pcall(L, 2, 1, 0);
   refused = status == LUA_ERRRUN && job.q->refused; /* read before the scratch goes */
   if (shared) {
