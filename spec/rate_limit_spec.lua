@@ -334,6 +334,21 @@ describe("the importer's pace #lua54", function()
     assert.is_true(p:refused(10.7, at))
   end)
 
+  it("sets no pace when no request started in the last second (slow replies), and never waits for ever", function()
+    local p = new(8)
+    p:started(0)
+    p:answered(1.5)
+    assert.is_false(p:refused(0, 1.6))
+    assert.is_nil(p.rate) -- not 0 a second
+    assert.is_true(p:next_start() < 1.6 + 30, tostring(p:next_start()))
+    -- a pace cut low by many refusals still starts a request within 30 s
+    p:started(2)
+    p:answered(2.1)
+    p.rate = 1e-9
+    p:started(3)
+    assert.is_true(p:next_start() <= 3 + 30, tostring(p:next_start()))
+  end)
+
   it("sets no pace from a refusal with no reply in the last second: the limit was used up already", function()
     local p = new(8)
     p:started(0)

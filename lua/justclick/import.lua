@@ -124,7 +124,7 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
       client:log("CreateOrder", done.status, result, err, job.started, job.attempts - 1)
       local wait = client.backoff * (0.5 + 0.5 * math.random())
       inflight[done.key] = nil
-      if err and err.kind == "api" and err.code == 8 and not err.sent then
+      if err and err.kind == "api" and err.code == 8 and err.verified then -- refused unprocessed
         refused(job, err)
       elseif result == nil and retry and job.attempts <= client.retries and not sender.fatal
           and core.now() + wait < job.deadline then

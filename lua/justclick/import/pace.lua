@@ -63,7 +63,7 @@ function Pace:started(at)
   self.last = self.last + 1
   self.starts[self.last] = at
   recent_starts(self, at)
-  if self.rate then self.due = math.max(self.due, at + (0.9 + 0.2 * self.random()) / self.rate) end
+  if self.rate then self.due = math.max(self.due, at + math.min((0.9 + 0.2 * self.random()) / self.rate, MAX_WAIT)) end
 end
 
 --- A reply that was no refusal came at `at`.
@@ -81,7 +81,10 @@ function Pace:refused(started, at)
   if started >= self.cut_at then
     self.cut_at = at
     if self.replied then -- the first refusal since a reply: too fast
-      if not self.rate and self.last_reply > at - 1 then self.rate = recent_starts(self, at) end
+      if not self.rate and self.last_reply > at - 1 then -- replies lately: how fast they went
+        local n = recent_starts(self, at)
+        self.rate = n > 0 and n or nil
+      end
       if self.rate then self.rate = self.rate * DECREASE end
     end
     self.replied = false
