@@ -210,6 +210,20 @@ describe("import at the request limit (code 8) #lua54", function()
     assert.are.same({ 12, 0 }, { sb:stats().orders, sb:stats().duplicates })
   end)
 
+  it("says to run again later when the limit refuses the reads that would settle an unknown row", function()
+    local path = dir .. "/settling.csv"
+    files.write(path, importing.csv(1))
+    files.write(path .. ".journal", cjson.encode({ row = "row1", line = 2, state = "sending", at = core.time() - 5 })
+      .. "\n")
+    sb:fault("limit", "", 0)
+    local summary = assert(import.run(path, { client = sb:client({ timeout = 0.5 }), grace = 0 }))
+    assert.are.equal(1, summary.unknown)
+    local message = summary.unknowns[1].message
+    assert.is_truthy(message:find("GetBills was refused with code 8", 1, true), message)
+    assert.is_truthy(message:find("run again later", 1, true), message)
+    assert.are.equal(0, sb:stats().orders)
+  end)
+
   it("loses and doubles no row when killed while it backs off, nor when Ctrl-C stops it", function()
     local path = dir .. "/killed.csv"
     files.write(path, importing.csv(40))

@@ -107,9 +107,9 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
     on.refused()
     book:record({ row = job.row.id, line = job.row.line, state = "error", code = 8, message = err.message })
     if flow:refused(job.started, core.now()) then
-      sender.fatal = sender.fatal or ("stopped at line %d: the API refused every request with code 8 (its request "
-        .. "limit for this address) for %d s; the rows not done are sent by the next run: run again later (%s)")
-        :format(job.row.line, math.ceil(limit_wait), tostring(err))
+      sender.fatal = sender.fatal or ("stopped at line %d: for %d s the API has refused every request with code 8, "
+        .. "its request limit for this address (\"%s\"), and done nothing: run again later, and the rows not done "
+        .. "go then"):format(job.row.line, math.ceil(limit_wait), err.message)
     else
       again[#again + 1] = job
     end
