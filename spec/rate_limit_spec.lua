@@ -114,14 +114,7 @@ describe("import at the request limit (code 8) #lua54", function()
   local cjson = require "cjson"
   local sb, dir
 
-  lazy_setup(function()
-    sb = sandbox.start()
-    dir = importing.tmpdir()
-  end)
-  lazy_teardown(function()
-    if sb then sb:stop() end
-    if dir then os.execute("rm -rf " .. dir) end
-  end)
+  importing.sandbox(lazy_setup, lazy_teardown, function(s, d) sb, dir = s, d end)
   before_each(function() sb:reset() end)
 
   -- Each row's journal records, in order.

@@ -55,14 +55,15 @@ local function check_options(opts)
   if math.type(jobs) ~= "integer" or jobs < 1 or jobs > MAX_JOBS then
     error(("justclick.import: jobs must be an integer from 1 to %d"):format(MAX_JOBS), 3)
   end
-  local grace = opts.grace or 60
-  if type(grace) ~= "number" or not (grace >= 0 and grace <= 86400) then
-    error("justclick.import: grace must be a number of seconds from 0 to 86400", 3)
+  local seconds = {}
+  for name, default in pairs({ grace = 60, limit_wait = 300 }) do
+    local v = opts[name] or default
+    if type(v) ~= "number" or not (v >= 0 and v <= 86400) then
+      error(("justclick.import: %s must be a number of seconds from 0 to 86400"):format(name), 3)
+    end
+    seconds[name] = v
   end
-  local limit_wait = opts.limit_wait or 300
-  if type(limit_wait) ~= "number" or not (limit_wait >= 0 and limit_wait <= 86400) then
-    error("justclick.import: limit_wait must be a number of seconds from 0 to 86400", 3)
-  end
+  local grace, limit_wait = seconds.grace, seconds.limit_wait
   for _, k in ipairs({ "settle", "resend" }) do
     if opts[k] ~= nil and type(opts[k]) ~= "table" then error("justclick.import: " .. k .. " must be a table", 3) end
   end
@@ -399,18 +400,13 @@ local function parse_args(args)
       if not o.jobs or o.jobs < 1 or o.jobs > MAX_JOBS then
         return nil, err or ("--jobs takes 1 to %d"):format(MAX_JOBS)
       end
-    elseif a == "--grace" then
+    elseif a == "--grace" or a == "--limit-wait" then
       if not v then v, err = value(a) end
-      o.grace = tonumber(v or "")
-      if not o.grace or not (o.grace >= 0 and o.grace <= 86400) then
-        return nil, err or "--grace takes 0 to 86400 seconds"
+      local seconds = tonumber(v or "")
+      if not seconds or not (seconds >= 0 and seconds <= 86400) then
+        return nil, err or (a .. " takes 0 to 86400 seconds")
       end
-    elseif a == "--limit-wait" then
-      if not v then v, err = value(a) end
-      o.limit_wait = tonumber(v or "")
-      if not o.limit_wait or not (o.limit_wait >= 0 and o.limit_wait <= 86400) then
-        return nil, err or "--limit-wait takes 0 to 86400 seconds"
-      end
+      o[a == "--grace" and "grace" or "limit_wait"] = seconds
     elseif a == "--settle" then
       if not v then v, err = value(a) end
       local line, bill = (v or ""):match("^(%d+)=(%d+)$")
