@@ -311,11 +311,15 @@ local function send(client, method, url, body, read_only, deadline)
       return nil, new_error("transport", 28, method .. ": the call's timeout ran out before this request went out",
         { name = "OPERATION_TIMEDOUT", sent = false, attempts = attempt })
     end
+    local began = core.now()
     local status, reply = client.session:post(url, body, not read_only, left)
+    local took = core.now() - began
     local result, err, retry = settle(client, method, status, reply, read_only)
     local again = attempt < client.retries or (limited(err) and client.retries > 0)
     local wait = retry and again and backoff(client.backoff, attempt)
-    if not wait or core.now() + wait >= deadline then
+    -- A repeat goes only with twice the last attempt's time left after its wait: one begun at the
+    -- deadline's edge would time out, after sending a write, and leave it unknown.
+    if not wait or core.now() + wait + 2 * took >= deadline then
       if err then err.attempts = attempt + 1 end
       log_call(client, method, status, result, err, started, attempt)
       return result, err

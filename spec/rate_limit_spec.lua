@@ -82,6 +82,17 @@ describe("the client at the request limit (code 8)", function()
     assert.are.equal(0, sb:stats().orders)
   end)
 
+  it("starts no repeat that the timeout leaves too little time for: the error is the code 8, not a timeout", function()
+    -- Each refusal takes 250 ms. A repeat begun with less time than that left would time out
+    -- after sending a write: its outcome unknown, for a request the limit would have refused.
+    sb:control("latency", { ms = 250 })
+    sb:fault("limit", "", 0)
+    local err = failed("api", 8, sb:client({ timeout = 2 }):create_order(small_order("late")))
+    sb:control("clear")
+    assert.is_falsy(err.sent)
+    assert.is_true(err.attempts >= 2, "attempts: " .. err.attempts)
+  end)
+
   it("repeats nothing when retries is 0", function()
     sb:fault("limit", "", 1)
     local err = failed("api", 8, sb:client({ retries = 0 }):create_order(small_order("no retries")))
