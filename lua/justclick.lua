@@ -250,6 +250,7 @@ local function interpret(method, body, secret, read_only)
   local fields = { verified = verified, hint = API_HINTS[code], result = result }
   if code == LIMITED and not (verified or read_only) then
     -- Anyone on the way can forge a "try again": the write may have been processed.
+    fields.hint = nil -- "the server did nothing" is what this reply cannot be trusted to say
     return nil, unsettled("api", code, method, "a code 8 reply (the request limit) whose hash does not verify",
       read_only, fields)
   elseif code == LIMITED then -- refused before it was processed: safe to repeat

@@ -138,8 +138,8 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
         if done.status then flow:answered(core.now()) end -- it came to an end other than code 8
         sender.fatal = sender.fatal or on.outcome(job.row, result, err, job)
         if unverified_limit then -- no reply has verified yet: the secret may be wrong
-          sender.fatal = sender.fatal or ("stopped at line %d: %s: a code 8 whose hash does not verify, before "
-            .. "any reply did; check the secret"):format(job.row.line, tostring(err))
+          sender.fatal = sender.fatal or ("stopped at line %d: %s; no reply has verified yet: check the secret")
+            :format(job.row.line, tostring(err))
         end
       end
     end
