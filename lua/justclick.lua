@@ -437,7 +437,8 @@ function justclick.new(opts)
 end
 
 --- client:call(method, params) -> result | nil, err. Any API method by name; read methods are
--- retried after transport failures and 5xx, others only when the request never left.
+-- retried after transport failures and 5xx, others only when the request never left; any is
+-- retried after a code 8 (the request limit), a write only when that reply verifies.
 function Client:call(method, params)
   if type(method) ~= "string" or not method:match("^%a[%w_]*$") then
     error("call: method must be an API method name such as \"GetBills\"", 2)
