@@ -94,6 +94,7 @@ LUA_MODULES := justclick=lua/justclick.lua justclick.import=lua/justclick/import
   justclick.import.rows=lua/justclick/import/rows.lua \
   justclick.import.journal=lua/justclick/import/journal.lua \
   justclick.import.reconcile=lua/justclick/import/reconcile.lua \
+  justclick.import.pace=lua/justclick/import/pace.lua \
   justclick.serve=lua/justclick/serve.lua
 LUA_FILES   := $(foreach m,$(LUA_MODULES),$(word 2,$(subst =, ,$(m))))
 $(BUILD)/embedded.c: $(LUA_FILES) tools/embed.lua

@@ -124,8 +124,17 @@ local API_HINTS = {
   [4] = "incorrect hash: check the user and the secret",
   [5] = "check the user name",
   [6] = "this machine's IP address is not allowed in the account's API settings",
-  [8] = "the API request limit for this address is used up; try again later",
+  [8] = "the API request limit for this address is used up; the server did nothing, so it is safe to try again later",
 }
+
+-- Code 8: the request limit for this address is used up. The server refused the request before
+-- processing it, so repeating it is safe, for a write too, when the reply verifies.
+local LIMITED = 8
+
+-- Whether an error is a code 8 that is safe to repeat.
+local function limited(err)
+  return err ~= nil and err.kind == "api" and err.code == LIMITED and err.retryable
+end
 
 -- libcurl codes of TLS failures: never retried, since retrying cannot fix a certificate.
 local TLS_CODES = {
@@ -238,9 +247,17 @@ local function interpret(method, body, secret, read_only)
     if code == 601 and type(usable) == "table" then usable.existing = true end -- there already: not a failure
     return usable
   end
-  return nil, new_error("api", code, visible(redact(reply.error_text, secret)), {
-    verified = verified, hint = API_HINTS[code], result = result,
-  })
+  local fields = { verified = verified, hint = API_HINTS[code], result = result }
+  if code == LIMITED and not (verified or read_only) then
+    -- Anyone on the way can forge a "try again": the write may have been processed.
+    fields.hint = nil -- "the server did nothing" is what this reply cannot be trusted to say
+    return nil, unsettled("api", code, method, "a code 8 reply (the request limit) whose hash does not verify",
+      read_only, fields)
+  elseif code == LIMITED then -- refused before it was processed: safe to repeat
+    fields.retryable = true
+    return nil, new_error("api", code, visible(redact(reply.error_text, secret)), fields), true
+  end
+  return nil, new_error("api", code, visible(redact(reply.error_text, secret)), fields)
 end
 
 -- The URL and the signed body of a call, or nil and an input error.
@@ -276,7 +293,10 @@ end
 
 -- Sends a prepared call. `timeout` bounds the whole call: every attempt and every wait between
 -- them (or `deadline`, a core.now() shared by the requests of one call). A write goes out at most
--- once per attempt (core's `once`), and is repeated only when it never left this machine.
+-- once per attempt (core's `once`), and is repeated only when it never left this machine, or
+-- when a verified code 8 says that the server refused it unprocessed. `retries` counts the
+-- repeats after network failures and 5xx; a code 8 is repeated for as long as the timeout lasts,
+-- since a limit lifts with time, not with attempts (retries = 0 repeats nothing at all).
 local function send(client, method, url, body, read_only, deadline)
   -- a dry run of the whole process holds for clients made before it too
   if client.dry_run or core.network_forbidden() then -- the body holds the hash, not the secret
@@ -292,10 +312,15 @@ local function send(client, method, url, body, read_only, deadline)
       return nil, new_error("transport", 28, method .. ": the call's timeout ran out before this request went out",
         { name = "OPERATION_TIMEDOUT", sent = false, attempts = attempt })
     end
+    local began = core.now()
     local status, reply = client.session:post(url, body, not read_only, left)
+    local took = core.now() - began
     local result, err, retry = settle(client, method, status, reply, read_only)
-    local wait = retry and attempt < client.retries and backoff(client.backoff, attempt)
-    if not wait or core.now() + wait >= deadline then
+    local again = attempt < client.retries or (limited(err) and client.retries > 0)
+    local wait = retry and again and backoff(client.backoff, attempt)
+    -- A repeat goes only with twice the last attempt's time left after its wait: one begun at the
+    -- deadline's edge would time out, after sending a write, and leave it unknown.
+    if not wait or core.now() + wait + 2 * took >= deadline then
       if err then err.attempts = attempt + 1 end
       log_call(client, method, status, result, err, started, attempt)
       return result, err
@@ -412,7 +437,8 @@ function justclick.new(opts)
 end
 
 --- client:call(method, params) -> result | nil, err. Any API method by name; read methods are
--- retried after transport failures and 5xx, others only when the request never left.
+-- retried after transport failures and 5xx, others only when the request never left; any is
+-- retried after a code 8 (the request limit), a write only when that reply verifies.
 function Client:call(method, params)
   if type(method) ~= "string" or not method:match("^%a[%w_]*$") then
     error("call: method must be an API method name such as \"GetBills\"", 2)

@@ -9,9 +9,15 @@
 //   POST /__sandbox/reset                forget orders, faults and counters
 //   POST /__sandbox/latency              ms: every API reply waits ms more after the method ran
 //                                        (0: none), until reset or clear
-//   POST /__sandbox/clear                forget armed faults and the latency; keep the orders
+//   POST /__sandbox/ratelimit            rate, burst: at most `rate` API requests a second from one
+//                                        client address (a token bucket of `burst` tokens, default
+//                                        rate, at least 1); code 8 beyond it. rate 0: no limit.
+//                                        Until reset or clear
+//   POST /__sandbox/clear                forget armed faults, the latency and the rate limit; keep
+//                                        the orders
 //   GET  /__sandbox/stats                {"requests": API requests seen, "orders": orders held,
-//                                        "duplicates": orders sent again, "user_agent": the last}
+//                                        "duplicates": orders sent again, "refused": requests
+//                                        refused with code 8, "user_agent": the last}
 //   GET  /__sandbox/orders               every order held, with its items
 //   POST /__sandbox/notify               the shop's notification URLs and switches (notify.php):
 //                                        url, events, url_EVENT, sign_with, forge, timeout
@@ -51,7 +57,11 @@ const FAULTS = [
         . 'colour, CR, LF, BEL, BS, NUL); nothing done',
     'billslist' => 'GetBills answers in the other shape clients meet: a list of {bill_id, goods: '
         . '[{good_name, good_sum}]} instead of bills keyed by id',
+    'limit' => "ARG '' or forged: '', code 8 (the request limit), correctly signed, nothing done; forged: "
+        . 'the method runs, then the reply is code 8 signed with another secret (a forged "try again")',
 ];
+// JustClick's text for code 8 (reference.md): the request was refused before it was processed.
+const LIMIT_TEXT = 'API request limit for this address exhausted';
 const NORESULT = ['missing' => null, 'null' => null, 'number' => 0, 'string' => 'OK'];
 // What a terminal or a log would make of: red text, a carriage return that overwrites the line.
 const ESCAPES_TEXT = "Order not created: \e[31mcard declined\e[0m\rOrder created\nline two\r\n"
@@ -65,6 +75,7 @@ function fault_problem(string $kind, string $arg): ?string {
         'hangup' => $arg === '' || (ctype_digit($arg) && (int)$arg >= 1),
         'noresult' => $arg === '' || array_key_exists($arg, NORESULT),
         'xaccel' => str_starts_with($arg, '/'),
+        'limit' => $arg === '' || $arg === 'forged',
         default => true,
     };
     return $ok ? null : "$kind: " . FAULTS[$kind];
@@ -104,12 +115,25 @@ function control(string $what): void {
         case 'clear':
             store()->exec('DELETE FROM faults');
             set_note('latency', '0');
+            set_rate_limit(0, 0);
             send_json(['ok' => true]);
+            return;
+        case 'ratelimit':
+            $rate = (string)($_POST['rate'] ?? '');
+            $burst = (string)($_POST['burst'] ?? '');
+            if (!is_numeric($rate) || (float)$rate < 0 || ($burst !== '' && (!is_numeric($burst) || (float)$burst < 1))) {
+                send_json(['error' => 'rate: requests a second from one address (0: no limit); '
+                    . 'burst: the most at once, at least 1 (default: rate, at least 1)'], 400);
+                return;
+            }
+            $burst = $burst === '' ? max(1.0, (float)$rate) : (float)$burst;
+            set_rate_limit((float)$rate, $burst);
+            send_json(['ok' => true, 'rate' => (float)$rate, 'burst' => $burst]);
             return;
         case 'stats':
             $orders = (int)store()->query('SELECT COUNT(*) FROM orders')->fetchColumn();
             send_json(['requests' => counter('requests'), 'orders' => $orders, 'duplicates' => counter('duplicates'),
-                       'user_agent' => note('user_agent')]);
+                       'refused' => counter('refused'), 'user_agent' => note('user_agent')]);
             return;
         case 'notify':
             [$status, $reply] = notify_control($_POST);
@@ -135,7 +159,8 @@ function respond(array $reply, string $secret, ?array $fault): void {
     [$code, $text, $result] = $reply;
     $kind = $fault['kind'] ?? '';
     if ($kind === 'noresult' && $code !== 0) [$code, $text] = [0, 'OK']; // a success, whatever happened
-    $signer = $kind === 'badhash' ? 'not-the-secret' : $secret;
+    if ($kind === 'limit') [$code, $text, $result] = [8, LIMIT_TEXT, null]; // forged: the method ran
+    $signer = $kind === 'badhash' || $kind === 'limit' ? 'not-the-secret' : $secret;
     $body = ['error_code' => $code, 'error_text' => $text, 'result' => $result,
              'hash' => md5("$code::$text::$signer")];
     if ($kind === 'noresult') {
@@ -190,9 +215,20 @@ if (!preg_match('#^/api/([A-Za-z]+)$#', $path, $m) || $_SERVER['REQUEST_METHOD']
 }
 count_up('requests');
 set_note('user_agent', $_SERVER['HTTP_USER_AGENT'] ?? '');
+$user = getenv('JUSTCLICK_SANDBOX_USER') ?: 'demo';
+$secret = getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret';
+// The rate limit comes first, before the hash is checked or a fault is taken: a refused request
+// (code 8, signed) does nothing, as JustClick's does.
+$refuse = function () use ($secret) {
+    count_up('refused');
+    respond([8, LIMIT_TEXT, null], $secret, null);
+    return true;
+};
+if (!take_token($_SERVER['HTTP_X_SANDBOX_CLIENT'] ?? '')) return $refuse();
 $nth = (int)($_SERVER['HTTP_X_SANDBOX_NTH'] ?? 1); // its place on the client's connection (server.php)
 $applies = fn(array $f) => fault_applies($f, $nth);
 $fault = $fault === null ? take_fault($applies) : ($applies($fault) ? $fault : null);
+if (($fault['kind'] ?? '') === 'limit' && $fault['arg'] === '') return $refuse();
 if (($fault['kind'] ?? '') === 'http500') {
     http_response_code(500);
     echo "Internal Server Error\n";
@@ -203,8 +239,6 @@ if (($fault['kind'] ?? '') === 'redirect') {
     header('Location: ' . $path);
     return true;
 }
-$user = getenv('JUSTCLICK_SANDBOX_USER') ?: 'demo';
-$secret = getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret';
 if (($fault['kind'] ?? '') === 'escapes') {
     respond([602, ESCAPES_TEXT, null], $secret, null);
     return true;

@@ -10,8 +10,9 @@
 //
 // GET /__sandbox/front: {"connections": accepted so far, "hangups": requests dropped unanswered}.
 // The front tells router.php each request's place on its client connection (X-Sandbox-Nth: 1
-// for the first); router.php asks for the "hangup" fault with X-Sandbox-Hangup, and the front
-// then closes the client connection without a byte of the reply. Neither header gets past it.
+// for the first) and the client's address (X-Sandbox-Client, which the rate limit counts by);
+// router.php asks for the "hangup" fault with X-Sandbox-Hangup, and the front then closes the
+// client connection without a byte of the reply. None of these headers gets past it.
 //
 // php -S runs in a session of its own (setsid), so that its workers can be stopped with it:
 // stopping the master alone leaves them listening. SIGINT, SIGTERM and any other end of this
@@ -70,11 +71,11 @@ function without_headers(string $head, array $names): string {
 }
 
 // Sends the request to php -S; returns the backend socket to read the reply from, or null.
-function forward_start(array $req, int $nth, int $backend) {
+function forward_start(array $req, int $nth, string $client, int $backend) {
     $s = @stream_socket_client("tcp://127.0.0.1:$backend", $errno, $errstr, 5);
     if (!$s) return null;
-    $head = without_headers($req['head'], ['connection', 'x-sandbox-nth', 'x-sandbox-hangup'])
-        . "\r\nX-Sandbox-Nth: $nth\r\nConnection: close";
+    $head = without_headers($req['head'], ['connection', 'x-sandbox-nth', 'x-sandbox-client', 'x-sandbox-hangup'])
+        . "\r\nX-Sandbox-Nth: $nth\r\nX-Sandbox-Client: $client\r\nConnection: close";
     if (!write_all($s, $head . "\r\n\r\n" . $req['body'])) return null;
     stream_set_blocking($s, false);
     return $s;
@@ -214,7 +215,7 @@ $serve = function (int $id) use (&$clients, &$pending, &$connections, &$hangups,
             $answer($id, reply_from_front(json_encode(['connections' => $connections, 'hangups' => $hangups])), $keep);
         } elseif (str_starts_with($req['target'], '/__fast/')) {
             $answer($id, reply_from_front($fast_reply), $keep); // benchmarks: the client's cost, not ours
-        } elseif ($s = forward_start($req, $nth, $backend_port)) {
+        } elseif ($s = forward_start($req, $nth, $clients[$id]['addr'], $backend_port)) {
             $clients[$id]['busy'] = true;
             $clients[$id]['close'] = $req['close'];
             $pending[(int)$s] = ['sock' => $s, 'client' => $id, 'reply' => ''];
@@ -233,8 +234,10 @@ while (true) {
     foreach ($read as $s) {
         $id = (int)$s;
         if ($s === $listen) {
-            if ($c = @stream_socket_accept($listen, 0)) {
-                $clients[(int)$c] = ['sock' => $c, 'buf' => '', 'busy' => false, 'close' => false, 'requests' => 0];
+            if ($c = @stream_socket_accept($listen, 0, $peer)) {
+                $addr = preg_replace('/:\d+$/', '', (string)$peer); // the address without its port
+                $clients[(int)$c] = ['sock' => $c, 'buf' => '', 'busy' => false, 'close' => false, 'requests' => 0,
+                                     'addr' => $addr];
                 $connections++;
             }
         } elseif (isset($pending[$id])) { // php -S is answering

@@ -123,6 +123,33 @@ function take_fault(callable $applies): ?array {
     return $f ?: null;
 }
 
+// The rate limit mode (POST /__sandbox/ratelimit): a token bucket for each client address, filled
+// with `rate` tokens a second up to `burst`, full at first. Every API request takes a token; one
+// that finds none is refused (code 8). Refused requests take nothing. Off until a rate is set.
+function take_token(string $addr): bool {
+    $limit = note('ratelimit');
+    if ($limit === '') return true;
+    [$rate, $burst] = array_map('floatval', explode(' ', $limit));
+    $db = store();
+    begin_writing($db); // the workers take tokens one at a time
+    $now = microtime(true);
+    $held = note("bucket:$addr");
+    [$tokens, $at] = $held === '' ? [$burst, $now] : array_map('floatval', explode(' ', $held));
+    $tokens = min($burst, $tokens + max(0.0, $now - $at) * $rate);
+    $taken = $tokens >= 1.0;
+    if ($taken) $tokens -= 1.0;
+    set_note("bucket:$addr", sprintf('%.6F %.6F', $tokens, $now));
+    $db->exec('COMMIT');
+    return $taken;
+}
+
+// Sets the rate limit: $rate tokens a second (0: none), $burst at most; every bucket starts full.
+function set_rate_limit(float $rate, float $burst): void {
+    $db = store();
+    $db->exec("DELETE FROM notes WHERE name = 'ratelimit' OR name LIKE 'bucket:%'");
+    if ($rate > 0) set_note('ratelimit', sprintf('%.6F %.6F', $rate, $burst));
+}
+
 function reset_store(): void {
     $db = store();
     $db->exec('DELETE FROM orders; DELETE FROM items; DELETE FROM faults; DELETE FROM counters; DELETE FROM notes;'

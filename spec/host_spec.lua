@@ -136,13 +136,16 @@ describe("the justclick host #lua54", function()
       local status, out = run(HOST .. " -h")
       assert.are.equal(0, status)
       assert.are.equal("usage: justclick [options] [script [args]]\n"
-        .. "       justclick [options] import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE\n",
-        out:match("^usage:[^\n]*\n[^\n]*\n"))
+        .. "       justclick [options] import [--jobs N] [--grace S] [--limit-wait S] [--settle LINE=BILL_ID]\n"
+        .. "                                  [--resend LINE] FILE\n",
+        out:match("^usage:[^\n]*\n[^\n]*\n[^\n]*\n"))
       local block = [[
 import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactly once
   --jobs N               orders under way at once, 1 to 64 (default 4)
   --grace S              seconds to let the server finish a request that got no
                          reply, before GetBills is trusted to say it has no order (default 60)
+  --limit-wait S         seconds to wait out the API's request limit (code 8) while it lets
+                         no request through, before the import stops (default 300)
   --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID
   --resend LINE          settle a row whose outcome is unknown: it has no order; send it
 ]]

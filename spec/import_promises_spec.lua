@@ -27,14 +27,7 @@ describe("import promises #lua54", function()
   -- justclick.import is the host's, and Lua 5.4's only (#lua54)
   local import = require "justclick.import"
 
-  lazy_setup(function()
-    sb = sandbox.start()
-    dir = importing.tmpdir()
-  end)
-  lazy_teardown(function()
-    if sb then sb:stop() end
-    if dir then os.execute("rm -rf " .. dir) end
-  end)
+  importing.sandbox(lazy_setup, lazy_teardown, function(s, d) sb, dir = s, d end)
   before_each(function() sb:reset() end)
 
   describe("rows that share an identity", function()

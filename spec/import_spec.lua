@@ -2,8 +2,6 @@
 -- through kills, timeouts and bad rows. The sandbox answers a repeated order with 601 and counts
 -- it as a duplicate, so a row sent twice shows even where the order count does not.
 local core = require "justclick.core"
-local sandbox = require "support.sandbox"
-
 local importing = require "support.importing"
 local files = require "support.files"
 local read, write = files.read, files.write
@@ -19,14 +17,7 @@ describe("import #lua54", function()
   -- justclick.import is the host's, and Lua 5.4's only (#lua54)
   local import = require "justclick.import"
 
-  lazy_setup(function()
-    sb = sandbox.start()
-    dir = importing.tmpdir()
-  end)
-  lazy_teardown(function()
-    if sb then sb:stop() end
-    if dir then os.execute("rm -rf " .. dir) end
-  end)
+  importing.sandbox(lazy_setup, lazy_teardown, function(s, d) sb, dir = s, d end)
   before_each(function() sb:reset() end)
 
   it("creates one order per row of a 500-row CSV, and skips them all when run again", function()

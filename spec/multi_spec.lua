@@ -32,6 +32,22 @@ describe("core.multi", function()
     m:close()
   end)
 
+  it("waits no longer than it is told, and meanwhile sends what was started", function()
+    sb:fault("slow", "3000", 1) -- held until the wait below has given up
+    local m = core.multi({ timeout = 10 }, 1)
+    m:start(1, sb.api_url .. "/getOrderDetails", "bill_id=1")
+    assert.are.same({}, m:wait(0.5))
+    assert.are.equal(1, m:running())
+    -- it went out during the wait: the server has it, though nothing drives curl now
+    local deadline = core.now() + 2
+    while sb:stats().requests == 0 and core.now() < deadline do core.sleep(0.05) end
+    assert.are.equal(1, sb:stats().requests)
+    local got = {}
+    while #got == 0 do got = m:wait(0.05) end
+    assert.are.equal(200, got[1].status)
+    m:close()
+  end)
+
   it("reports failures as a session does, and refuses more requests than jobs", function()
     local m = core.multi({ timeout = 5 }, 2)
     m:start(7, "http://127.0.0.1:1/api/x", "a=1")

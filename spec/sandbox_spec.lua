@@ -227,6 +227,51 @@ describe("the sandbox", function()
     end)
   end)
 
+  describe("the rate limit", function()
+    -- Code 8 as JustClick's reference gives it, signed as every reply is: nothing was done.
+    local function refused(r)
+      assert.are.same({ 8, "API request limit for this address exhausted" }, { r.error_code, r.error_text })
+      assert.is_true(justclick.verify_reply(r, sandbox.secret))
+    end
+
+    it("lets `burst` requests through at once, then answers code 8 and does nothing, until tokens come back", function()
+      -- One token every 10 s: the requests below come far sooner, however loaded the machine.
+      assert.are.same({ ok = true, rate = 0.1, burst = 2 }, sb:rate_limit(0.1, 2))
+      assert.are.equal(0, call("/api/CreateOrder", order("one")).error_code)
+      assert.are.equal(0, call("/api/CreateOrder", order("two")).error_code)
+      refused(call("/api/CreateOrder", order("three")))
+      refused(call("/api/GetAllGoods", {}))
+      assert.is_nil(held("three"))
+      assert.are.same({ 4, 2, 2 }, { sb:stats().requests, sb:stats().orders, sb:stats().refused })
+      -- Twenty tokens a second, one at most: a request 0.2 s after a refusal finds a token.
+      sb:rate_limit(20, 1)
+      assert.are.equal(0, call("/api/CreateOrder", order("four")).error_code)
+      core.sleep(0.2)
+      assert.are.equal(0, call("/api/CreateOrder", order("five")).error_code)
+      sb:control("clear") -- clear (and reset) end the limit
+      for i = 1, 5 do assert.are.equal(0, call("/api/CreateOrder", order("after" .. i)).error_code) end
+    end)
+
+    it("refuses a rate below 0 or a burst below 1", function()
+      for _, params in ipairs({ { rate = -1 }, { rate = "x" }, { rate = 5, burst = 0.5 }, {} }) do
+        local status = sb.session:post(sb.url .. "/__sandbox/ratelimit", justclick.build_query(params))
+        assert.are.equal(400, status)
+      end
+    end)
+
+    it("arms code 8 as a fault: signed and nothing done, or forged after the method ran", function()
+      sb:fault("limit", "", 2)
+      refused(call("/api/CreateOrder", order("refused")))
+      refused(call("/api/CreateOrder", order("refused")))
+      assert.is_nil(held("refused"))
+      local r = call("/fault/limit:forged/api/CreateOrder", order("forged"))
+      assert.are.same({ 8, "API request limit for this address exhausted" }, { r.error_code, r.error_text })
+      assert.is_false(justclick.verify_reply(r, sandbox.secret))
+      assert.is_table(held("forged")) -- the order was made: a client must not take this reply's word
+      assert.are.same({ 2, 1 }, { sb:stats().refused, sb:stats().orders })
+    end)
+  end)
+
   describe("GetBills", function()
     it("answers an object keyed by bill id, each bill keyed by its goods", function()
       local two = "two@example.com"

@@ -10,14 +10,7 @@ local files = require "support.files"
 
 describe("the import, killed again and again #lua54", function()
   local sb, dir
-  lazy_setup(function()
-    sb = sandbox.start()
-    dir = importing.tmpdir()
-  end)
-  lazy_teardown(function()
-    if sb then sb:stop() end
-    if dir then os.execute("rm -rf " .. dir) end
-  end)
+  importing.sandbox(lazy_setup, lazy_teardown, function(s, d) sb, dir = s, d end)
 
   it("creates every row exactly once, through 10 or more SIGKILLs, hang-ups and stalls", function()
     local started = core.now()

@@ -30,7 +30,8 @@ enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 static const char usage_text[] =
     "usage: justclick [options] [script [args]]\n"
-    "       justclick [options] import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE\n"
+    "       justclick [options] import [--jobs N] [--grace S] [--limit-wait S] [--settle LINE=BILL_ID]\n"
+    "                                  [--resend LINE] FILE\n"
     "       justclick [options] serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] SCRIPT\n"
     "Runs a Lua 5.4 script with justclick built in, as lua does, imports a file of orders, or\n"
     "receives payment notifications.\n"
@@ -49,6 +50,8 @@ static const char usage_text[] =
     "  --jobs N               orders under way at once, 1 to " JC_STRING(JC_MAX_JOBS) " (default 4)\n"
     "  --grace S              seconds to let the server finish a request that got no\n"
     "                         reply, before GetBills is trusted to say it has no order (default 60)\n"
+    "  --limit-wait S         seconds to wait out the API's request limit (code 8) while it lets\n"
+    "                         no request through, before the import stops (default 300)\n"
     "  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID\n"
     "  --resend LINE          settle a row whose outcome is unknown: it has no order; send it\n"
     "serve SCRIPT: receive JustClick's payment notifications, verify and store each before the\n"

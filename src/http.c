@@ -10,7 +10,7 @@
  *
  *   local m = core.multi(options, jobs)        -- the same options; up to `jobs` at once
  *   m:start(key, url, body [, once [, timeout]])  -- key: an integer naming the request
- *   for _, done in ipairs(m:wait()) do ... end -- {key, status, body} or {key, failure}
+ *   for _, done in ipairs(m:wait([seconds])) do ... end -- {key, status, body} or {key, failure}
  *   m:running(), m:stats(), m:close()
  *
  * `once`: the body goes out at most once. libcurl re-sends a request by itself when a reused
@@ -494,12 +494,14 @@ static int l_running(lua_State *L) {
   return 1;
 }
 
-/* multi:wait() -> the requests that finished, at least one while any is under way:
-   {key, status, body} or {key, failure}. A finalizer that closes the multi meanwhile (any Lua
-   allocation may run one) ends the wait with the results made so far. */
+/* multi:wait([seconds]) -> the requests that finished, at least one while any is under way:
+   {key, status, body} or {key, failure}; with `seconds`, none once that long has passed (the
+   requests under way are driven meanwhile, so that they go out). A finalizer that closes the
+   multi meanwhile (any Lua allocation may run one) ends the wait with the results made so far. */
 static int l_wait(lua_State *L) {
   jc_multi *m = open_multi(L);
   int done = 0;
+  double seconds = luaL_optnumber(L, 2, -1), until = jc_clock(CLOCK_MONOTONIC) + seconds;
   lua_newtable(L);
   if (m->closed) return luaL_error(L, "justclick: the session is closed"); /* by a finalizer, just now */
   for (;;) {
@@ -533,7 +535,13 @@ static int l_wait(lua_State *L) {
       if (m->closed) return 1; /* by a finalizer: m->multi is gone */
     }
     if (done > 0 || running == 0) return 1;
-    if (curl_multi_poll(m->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+    int poll_ms = 1000;
+    if (seconds >= 0) {
+      double remaining = until - jc_clock(CLOCK_MONOTONIC);
+      if (remaining <= 0) return 1;
+      if (remaining < 1) poll_ms = (int)(remaining * 1000) + 1;
+    }
+    if (curl_multi_poll(m->multi, NULL, 0, poll_ms, NULL) != CURLM_OK)
       return luaL_error(L, "justclick: libcurl's multi interface failed");
   }
 }

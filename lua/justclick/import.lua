@@ -14,6 +14,7 @@ local core = require "justclick.core"
 local rows = require "justclick.import.rows"
 local journal = require "justclick.import.journal"
 local reconcile = require "justclick.import.reconcile"
+local pace = require "justclick.import.pace"
 
 local import = {}
 local MAX_JOBS = core.limits.jobs
@@ -36,6 +37,7 @@ local function default_progress(out)
     local line = ("justclick import: %d/%d rows, %d created, %d existing, %d skipped, %d rejected, "
       .. "%d failed, %d unknown"):format(s.done, s.total, s.created, s.existing, s.skipped, s.rejected,
       s.failed, s.unknown)
+    if s.rate_limited > 0 then line = line .. (", %d rate limited"):format(s.rate_limited) end
     if not final then line = line .. (", %.1f rows/s, ETA %ds"):format(rate, math.ceil(eta)) end
     if live then
       out:write("\r", line, "\27[K", final and "\n" or "")
@@ -53,69 +55,125 @@ local function check_options(opts)
   if math.type(jobs) ~= "integer" or jobs < 1 or jobs > MAX_JOBS then
     error(("justclick.import: jobs must be an integer from 1 to %d"):format(MAX_JOBS), 3)
   end
-  local grace = opts.grace or 60
-  if type(grace) ~= "number" or not (grace >= 0 and grace <= 86400) then
-    error("justclick.import: grace must be a number of seconds from 0 to 86400", 3)
+  local seconds = {}
+  for name, default in pairs({ grace = 60, limit_wait = 300 }) do
+    local v = opts[name] or default
+    if type(v) ~= "number" or not (v >= 0 and v <= 86400) then
+      error(("justclick.import: %s must be a number of seconds from 0 to 86400"):format(name), 3)
+    end
+    seconds[name] = v
   end
+  local grace, limit_wait = seconds.grace, seconds.limit_wait
   for _, k in ipairs({ "settle", "resend" }) do
     if opts[k] ~= nil and type(opts[k]) ~= "table" then error("justclick.import: " .. k .. " must be a table", 3) end
   end
-  return jobs, grace
+  return jobs, grace, limit_wait
 end
 
--- Sends rows through `multi` (core's multi interface), up to `jobs` at once. The first goes
--- alone, so that a wrong secret stops the import after one request. `outcome(row, result, err,
--- job)` is called as each finishes; it returns a message when no row can get past it (then
--- nothing more starts). The caller owns `multi` (a <close> variable of run).
-local function new_sender(client, multi, jobs, book, outcome)
-  local inflight, limit, keys = {}, 1, 0
+-- Sends rows through `multi` (core's multi interface), as many at once and as fast as `pace`
+-- allows (up to `jobs`; the first goes alone, so that a wrong secret stops the import after one
+-- request). A row refused with a verified code 8 was not processed: it is journaled as refused
+-- (state error: the server made nothing), waits, and goes again before any new row. `on.outcome
+-- (row, result, err, job)` is called as each other request finishes; it returns a message when no
+-- row can get past it (then nothing more starts). `on.refused()` counts each refusal. The caller
+-- owns `multi` (a <close> variable of run).
+local function new_sender(client, multi, jobs, book, on, limit_wait)
+  local inflight, keys, again = {}, 0, {} -- again: refused jobs, to send first
+  local flow = pace.new(jobs, { backoff = client.backoff, limit_wait = limit_wait })
   local sender = {}
 
   local function start(job)
     job.started, job.at, job.up, job.boot = core.now(), core.time(), core.boottime()
+    flow:started(job.started)
     multi:start(job.key, job.url, job.body, true, math.max(job.deadline - job.started, 0.001))
   end
 
-  -- Handles the requests that finished; waits for at least one.
-  local function collect()
-    for _, done in ipairs(multi:wait()) do
+  -- Journals the row as sent, then sends it. Its first send starts anew when it has had no order
+  -- since: a person said so (`fresh`), or the server refused its last request (state error).
+  local function launch(job)
+    local row, st = job.row, book.states[job.row.id]
+    local at, up, boot = core.time(), core.boottime()
+    local first = { first_at = at, first_up = up, first_boot = boot }
+    if not job.fresh and st and st.state ~= "error" and st.first_at then first = st end
+    book:record({ row = row.id, line = row.line, state = "sending", at = at, up = up, boot = boot,
+      first_at = first.first_at, first_up = first.first_up, first_boot = first.first_boot })
+    job.attempts, job.deadline = 1, core.now() + client.timeout
+    inflight[job.key] = job
+    start(job)
+  end
+
+  -- A verified code 8: the server did nothing. The row goes again after the pace's back-off,
+  -- unless the limit has let nothing through for limit_wait seconds.
+  local function refused(job, err)
+    on.refused()
+    book:record({ row = job.row.id, line = job.row.line, state = "error", code = 8, message = err.message })
+    if flow:refused(job.started, core.now()) then
+      sender.fatal = sender.fatal or ("stopped at line %d: for %d s the API has refused every request with code 8, "
+        .. "its request limit for this address (\"%s\"), and done nothing: run again later, and the rows not done "
+        .. "go then"):format(job.row.line, math.ceil(limit_wait), err.message)
+    else
+      again[#again + 1] = job
+    end
+  end
+
+  -- Handles the requests that finished; waits for at least one, or `seconds` at most.
+  local function collect(seconds)
+    if seconds and multi:running() == 0 then return core.sleep(seconds) end
+    for _, done in ipairs(multi:wait(seconds)) do
       local job = inflight[done.key]
       local result, err, retry = client:settle("CreateOrder", done.status, done.body or done.failure)
       client:log("CreateOrder", done.status, result, err, job.started, job.attempts - 1)
       local wait = client.backoff * (0.5 + 0.5 * math.random())
-      if result == nil and retry and job.attempts <= client.retries and not sender.fatal
+      inflight[done.key] = nil
+      if err and err.kind == "api" and err.code == 8 and err.verified then -- refused unprocessed
+        refused(job, err)
+      elseif result == nil and retry and job.attempts <= client.retries and not sender.fatal
           and core.now() + wait < job.deadline then
         job.attempts = job.attempts + 1 -- the connection never opened: the server has nothing
+        inflight[done.key] = job
         core.sleep(wait)
         start(job)
       else
-        inflight[done.key] = nil
-        sender.fatal = sender.fatal or outcome(job.row, result, err, job)
+        local unverified_limit = err and err.kind == "api" and err.code == 8 and not flow.open
+        if done.status then flow:answered(core.now()) end -- it came to an end other than code 8
+        sender.fatal = sender.fatal or on.outcome(job.row, result, err, job)
+        if unverified_limit then -- no reply has verified yet: the secret may be wrong
+          sender.fatal = sender.fatal or ("stopped at line %d: %s; no reply has verified yet: check the secret")
+            :format(job.row.line, tostring(err))
+        end
       end
-      limit = jobs -- the first reply is in: the account and the secret work
     end
   end
 
-  --- Sends the row. Its first send starts anew when it has had no order since: a person said so
-  --- (`fresh`), or the server refused its last request (state error).
-  function sender.send(row, url, body, fresh)
-    while multi:running() >= limit do collect() end
-    if sender.fatal then return end
-    local st = book.states[row.id]
-    local at, up, boot = core.time(), core.boottime()
-    local first = { first_at = at, first_up = up, first_boot = boot }
-    if not fresh and st and st.state ~= "error" and st.first_at then first = st end
-    book:record({ row = row.id, line = row.line, state = "sending", at = at, up = up, boot = boot,
-      first_at = first.first_at, first_up = first.first_up, first_boot = first.first_boot })
-    keys = keys + 1
-    inflight[keys] = { key = keys, row = row, url = url, body = body, attempts = 1,
-      deadline = core.now() + client.timeout }
-    start(inflight[keys])
+  -- Sends refused rows again, and waits, until a new row may start: a slot is free and the pace
+  -- allows. false once the import must stop.
+  local function admit()
+    while not sender.fatal do
+      local free, wait = multi:running() < flow:slots(), flow:next_start() - core.now()
+      if free and wait <= 0 then
+        if #again == 0 then return true end
+        launch(table.remove(again, 1))
+      else
+        collect(free and wait or nil)
+      end
+    end
+    return false
   end
 
-  --- Waits for every request under way.
+  --- Sends the row (fresh: its first send starts anew).
+  function sender.send(row, url, body, fresh)
+    if not admit() then return end
+    keys = keys + 1
+    launch({ key = keys, row = row, url = url, body = body, fresh = fresh })
+  end
+
+  --- Waits for every request under way, refused rows sent again included.
   function sender.drain()
-    while multi:running() > 0 do collect() end
+    while #again > 0 and admit() do end
+    while multi:running() > 0 do
+      collect()
+      while #again > 0 and admit() do end
+    end
   end
 
   return sender
@@ -153,7 +211,7 @@ end
 -- The summary's counters, and `progress` told of each change.
 local function new_summary(im, progress)
   im.s = { total = im.scan.total, done = 0, created = 0, existing = 0, skipped = 0, rejected = 0, failed = 0,
-    unknown = 0, would_send = 0, dry_run = im.dry_run, rejects = {}, failures = {}, unknowns = {} }
+    unknown = 0, would_send = 0, rate_limited = 0, dry_run = im.dry_run, rejects = {}, failures = {}, unknowns = {} }
   im.progress = progress
 end
 
@@ -273,13 +331,17 @@ end
 --             GetBills is trusted to say it has no order (default 60)
 --   settle    {[line] = bill_id}: unknown rows a person settled: this bill is the row's order
 --   resend    {[line] = true}: unknown rows a person says have no order: send them
+--   limit_wait  seconds to wait out the API's request limit (code 8) while it lets no request
+--             through, before the import stops (default 300)
 -- The summary counts rows: total, created, existing (already there: a 601 answer, a bill found by
 -- reconciling, or settled by hand), skipped (done in an earlier run), rejected, failed, unknown,
 -- and would_send on a dry run. `rejects`, `failures` and `unknowns` list them by line.
--- A wrong secret or another account-level error ends it with nil and the error.
+-- rate_limited counts requests: the CreateOrder requests refused with code 8, each sent again.
+-- A wrong secret or another account-level error, or a request limit that does not lift, ends it
+-- with nil and the error.
 function import.run(path, opts)
   opts = opts or {}
-  local jobs, grace = check_options(opts)
+  local jobs, grace, limit_wait = check_options(opts)
   local client = opts.client or justclick.default_client()
   local im = { path = path, opts = opts, grace = grace, client = client, pending = {},
     dry_run = client.dry_run or core.network_forbidden() }
@@ -298,7 +360,13 @@ function import.run(path, opts)
   -- released on every way out of run, an error included: its connections and their buffers
   local multi <close> = not im.dry_run and core.multi(client.http, jobs) or nil
   if multi then
-    im.sender = new_sender(client, multi, jobs, book, function(...) return outcome(im, ...) end)
+    im.sender = new_sender(client, multi, jobs, book, {
+      outcome = function(...) return outcome(im, ...) end,
+      refused = function()
+        im.s.rate_limited = im.s.rate_limited + 1
+        im.progress(im.s, false)
+      end,
+    }, limit_wait)
   end
   local ok, failure = pcall(send_all, im, real)
   if not ok then
@@ -332,12 +400,13 @@ local function parse_args(args)
       if not o.jobs or o.jobs < 1 or o.jobs > MAX_JOBS then
         return nil, err or ("--jobs takes 1 to %d"):format(MAX_JOBS)
       end
-    elseif a == "--grace" then
+    elseif a == "--grace" or a == "--limit-wait" then
       if not v then v, err = value(a) end
-      o.grace = tonumber(v or "")
-      if not o.grace or not (o.grace >= 0 and o.grace <= 86400) then
-        return nil, err or "--grace takes 0 to 86400 seconds"
+      local seconds = tonumber(v or "")
+      if not seconds or not (seconds >= 0 and seconds <= 86400) then
+        return nil, err or (a .. " takes 0 to 86400 seconds")
       end
+      o[a == "--grace" and "grace" or "limit_wait"] = seconds
     elseif a == "--settle" then
       if not v then v, err = value(a) end
       local line, bill = (v or ""):match("^(%d+)=(%d+)$")
@@ -363,11 +432,14 @@ local function parse_args(args)
 end
 
 local USAGE = ([[
-usage: justclick import [--jobs N] [--grace S] [--settle LINE=BILL_ID] [--resend LINE] FILE
+usage: justclick import [--jobs N] [--grace S] [--limit-wait S] [--settle LINE=BILL_ID] [--resend LINE]
+                        FILE
   FILE                   CSV with a header row, or .jsonl: each order created exactly once
   --jobs N               orders under way at once, 1 to %d (default 4)
   --grace S              seconds to let the server finish a request that got no answer,
                          before GetBills is trusted to say it has no order (default 60)
+  --limit-wait S         seconds to wait out the API's request limit (code 8) while it lets
+                         no request through, before the import stops (default 300)
   --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID
   --resend LINE          settle a row whose outcome is unknown: it has no order; send it
 ]]):format(MAX_JOBS)
@@ -382,7 +454,7 @@ function import.main(...)
     return 2
   end
   local s, err = import.run(o.path, { progress = true, jobs = o.jobs, grace = o.grace, settle = o.settle,
-    resend = o.resend })
+    resend = o.resend, limit_wait = o.limit_wait })
   if not s then
     io.stderr:write(tostring(err), "\n")
     return 1
@@ -402,8 +474,8 @@ function import.main(...)
     print(("dry run: would send %d, skipped %d, rejected %d, unknown %d")
       :format(s.would_send, s.skipped, s.rejected, s.unknown))
   else
-    print(("created %d, existing %d, skipped %d, rejected %d, failed %d, unknown %d"):format(
-      s.created, s.existing, s.skipped, s.rejected, s.failed, s.unknown))
+    print(("created %d, existing %d, skipped %d, rejected %d, failed %d, unknown %d, rate limited %d"):format(
+      s.created, s.existing, s.skipped, s.rejected, s.failed, s.unknown, s.rate_limited))
   end
   return (s.failed + s.unknown > 0) and 1 or 0
 end

@@ -16,6 +16,22 @@ function importing.tmpdir()
   return dir
 end
 
+--- Starts a sandbox and makes a temporary directory before the first spec of a describe block,
+-- and removes both after its last; `set(sb, dir)` is given them. Spec files pass busted's
+-- lazy_setup and lazy_teardown, which this module cannot see.
+function importing.sandbox(lazy_setup, lazy_teardown, set)
+  local sb, dir
+  lazy_setup(function()
+    sb = sandbox.start()
+    dir = importing.tmpdir()
+    set(sb, dir)
+  end)
+  lazy_teardown(function()
+    if sb then sb:stop() end
+    if dir then os.execute("rm -rf " .. dir) end
+  end)
+end
+
 --- A CSV of n distinct orders, one per line, with an id column.
 function importing.csv(n, first)
   local lines = { "id,bill_email,goods,bill_first_name,utm_medium" }

@@ -1,6 +1,7 @@
 -- Starts the sandbox (sandbox/server.php: php -S behind a keep-alive front) on a free port, in
 -- a process group of its own with its own database, and stops the whole group.
 --   local sb = sandbox.start();  sb:client{...};  sb:fault("http500", "", 2);  sb:stop()
+--   sb:rate_limit(20)                                         -- 20 requests a second, code 8 beyond
 --   sandbox.start{env = {JUSTCLICK_SANDBOX_TZ = "UTC"}}    -- settings for the sandbox
 --   sb:post("/fault/hangup/api/CreateOrder", params, session) -- a signed request, raw reply
 --   sb:notify{url = "http://127.0.0.1:PORT/hook"};  ...;  sb:settle().notifications
@@ -93,6 +94,12 @@ end
 --- Arms a fault for the next `count` requests (0: all, until reset).
 function Sandbox:fault(kind, arg, count)
   return self:control("fault", { kind = kind, arg = arg or "", count = count or 1 })
+end
+
+--- The rate limit mode: at most `rate` API requests a second from one client address, a token
+-- bucket of `burst` tokens (default: rate, at least 1), full at first; code 8 beyond it. 0: off.
+function Sandbox:rate_limit(rate, burst)
+  return self:control("ratelimit", { rate = rate, burst = burst })
 end
 
 --- Sets where and how payment notifications go (POST /__sandbox/notify: url, events, url_EVENT,

@@ -4,7 +4,8 @@
 -- first_boot} before a request goes out; then {state = "done", bill_id = n, at, up, boot,
 -- done_at, done_up} (also `existing`, or `reconciled`, or `settled` by hand; `dated` when the
 -- order set its own bill_created), {state = "error"} (the server refused the order: nothing was
--- made) or {state = "unknown"} (no answer). `at` is the wall clock; `up` the boot clock
+-- made; code = 8 when the request limit refused it, and it goes again) or {state = "unknown"} (no
+-- answer). `at` is the wall clock; `up` the boot clock
 -- (core.boottime, which no step of the wall clock moves) of the boot `boot`; `first_*` tell when
 -- the row was first sent since it last had no order.
 --

@@ -243,6 +243,15 @@ local function may_hold(bill, rows)
   return false
 end
 
+-- Why a read that settles rows failed: the request limit that outlasted the client's timeout says
+-- to come back later; anything else is shown as it is.
+local function read_failed(what, err)
+  if err.kind == "api" and err.code == 8 then
+    return ("%s was refused with code 8 (the request limit) until the client's timeout: run again later"):format(what)
+  end
+  return ("%s failed: %s"):format(what, tostring(err))
+end
+
 -- The bills that could be the order of rows of one email (and its spellings): {id, d} each, or
 -- nil and why none can be trusted.
 local function candidates_of(client, book, cache, group)
@@ -254,7 +263,7 @@ local function candidates_of(client, book, cache, group)
         if may_hold(b, group.rows) then bills[b.bill_id] = true end
       end
     elseif not (err.kind == "api" and err.code == 500) then -- 500: no such contact, so no bills
-      return nil, "GetBills failed: " .. tostring(err)
+      return nil, read_failed("GetBills", err)
     end
   end
   local candidates = {}
@@ -262,7 +271,7 @@ local function candidates_of(client, book, cache, group)
     if not book.owned[id] then
       local d = details_of(client, cache, id)
       if d.err then
-        return nil, ("bill %d could be its order, but getOrderDetails failed: %s"):format(id, tostring(d.err))
+        return nil, ("bill %d could be its order, but %s"):format(id, read_failed("getOrderDetails", d.err))
       end
       candidates[#candidates + 1] = { id = id, d = d }
     end
