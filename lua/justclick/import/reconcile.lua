@@ -244,16 +244,18 @@ local function may_hold(bill, rows)
 end
 
 -- Why a read that settles rows failed: the request limit that outlasted the client's timeout says
--- to come back later; anything else is shown as it is.
+-- to come back later (and true: no other read will get through now); anything else is shown as
+-- it is.
 local function read_failed(what, err)
   if err.kind == "api" and err.code == 8 then
-    return ("%s was refused with code 8 (the request limit) until the client's timeout: run again later"):format(what)
+    return ("%s was refused with code 8 (the request limit) until the client's timeout: run again later"):format(what),
+      true
   end
   return ("%s failed: %s"):format(what, tostring(err))
 end
 
 -- The bills that could be the order of rows of one email (and its spellings): {id, d} each, or
--- nil and why none can be trusted.
+-- nil, why none can be trusted, and whether the request limit stopped the reads.
 local function candidates_of(client, book, cache, group)
   local bills = {}
   for email in pairs(group.emails) do
@@ -271,7 +273,8 @@ local function candidates_of(client, book, cache, group)
     if not book.owned[id] then
       local d = details_of(client, cache, id)
       if d.err then
-        return nil, ("bill %d could be its order, but %s"):format(id, read_failed("getOrderDetails", d.err))
+        local why, limited = read_failed("getOrderDetails", d.err)
+        return nil, ("bill %d could be its order, but %s"):format(id, why), limited
       end
       candidates[#candidates + 1] = { id = id, d = d }
     end
@@ -280,13 +283,13 @@ local function candidates_of(client, book, cache, group)
 end
 
 -- Decides the rows of one email: by row, {claim = bill} or {resend = true} or {wait = seconds} or
--- {message = why a person must decide}.
+-- {message = why a person must decide}; and the message when the request limit stopped its reads.
 local function decide(client, book, cache, made, group, grace)
   local decisions = {}
-  local candidates, failure = candidates_of(client, book, cache, group)
+  local candidates, failure, limited = candidates_of(client, book, cache, group)
   if not candidates then
     for _, row in ipairs(group.rows) do decisions[row] = { message = failure } end
-    return decisions
+    return decisions, limited and failure
   end
   -- For each row: the fitting bills made after it was first sent (possible), before it (older),
   -- those whose time cannot be told (unclear), and those that differ in another field (other).
@@ -369,11 +372,19 @@ function reconcile.settle(client, book, pending, opts)
 
   local resend = {}
   local todo = order
+  -- Once the request limit has refused a read for a whole timeout, the rest wait for the next run:
+  -- reading each email until its own timeout would hold the import for as many timeouts.
+  local stalled
   for look = 1, 2 do -- a second look, after waiting for the server where it was needed
     local waiting, longest = {}, 0
     for _, key in ipairs(todo) do
       local group = groups[key]
-      local decisions = decide(client, book, cache, made, group, opts.grace)
+      local decisions = {}
+      if stalled then
+        for _, row in ipairs(group.rows) do decisions[row] = { message = stalled } end
+      else
+        decisions, stalled = decide(client, book, cache, made, group, opts.grace)
+      end
       local left = {}
       for _, row in ipairs(group.rows) do
         local d = decisions[row]
@@ -397,8 +408,10 @@ function reconcile.settle(client, book, pending, opts)
       end
     end
     if #waiting == 0 then break end
-    if opts.on_wait then opts.on_wait(longest) end
-    core.sleep(longest + 0.01)
+    if not stalled then
+      if opts.on_wait then opts.on_wait(longest) end
+      core.sleep(longest + 0.01)
+    end
     todo = waiting
   end
   table.sort(resend, function(a, b) return a.line < b.line end)
