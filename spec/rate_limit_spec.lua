@@ -229,6 +229,38 @@ describe("import at the request limit (code 8) #lua54", function()
     assert.are.equal(0, sb:stats().orders)
   end)
 
+  it("reads no more once the limit has outlasted one read's timeout: the other rows wait for the next run", function()
+    local path = dir .. "/settling_many.csv"
+    local lines, journal = { "id,bill_email,goods" }, {}
+    for i = 1, 6 do -- six rows of six emails, left "sending" by a kill: six reads would settle them
+      lines[#lines + 1] = ("r%d,distinct%d@example.com,invoice:%d"):format(i, i, 1000 + i)
+      journal[i] = cjson.encode({ row = "r" .. i, line = i + 1, state = "sending", at = core.time() - 5 })
+    end
+    files.write(path, table.concat(lines, "\n") .. "\n")
+    files.write(path .. ".journal", table.concat(journal, "\n") .. "\n")
+    sb:fault("limit", "", 0)
+    -- a back-off longer than the timeout: each read is one request, refused once
+    local summary = assert(import.run(path, { client = sb:client({ timeout = 1, backoff = 10 }), grace = 0 }))
+    assert.are.same({ 6, 0 }, { summary.unknown, sb:stats().orders })
+    for _, u in ipairs(summary.unknowns) do
+      assert.is_truthy(u.message:find("refused with code 8", 1, true), u.message)
+      assert.is_truthy(u.message:find("run again later", 1, true), u.message)
+    end
+    assert.are.equal(1, sb:stats().refused)
+  end)
+
+  it("does not blame the secret for an unverified code 8 once a signed one has come", function()
+    local path = dir .. "/signed_then_forged.csv"
+    files.write(path, importing.csv(5))
+    sb:fault("limit", "", 2)        -- the first row is refused twice, signed: the secret works
+    sb:fault("limit", "forged", 1)  -- then its order is made, and a forged code 8 comes back
+    local summary, err = import.run(path, { client = sb:client(), jobs = 4, grace = 0 })
+    assert(summary, err and tostring(err))
+    assert.are.same({ 4, 1, 0, 0 }, { summary.created, summary.existing, summary.failed, summary.unknown },
+      cjson.encode(summary))
+    assert.are.same({ 5, 0 }, { sb:stats().orders, sb:stats().duplicates })
+  end)
+
   it("loses and doubles no row when killed while it backs off, nor when Ctrl-C stops it", function()
     local path = dir .. "/killed.csv"
     files.write(path, importing.csv(40))

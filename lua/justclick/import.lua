@@ -79,6 +79,7 @@ end
 -- owns `multi` (a <close> variable of run).
 local function new_sender(client, multi, jobs, book, on, limit_wait)
   local inflight, keys, again = {}, 0, {} -- again: refused jobs, to send first
+  local proven = false -- a reply has verified: the secret works
   local flow = pace.new(jobs, { backoff = client.backoff, limit_wait = limit_wait })
   local sender = {}
 
@@ -134,14 +135,15 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
         core.sleep(wait)
         start(job)
       else
-        local unverified_limit = err and err.kind == "api" and err.code == 8 and not flow.open
-        if done.status then flow:answered(core.now()) end -- it came to an end other than code 8
+        local limit = err and err.kind == "api" and err.code == 8 -- one that does not verify
+        if done.status and not limit then flow:answered(core.now()) end
         sender.fatal = sender.fatal or on.outcome(job.row, result, err, job)
-        if unverified_limit then -- no reply has verified yet: the secret may be wrong
+        if limit and not proven then -- no reply has verified yet: the secret may be wrong
           sender.fatal = sender.fatal or ("stopped at line %d: %s; no reply has verified yet: check the secret")
             :format(job.row.line, tostring(err))
         end
       end
+      proven = proven or result ~= nil or (err and err.verified) or false
     end
   end
 
