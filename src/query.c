@@ -402,24 +402,29 @@ static void check_top_key(encoder *e, jc_item *it) {
 
 /* ---- gathering a node's entries ---- */
 
-static void reserve_items(encoder *e, size_t n) {
-  jc_query *q = e->q;
-  if (n > q->items_cap - e->nitems) {
-    size_t cap = q->items_cap ? q->items_cap : 64;
-    jc_item *p = NULL;
-    while (cap - e->nitems < n && cap <= SIZE_MAX / 2 / sizeof *p) cap *= 2;
-    if (cap - e->nitems >= n) p = realloc(q->items, cap * sizeof *p);
-    if (p == NULL) {
-      lua_pushliteral(e->L, "not enough memory");
-      lua_error(e->L);
-    }
-    q->items = p;
-    q->items_cap = cap;
+/* Room for n more elements of `size` bytes in the scratch array `array` (cap elements, `used` of
+   them in use): the array, moved if it had to grow (doubling from 64). A memory error leaves it
+   as it was. Callers test for room first: out of line, the call costs the hot loops nothing. */
+#if defined(__GNUC__)
+__attribute__((noinline, cold))
+#endif
+static void *reserve(lua_State *L, void *array, size_t *cap, size_t used, size_t n, size_t size) {
+  size_t c = *cap ? *cap : 64;
+  void *p = NULL;
+  if (n <= *cap - used) return array;
+  while (c - used < n && c <= SIZE_MAX / 2 / size) c *= 2;
+  if (c - used >= n) p = realloc(array, c * size);
+  if (p == NULL) {
+    lua_pushliteral(L, "not enough memory");
+    lua_error(L);
   }
+  *cap = c;
+  return p;
 }
 
 static jc_item *push_item(encoder *e) {
-  if (e->nitems == e->q->items_cap) reserve_items(e, 1);
+  if (e->nitems == e->q->items_cap)
+    e->q->items = reserve(e->L, e->q->items, &e->q->items_cap, e->nitems, 1, sizeof *e->q->items);
   return &e->q->items[e->nitems++];
 }
 
@@ -628,19 +633,8 @@ static void sort_keys(jc_sort_key *k, jc_sort_key *tmp, size_t n, const jc_item 
 }
 
 static void reserve_keys(encoder *e, size_t n) {
-  jc_query *q = e->q;
-  if (n > q->keys_cap - e->nkeys) {
-    size_t cap = q->keys_cap ? q->keys_cap : 64;
-    jc_sort_key *p = NULL;
-    while (cap - e->nkeys < n && cap <= SIZE_MAX / 2 / sizeof *p) cap *= 2;
-    if (cap - e->nkeys >= n) p = realloc(q->keys, cap * sizeof *p);
-    if (p == NULL) {
-      lua_pushliteral(e->L, "not enough memory");
-      lua_error(e->L);
-    }
-    q->keys = p;
-    q->keys_cap = cap;
-  }
+  if (n > e->q->keys_cap - e->nkeys)
+    e->q->keys = reserve(e->L, e->q->keys, &e->q->keys_cap, e->nkeys, n, sizeof *e->q->keys);
 }
 
 static int in_order(const jc_sort_key *k, size_t n, const jc_item *v) {
