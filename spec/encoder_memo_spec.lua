@@ -26,6 +26,19 @@ local function random_name(len)
   return table.concat(out)
 end
 
+-- n different names, each drawn by draw().
+local function distinct(n, draw)
+  local names, seen = {}, {}
+  while #names < n do
+    local name = draw()
+    if not seen[name] then
+      seen[name] = true
+      names[#names + 1] = name
+    end
+  end
+  return names
+end
+
 local function bytewise(a, b)
   local n = math.min(#a, #b)
   for i = 1, n do
@@ -65,18 +78,10 @@ describe("the encoder's memo (seed " .. seed .. ")", function()
     -- slots (512), so that it also forgets and learns again.
     local outputs, exprs = {}, {}
     for _ = 1, gen.count(120) do
-      local names, seen = {}, {}
-      while #names < 40 do
-        local name = random_name(math.random(1, 12))
-        if not seen[name] then
-          seen[name] = true
-          names[#names + 1] = name
-        end
-      end
-      local t, expr = case(names)
+      local t, expr = case(distinct(40, function() return random_name(math.random(1, 12)) end))
       outputs[#outputs + 1] = justclick.build_query(t)
       exprs[#exprs + 1] = expr
-      t, names, seen = nil, nil, nil -- luacheck: ignore 311
+      t = nil -- luacheck: ignore 311
       collectgarbage()
       collectgarbage()
     end
@@ -88,16 +93,8 @@ describe("the encoder's memo (seed " .. seed .. ")", function()
     local pool = {}
     for i = 1, 30 do pool[i] = random_name(math.random(1, 9)) .. i end
     for _ = 1, gen.count(300) do
-      local size = math.random(2, 8)
-      local names, seen = {}, {}
-      while #names < size do -- a random pick from a small pool: sets overlap, orders differ
-        local name = pool[math.random(#pool)]
-        if not seen[name] then
-          seen[name] = true
-          names[#names + 1] = name
-        end
-      end
-      local t, expr = case(names)
+      -- a random pick from a small pool: sets overlap, orders differ
+      local t, expr = case(distinct(math.random(2, 8), function() return pool[math.random(#pool)] end))
       outputs[#outputs + 1] = justclick.build_query(t)
       exprs[#exprs + 1] = expr
     end
