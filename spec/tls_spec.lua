@@ -4,12 +4,7 @@
 local justclick = require "justclick"
 local core = require "justclick.core"
 
-local function run(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local shell = require "support.shell"
 
 describe("TLS", function()
   local dir, pid, url
@@ -20,9 +15,8 @@ describe("TLS", function()
     assert(os.execute("mkdir -p " .. dir))
     assert(os.execute(("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/key.pem -out %s/cert.pem "
       .. "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null"):format(dir, dir)))
-    local port = run([[php -r '$s = stream_socket_server("tcp://127.0.0.1:0");
-      echo explode(":", stream_socket_get_name($s, false))[1];']])
-    pid = tonumber(run(("setsid openssl s_server -quiet -accept %s -cert %s/cert.pem -key %s/key.pem -www "
+    local port = shell.free_port()
+    pid = tonumber(shell.output(("setsid openssl s_server -quiet -accept %s -cert %s/cert.pem -key %s/key.pem -www "
       .. "> /dev/null 2>&1 & echo $!"):format(port, dir, dir)))
     url = "https://127.0.0.1:" .. port .. "/api"
     local probe = core.session({ timeout = 1 })

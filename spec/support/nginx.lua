@@ -15,14 +15,8 @@ Nginx.__index = Nginx
 
 local files = require "support.files"
 local read, write = files.read, files.write
-
--- What a shell command line prints on stdout.
-local function output(cmdline)
-  local p = assert(io.popen(cmdline))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local shell = require "support.shell"
+local output = shell.output
 
 local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
@@ -39,7 +33,7 @@ function nginx.root()
 end
 
 --- A port nothing listens on now.
-nginx.free_port = require("support.shell").free_port
+nginx.free_port = shell.free_port
 
 --- The load_module lines of lua-nginx-module in Debian's nginx (NDK first, as it needs);
 -- none where nginx has it built in (OpenResty). JUSTCLICK_NGINX_MODULES: another directory.

@@ -14,6 +14,15 @@ function shell.run(cmdline)
   return status, output
 end
 
+--- What a shell command line prints on stdout (stderr is not caught), once it closes stdout:
+-- for a command that starts a process in the background and echoes its pid, say.
+function shell.output(cmdline)
+  local p = assert(io.popen(cmdline))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
 --- Runs a shell command line; returns whether it exited 0, and its output.
 function shell.ok(cmdline)
   local status, output = shell.run(cmdline)
