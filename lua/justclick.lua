@@ -668,9 +668,12 @@ end
 -- "new_order", "paid", "prepaid", "cancel_order" or "moneyback"; event.id the bill id;
 -- event.key the same for the same notification sent again; event.order the form, with the bill
 -- id and partner ids and levels as integers, sums and fees as numbers, and items as a list.
--- err.kind is "forged" (its hash is missing or wrong) or "input" (it is no notification). The
--- hash covers the bill id, the email and the time, not the sums or the items: read the order
--- with order_details before trusting those.
+-- err.kind is "forged" (its hash is missing or wrong) or "input" (it is no notification). A
+-- new_order or cancel_order is signed md5(id . email . created . secret), a payment (paid,
+-- prepaid: no status) and a moneyback md5(id . email . paid . secret); no other pairing is taken.
+-- The hash covers the bill id, the email and that time, not the kind, the sums or the items: a
+-- new order's body can be made into a payment's that verifies. client:confirm(event) proves
+-- the kind through the API; act on nothing that moves money before it has.
 function justclick.notification(body, secret)
   if type(body) ~= "string" then error("notification: body must be a string", 2) end
   if type(secret) ~= "string" or secret == "" then error("notification: secret must be a string", 2) end

@@ -7,15 +7,21 @@ local number = require "support.number"
 
 local SECRET = "notify-secret-0123456789"
 
+-- The time each kind's hash signs (reference.md, "Payment notifications"): a new or cancelled
+-- order's creation time (its body has no paid), a payment's paid, and a refund's the paid of
+-- the payment it returns.
+local SIGNED = { new_order = "created", cancel_order = "created", paid = "paid", prepaid = "paid", moneyback = "paid" }
+
 -- A notification of the kind, as JustClick's PHP would POST it: the order's fields, utm, two
--- items (one with a partner), what the kind adds, and hash = md5(id . email . <signed> . secret).
+-- items (one with a partner), what the kind adds, and hash = md5(id . email . <signed> . secret),
+-- <signed> the kind's time unless opts.signed names another field.
 local function body_of(kind, opts)
   opts = opts or {}
   local extra = ({
-    new_order = "'status' => 'new_order', 'paid' => ''",
+    new_order = "'status' => 'new_order'",
     paid = "'paid' => '2026-11-23 10:00:00', 'last_payment_sum' => '2490.00'",
     prepaid = "'paid' => '2026-11-23 10:00:00', 'prepayment_sum' => '500'",
-    cancel_order = "'status' => 'cancel_order', 'paid' => ''",
+    cancel_order = "'status' => 'cancel_order'",
     moneyback = "'status' => 'moneyback', 'paid' => '2026-11-23 10:00:00'",
   })[kind]
   return php.run(([=[
@@ -30,8 +36,8 @@ $o = ['id' => '%s', 'first_name' => 'Name', 'last_name' => 'Surname', 'middle_na
      'partners' => [['partner_lvl' => '1', 'partner_id' => '42', 'partner_name' => 'ally', 'partner_fee' => '150.50']]],
     ['id' => 'sales', 'title' => 'Sales course', 'sum' => '990.00', 'price' => '990', 'pincode' => 'PIN-1'],
   ], %s];
-$o['hash'] = md5($o['id'] . $o['email'] . $o['%s'] . '%s');
-echo http_build_query($o);]=]):format(opts.id or "100123", extra, opts.signed or "paid", opts.secret or SECRET))
+$o['hash'] = md5($o['id'] . $o['email'] . ($o['%s'] ?? '') . '%s');
+echo http_build_query($o);]=]):format(opts.id or "100123", extra, opts.signed or SIGNED[kind], opts.secret or SECRET))
 end
 
 describe("justclick.notification", function()
@@ -100,10 +106,66 @@ describe("justclick.notification", function()
     end
   end)
 
-  it("accepts the creation time signed in place of paid, for created and cancelled orders", function()
-    for _, kind in ipairs({ "new_order", "cancel_order" }) do
-      assert.are.equal(kind, assert(justclick.notification(body_of(kind, { signed = "created" }), SECRET)).kind)
+  it("takes each kind's signed time and no other: created for new and cancelled orders, paid for the rest", function()
+    for kind, time in pairs(SIGNED) do
+      local other = time == "created" and "paid" or "created"
+      assert.are.equal(kind, assert(justclick.notification(body_of(kind, { signed = time }), SECRET)).kind)
+      local event, err = justclick.notification(body_of(kind, { signed = other }), SECRET)
+      assert.is_nil(event, kind .. " signed with " .. other)
+      assert.are.equal("forged", err.kind)
+      assert.is_truthy(err.message:find("signs its " .. time .. " time", 1, true), err.message)
     end
+  end)
+
+  it("checks each kind's hash as PHP computes it, for bodies PHP wrote", function()
+    -- PHP signs each body both ways; each must pass exactly when its kind's time is the one signed.
+    local lines = php.run([=[
+$base = ['id' => '100777', 'email' => 'ann@example.com', 'created' => '2026-11-23 09:00:00'];
+$kinds = ['new_order' => ['status' => 'new_order'], 'cancel_order' => ['status' => 'cancel_order'],
+  'moneyback' => ['status' => 'moneyback', 'paid' => '2026-11-23 10:00:00'],
+  'paid' => ['paid' => '2026-11-23 10:00:00', 'last_payment_sum' => '10'],
+  'prepaid' => ['paid' => '2026-11-23 10:00:00', 'prepayment_sum' => '5']];
+foreach ($kinds as $kind => $own) {
+  foreach (['created', 'paid'] as $time) {
+    $o = $base + $own;
+    $o['hash'] = md5($o['id'] . $o['email'] . ($o[$time] ?? '') . ']=] .. SECRET .. [=[');
+    echo $kind, ' ', $time, ' ', http_build_query($o), "\n";
+  }
+}]=])
+    local n = 0
+    for kind, time, body in lines:gmatch("(%S+) (%S+) (%S+)\n") do
+      n = n + 1
+      local event, err = justclick.notification(body, SECRET)
+      if time == SIGNED[kind] then
+        assert.are.equal(kind, event and event.kind, kind .. " " .. time .. ": " .. tostring(err))
+      else
+        assert.are.equal("forged", err and err.kind, kind .. " signed with " .. time)
+      end
+    end
+    assert.are.equal(10, n)
+  end)
+
+  it("verifies a new order's body made into a payment: only the API can tell, through confirm", function()
+    -- The status dropped and paid set to created: md5(id . email . paid) is the signed text again.
+    local body = body_of("new_order")
+    local created = body:match("created=([^&]*)")
+    local forged = body:gsub("&status=new_order", "") .. "&paid=" .. created
+    local event = assert(justclick.notification(forged, SECRET))
+    assert.are.equal("paid", event.kind)
+  end)
+
+  it("loads a stored event whatever rule it was verified by when it came", function()
+    local core = require "justclick.core"
+    -- before the kind chose the time: a new order signed with its empty paid
+    local old = ("id=7&email=a%%40b.c&created=2026-11-23+09%%3A00%%3A00&paid=&status=new_order&hash=%s")
+      :format(core.md5("7a@b.c" .. SECRET))
+    assert.are.equal("new_order", (core.notification_check(old, false)))
+    local _, kind = core.notification_check(old, SECRET)
+    assert.are.equal("forged", kind)
+    -- a stored email that ends in a digit, signed with created: no cut is tried again
+    local digit = ("id=7&email=a%%40b.c1&created=2026-11-23+09%%3A00%%3A00&status=cancel_order&hash=%s")
+      :format(core.md5("7a@b.c12026-11-23 09:00:00" .. SECRET))
+    assert.are.equal("cancel_order", (core.notification_check(digit, false)))
   end)
 
   it("gives the same notification sent again the same key, and another payment another", function()
@@ -148,18 +210,18 @@ describe("justclick.notification", function()
     local core = require "justclick.core"
     -- md5(id . email . paid . secret) is the same when the email's end moves into paid.
     local function signed(email, paid)
-      return ("id=100123&email=%s&paid=%s&status=new_order&hash=%s"):format(email, paid,
+      return ("id=100123&email=%s&paid=%s&status=moneyback&hash=%s"):format(email, paid,
         core.md5("100123" .. email .. paid .. SECRET))
     end
-    assert.are.equal("new_order", assert(justclick.notification(signed("buyer@example.com", ""), SECRET)).kind)
-    local shifted = signed("buyer@example.co", "m"):gsub("&status=new_order", "")
+    assert.are.equal("moneyback", assert(justclick.notification(signed("buyer@example.com", ""), SECRET)).kind)
+    local shifted = signed("buyer@example.co", "m"):gsub("&status=moneyback", "")
     local event, err = justclick.notification(shifted, SECRET)
-    assert.is_nil(event, "a new order made into a payment")
+    assert.is_nil(event, "a refund made into a payment")
     assert.are.equal("forged", err.kind)
     assert.is_truthy(tostring(err):find("cut apart more than one way", 1, true), tostring(err))
     -- paid's first digit moved onto the email: the same bill, a new key, were it taken
     local paid = "2026-11-23 10:00:00"
-    local digit = signed("buyer@example.com2", paid:sub(2)):gsub("&status=new_order", "&last_payment_sum=10")
+    local digit = signed("buyer@example.com2", paid:sub(2)):gsub("&status=moneyback", "&last_payment_sum=10")
     event, err = justclick.notification(digit, SECRET)
     assert.is_nil(event, "a resend made into another payment")
     assert.are.equal("forged", err.kind)

@@ -11,13 +11,15 @@ local shell = require "support.shell"
 
 local SECRET = "serve-secret-0123456789"
 
--- A signed notification body: a paid one for bill id, unless kind says otherwise.
+-- A signed notification body: a paid one for bill id, unless kind says otherwise (new_order:
+-- no paid, signed with created).
 local function notification(id, kind)
-  local paid = kind == "new_order" and "" or "2026-11-23 10:00:00"
-  local fields = ("id=%d&email=buyer%%40example.com&paid=%s&items%%5B0%%5D%%5Bid%%5D=invoice&items%%5B0%%5D%%5Bsum%%5D=1500")
-    :format(id, paid:gsub(" ", "+"):gsub(":", "%%3A"))
-  if kind == "new_order" then fields = fields .. "&status=new_order" else fields = fields .. "&last_payment_sum=1500" end
-  return fields .. "&hash=" .. core.md5(id .. "buyer@example.com" .. paid .. SECRET)
+  local new = kind == "new_order"
+  local time = new and "2026-11-23 09:00:00" or "2026-11-23 10:00:00"
+  local fields = ("id=%d&email=buyer%%40example.com&%s=%s&items%%5B0%%5D%%5Bid%%5D=invoice&items%%5B0%%5D%%5Bsum%%5D=1500")
+    :format(id, new and "created" or "paid", time:gsub(" ", "+"):gsub(":", "%%3A"))
+  if new then fields = fields .. "&status=new_order" else fields = fields .. "&last_payment_sum=1500" end
+  return fields .. "&hash=" .. core.md5(id .. "buyer@example.com" .. time .. SECRET)
 end
 
 local Server = {}
