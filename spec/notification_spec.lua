@@ -287,3 +287,151 @@ foreach ($kinds as $kind => $own) {
     assert.has_error(function() justclick.notification("id=1", "") end)
   end)
 end)
+
+-- client:confirm: the event's kind proved by the bill's state as getOrderDetails reads it.
+describe("client:confirm", function()
+  local sandbox = require "support.sandbox"
+  local core = require "justclick.core"
+  local cjson = require "cjson"
+  local failed = require("support.expect").failure
+  local sb
+
+  lazy_setup(function() sb = sandbox.start() end)
+  lazy_teardown(function() if sb then sb:stop() end end)
+
+  local STATUS = { new_order = "new_order", cancel_order = "cancel_order", moneyback = "moneyback" }
+
+  -- An event of `kind` about bill `id` of `email`, from a body signed with the sandbox's secret.
+  local function event_of(kind, id, email)
+    local form = { id = tostring(id), email = email, created = "2026-11-23 09:00:00", status = STATUS[kind] }
+    if kind ~= "new_order" and kind ~= "cancel_order" then form.paid = "2026-11-23 10:00:00" end
+    if kind == "prepaid" then form.prepayment_sum = "100" end
+    local time = form.paid or form.created
+    form.hash = core.md5(form.id .. email .. time .. sandbox.secret)
+    local event = assert(justclick.notification(justclick.build_query(form), sandbox.secret))
+    assert.are.equal(kind, event.kind)
+    return event
+  end
+
+  it("confirms each kind only for a bill in that state, and tells a state from an email", function()
+    sb:reset()
+    local c = sb:client()
+    local function bill(email)
+      return assert(c:create_order({ bill_email = email, goods = { { good_name = "course" } } })).bill_id
+    end
+    local bills = {
+      waiting = bill("w@example.com"), prepaid = bill("pre@example.com"), paid = bill("paid@example.com"),
+      cancel = bill("cancel@example.com"), ["return"] = bill("return@example.com"),
+    }
+    local emails = { waiting = "w@example.com", prepaid = "pre@example.com", paid = "paid@example.com",
+      cancel = "cancel@example.com", ["return"] = "return@example.com" }
+    sb:prepay(bills.prepaid, 1000)
+    assert(c:update_order_status(bills.paid, "paid", { date = os.time() }))
+    assert(c:update_order_status(bills.cancel, "cancel"))
+    assert(c:update_order_status(bills["return"], "paid", { date = os.time() }))
+    assert(c:update_order_status(bills["return"], "return"))
+    -- which states each kind is confirmed in
+    local CONFIRMS = {
+      new_order = { waiting = true, prepaid = true, paid = true, cancel = true, ["return"] = true },
+      paid = { paid = true },
+      prepaid = { prepaid = true, paid = true },
+      cancel_order = { cancel = true },
+      moneyback = { ["return"] = true },
+    }
+    for kind, states in pairs(CONFIRMS) do
+      for state, id in pairs(bills) do
+        local order, err = c:confirm(event_of(kind, id, emails[state]))
+        if states[state] then
+          assert.is_table(order, kind .. " on a " .. state .. " bill: " .. tostring(err))
+          assert.are.equal(id, order.id)
+        else
+          failed("forged", nil, order, err)
+          assert.are.same({ "state", true, id }, { err.mismatch, err.retryable, err.bill_id }, kind .. " on " .. state)
+          assert.are.equal(state == "prepaid" and "waiting" or state, err.pay_status)
+          assert.is_truthy(err.message:find("not ", 1, true), err.message)
+        end
+      end
+      -- another email's bill, in the right state or not: forged, and no wait changes it
+      local err = failed("forged", nil, c:confirm(event_of(kind, bills.paid, "other@example.com")))
+      assert.are.same({ "email", false }, { err.mismatch, err.retryable })
+    end
+  end)
+
+  it("confirms a bill that becomes paid, after a mismatch while it waited", function()
+    local c = sb:client()
+    local id = assert(c:create_order({ bill_email = "late@example.com", goods = { { good_name = "sales" } } })).bill_id
+    local event = event_of("paid", id, "late@example.com")
+    local err = failed("forged", nil, c:confirm(event))
+    assert.are.equal("state", err.mismatch)
+    assert(c:update_order_status(id, "paid", { date = os.time() }))
+    assert.are.equal("paid", assert(c:confirm(event)).pay_status)
+  end)
+
+  -- A client whose every call is answered with this signed getOrderDetails result.
+  local function answering(result)
+    local c = justclick.new({ user = "demo", secret = "stub-secret", api_url = "http://127.0.0.1:9/api" })
+    c.session:close()
+    c.session = {
+      post = function()
+        return 200, cjson.encode({ error_code = 0, error_text = "OK", result = result,
+          hash = core.md5("0::OK::stub-secret") })
+      end,
+      close = function() end,
+    }
+    return c
+  end
+
+  local function stub_event(kind)
+    local form = { id = "5", email = "s@example.com", created = "2026-11-23 09:00:00", status = STATUS[kind] }
+    if not STATUS[kind] or kind == "moneyback" then form.paid = "2026-11-23 10:00:00" end
+    if kind == "prepaid" then form.prepayment_sum = "1" end
+    form.hash = core.md5(form.id .. form.email .. (form.paid or form.created) .. "stub-secret")
+    return assert(justclick.notification(justclick.build_query(form), "stub-secret"))
+  end
+
+  local function bill_of(fields)
+    local o = { id = 5, email = "s@example.com", pay_status = "waiting", bill_sum_topay = 100, price = 100 }
+    for k, v in pairs(fields) do o[k] = v end
+    return o
+  end
+
+  it("takes a sent bill as paid only with nothing left to pay, and sums written as text", function()
+    assert.is_table(answering(bill_of({ pay_status = "sent", bill_sum_topay = 0 })):confirm(stub_event("paid")))
+    assert.is_table(answering(bill_of({ pay_status = "sent", bill_sum_topay = "0.00" })):confirm(stub_event("paid")))
+    assert.are.equal("state", select(2, answering(bill_of({ pay_status = "sent" })):confirm(stub_event("paid"))).mismatch)
+    assert.is_table(answering(bill_of({ bill_sum_topay = "40.50", price = "100.00" })):confirm(stub_event("prepaid")))
+    assert.are.equal("state", select(2, answering(bill_of({})):confirm(stub_event("prepaid"))).mismatch)
+  end)
+
+  it("never takes a reply it cannot read for a confirmation: an error to retry that names the field", function()
+    for _, case in ipairs({
+      { "pay_status", { pay_status = "refunded" }, "paid" },
+      { "pay_status", { pay_status = "PAID" }, "paid" },
+      { "pay_status", { pay_status = justclick.null }, "new_order" },
+      { "pay_status", { pay_status = 1 }, "paid" },
+      { "bill_sum_topay", { pay_status = "paid", bill_sum_topay = "abc" }, "paid" },
+      { "bill_sum_topay", { pay_status = "paid", bill_sum_topay = "1e3" }, "paid" },
+      { "bill_sum_topay", { pay_status = "paid", bill_sum_topay = -5 }, "paid" },
+      { "bill_sum_topay", { pay_status = "paid", bill_sum_topay = justclick.null }, "paid" },
+      { "price", { price = "" }, "prepaid" },
+      { "price", { price = justclick.null }, "prepaid" },
+      { "email", { email = justclick.null }, "paid" },
+    }) do
+      local field, fields, kind = case[1], case[2], case[3]
+      local err = failed("protocol", nil, answering(bill_of(fields)):confirm(stub_event(kind)))
+      assert.is_true(err.retryable, field)
+      assert.is_truthy(err.message:find(field, 1, true), err.message)
+      assert.is_falsy(err.message:find("stub-secret", 1, true))
+    end
+    local missing = bill_of({})
+    missing.pay_status = nil
+    failed("protocol", nil, answering(missing):confirm(stub_event("paid")))
+  end)
+
+  it("raises for what is no event", function()
+    local c = answering(bill_of({}))
+    assert.has_error(function() c:confirm({ id = 5, order = {} }) end)
+    assert.has_error(function() c:confirm({ kind = "refund", id = 5, order = {} }) end)
+    assert.has_error(function() c:confirm("paid-5") end)
+  end)
+end)
