@@ -9,7 +9,8 @@
 -- runs the handler on each stored event, in arrival order, outside the HTTP threads. Before
 -- the handler, each event is confirmed (client:confirm): its bill read back must be of its
 -- email and in the state its kind says, since the hash proves neither the kind nor the sums.
--- The handler gets the bill as read in event.confirmed. A bill of another email closes the
+-- The handler gets the bill as read in event.confirmed (a kind the script's table has no
+-- function for runs nothing, and is not read back). A bill of another email closes the
 -- event unhandled; one in another state (JustClick's reads may lag its notifications) or a
 -- failed read counts as a failed try. The API's request limit (code 8) is no failed try: the
 -- confirmations pause, with back-off, until it lifts, while the receiver goes on storing.
@@ -29,6 +30,9 @@ local function say(fmt, ...)
   io.stderr:flush()
 end
 
+-- The tables of handlers by kind behind the functions as_handler made of them.
+local by_kind = setmetatable({}, { __mode = "k" })
+
 -- The handler a script returned, as one function of the event: a table of functions is called
 -- by event.kind, and a kind it has no function for needs nothing done.
 local function as_handler(value, where)
@@ -37,11 +41,20 @@ local function as_handler(value, where)
   for kind, fn in pairs(value) do
     if type(fn) ~= "function" then error(("%s: handler %s is not a function"):format(where, tostring(kind)), 0) end
   end
-  return function(event)
+  local handler = function(event)
     local fn = value[event.kind]
     if fn then return fn(event) end
     return true
   end
+  by_kind[handler] = value
+  return handler
+end
+
+-- Whether the handler does anything with events of this kind (a table of handlers may have no
+-- function for it): only then is the event worth confirming.
+local function acts_on(handler, kind)
+  local kinds = by_kind[handler]
+  return kinds == nil or kinds[kind] ~= nil
 end
 
 --- serve.load(script) -> handler: the function a SCRIPT file returns, or its table's.
@@ -138,8 +151,9 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
     record_failure(client, inbox, stored, attempts, err)
     return false
   end
-  if confirm then -- the bill read back: another email's closes the event unhandled; a bill in
-    -- another state, or a failed read, is a failed try (tried again, then parked); a code 8 no try
+  if confirm and acts_on(handler, event.kind) then -- the bill read back: another email's closes
+    -- the event unhandled; a bill in another state, or a failed read, is a failed try (tried
+    -- again, then parked); a code 8 no try
     local order, cerr = client:confirm(event)
     if not order and limited(cerr) then
       return false, "limited", cerr
