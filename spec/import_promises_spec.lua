@@ -390,6 +390,50 @@ describe("import promises #lua54", function()
       assert.is_nil(importing.journal_bills(path).v)
     end)
 
+    -- A server whose getOrderDetails answered a bare {bill_id, link} made the row's order twice:
+    -- a bill that cannot be read is no proof that it is another order.
+    for _, case in ipairs({ { "bare", "no id" }, { "noitems", "no items" }, { "nocreated", "no created" },
+      { "itemsmap", "items that are not a list" }, { "noid", "item 1 has no product code or no sum" } }) do
+      local shape, why = case[1], case[2]
+      it(("leaves the row to a person, never sends it again, when its bill cannot be read (%s)"):format(shape), function()
+        local path = ("%s/unreadable_%s.csv"):format(dir, shape)
+        with_first_row(path, "v,unreadable@example.com,invoice,v\n")
+        sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+        sb:fault("details", shape, 0) -- and every getOrderDetails answers in a shape that cannot be read
+        local summary = assert(import.run(path, { client = sb:client(), grace = 0 }))
+        assert.are.equal(1, summary.unknown, cjson.encode(summary))
+        local bill = math.tointeger(tonumber(sb:orders()[2].id))
+        assert.is_truthy(summary.unknowns[1].message:find(("bill %d could be its order, but its getOrderDetails "
+          .. "reply cannot be read (%s)"):format(bill, why), 1, true), summary.unknowns[1].message)
+        assert.are.equal(0, sb:stats().duplicates)
+        assert.are.equal(2, sb:stats().orders)
+        assert.is_nil(importing.journal_bills(path).v)
+        -- The server reads again: the next run finds the order, and still makes no second one.
+        sb:control("clear")
+        local again = assert(import.run(path, { client = sb:client(), grace = 0 }))
+        assert.are.equal(1, again.existing, cjson.encode(again))
+        assert.are.equal(0, again.unknown)
+        assert.are.equal(bill, importing.journal_bills(path).v)
+        assert.are.equal(0, sb:stats().duplicates)
+        assert.are.equal(2, sb:stats().orders)
+      end)
+    end
+
+    it("shows a row whose bill cannot be read as unknown from the host, naming the bill", function()
+      local path = dir .. "/unreadable_host.csv"
+      with_first_row(path, "v,unreadable@example.com,invoice,v\n")
+      sb:fault("drop", "", 1)
+      sb:fault("details", "bare", 0) -- {bill_id, link}, as CreateOrder answers
+      local status, out = host_import(path, "--grace 0")
+      assert.are.equal(1, status, out)
+      local bill = math.tointeger(tonumber(sb:orders()[2].id))
+      assert.is_truthy(out:find(("line 3: outcome unknown: bill %d could be its order, but its getOrderDetails reply "
+        .. "cannot be read (no id)"):format(bill), 1, true), out)
+      assert.is_truthy(out:find("unknown 1", 1, true), out)
+      assert.are.equal(0, sb:stats().duplicates)
+      assert.are.equal(2, sb:stats().orders)
+    end)
+
     it("times the grace on the wall clock for a row sent on another machine", function()
       local path = dir .. "/moved.csv"
       with_first_row(path, "v,moved@example.com,course,v\n")
