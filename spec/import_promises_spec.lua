@@ -434,6 +434,26 @@ describe("import promises #lua54", function()
       assert.are.equal(2, sb:stats().orders)
     end)
 
+    it("reads a bill whose goods GetBills lists only in part, rather than set it aside unread", function()
+      local path = dir .. "/partial.csv"
+      with_first_row(path, "v,partial@example.com,invoice;sales,v\n")
+      -- A client whose GetBills reads no name for one of a bill's goods (their fields are not
+      -- published): the goods it does name are not all the bill holds.
+      local client = sb:client()
+      local bills_of = client.bills
+      function client.bills(self, email)
+        local bills, err = bills_of(self, email)
+        for _, b in ipairs(bills or {}) do b.goods[#b.goods].good_name = nil end
+        return bills, err
+      end
+      sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+      local summary = assert(import.run(path, { client = client, grace = 0 }))
+      assert.are.equal(1, summary.existing, cjson.encode(summary))
+      assert.are.equal(math.tointeger(tonumber(sb:orders()[2].id)), importing.journal_bills(path).v)
+      assert.are.equal(0, sb:stats().duplicates)
+      assert.are.equal(2, sb:stats().orders)
+    end)
+
     it("times the grace on the wall clock for a row sent on another machine", function()
       local path = dir .. "/moved.csv"
       with_first_row(path, "v,moved@example.com,course,v\n")

@@ -267,12 +267,14 @@ local function list(ids)
   return table.concat(shown, ", ")
 end
 
--- Whether a bill as GetBills lists it may hold a row's goods: it lists no goods it can read, or
--- every product code of the row among them. (Only a pre-filter: getOrderDetails decides.)
+-- Whether a bill as GetBills lists it may hold a row's goods: it lists a good whose name it
+-- cannot read (then what it names is not all it holds), or none, or every product code of the
+-- row among them. (Only a pre-filter: getOrderDetails decides.)
 local function may_hold(bill, rows)
   local held = {}
   for _, g in ipairs(bill.goods or {}) do
-    if g.good_name ~= nil then held[code(g.good_name)] = true end
+    if g.good_name == nil then return true end
+    held[code(g.good_name)] = true
   end
   if next(held) == nil then return true end
   for _, row in ipairs(rows) do
