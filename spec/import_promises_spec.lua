@@ -454,6 +454,25 @@ describe("import promises #lua54", function()
       assert.are.equal(2, sb:stats().orders)
     end)
 
+    for _, shape in ipairs({ "missing", "null" }) do
+      it(("leaves the row to a person when GetBills answers a success with its result %s"):format(shape), function()
+        local path = ("%s/nobills_%s.csv"):format(dir, shape)
+        with_first_row(path, "v,nobills@example.com,invoice,v\n")
+        sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+        sb:fault("noresult", shape, 1) -- and GetBills, the next request, lists nothing
+        local summary = assert(import.run(path, { client = sb:client(), grace = 0 }))
+        assert.are.equal(1, summary.unknown, cjson.encode(summary))
+        assert.is_truthy(summary.unknowns[1].message:find("GetBills answered a success that lists no bill", 1, true),
+          summary.unknowns[1].message)
+        assert.are.equal(0, sb:stats().duplicates)
+        assert.are.equal(2, sb:stats().orders)
+        local again = assert(import.run(path, { client = sb:client(), grace = 0 }))
+        assert.are.equal(1, again.existing, cjson.encode(again))
+        assert.are.equal(math.tointeger(tonumber(sb:orders()[2].id)), importing.journal_bills(path).v)
+        assert.are.equal(0, sb:stats().duplicates)
+      end)
+    end
+
     it("times the grace on the wall clock for a row sent on another machine", function()
       local path = dir .. "/moved.csv"
       with_first_row(path, "v,moved@example.com,course,v\n")

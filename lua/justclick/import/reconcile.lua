@@ -11,7 +11,8 @@
 --     order as the server rewrote it.
 --   * A bill is set aside only when its reply was read in full: its id, its `created`, and its
 --     items as a list of {id, sum}. A reply without them (a bare {bill_id, link}, say) proves
---     nothing, and leaves the row to a person, as a read that failed does: never sent again.
+--     nothing, and leaves the row to a person, as a read that failed does: never sent again. So
+--     does a GetBills success that lists no bill (the API answers 500 or 400 when there is none).
 --   * `created` counts whole seconds in the server's own zone, which is not published. So the
 --     server's clock is read off the bills this import made and saw answered (each was created
 --     between its send and its answer), the ones sent nearest to the row, on the boot clock when
@@ -302,7 +303,10 @@ local function candidates_of(client, book, cache, group)
   local bills = {}
   for email in pairs(group.emails) do
     local found, err = client:bills(email)
-    if found then
+    if found and #found == 0 then -- a success with no result, or an empty one: no proof of no order
+      return nil, "GetBills answered a success that lists no bill, where the API answers 500 (no such contact) "
+        .. "or 400 (no order): look the order up in JustClick"
+    elseif found then
       for _, b in ipairs(found) do
         if may_hold(b, group.rows) then bills[b.bill_id] = true end
       end
