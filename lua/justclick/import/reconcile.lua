@@ -130,7 +130,10 @@ local function read_order(order, bill_id)
     return nil, order.created == nil and "no created" or "a created that is no time"
   end
   local n = list_length(order.items)
-  if not n then return nil, order.items == nil and "no items" or "items that are not a list" end
+  if not n then
+    local none = order.items == nil or (type(order.items) == "table" and next(order.items) == nil)
+    return nil, none and "no items" or "items that are not a list"
+  end
   local items = {}
   for i = 1, n do
     local it = order.items[i]
