@@ -42,7 +42,7 @@ local function start(dir, inbox, handler)
     .. " --listen 127.0.0.1:0 --inbox %s %s >> %s 2>&1"):format(SECRET, dir, inbox, inbox, importing.HOST, inbox,
     script, self.log)
   os.remove(dir .. "/pid")
-  os.execute(("(%s & echo $! > %s/pid; wait $!) &"):format(cmd, dir))
+  os.execute(("(%s & echo $! > %s/pid; wait $!) 2>/dev/null &"):format(cmd, dir)) -- no "Killed" from sh
   local deadline = core.now() + 10
   while not self.pid and core.now() < deadline do
     self.pid = tonumber(files.read(dir .. "/pid") or "")
