@@ -682,13 +682,16 @@ int jc_inbox_begin(jc_inbox *b, const char *key) {
   e = find(b, key);
   if (e >= 0 && b->entries[e].state == S_PENDING) {
     char rec[JC_INBOX_KEY_MAX + 16 + SLOT_LEN(JC_INBOX_KEY_MAX)];
-    size_t slot = SLOT_LEN(strlen(key)), n = (size_t)snprintf(rec, sizeof rec, "T %s %d\n", key, b->entries[e].attempts + 1);
+    size_t slot = SLOT_LEN(strlen(key));
+    size_t n = (size_t)snprintf(rec, sizeof rec, "T %s %d\n", key, b->entries[e].attempts + 1);
     memset(rec + n, ' ', slot - 1);
     rec[n + slot - 1] = '\n';
     n += slot;
     /* Written by this thread, now, with the marks queued before it: the try begins only once
        its slot is in the file, last in this write. On a failure the file is cut back (write_out)
-       and the record leaves the queue: no try began. */
+       and the record leaves the queue: no try began. Not fsynced, as no mark is: in the
+       kernel's cache it outlives a kill, and an OS crash that loses it loses the outcome in it
+       too (the event then runs again, as inbox.h says). */
     take_pen(b);
     if (!grow((void **)&b->marks, &b->marks_cap, b->marks_len + n, 1)) {
       b->writing = 0;
