@@ -286,6 +286,28 @@ inbox:close()
       inbox:close()
     end)
 
+    it("never crosses a 4 KiB boundary, so that a kill cannot tear an outcome written there", function()
+      local ids = {}
+      for id = 1, 60 do ids[id] = id end
+      fill(path, ids)
+      local inbox = assert(core.inbox(path))
+      for _ = 1, 60 do
+        local ev = inbox:next(0)
+        assert.is_true(inbox:begin(ev.key))
+        assert.is_true(inbox:handled(ev.key))
+      end
+      inbox:close()
+      local data, slots = files.read(path), 0
+      for key, slot in data:gmatch("T (%S+) 1\n()") do
+        local outcome, padding = data:match("^(H %S+\n)( *\n)", slot)
+        assert.are.equal("H " .. key .. "\n", outcome)
+        local last = slot + #outcome + #padding - 1 -- string positions are 1 + the byte's offset
+        assert.are.equal((slot - 1) // 4096, (last - 1) // 4096, ("the slot at byte %d"):format(slot - 1))
+        slots = slots + 1
+      end
+      assert.are.equal(60, slots) -- of 60 slots of 56 bytes in 24 KiB, some would cross without the padding
+    end)
+
     it("takes a crash's failure, read at the next open, in the slot of the try that died", function()
       fill(path, { 1 })
       local inbox = assert(core.inbox(path))

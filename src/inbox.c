@@ -681,18 +681,30 @@ int jc_inbox_begin(jc_inbox *b, const char *key) {
   pthread_mutex_lock(&b->mu);
   e = find(b, key);
   if (e >= 0 && b->entries[e].state == S_PENDING) {
-    char rec[JC_INBOX_KEY_MAX + 16 + SLOT_LEN(JC_INBOX_KEY_MAX)];
-    size_t slot = SLOT_LEN(strlen(key));
-    size_t n = (size_t)snprintf(rec, sizeof rec, "T %s %d\n", key, b->entries[e].attempts + 1);
-    memset(rec + n, ' ', slot - 1);
-    rec[n + slot - 1] = '\n';
-    n += slot;
+    char rec[SLOT_LEN(JC_INBOX_KEY_MAX) + JC_INBOX_KEY_MAX + 16 + SLOT_LEN(JC_INBOX_KEY_MAX)];
+    char t[JC_INBOX_KEY_MAX + 16];
+    size_t slot = SLOT_LEN(strlen(key)), tlen, n = 0;
+    off_t from;
+    tlen = (size_t)snprintf(t, sizeof t, "T %s %d\n", key, b->entries[e].attempts + 1);
     /* Written by this thread, now, with the marks queued before it: the try begins only once
        its slot is in the file, last in this write. On a failure the file is cut back (write_out)
        and the record leaves the queue: no try began. Not fsynced, as no mark is: in the
        kernel's cache it outlives a kill, and an OS crash that loses it loses the outcome in it
        too (the event then runs again, as inbox.h says). */
     take_pen(b);
+    /* Padding first when the slot would cross a 4 KiB boundary: a write within one page is
+       whole or not at all when a kill comes, and a torn outcome would be damage. */
+    from = b->end + (off_t)(b->marks_len + tlen);
+    if (from / 4096 != (from + (off_t)slot - 1) / 4096) {
+      n = (size_t)(4096 - from % 4096);
+      memset(rec, ' ', n - 1);
+      rec[n - 1] = '\n';
+    }
+    memcpy(rec + n, t, tlen);
+    n += tlen;
+    memset(rec + n, ' ', slot - 1);
+    rec[n + slot - 1] = '\n';
+    n += slot;
     if (!grow((void **)&b->marks, &b->marks_cap, b->marks_len + n, 1)) {
       b->writing = 0;
       pthread_cond_broadcast(&b->written);
