@@ -489,7 +489,9 @@ static int mark(jc_inbox *b, const char *types, const char *key, int n) {
 
 /* Stores p[0..n) at `at` inside the file through a shared mapping: what a file-size limit below
    `at` (RLIMIT_FSIZE, EFBIG) refuses to write(2), since it limits writes, not stores to pages
-   the file has. Not for a full disk: a page that needed a new block would be a SIGBUS. */
+   the file has. Not for a full disk: a page that needed a new block would be a SIGBUS. Unlike
+   pwrite's, this copy is not whole-or-nothing under kill -9: a kill in its few nanoseconds would
+   leave a torn outcome, which the next open refuses as damage (not a handler run again). */
 static int overwrite_mapped(int fd, const char *p, size_t n, off_t at) {
   long page = sysconf(_SC_PAGESIZE);
   off_t base = at - at % (page > 0 ? page : 4096);

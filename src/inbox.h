@@ -15,8 +15,9 @@
      R <key>\n                         replayed by a person: pending again
      <spaces>\n                        padding (no spaces, even): skipped
    A slot is padding of 2 * len(key) + 16 bytes, room for the longest outcome of a try ("F key
-   n\n" then "P key\n"). The try's outcome (H, or F, or F then P) is written over the start of
-   its slot, the rest of which stays padding; only an outcome without a slot (no try began: a
+   n\n" then "P key\n"); it never crosses a 4 KiB boundary (padding before its T moves it past
+   one). The try's outcome (H, or F, or F then P) is written over the start of its slot, the rest
+   of which stays padding; only an outcome without a slot (no try began: a
    refused event, a crash's failure read from a file without slots) is appended. Files written
    before slots (T without padding) read the same. Numbers are ASCII digits only. At open, a last record cut short (a crash in the middle of
    writing: a header without its newline, or an event header that checks out whose body runs
