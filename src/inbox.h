@@ -17,12 +17,13 @@
    A slot is padding of 2 * len(key) + 16 bytes, room for the longest outcome of a try ("F key
    n\n" then "P key\n"); it never crosses a 4 KiB boundary (padding before its T moves it past
    one). The try's outcome (H, or F, or F then P) is written over the start of its slot, the rest
-   of which stays padding; only an outcome without a slot (no try began: a
-   refused event, a crash's failure read from a file without slots) is appended. Files written
-   before slots (T without padding) read the same. Numbers are ASCII digits only. At open, a last record cut short (a crash in the middle of
-   writing: a header without its newline, or an event header that checks out whose body runs
-   past the end) is cut off; anything else that does not parse or check out is damage, and the
-   inbox refuses to open until a person mends it.
+   of which stays padding. Only an outcome without a slot is appended: one recorded when no try
+   began (a refusal, a failure before the handler), or a crash's failure read from a file
+   written before slots, which reads as before (a T without padding). Numbers are ASCII digits
+   only. At open, a last record cut short (a crash in the middle of writing: a header without its
+   newline, or an event header that checks out whose body runs past the end) is cut off; anything
+   else that does not parse or check out is damage, and the inbox refuses to open until a person
+   mends it.
 
    Writes are grouped: one write serves every record queued meanwhile, and one fdatasync every
    event among them (group commit). An event's caller returns once it is on disk (fsynced). A
@@ -37,7 +38,9 @@
    themselves a second later. An outcome written into its slot needs no room: the slot's blocks
    are the file's already, and a file-size limit below it is passed by a store to a shared
    mapping of its page (a write's limit, not a page's). So once a try began, its outcome is
-   written, full disk or not, and a try that returned is never taken for one that died. */
+   written, full disk or not, and a try that returned is never taken for one that died; except
+   on a copy-on-write filesystem (btrfs, zfs), where an overwrite needs new blocks: there an
+   outcome its slot cannot take is kept in memory, as a mark is. */
 #ifndef JC_INBOX_H
 #define JC_INBOX_H
 
