@@ -1,5 +1,6 @@
--- `justclick serve` on a disk that runs out under a handler: a small tmpfs that the handler
--- fills, and a file-size limit (RLIMIT_FSIZE) lowered on the running receiver. A handler that
+-- `justclick serve` on a disk that runs out under a handler: a small tmpfs, and a small ext4 (a
+-- loop device), that the handler fills, and a file-size limit (RLIMIT_FSIZE) lowered on the
+-- running receiver. A handler that
 -- returned true is never run again, not even after kill -9; while the room for an outcome
 -- cannot be reserved no handler begins, new events get 503 and /health says why, and handling
 -- resumes by itself once there is room. Needs root (mount, prlimit).
@@ -11,7 +12,7 @@ local files = require "support.files"
 local shell = require "support.shell"
 
 local SECRET = "disk-secret-0123456789"
-local PAGE = 4096 -- tmpfs hands out whole pages: a file's last page has room until it is full
+local PAGE = 4096 -- tmpfs hands out whole pages, ext4 (-b 4096) blocks: the last has room until full
 
 -- A signed paid notification for bill id; pad: bytes in a field the hash does not cover.
 local function notification(id, pad)
@@ -117,72 +118,86 @@ return function(event)
   return true
 end]]
 
+-- Mounts a small filesystem of the kind at dir (an ext4 in a file beside it, on a loop device
+-- that its unmount lets go of).
+local MOUNT = {
+  tmpfs = "mount -t tmpfs -o size=256k tmpfs %s",
+  ext4 = "truncate -s 16M %s.img && mkfs.ext4 -q -F -b 4096 -m 0 %s.img && mount -o loop %s.img %s",
+}
+
 describe("justclick serve on a disk that runs out #lua54", function()
   local dir, disk
   before_each(function()
     dir = importing.tmpdir()
     disk = dir .. "/disk"
     assert(os.execute("mkdir -p " .. disk))
-    assert(shell.ok(("mount -t tmpfs -o size=256k tmpfs %s"):format(disk)), "cannot mount a tmpfs: run as root")
   end)
   after_each(function()
     for _, pid in ipairs(running) do os.execute(("kill -KILL %d 2>/dev/null"):format(pid)) end
     running = {}
     -- the killed process lets go of the mount a moment later: lazily unmounted, then removed
-    os.execute(("umount %s 2>/dev/null || umount -l %s"):format(disk, disk))
+    os.execute(("mountpoint -q %s && (umount %s 2>/dev/null || umount -l %s)"):format(disk, disk, disk))
     os.execute("rm -rf " .. dir)
   end)
 
-  -- Starts the receiver with FILL on the tmpfs and brings it to a full disk: 100001's handler
-  -- began; 100002 is stored, padded so that the inbox ends exactly at a page's end (no slack in
-  -- its last page); then the handler fills the rest of the disk and returns true.
-  local function fill_under_handler()
-    local s = start(dir, disk .. "/inbox", FILL)
-    assert.are.equal(200, s:post(notification(100001)))
-    local deadline = core.now() + 10
-    while not files.read(dir .. "/count.started") and core.now() < deadline do core.sleep(0.02) end
-    local size = #files.read(s.inbox) -- the try of 100001 is written: it began
-    local pad = 0
-    while (size + record_size(notification(100002, pad))) % PAGE ~= 0 do pad = pad + 1 end
-    assert.are.equal(200, s:post(notification(100002, pad)))
-    assert.are.equal(0, #files.read(s.inbox) % PAGE)
-    files.write(dir .. "/count.go", "")
-    return s
-  end
+  for _, fs in ipairs({ "tmpfs", "ext4" }) do
+    describe("(" .. fs .. ")", function()
+      before_each(function()
+        assert(shell.ok(MOUNT[fs]:gsub("%%s", disk)), "cannot mount a " .. fs .. ": run as root")
+      end)
 
-  it("never runs again a handler that returned true while it filled the disk, through kill -9", function()
-    local s = fill_under_handler()
-    s:await(function(h) return h.handled == 1 end, "handled 100001")
-    assert.are.equal(503, s:post(notification(100003))) -- no room
-    s:kill()
-    os.remove(s.inbox .. ".filler")
-    local again = start(dir, s.inbox, FILL)
-    again:await(function(h) return h.pending == 0 end, "handled everything")
-    core.sleep(0.3)
-    local n = runs(dir)
-    assert.are.same({ [100001] = 1, [100002] = 1 }, n, files.read(again.log))
-    assert.is_falsy(files.read(again.log):find("ended during try", 1, true), files.read(again.log))
-  end)
+      -- Starts the receiver with FILL on the small disk and brings it to a full disk: 100001's handler
+      -- began; 100002 is stored, padded so that the inbox ends exactly at a page's end (no slack in
+      -- its last page); then the handler fills the rest of the disk and returns true.
+      local function fill_under_handler()
+        local s = start(dir, disk .. "/inbox", FILL)
+        assert.are.equal(200, s:post(notification(100001)))
+        local deadline = core.now() + 10
+        while not files.read(dir .. "/count.started") and core.now() < deadline do core.sleep(0.02) end
+        local size = #files.read(s.inbox) -- the try of 100001 is written: it began
+        local pad = 0
+        while (size + record_size(notification(100002, pad))) % PAGE ~= 0 do pad = pad + 1 end
+        assert.are.equal(200, s:post(notification(100002, pad)))
+        assert.are.equal(0, #files.read(s.inbox) % PAGE)
+        files.write(dir .. "/count.go", "")
+        return s
+      end
 
-  it("refuses new events with 503 while no outcome can be reserved, says why, and resumes when there is room",
-    function()
-      local s = fill_under_handler()
-      local status, health = s:await(function(h) return h.handled == 1 and h.blocked ~= nil end, "blocked")
-      assert.are.equal(503, status)
-      assert.is_truthy(health.blocked:find("No space left on device", 1, true), health.blocked)
-      assert.are.equal(1, health.pending)
-      assert.is_nil(runs(dir)[100002]) -- it waits: no try of it began
-      assert.are.equal(503, s:post(notification(100003)))
-      assert.is_truthy(files.read(s.log):find("no handler begins[^\n]*No space left on device"), files.read(s.log))
-      os.remove(s.inbox .. ".filler")
-      status, health = s:await(function(h) return h.pending == 0 end, "resumed")
-      assert.are.equal(200, status)
-      assert.is_nil(health.blocked)
-      assert.are.equal(200, s:post(notification(100003)))
-      s:await(function(h) return h.handled == 3 end, "handled 100003")
-      assert.are.same({ [100001] = 1, [100002] = 1, [100003] = 1 }, runs(dir))
-      assert.is_truthy(files.read(s.log):find("room again", 1, true), files.read(s.log))
+      it("never runs again a handler that returned true while it filled the disk, through kill -9", function()
+        local s = fill_under_handler()
+        s:await(function(h) return h.handled == 1 end, "handled 100001")
+        assert.are.equal(503, s:post(notification(100003))) -- no room
+        s:kill()
+        os.remove(s.inbox .. ".filler")
+        local again = start(dir, s.inbox, FILL)
+        again:await(function(h) return h.pending == 0 end, "handled everything")
+        core.sleep(0.3)
+        local n = runs(dir)
+        assert.are.same({ [100001] = 1, [100002] = 1 }, n, files.read(again.log))
+        assert.is_falsy(files.read(again.log):find("ended during try", 1, true), files.read(again.log))
+      end)
+
+      it("refuses new events with 503 while no outcome can be reserved, says why, and resumes when there is room",
+        function()
+          local s = fill_under_handler()
+          local status, health = s:await(function(h) return h.handled == 1 and h.blocked ~= nil end, "blocked")
+          assert.are.equal(503, status)
+          assert.is_truthy(health.blocked:find("No space left on device", 1, true), health.blocked)
+          assert.are.equal(1, health.pending)
+          assert.is_nil(runs(dir)[100002]) -- it waits: no try of it began
+          assert.are.equal(503, s:post(notification(100003)))
+          assert.is_truthy(files.read(s.log):find("no handler begins[^\n]*No space left on device"), files.read(s.log))
+          os.remove(s.inbox .. ".filler")
+          status, health = s:await(function(h) return h.pending == 0 end, "resumed")
+          assert.are.equal(200, status)
+          assert.is_nil(health.blocked)
+          assert.are.equal(200, s:post(notification(100003)))
+          s:await(function(h) return h.handled == 3 end, "handled 100003")
+          assert.are.same({ [100001] = 1, [100002] = 1, [100003] = 1 }, runs(dir))
+          assert.is_truthy(files.read(s.log):find("room again", 1, true), files.read(s.log))
+        end)
     end)
+  end
 
   -- The limit is set on the running receiver from inside the handler, after it counted its run:
   -- at the inbox's size (nothing more can be appended), or at one byte (no write to the file
