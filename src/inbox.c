@@ -3,7 +3,8 @@
    wakes every caller whose record that wrote (marks) or made durable (events). During that
    fsync a mark's caller writes the queued marks itself: one thread writes at a time (the pen). The marks not yet
    written whole stay in `marks` until a write of them succeeds: a failed write leaves them there
-   for the next one.
+   for the next one. A try's T is written by begin itself, with its slot, or not at all; its
+   outcome goes into that slot (pwrite inside the file), not through the queue.
 
    Memory: an event not yet handled (queued, pending, parked) has an entry; a handled one keeps
    only a 16-byte digest of its key, to recognise it if it is sent again. */
