@@ -59,10 +59,15 @@ const FAULTS = [
         . '[{good_name, good_sum}]} instead of bills keyed by id',
     'limit' => "ARG '' or forged: '', code 8 (the request limit), correctly signed, nothing done; forged: "
         . 'the method runs, then the reply is code 8 signed with another secret (a forged "try again")',
+    'details' => 'SHAPE: getOrderDetails only (a request of another method passes untouched and leaves it '
+        . 'armed): the method runs, the reply is a correctly signed success (code 0) whose order is not '
+        . 'the documented shape: bare ({bill_id, link}, as CreateOrder answers), noitems, nocreated, '
+        . 'itemsmap (items keyed by product code, not a list), noid (items without their id)',
 ];
 // JustClick's text for code 8 (reference.md): the request was refused before it was processed.
 const LIMIT_TEXT = 'API request limit for this address exhausted';
 const NORESULT = ['missing' => null, 'null' => null, 'number' => 0, 'string' => 'OK'];
+const DETAILS = ['bare', 'noitems', 'nocreated', 'itemsmap', 'noid'];
 // What a terminal or a log would make of: red text, a carriage return that overwrites the line.
 const ESCAPES_TEXT = "Order not created: \e[31mcard declined\e[0m\rOrder created\nline two\r\n"
     . "bell\x07 backspace\x08 nul\x00 end";
@@ -76,14 +81,30 @@ function fault_problem(string $kind, string $arg): ?string {
         'noresult' => $arg === '' || array_key_exists($arg, NORESULT),
         'xaccel' => str_starts_with($arg, '/'),
         'limit' => $arg === '' || $arg === 'forged',
+        'details' => $arg === '' || in_array($arg, DETAILS, true),
         default => true,
     };
     return $ok ? null : "$kind: " . FAULTS[$kind];
 }
 
-// Whether the fault spoils a request that is the $nth on its client connection.
-function fault_applies(array $fault, int $nth): bool {
+// Whether the fault spoils a request of $method that is the $nth on its client connection.
+function fault_applies(array $fault, int $nth, string $method): bool {
+    if ($fault['kind'] === 'details') return $method === 'getOrderDetails';
     return $fault['kind'] !== 'hangup' || $nth >= (int)($fault['arg'] ?: 2);
+}
+
+// A getOrderDetails result ($r) in the shape the details:SHAPE fault names.
+function spoil_details(array $r, string $shape): array {
+    switch ($shape ?: 'bare') {
+        case 'bare': return ['bill_id' => $r['id'], 'link' => $r['link']];
+        case 'noitems': unset($r['items']); return $r;
+        case 'nocreated': unset($r['created']); return $r;
+        case 'itemsmap': $r['items'] = array_column($r['items'], null, 'id'); return $r;
+        case 'noid':
+            $r['items'] = array_map(function (array $it) { unset($it['id']); return $it; }, $r['items']);
+            return $r;
+    }
+    return $r;
 }
 
 function send_json($value, int $status = 200): void {
@@ -168,6 +189,7 @@ function respond(array $reply, string $secret, ?array $fault): void {
         if ($shape === 'missing') unset($body['result']);
         else $body['result'] = NORESULT[$shape];
     }
+    if ($kind === 'details' && $code === 0 && is_array($result)) $body['result'] = spoil_details($result, $fault['arg']);
     if ($kind === 'billslist' && is_array($result)) {
         $list = [];
         foreach ($result as $id => $goods) $list[] = ['bill_id' => $id, 'goods' => array_values($goods)];
@@ -226,7 +248,7 @@ $refuse = function () use ($secret) {
 };
 if (!take_token($_SERVER['HTTP_X_SANDBOX_CLIENT'] ?? '')) return $refuse();
 $nth = (int)($_SERVER['HTTP_X_SANDBOX_NTH'] ?? 1); // its place on the client's connection (server.php)
-$applies = fn(array $f) => fault_applies($f, $nth);
+$applies = fn(array $f) => fault_applies($f, $nth, $m[1]);
 $fault = $fault === null ? take_fault($applies) : ($applies($fault) ? $fault : null);
 if (($fault['kind'] ?? '') === 'limit' && $fault['arg'] === '') return $refuse();
 if (($fault['kind'] ?? '') === 'http500') {

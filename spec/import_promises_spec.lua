@@ -390,6 +390,89 @@ describe("import promises #lua54", function()
       assert.is_nil(importing.journal_bills(path).v)
     end)
 
+    -- A server whose getOrderDetails answered a bare {bill_id, link} made the row's order twice:
+    -- a bill that cannot be read is no proof that it is another order.
+    for _, case in ipairs({ { "bare", "no id" }, { "noitems", "no items" }, { "nocreated", "no created" },
+      { "itemsmap", "items that are not a list" }, { "noid", "item 1 has no product code or no sum" } }) do
+      local shape, why = case[1], case[2]
+      it(("leaves the row to a person, never sends it again, when its bill cannot be read (%s)"):format(shape), function()
+        local path = ("%s/unreadable_%s.csv"):format(dir, shape)
+        with_first_row(path, "v,unreadable@example.com,invoice,v\n")
+        sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+        sb:fault("details", shape, 0) -- and every getOrderDetails answers in a shape that cannot be read
+        local summary = assert(import.run(path, { client = sb:client(), grace = 0 }))
+        assert.are.equal(1, summary.unknown, cjson.encode(summary))
+        local bill = math.tointeger(tonumber(sb:orders()[2].id))
+        assert.is_truthy(summary.unknowns[1].message:find(("bill %d could be its order, but its getOrderDetails "
+          .. "reply cannot be read (%s)"):format(bill, why), 1, true), summary.unknowns[1].message)
+        assert.are.equal(0, sb:stats().duplicates)
+        assert.are.equal(2, sb:stats().orders)
+        assert.is_nil(importing.journal_bills(path).v)
+        -- The server reads again: the next run finds the order, and still makes no second one.
+        sb:control("clear")
+        local again = assert(import.run(path, { client = sb:client(), grace = 0 }))
+        assert.are.equal(1, again.existing, cjson.encode(again))
+        assert.are.equal(0, again.unknown)
+        assert.are.equal(bill, importing.journal_bills(path).v)
+        assert.are.equal(0, sb:stats().duplicates)
+        assert.are.equal(2, sb:stats().orders)
+      end)
+    end
+
+    it("shows a row whose bill cannot be read as unknown from the host, naming the bill", function()
+      local path = dir .. "/unreadable_host.csv"
+      with_first_row(path, "v,unreadable@example.com,invoice,v\n")
+      sb:fault("drop", "", 1)
+      sb:fault("details", "bare", 0) -- {bill_id, link}, as CreateOrder answers
+      local status, out = host_import(path, "--grace 0")
+      assert.are.equal(1, status, out)
+      local bill = math.tointeger(tonumber(sb:orders()[2].id))
+      assert.is_truthy(out:find(("line 3: outcome unknown: bill %d could be its order, but its getOrderDetails reply "
+        .. "cannot be read (no id)"):format(bill), 1, true), out)
+      assert.is_truthy(out:find("unknown 1", 1, true), out)
+      assert.are.equal(0, sb:stats().duplicates)
+      assert.are.equal(2, sb:stats().orders)
+    end)
+
+    it("reads a bill whose goods GetBills lists only in part, rather than set it aside unread", function()
+      local path = dir .. "/partial.csv"
+      with_first_row(path, "v,partial@example.com,invoice;sales,v\n")
+      -- A client whose GetBills reads no name for one of a bill's goods (their fields are not
+      -- published): the goods it does name are not all the bill holds.
+      local client = sb:client()
+      local bills_of = client.bills
+      function client.bills(self, email)
+        local bills, err = bills_of(self, email)
+        for _, b in ipairs(bills or {}) do b.goods[#b.goods].good_name = nil end
+        return bills, err
+      end
+      sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+      local summary = assert(import.run(path, { client = client, grace = 0 }))
+      assert.are.equal(1, summary.existing, cjson.encode(summary))
+      assert.are.equal(math.tointeger(tonumber(sb:orders()[2].id)), importing.journal_bills(path).v)
+      assert.are.equal(0, sb:stats().duplicates)
+      assert.are.equal(2, sb:stats().orders)
+    end)
+
+    for _, shape in ipairs({ "missing", "null" }) do
+      it(("leaves the row to a person when GetBills answers a success with its result %s"):format(shape), function()
+        local path = ("%s/nobills_%s.csv"):format(dir, shape)
+        with_first_row(path, "v,nobills@example.com,invoice,v\n")
+        sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+        sb:fault("noresult", shape, 1) -- and GetBills, the next request, lists nothing
+        local summary = assert(import.run(path, { client = sb:client(), grace = 0 }))
+        assert.are.equal(1, summary.unknown, cjson.encode(summary))
+        assert.is_truthy(summary.unknowns[1].message:find("GetBills answered a success that lists no bill", 1, true),
+          summary.unknowns[1].message)
+        assert.are.equal(0, sb:stats().duplicates)
+        assert.are.equal(2, sb:stats().orders)
+        local again = assert(import.run(path, { client = sb:client(), grace = 0 }))
+        assert.are.equal(1, again.existing, cjson.encode(again))
+        assert.are.equal(math.tointeger(tonumber(sb:orders()[2].id)), importing.journal_bills(path).v)
+        assert.are.equal(0, sb:stats().duplicates)
+      end)
+    end
+
     it("times the grace on the wall clock for a row sent on another machine", function()
       local path = dir .. "/moved.csv"
       with_first_row(path, "v,moved@example.com,course,v\n")

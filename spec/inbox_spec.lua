@@ -260,6 +260,107 @@ inbox:close()
     end)
   end)
 
+  describe("the slot a try's begin leaves for its outcome", function()
+    it("takes the outcome in place: handled, failed and parked do not grow the file", function()
+      fill(path, { 1, 2, 3 })
+      local inbox = assert(core.inbox(path))
+      local sizes = {}
+      for _, outcome in ipairs({ "handled", "retry", "parked" }) do
+        local ev = inbox:next(0)
+        assert.is_true(inbox:begin(ev.key))
+        local size = #files.read(path)
+        if outcome == "handled" then
+          assert.is_true(inbox:handled(ev.key))
+        else
+          assert.are.equal(outcome, inbox:failed(ev.key, 3600, outcome == "parked" and 1 or 2))
+        end
+        sizes[#sizes + 1] = #files.read(path) - size
+      end
+      inbox:close()
+      assert.are.same({ 0, 0, 0 }, sizes)
+      inbox = assert(core.inbox(path))
+      assert.are.same({ stored = 3, handled = 1, parked = 1, pending = 1 }, inbox:counts())
+      local ev = inbox:next(0)
+      assert.are.equal(1, ev.attempts)
+      assert.is_nil(ev.crashed)
+      inbox:close()
+    end)
+
+    it("never crosses a 4 KiB boundary, so that a kill cannot tear an outcome written there", function()
+      local ids = {}
+      for id = 1, 60 do ids[id] = id end
+      fill(path, ids)
+      local inbox = assert(core.inbox(path))
+      for _ = 1, 60 do
+        local ev = inbox:next(0)
+        assert.is_true(inbox:begin(ev.key))
+        assert.is_true(inbox:handled(ev.key))
+      end
+      inbox:close()
+      local data, slots = files.read(path), 0
+      for key, slot in data:gmatch("T (%S+) 1\n()") do
+        local outcome, padding = data:match("^(H %S+\n)( *\n)", slot)
+        assert.are.equal("H " .. key .. "\n", outcome)
+        local last = slot + #outcome + #padding - 1 -- string positions are 1 + the byte's offset
+        assert.are.equal(math.floor((slot - 1) / 4096), math.floor((last - 1) / 4096), ("the slot at byte %d"):format(slot - 1))
+        slots = slots + 1
+      end
+      assert.are.equal(60, slots) -- of 60 slots of 56 bytes in 24 KiB, some would cross without the padding
+    end)
+
+    it("takes a crash's failure, read at the next open, in the slot of the try that died", function()
+      fill(path, { 1 })
+      local inbox = assert(core.inbox(path))
+      assert.is_true(inbox:begin(inbox:next(0).key))
+      inbox:close() -- as if its handler had killed the process
+      local size = #files.read(path)
+      inbox = assert(core.inbox(path))
+      local ev = inbox:next(0)
+      assert.is_true(ev.crashed)
+      assert.are.equal("retry", inbox:failed(ev.key, 0, 5))
+      inbox:close()
+      assert.are.equal(size, #files.read(path))
+      inbox = assert(core.inbox(path))
+      ev = inbox:next(0)
+      assert.are.same({ 1, nil }, { ev.attempts, ev.crashed })
+      inbox:close()
+    end)
+
+    it("reads an inbox written before slots: a try without one has its outcome appended", function()
+      fill(path, { 1, 2 })
+      local key = files.read(path):match("^E (%S+)")
+      files.write(path, files.read(path) .. ("T %s 1\n"):format(key)) -- a try, no slot after it
+      local inbox = assert(core.inbox(path))
+      local ev = inbox:next(0)
+      assert.are.same({ key, true }, { ev.key, ev.crashed })
+      assert.are.equal("retry", inbox:failed(ev.key, 0, 5))
+      inbox:close()
+      assert.is_truthy(files.read(path):find(("T %s 1\nF %s 1\n"):format(key, key), 1, true))
+      inbox = assert(core.inbox(path))
+      ev = inbox:next(0)
+      assert.are.same({ key, 1 }, { ev.key, ev.attempts })
+      assert.is_true(inbox:begin(ev.key))
+      assert.is_true(inbox:handled(ev.key))
+      inbox:close()
+      inbox = assert(core.inbox(path))
+      assert.are.same({ stored = 2, handled = 1, parked = 0, pending = 1 }, inbox:counts())
+      inbox:close()
+    end)
+
+    it("refuses as damage a line of padding that holds anything but spaces", function()
+      fill(path, { 1 })
+      local inbox = assert(core.inbox(path))
+      assert.is_true(inbox:begin(inbox:next(0).key))
+      inbox:close()
+      local data = files.read(path)
+      files.write(path, data:sub(1, -3) .. "x\n")
+      local again, err = core.inbox(path)
+      if again then again:close() end
+      assert.is_nil(again)
+      assert.is_truthy(err:find("is damaged", 1, true), err)
+    end)
+  end)
+
   it("keeps every mark made before the process dies at once", function()
     local status, out = host_script([[
 local inbox, s, url = receiving()

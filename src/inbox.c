@@ -3,7 +3,8 @@
    wakes every caller whose record that wrote (marks) or made durable (events). During that
    fsync a mark's caller writes the queued marks itself: one thread writes at a time (the pen). The marks not yet
    written whole stay in `marks` until a write of them succeeds: a failed write leaves them there
-   for the next one.
+   for the next one. A try's T is written by begin itself, with its slot, or not at all; its
+   outcome goes into that slot (pwrite inside the file), not through the queue.
 
    Memory: an event not yet handled (queued, pending, parked) has an entry; a handled one keeps
    only a 16-byte digest of its key, to recognise it if it is sent again. */
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include "inbox.h"
 #include "journal.h"
@@ -31,9 +33,11 @@ typedef struct {
   char key[JC_INBOX_KEY_MAX + 1];
   unsigned char state;
   unsigned char began; /* a try began (T) and has no outcome yet */
+  unsigned char slot_len; /* its outcome's slot (see SLOT_LEN), while `slot` is not 0 */
   int attempts;
   double at, next_at; /* at: wall clock; next_at: monotonic */
   off_t offset; /* of the body: in the file once durable; in the batch while queued */
+  off_t slot;   /* where the outcome of its try goes (the padding after its T), or 0 */
   size_t len;
   uint64_t seq; /* the batch that makes its event record durable */
   uint32_t gen; /* bumped when the entry is freed, so that stale references to it are seen */
@@ -76,7 +80,7 @@ struct jc_inbox {
   double retry_at;  /* monotonic: when marks whose write failed are tried again by themselves */
   int cut_pending;  /* a failed write could not be cut off the file: cut before writing more */
   int writing;      /* a thread is in write(2) on the file: one at a time, so `end` stays true */
-  int marks_errno;  /* why the last write of marks failed; 0 once one succeeds */
+  int blocked;      /* why the last try's reservation failed (an errno); 0 once one succeeds */
   char *mark_scratch; /* the copy of the marks a caller writes itself (commit) */
   size_t mark_scratch_cap;
   uint64_t queued_seq, written_seq, durable_seq;
@@ -274,15 +278,16 @@ static int valid_key(const char *key) {
 
 /* ---- writing: the group commit ---- */
 
-/* Writes the n buffers whole (none empty). 0, or an errno. */
-static int write_all(int fd, struct iovec *iov, int n) {
+/* Writes the n buffers whole (none empty) at offset at. 0, or an errno. */
+static int write_all(int fd, struct iovec *iov, int n, off_t at) {
   while (n > 0) {
-    ssize_t w = writev(fd, iov, n);
+    ssize_t w = pwritev(fd, iov, n, at);
     size_t done;
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) return errno;
     if (w == 0) return EIO;
     done = (size_t)w;
+    at += w;
     while (n > 0 && done >= iov->iov_len) {
       done -= iov->iov_len;
       iov++;
@@ -323,7 +328,7 @@ static int write_out(jc_inbox *b, char **scratch, size_t *scratch_cap, const cha
     int n = 0;
     if (nmarks > 0) iov[n].iov_base = *scratch, iov[n++].iov_len = nmarks;
     if (len > 0) iov[n].iov_base = (void *)(uintptr_t)data, iov[n++].iov_len = len;
-    if (n > 0) err = write_all(b->fd, iov, n);
+    if (n > 0) err = write_all(b->fd, iov, n, end);
   }
   if (err) cut = ftruncate(b->fd, end) != 0; /* keep the file whole for the next records */
 
@@ -331,10 +336,8 @@ static int write_out(jc_inbox *b, char **scratch, size_t *scratch_cap, const cha
   if (err) {
     b->cut_pending = cut;
     b->retry_at = jc_clock(CLOCK_MONOTONIC) + 1;
-    b->marks_errno = err;
   } else {
     b->cut_pending = 0;
-    b->marks_errno = 0;
     b->end = end + (off_t)(nmarks + len);
     if (nmarks > 0) {
       memmove(b->marks, b->marks + nmarks, b->marks_len - nmarks);
@@ -476,6 +479,67 @@ static int mark(jc_inbox *b, const char *types, const char *key, int n) {
   return commit(b, rec, len, -1, 0);
 }
 
+/* ---- outcomes' slots ----
+
+   A try's T record is followed by a slot: padding (a line of spaces) as long as the longest
+   outcome of that try, "F key n\n" then "P key\n" (n up to 9 digits, as the reader takes it).
+   The outcome overwrites the slot, the rest of it staying padding: a write inside the file, into
+   blocks it has already, which a full disk cannot refuse (ext4, xfs, tmpfs; on copy-on-write
+   filesystems, btrfs or zfs, an overwrite takes new blocks, and may fail there). */
+#define SLOT_LEN(keylen) (2 * (keylen) + 16)
+
+/* Stores p[0..n) at `at` inside the file through a shared mapping: what a file-size limit below
+   `at` (RLIMIT_FSIZE, EFBIG) refuses to write(2), since it limits writes, not stores to pages
+   the file has. Not for a full disk: a page that needed a new block would be a SIGBUS. Unlike
+   pwrite's, this copy is not whole-or-nothing under kill -9: a kill in its few nanoseconds would
+   leave a torn outcome, which the next open refuses as damage (not a handler run again). */
+static int overwrite_mapped(int fd, const char *p, size_t n, off_t at) {
+  long page = sysconf(_SC_PAGESIZE);
+  off_t base = at - at % (page > 0 ? page : 4096);
+  size_t span = (size_t)(at - base) + n;
+  char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_SHARED, fd, base);
+  if (m == MAP_FAILED) return errno;
+  memcpy(m + (at - base), p, n);
+  munmap(m, span); /* the page is in the kernel's cache: it outlives the process, as a write's does */
+  return 0;
+}
+
+/* Writes p[0..n) at `at`, inside the file. 0, or an errno. */
+static int overwrite(int fd, const char *p, size_t n, off_t at) {
+  while (n > 0) {
+    ssize_t w = pwrite(fd, p, n, at);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EFBIG) return overwrite_mapped(fd, p, n, at);
+    if (w < 0) return errno;
+    if (w == 0) return EIO;
+    p += w, n -= (size_t)w, at += w;
+  }
+  return 0;
+}
+
+/* Writes the outcome records (types, as mark's) into entry e's slot, with the mutex held. 0,
+   or -1 when it has no slot or the slot cannot be written: then the caller appends them. */
+static int fill_slot(jc_inbox *b, size_t e, const char *types, int n) {
+  entry *x = &b->entries[e];
+  char rec[SLOT_LEN(JC_INBOX_KEY_MAX)];
+  size_t len = 0;
+  if (x->slot == 0) return -1;
+  for (; *types; types++) {
+    int k = *types == 'F' ? snprintf(rec + len, sizeof rec - len, "%c %s %d\n", *types, x->key, n)
+                          : snprintf(rec + len, sizeof rec - len, "%c %s\n", *types, x->key);
+    if (k < 0 || (size_t)k >= sizeof rec - len) return -1;
+    len += (size_t)k;
+  }
+  if (len > x->slot_len) return -1;
+  if (len < x->slot_len) { /* the rest: padding */
+    memset(rec + len, ' ', x->slot_len - len - 1);
+    rec[x->slot_len - 1] = '\n';
+  }
+  if (overwrite(b->fd, rec, x->slot_len, x->slot) != 0) return -1;
+  x->slot = 0;
+  return 0;
+}
+
 int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, double at) {
   char head[JC_INBOX_KEY_MAX + 96];
   char *rec;
@@ -613,21 +677,74 @@ void jc_inbox_wait(jc_inbox *b, double seconds) {
 int jc_inbox_begin(jc_inbox *b, const char *key) {
   long e;
   int rc = 0;
+  if (b->readonly) {
+    errno = EBADF;
+    return -1;
+  }
   pthread_mutex_lock(&b->mu);
   e = find(b, key);
   if (e >= 0 && b->entries[e].state == S_PENDING) {
-    rc = mark(b, "T", key, b->entries[e].attempts + 1);
-    /* Not written (a full disk): the try must not begin, or a kill now would run again what its
-       unwritten marks say was done. The mark stays queued, written once there is room: only a
-       restart before this try's outcome then counts it as one try more. */
-    if (rc == 0 && b->marks_len > 0 && b->marks_errno) {
-      errno = b->marks_errno;
-      rc = -1;
+    char rec[SLOT_LEN(JC_INBOX_KEY_MAX) + JC_INBOX_KEY_MAX + 16 + SLOT_LEN(JC_INBOX_KEY_MAX)];
+    char t[JC_INBOX_KEY_MAX + 16];
+    size_t slot = SLOT_LEN(strlen(key)), tlen, n = 0;
+    off_t from;
+    tlen = (size_t)snprintf(t, sizeof t, "T %s %d\n", key, b->entries[e].attempts + 1);
+    /* Written by this thread, now, with the marks queued before it: the try begins only once
+       its slot is in the file, last in this write. On a failure the file is cut back (write_out)
+       and the record leaves the queue: no try began. Not fsynced, as no mark is: in the
+       kernel's cache it outlives a kill, and an OS crash that loses it loses the outcome in it
+       too (the event then runs again, as inbox.h says). */
+    take_pen(b);
+    /* Padding first when the slot would cross a 4 KiB boundary: a write within one page is
+       whole or not at all when a kill comes, and a torn outcome would be damage. */
+    from = b->end + (off_t)(b->marks_len + tlen);
+    if (from / 4096 != (from + (off_t)slot - 1) / 4096) {
+      n = (size_t)(4096 - from % 4096);
+      memset(rec, ' ', n - 1);
+      rec[n - 1] = '\n';
     }
-    if (rc == 0) b->entries[e].began = 1; /* by index: entries may move while the mark is written */
+    memcpy(rec + n, t, tlen);
+    n += tlen;
+    memset(rec + n, ' ', slot - 1);
+    rec[n + slot - 1] = '\n';
+    n += slot;
+    if (!grow((void **)&b->marks, &b->marks_cap, b->marks_len + n, 1)) {
+      b->writing = 0;
+      pthread_cond_broadcast(&b->written);
+      errno = ENOMEM;
+      rc = -1;
+    } else {
+      size_t queued = b->marks_len;
+      off_t at;
+      int err;
+      memcpy(b->marks + queued, rec, n);
+      b->marks_len += n;
+      b->queued_seq++;
+      err = write_out(b, &b->mark_scratch, &b->mark_scratch_cap, NULL, 0, &at);
+      if (err) { /* the marks before it stay queued (write_out); it goes */
+        memmove(b->marks + queued, b->marks + queued + n, b->marks_len - queued - n);
+        b->marks_len -= n;
+        b->blocked = err;
+        errno = err;
+        rc = -1;
+      } else { /* by index: entries may move while the record is written */
+        b->blocked = 0;
+        b->entries[e].began = 1;
+        b->entries[e].slot = at - (off_t)slot;
+        b->entries[e].slot_len = (unsigned char)slot;
+      }
+    }
   }
   pthread_mutex_unlock(&b->mu);
   return rc;
+}
+
+int jc_inbox_blocked(jc_inbox *b) {
+  int err;
+  pthread_mutex_lock(&b->mu);
+  err = b->blocked;
+  pthread_mutex_unlock(&b->mu);
+  return err;
 }
 
 int jc_inbox_handled(jc_inbox *b, const char *key) {
@@ -636,7 +753,9 @@ int jc_inbox_handled(jc_inbox *b, const char *key) {
   pthread_mutex_lock(&b->mu);
   e = find(b, key);
   if (e >= 0 && b->entries[e].state == S_PENDING) {
-    rc = mark(b, "H", key, -1);
+    /* Into its try's slot; appended when it has none (no try began: refused unhandled) or the
+       slot cannot be written (then kept in memory until it is written, see inbox.h) */
+    if (fill_slot(b, (size_t)e, "H", -1) != 0) rc = mark(b, "H", key, -1);
     if (rc == 0 && !retire(b, (size_t)e)) {
       errno = ENOMEM;
       rc = -1;
@@ -657,12 +776,13 @@ int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after
   /* Entries may move while a record is written (others add to them): use them by index. */
   if (e >= 0 && b->entries[e].state == S_PENDING) {
     int attempts = b->entries[e].attempts + 1, park = attempts >= max_attempts;
-    if (mark(b, park ? "FP" : "F", key, attempts) != 0) {
+    if (fill_slot(b, (size_t)e, park ? "FP" : "F", attempts) != 0 && mark(b, park ? "FP" : "F", key, attempts) != 0) {
       rc = -1;
     } else {
       entry *x = &b->entries[e];
       x->attempts = attempts;
       x->began = 0;
+      x->slot = 0;
       x->next_at = now + retry_after;
       if (park) {
         x->state = S_PARKED;
@@ -688,6 +808,7 @@ int jc_inbox_replay(jc_inbox *b, const char *key) {
       x->state = S_PENDING;
       x->attempts = 0;
       x->began = 0;
+      x->slot = 0;
       x->next_at = 0;
       b->counts.parked--;
       b->counts.pending++;
@@ -740,10 +861,13 @@ static int replay_record(jc_inbox *b, char type, const char *key, int n, double 
     b->counts.handled++;
   } else if (type == 'T' && x->state == S_PENDING) {
     x->began = 1;
+    x->slot = 0; /* its slot is the padding right after it (read_inbox) */
   } else if (type == 'F') {
     x->attempts = n;
     x->began = 0;
+    x->slot = 0;
   } else if (type == 'P' && x->state == S_PENDING) {
+    x->slot = 0;
     x->state = S_PARKED;
     b->counts.pending--;
     b->counts.parked++;
@@ -751,6 +875,7 @@ static int replay_record(jc_inbox *b, char type, const char *key, int n, double 
     x->state = S_PENDING;
     x->attempts = 0;
     x->began = 0;
+    x->slot = 0;
     b->counts.parked--;
     b->counts.pending++;
     return push_pending(b, (size_t)e) ? 0 : -1;
@@ -853,6 +978,13 @@ static int read_body(FILE *f, size_t len, uint32_t sum) {
   return c == '\n' && h == sum ? 1 : -1;
 }
 
+/* Whether line[0..n) is padding: spaces only (none, even). */
+static int padding(const char *line, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (line[i] != ' ') return 0;
+  return 1;
+}
+
 /* Reads every whole record; a torn last one is cut (or, read-only, skipped). 0, or -1 and a
    message. */
 static int read_inbox(jc_inbox *b, const char *path, char *err, size_t errlen) {
@@ -861,7 +993,8 @@ static int read_inbox(jc_inbox *b, const char *path, char *err, size_t errlen) {
   char *line = NULL;
   size_t cap = 0;
   int rc = 0;
-  off_t whole = 0;
+  off_t whole = 0, slot_at = -1; /* slot_at: the end of a T record, where its slot would begin */
+  long tried = -1;                /* the entry of that T */
   if (f == NULL) {
     if (fd >= 0) close(fd);
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -872,6 +1005,14 @@ static int read_inbox(jc_inbox *b, const char *path, char *err, size_t errlen) {
     record r;
     if (n <= 0) break;              /* the end */
     if (line[n - 1] != '\n') break; /* a torn header */
+    if (padding(line, (size_t)n - 1)) { /* a slot, or what an outcome left of one */
+      if (whole == slot_at && n <= SLOT_LEN(JC_INBOX_KEY_MAX) && b->entries[tried].began) {
+        b->entries[tried].slot = whole; /* an outcome of that try goes there (a crash's failure) */
+        b->entries[tried].slot_len = (unsigned char)n;
+      }
+      whole += (off_t)n;
+      continue;
+    }
     if (!parse_header(line, (size_t)n - 1, &r)) goto damaged;
     if (r.type == 'E') {
       off_t body = whole + (off_t)n;
@@ -883,6 +1024,7 @@ static int read_inbox(jc_inbox *b, const char *path, char *err, size_t errlen) {
     } else {
       if (replay_record(b, r.type, r.key, r.n, 0, 0, 0) != 0) goto out_of_memory;
       whole += (off_t)n;
+      if (r.type == 'T' && (tried = find(b, r.key)) >= 0) slot_at = whole;
     }
   }
   if (ferror(f)) {
@@ -929,7 +1071,9 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
       return NULL;
     }
   } else {
-    b->fd = jc_open_durably(path, strlen(path), O_RDWR | O_APPEND);
+    /* No O_APPEND: records go at `end` (one writer at a time), and outcomes into their slots
+       inside the file, which an O_APPEND pwrite would append instead (Linux). */
+    b->fd = jc_open_durably(path, strlen(path), O_RDWR);
     if (b->fd < 0) {
       snprintf(err, errlen, "%s: %s", path, strerror(errno));
       free(b);

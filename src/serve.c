@@ -11,11 +11,13 @@
  *   inbox:port()                              -- the port it listens on (port 0: a free one)
  *   local ev = inbox:next(seconds)            -- {key, body, attempts, at, crashed = true|nil} or nil
  *                                             -- (none due, or stopping), or nil, err (a read error)
- *   inbox:begin(key) --> true                 -- a try of the handler begins (before running it)
+ *   inbox:begin(key) --> true                 -- a try of the handler begins (before running it),
+ *                                             -- once its outcome's room is in the file
  *   inbox:handled(key) --> true
  *   inbox:failed(key, retry_after, max_attempts) --> "parked" | "retry"
  *   inbox:replay(key) --> true | false        -- false: no such parked event
- *     (these four: nil, err when memory runs out; a full disk fails only begin, see inbox.h)
+ *     (these four: nil, err when memory runs out; a full disk fails only begin, see inbox.h;
+ *     while begin fails for want of room, POSTs get 503 and GET /health 503 with "blocked")
  *   inbox:parked() --> {{key =, attempts =}...};  inbox:counts() --> {stored, handled, parked, pending}
  *   inbox:stopping()                          -- SIGTERM or SIGINT came: finish and close
  *   inbox:close()                             -- also __close and __gc
@@ -106,7 +108,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
   struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
   enum MHD_Result rc;
   if (resp == NULL) return MHD_NO;
-  MHD_add_response_header(resp, "Content-Type", status == 200 && text[0] == '{' ? "application/json" : "text/plain");
+  MHD_add_response_header(resp, "Content-Type", text[0] == '{' ? "application/json" : "text/plain");
   if (status == 405) MHD_add_response_header(resp, "Allow", "POST");
   rc = MHD_queue_response(c, status, resp);
   MHD_destroy_response(resp);
@@ -142,6 +144,15 @@ static enum MHD_Result finish(receiver *rv, struct MHD_Connection *c, request *r
     log_line(c, r, "malformed", 0, 400);
     return answer(c, 400, "not a notification\n");
   }
+  /* No handler can begin (no room for its outcome): what room comes goes to that first, and
+     the sender sends this again later. */
+  if ((rc = jc_inbox_blocked(rv->inbox)) != 0) {
+    char text[160];
+    snprintf(text, sizeof text, "no room in the inbox for a handler's outcome (%s); send it again later\n",
+             strerror(rc));
+    log_line(c, r, n.kind, n.id, 503);
+    return answer(c, 503, text);
+  }
   /* Stored, fsynced, before the 200: an acknowledged notification survives kill -9. */
   if (jc_inbox_store(rv->inbox, n.key, r->body ? r->body : "", r->len, jc_clock(CLOCK_REALTIME)) < 0) {
     log_line(c, r, n.kind, n.id, 503);
@@ -171,11 +182,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     *state = r;
     if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) {
       jc_inbox_counts k = jc_inbox_count(rv->inbox);
-      char json[160];
-      snprintf(json, sizeof json, "{\"stored\":%zu,\"handled\":%zu,\"parked\":%zu,\"pending\":%zu}\n", k.stored,
-               k.handled, k.parked, k.pending);
+      int blocked = jc_inbox_blocked(rv->inbox);
+      char json[320];
+      int n = snprintf(json, sizeof json, "{\"stored\":%zu,\"handled\":%zu,\"parked\":%zu,\"pending\":%zu", k.stored,
+                       k.handled, k.parked, k.pending);
+      /* No handler begins until there is room for its outcome: unhealthy, and why (strerror's
+         text has no quote nor backslash). */
+      if (blocked)
+        snprintf(json + n, sizeof json - (size_t)n, ",\"blocked\":\"no room in the inbox for a handler's outcome: %s\"}\n",
+                 strerror(blocked));
+      else
+        snprintf(json + n, sizeof json - (size_t)n, "}\n");
       r->refused = 1;
-      return answer(c, 200, json);
+      return answer(c, blocked ? 503 : 200, json);
     }
     if (strcmp(method, "POST") != 0) {
       r->refused = 1;

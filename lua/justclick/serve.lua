@@ -136,6 +136,9 @@ local function pause_confirmations(inbox, stored, n, err)
   wait_out(inbox, pause)
 end
 
+-- The inboxes whose last begin failed for want of room: the log says so when it starts and ends.
+local blocked = setmetatable({}, { __mode = "k" })
+
 -- Runs the handler on one stored event; returns true when it was handled, or false and
 -- "limited" when a code 8 held up its confirmation (nothing recorded). A try that began and
 -- never ended (the process died inside the handler) counts as a failure, without a new try, so
@@ -169,10 +172,17 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
     event.confirmed = order
   end
   local began, berr = inbox:begin(stored.key)
-  if not began then -- the inbox cannot be written: no try begins until it can
-    say("cannot write the inbox (%s): handling waits until it can", tostring(berr))
+  if not began then -- no room for the try's outcome: no try begins until there is (said once)
+    if not blocked[inbox] then
+      say("no handler begins, and new events are answered 503, until the inbox has room for a handler's outcome: %s",
+        tostring(berr))
+    end
+    blocked[inbox] = true
     core.sleep(1)
     return false
+  elseif blocked[inbox] then
+    blocked[inbox] = nil
+    say("the inbox has room again: handling resumes")
   end
   local results = table.pack(pcall(handler, event))
   if results[1] and not failed(results.n - 1, results[2], results[3]) then

@@ -9,6 +9,10 @@
 --     fields (names, phone, address, comment, tag, coupon, domain, utm) differ from what the row
 --     sent is left to a person: it may be another order of the customer's, or the row's own
 --     order as the server rewrote it.
+--   * A bill is set aside only when its reply was read in full: its id, its `created`, and its
+--     items as a list of {id, sum}. A reply without them (a bare {bill_id, link}, say) proves
+--     nothing, and leaves the row to a person, as a read that failed does: never sent again. So
+--     does a GetBills success that lists no bill (the API answers 500 or 400 when there is none).
 --   * `created` counts whole seconds in the server's own zone, which is not published. So the
 --     server's clock is read off the bills this import made and saw answered (each was created
 --     between its send and its answer), the ones sent nearest to the row, on the boot clock when
@@ -16,9 +20,9 @@
 --     A bill made before the row by less than about two seconds cannot be told apart from its own;
 --     one that falls where a slow answer leaves the clock unclear is left to a person.
 --   * The row claims a bill only when exactly one fits and no other unknown row could own it.
---   * No bill fits: once `grace` seconds have passed since the row was last sent (on the boot
---     clock), the server has had time to finish, the order does not exist, and the row is sent
---     again.
+--   * No bill fits, each read in full: once `grace` seconds have passed since the row was last
+--     sent (on the boot clock), the server has had time to finish, the order does not exist, and
+--     the row is sent again.
 --   * Anything else is left to a person: the row stays unknown, and the summary says why.
 local justclick = require "justclick"
 local core = require "justclick.core"
@@ -101,8 +105,50 @@ local function differing_field(d, order)
   return nil
 end
 
--- A bill as getOrderDetails tells it, read once a run: {created, email, items = {{name, sum}}}
--- or {err}.
+-- The number of entries of t when it is a JSON list of at least one (keys 1..n, nothing else);
+-- else nil.
+local function list_length(t)
+  if type(t) ~= "table" then return nil end
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  for i = 1, n do
+    if t[i] == nil then return nil end
+  end
+  return n > 0 and n or nil
+end
+
+-- An order as getOrderDetails documents it, read: {created, items = {{name, sum}}, fields}; or
+-- nil and what cannot be read. Only what the decision rests on is asked for, but all of it:
+-- `id` (the bill asked), `created` (a time), and `items`, a list of {id, sum}. A reply without
+-- them says nothing of the bill's goods or time, and is no proof that it is another order.
+local function read_order(order, bill_id)
+  if math.tointeger(tonumber(order.id)) ~= bill_id then
+    return nil, order.id == nil and "no id" or ("its id is %s"):format(justclick.visible(tostring(order.id)))
+  end
+  local created = reconcile.server_seconds(order.created)
+  if not created then
+    return nil, order.created == nil and "no created" or "a created that is no time"
+  end
+  local n = list_length(order.items)
+  if not n then
+    local none = order.items == nil or (type(order.items) == "table" and next(order.items) == nil)
+    return nil, none and "no items" or "items that are not a list"
+  end
+  local items = {}
+  for i = 1, n do
+    local it = order.items[i]
+    local id = type(it) == "table" and it.id
+    if type(id) == "number" then id = math.tointeger(id) or id end -- 5 as JSON may come as 5.0
+    local name = (type(id) == "string" or type(id) == "number") and code(id) or ""
+    local sum = type(it) == "table" and tonumber(it.sum)
+    if name == "" or not sum then return nil, ("item %d has no product code or no sum"):format(i) end
+    items[i] = { name = name, sum = sum }
+  end
+  return { created = created, items = items, fields = order }
+end
+
+-- A bill as getOrderDetails tells it, read once a run: {created, items = {{name, sum}}, fields},
+-- or {err} (the request failed), or {unreadable = why} (a reply that is not the documented order).
 local function details_of(client, cache, bill_id)
   local d = cache[bill_id]
   if d == nil then
@@ -110,11 +156,9 @@ local function details_of(client, cache, bill_id)
     if not order then
       d = { err = err }
     else
-      local items = {}
-      for _, it in ipairs(type(order.items) == "table" and order.items or {}) do
-        if type(it) == "table" then items[#items + 1] = { name = code(it.id), sum = tonumber(it.sum) } end
-      end
-      d = { created = reconcile.server_seconds(order.created), email = order.email, items = items, fields = order }
+      local why
+      d, why = read_order(order, bill_id)
+      d = d or { unreadable = why }
     end
     cache[bill_id] = d
   end
@@ -227,12 +271,14 @@ local function list(ids)
   return table.concat(shown, ", ")
 end
 
--- Whether a bill as GetBills lists it may hold a row's goods: it lists no goods it can read, or
--- every product code of the row among them. (Only a pre-filter: getOrderDetails decides.)
+-- Whether a bill as GetBills lists it may hold a row's goods: it lists a good whose name it
+-- cannot read (then what it names is not all it holds), or none, or every product code of the
+-- row among them. (Only a pre-filter: getOrderDetails decides.)
 local function may_hold(bill, rows)
   local held = {}
   for _, g in ipairs(bill.goods or {}) do
-    if g.good_name ~= nil then held[code(g.good_name)] = true end
+    if g.good_name == nil then return true end
+    held[code(g.good_name)] = true
   end
   if next(held) == nil then return true end
   for _, row in ipairs(rows) do
@@ -260,7 +306,10 @@ local function candidates_of(client, book, cache, group)
   local bills = {}
   for email in pairs(group.emails) do
     local found, err = client:bills(email)
-    if found then
+    if found and #found == 0 then -- a success with no result, or an empty one: no proof of no order
+      return nil, "GetBills answered a success that lists no bill, where the API answers 500 (no such contact) "
+        .. "or 400 (no order): look the order up in JustClick"
+    elseif found then
       for _, b in ipairs(found) do
         if may_hold(b, group.rows) then bills[b.bill_id] = true end
       end
@@ -275,6 +324,9 @@ local function candidates_of(client, book, cache, group)
       if d.err then
         local why, limited = read_failed("getOrderDetails", d.err)
         return nil, ("bill %d could be its order, but %s"):format(id, why), limited
+      elseif d.unreadable then -- never taken for another order: the row would be sent twice
+        return nil, ("bill %d could be its order, but its getOrderDetails reply cannot be read (%s): look it up"
+          .. " in JustClick"):format(id, d.unreadable)
       end
       candidates[#candidates + 1] = { id = id, d = d }
     end
