@@ -7,8 +7,11 @@
 -- buyer's email and the products. The receiver runs a handler at least once for each event, and
 -- twice only if it died inside the handler: the key makes that harmless.
 --
--- The notification's hash covers the bill id, the email and the time, not the sums or the items:
--- where money matters, read the order back first (justclick.order_details(event.id)).
+-- The notification's hash covers the bill id, the email and the time, not the kind, the sums or
+-- the items: a new order's notification can be made into a payment's without the secret. So
+-- access goes only by event.confirmed, the bill as JustClick's API gave it once it was paid,
+-- which `justclick serve` reads before it calls this handler (unless run with --no-confirm:
+-- then nothing is granted, and each event is tried again, then parked).
 local FILE = os.getenv("ACCESS_FILE") or "access.txt"
 
 -- Whether the event's key is in the file already.
@@ -27,15 +30,17 @@ end
 
 return {
   paid = function(event)
+    local order = event.confirmed -- paid, of the notification's email: serve checked both
+    if not order then return nil, "not confirmed: run justclick serve without --no-confirm" end
     if granted(event.key) then return true end
     local products = {}
-    for _, item in ipairs(event.order.items or {}) do products[#products + 1] = item.id end
+    for _, item in ipairs(order.items or {}) do products[#products + 1] = item.id end
     local f, err = io.open(FILE, "a")
     if not f then return nil, err end -- the receiver tries again later
-    local ok, werr = f:write(("%s\t%s\t%s\n"):format(event.key, event.order.email, table.concat(products, ",")))
+    local ok, werr = f:write(("%s\t%s\t%s\n"):format(event.key, order.email, table.concat(products, ",")))
     local closed, cerr = f:close() -- a full disk shows here: the receiver tries again later
     if not ok or not closed then return nil, werr or cerr end
-    print(("paid: bill %d by %s: %s"):format(event.id, event.order.email, table.concat(products, ", ")))
+    print(("paid: bill %d by %s: %s"):format(event.id, order.email, table.concat(products, ", ")))
     return true
   end,
 }

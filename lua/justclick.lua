@@ -668,9 +668,12 @@ end
 -- "new_order", "paid", "prepaid", "cancel_order" or "moneyback"; event.id the bill id;
 -- event.key the same for the same notification sent again; event.order the form, with the bill
 -- id and partner ids and levels as integers, sums and fees as numbers, and items as a list.
--- err.kind is "forged" (its hash is missing or wrong) or "input" (it is no notification). The
--- hash covers the bill id, the email and the time, not the sums or the items: read the order
--- with order_details before trusting those.
+-- err.kind is "forged" (its hash is missing or wrong) or "input" (it is no notification). A
+-- new_order or cancel_order is signed md5(id . email . created . secret), a payment (paid,
+-- prepaid: no status) and a moneyback md5(id . email . paid . secret); no other pairing is taken.
+-- The hash covers the bill id, the email and that time, not the kind, the sums or the items: a
+-- new order's body can be made into a payment's that verifies. client:confirm(event) proves
+-- the kind through the API; act on nothing that moves money before it has.
 function justclick.notification(body, secret)
   if type(body) ~= "string" then error("notification: body must be a string", 2) end
   if type(secret) ~= "string" or secret == "" then error("notification: secret must be a string", 2) end
@@ -686,24 +689,88 @@ function Client:notification(body)
   return justclick.notification(body, secrets[self])
 end
 
+-- The states getOrderDetails' pay_status takes, as the docs list them: GetBills' paid, waiting
+-- and cancel, and UpdateOrderStatus' sent, paid, return and cancel.
+local BILL_STATES = { waiting = true, paid = true, sent = true, ["return"] = true, cancel = true }
+
+-- A sum as the API may write it: a number, or a decimal in a string ("1500.00"); nil for
+-- anything else (a negative sum, NaN, an exponent, a word).
+local function amount(v)
+  if type(v) == "string" and v:match("^%s*%d+%.?%d*%s*$") then v = tonumber(v) end
+  if type(v) ~= "number" or v ~= v or v < 0 or v == math.huge then return nil end
+  return v
+end
+
+-- Whether the bill's state (pay_status, bill_sum_topay left to pay, price the total) is the
+-- one an event of this kind says it is in.
+local CLAIMS = {
+  new_order = function() return true end, -- a bill of that email, in any state it can be in
+  paid = function(state, topay) return state == "paid" or (state == "sent" and topay == 0) end,
+  prepaid = function(state, topay, price)
+    return state == "paid" or ((state == "waiting" or state == "sent") and topay < price)
+  end,
+  cancel_order = function(state) return state == "cancel" end,
+  moneyback = function(state) return state == "return" end,
+}
+-- What getOrderDetails gave in place of a sum, as an error tells it.
+local function not_a_sum(name, v)
+  if v == nil or v == core.null then return "without " .. name end
+  return ("with %s %q, which is no sum"):format(name, tostring(v))
+end
+
+local CLAIMED = { new_order = "a bill", paid = "paid", prepaid = "partly paid", cancel_order = "cancelled",
+  moneyback = "returned" }
+
 --- client:confirm(event) -> order | nil, err: the event's bill as JustClick holds it, read back
--- with order_details, when its email is the event's; the order to trust where money matters
--- (the notification's hash covers neither the sums, the items nor the kind, and digits can
--- move between its id and its email without changing it). err.kind "forged": the bill is of
--- another email (a signed reply says so). Any other error, "no bill" among them (a bill deleted
--- since, or a recut id), is order_details' own: try again later, or leave it to a person.
+-- with order_details, when it is in the state the event says and of the event's email; the
+-- order to trust where money matters. A notification's hash covers only the bill id, the email
+-- and one time: not the kind (a new order's body can be made into a payment's without the
+-- secret), the sums or the items, and digits can move between its id and its email. What the
+-- state must be, by event.kind (pay_status; bill_sum_topay, left to pay; price, the total):
+--   paid          pay_status paid, or sent with nothing left to pay
+--   prepaid       something paid: pay_status paid, or waiting or sent with bill_sum_topay < price
+--   cancel_order  pay_status cancel;   moneyback: pay_status return
+--   new_order     any state: the bill exists, of that email
+-- err.kind "forged": err.mismatch "state" (the bill is in another state: JustClick's reads may
+-- lag its notification, so err.retryable is true; err.pay_status and err.bill_sum_topay are what
+-- it read) or "email" (the bill is another email's, which no wait changes). A reply whose fields
+-- are not as the docs list them (an unknown pay_status, a sum that is no number, a field
+-- missing) is a "protocol" error to retry, never a confirmation. Any other error, "no bill"
+-- among them (a bill deleted since, or a recut id), is order_details' own.
 function Client:confirm(event)
   if type(event) ~= "table" or math_type(event.id) ~= "integer" or type(event.order) ~= "table" then
     error("confirm: event must be a notification's event", 2)
   end
+  local claim = CLAIMS[event.kind]
+  if not claim then error(("confirm: event.kind %s is no notification's kind"):format(tostring(event.kind)), 2) end
   local order, err = self:order_details(event.id)
   if not order then return nil, err end
+  local function unread(what)
+    return nil, new_error("protocol", nil, ("getOrderDetails gave bill %d %s"):format(event.id, visible(what)),
+      { retryable = true, bill_id = event.id })
+  end
   local function email(v) return type(v) == "string" and v:match("^%s*(.-)%s*$"):lower() or nil end
   local theirs, ours = email(order.email), email(event.order.email)
-  if theirs == nil then
-    return nil, new_error("protocol", nil, ("order_details gave bill %d without an email"):format(event.id))
-  elseif theirs ~= ours then
-    return nil, new_error("forged", nil, ("bill %d is of another email than the notification's"):format(event.id))
+  if theirs == nil then return unread("without an email") end
+  if theirs ~= ours then
+    return nil, new_error("forged", nil, ("bill %d is of another email than the notification's"):format(event.id),
+      { mismatch = "email", bill_id = event.id })
+  end
+  local state, topay, price = order.pay_status, amount(order.bill_sum_topay), amount(order.price)
+  if type(state) ~= "string" or not BILL_STATES[state] then
+    return unread((state == nil or state == core.null) and "without a pay_status"
+      or ("with pay_status %q, which the docs do not list"):format(tostring(state)))
+  elseif topay == nil then
+    return unread(not_a_sum("bill_sum_topay", order.bill_sum_topay))
+  elseif price == nil and event.kind == "prepaid" then
+    return unread(not_a_sum("price", order.price))
+  end
+  if not claim(state, topay, price) then
+    local message = ("bill %d is %s with %s left to pay, not %s as the %s notification says (JustClick may"
+      .. " not show it yet, or the notification was made from another)"):format(event.id, state,
+      tostring(order.bill_sum_topay), CLAIMED[event.kind], event.kind)
+    return nil, new_error("forged", nil, visible(message), { mismatch = "state", retryable = true,
+      bill_id = event.id, pay_status = state, bill_sum_topay = topay })
   end
   return order
 end

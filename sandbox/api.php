@@ -86,6 +86,12 @@ function order_id(array $p): ?int {
     return is_string($id) && ctype_digit($id) ? (int)$id : null;
 }
 
+// What is left to pay of a bill whose items come to $total: nothing once paid, else what
+// prepayments left.
+function bill_sum_topay(array $o, float $total): float|int {
+    return $o['pay_status'] === 'paid' ? 0 : max(0.0, $total - (float)$o['prepaid']);
+}
+
 function order_details(array $p): array {
     $id = order_id($p);
     if ($id === null) return [3, 'Wrong data transferred: bill_id', null];
@@ -120,7 +126,7 @@ function order_details(array $p): array {
         'paid' => $o['paid'] ? date('Y-m-d H:i:s', (int)$o['paid']) : '',
         'type' => 'invoice', 'payway' => '', 'comment' => $field('bill_comment'),
         'domain' => $field('bill_domain'), 'link' => $o['link'], 'good_count' => count($items),
-        'price' => $total, 'bill_sum_topay' => $o['pay_status'] === 'paid' ? 0 : $total,
+        'price' => $total, 'bill_sum_topay' => bill_sum_topay($o, $total),
         'tag' => $field('bill_tag'), 'kupon' => $field('bill_kupon'),
         'utm' => [
             'medium' => $utm['utm_medium'] ?? '', 'source' => $utm['utm_source'] ?? '',

@@ -1,6 +1,9 @@
 <?php
 // Payment notifications, as JustClick sends them to a shop: a form POST to the URL the shop set
-// for the event, with the bill's getOrderDetails fields and hash = md5(id . email . paid . secret).
+// for the event, with the bill's getOrderDetails fields, signed as the docs say: a new or
+// cancelled order has no `paid` key and hash = md5(id . email . created . secret); a payment
+// (paid, prepaid) md5(id . email . paid . secret); a refund (moneyback), which keeps the paid
+// of the payment it returns, is signed with that paid too (the docs do not say).
 //
 // An API call that makes one (CreateOrder, UpdateOrderStatus paid/cancel/return, and the
 // /__sandbox/prepay control) queues it in SQLite with its whole body, held, and names it to the
@@ -10,7 +13,7 @@
 // never waits for the shop. A retry sends the stored body again, byte for byte.
 //
 // Configuration, in the store's notes (so every php -S worker and the notifier see it), until
-// /__sandbox/reset: the URL per event, sign_with, forge and timeout. With no URL set through
+// /__sandbox/reset: the URL per event, forge and timeout. With no URL set through
 // /__sandbox/notify, JUSTCLICK_SANDBOX_NOTIFY_URL is every event's URL.
 
 const NOTIFY_EVENTS = ['new_order', 'paid', 'prepaid', 'cancel_order', 'moneyback'];
@@ -38,8 +41,7 @@ function notify_timeout(): float {
 }
 
 function notify_settings(): array {
-    return ['urls' => (object)notify_urls(), 'sign_with' => note('notify_sign_with') ?: 'paid',
-            'forge' => (int)note('notify_forge'), 'timeout' => notify_timeout()];
+    return ['urls' => (object)notify_urls(), 'forge' => (int)note('notify_forge'), 'timeout' => notify_timeout()];
 }
 
 // POST /__sandbox/notify: [status, reply]. Every field is optional, and checked before any is
@@ -47,7 +49,6 @@ function notify_settings(): array {
 //   url         the URL of every event in `events` (default all of them); empty: none
 //   events      comma list of NOTIFY_EVENTS, for `url`
 //   url_EVENT   that event's URL (after `url`); empty: none
-//   sign_with   paid (default) or created: what new_order and cancel_order hash after the email
 //   forge       N: the next N notifications are signed with another secret; 0: none
 //   timeout     seconds an attempt may take (default 5)
 function notify_control(array $post): array {
@@ -81,8 +82,9 @@ function notify_control(array $post): array {
         $set($e, $post["url_$e"]);
         $changed = true;
     }
-    $sign_with = $post['sign_with'] ?? null;
-    if ($sign_with !== null && !in_array($sign_with, ['paid', 'created'], true)) return $bad('sign_with: paid or created');
+    if (array_key_exists('sign_with', $post)) {
+        return $bad('sign_with is gone: new and cancelled orders are signed with created, payments with paid, as the docs say');
+    }
     $forge = $post['forge'] ?? null;
     if ($forge !== null && !(is_string($forge) && ctype_digit($forge))) return $bad('forge: a count');
     $timeout = $post['timeout'] ?? null;
@@ -90,20 +92,36 @@ function notify_control(array $post): array {
         return $bad('timeout: seconds, more than 0');
     }
     if ($changed) set_note('notify_urls', json_encode((object)$urls)); // {}: none, not the env's
-    if ($sign_with !== null) set_note('notify_sign_with', $sign_with);
     if ($forge !== null) set_note('notify_forge', (string)(int)$forge);
     if ($timeout !== null) set_note('notify_timeout', (string)(float)$timeout);
     return [200, notify_settings()];
 }
 
-// POST /__sandbox/prepay: bill_id and sum, a prepayment of the bill: a prepaid notification.
-// The bill itself is left as it is (getOrderDetails does not change).
+// POST /__sandbox/prepay: bill_id and sum, a prepayment of a bill that waits for its payment
+// (or was sent unpaid): getOrderDetails' bill_sum_topay is lowered by sum (pay_status stays),
+// and a prepaid notification goes. The sum is more than 0 and less than what is left to pay:
+// the whole of it is a payment (UpdateOrderStatus paid).
 function prepay_control(array $post): array {
     $id = order_id($post);
     if ($id === null) return [400, ['error' => 'bill_id: a bill number']];
-    if (!find_order($id)) return [404, ['error' => "no bill $id"]];
     $sum = $post['sum'] ?? null;
     if (!(is_string($sum) && is_numeric($sum) && (float)$sum > 0)) return [400, ['error' => 'sum: more than 0']];
+    $db = store();
+    begin_writing($db); // two prepayments at once each see the other's
+    $o = find_order($id);
+    if (!$o) {
+        $db->exec('COMMIT');
+        return [404, ['error' => "no bill $id"]];
+    }
+    $left = bill_sum_topay($o, (float)array_sum(array_column($o['items'], 'sum')));
+    $problem = !in_array($o['pay_status'], ['waiting', 'sent'], true) ? "bill $id is {$o['pay_status']}: nothing to prepay"
+        : ((float)$sum >= $left ? "sum: less than what is left to pay, $left" : null);
+    if ($problem !== null) {
+        $db->exec('COMMIT');
+        return [400, ['error' => $problem]];
+    }
+    $db->prepare('UPDATE orders SET prepaid = prepaid + ? WHERE id = ?')->execute([(float)$sum, $id]);
+    $db->exec('COMMIT');
     return [200, ['ok' => true, 'bill_id' => $id,
                   'notification' => notify_event('prepaid', $id, ['prepayment_sum' => (float)$sum])]];
 }
@@ -120,6 +138,8 @@ function notify_event(string $event, int $id, array $extra = []): ?int {
     $fields['is_recurrent'] = 0;
     $fields['utm'] = $details['utm'];
     $fields['items'] = $details['items'];
+    // A new or cancelled order is known "by the absence of the value with the ['paid'] key".
+    if ($event === 'new_order' || $event === 'cancel_order') unset($fields['paid']);
     $fields = match ($event) {
         'new_order' => $fields + ['status' => 'new_order'],
         'paid' => $fields + ['last_payment_sum' => $details['price']],
@@ -133,9 +153,7 @@ function notify_event(string $event, int $id, array $extra = []): ?int {
     begin_writing($db); // forge counts down once per notification, whichever worker makes it
     $forge = (int)note('notify_forge');
     if ($forge > 0) set_note('notify_forge', (string)($forge - 1));
-    // The docs' text signs a new or cancelled bill with its creation time, their example with
-    // paid (empty then); sign_with=created lets a spec send the former.
-    $by_created = note('notify_sign_with') === 'created' && in_array($event, ['new_order', 'cancel_order'], true);
+    $by_created = in_array($event, ['new_order', 'cancel_order'], true);
     $secret = $forge > 0 ? NOTIFY_FORGED_SECRET : (getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret');
     $fields['hash'] = md5($fields['id'] . $fields['email'] . ($by_created ? $fields['created'] : $fields['paid']) . $secret);
     $now = microtime(true);

@@ -11,7 +11,7 @@ function set_sandbox_zone(): bool {
 }
 
 // The schema's version (PRAGMA user_version); an older file is brought up to it when opened.
-const STORE_VERSION = 2;
+const STORE_VERSION = 3;
 
 function store(): PDO {
     static $db = null;
@@ -59,6 +59,11 @@ function store(): PDO {
                 attempts INTEGER DEFAULT 0, last_status INTEGER, last_error TEXT, delivered REAL,
                 given_up INTEGER DEFAULT 0);
             SQL);
+    }
+    if ($version < 3) {
+        // What prepayments (/__sandbox/prepay) paid of a bill not yet paid: getOrderDetails'
+        // bill_sum_topay is its total less this.
+        $db->exec('ALTER TABLE orders ADD COLUMN prepaid REAL NOT NULL DEFAULT 0');
     }
     $db->exec('PRAGMA user_version = ' . STORE_VERSION);
     $db->exec('COMMIT');

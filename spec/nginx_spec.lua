@@ -412,6 +412,8 @@ describe("inside nginx", function()
         ('lua_package_path "%s/lua/?.lua;%s/examples/nginx/?.lua;;";'):format(root, root))
       swap('lua_package_cpath "/usr/local/lib/lua/5.1/?.so;;";', nginx.lua_paths():match("lua_package_cpath[^\n]*"))
       swap("http {", "http {\n" .. nginx.temp_lines(dir))
+      -- the log the spec reads, with the handlers' notices (granted ...)
+      swap("error_log logs/error.log;", ("error_log %s/error.log notice;"):format(dir))
       swap("listen 8080;", ("listen 127.0.0.1:%d;"):format(port))
       swap("proxy_pass https://myshop.justclick.io/api/;", ("proxy_pass %s/api/;"):format(sb.url))
       assert(os.execute("mkdir -p " .. dir .. "/logs"))
@@ -448,6 +450,33 @@ describe("inside nginx", function()
       assert.are.equal(1, #list.notifications, cjson.encode(list))
       assert.are.equal(200, list.notifications[1].last_status, cjson.encode(list.notifications[1]) .. ex:log())
     end)
+
+    it("grants a payment only once the API confirms the bill paid: a new order made into a payment is refused",
+      function()
+        sb:notify({ url = ex.url .. "/justclick/paid", events = "new_order,paid" })
+        local status, body = ex:request("POST", "/checkout", "email=payer%40example.com&product=course")
+        assert.are.equal(303, status, body)
+        local bill = ("%d"):format(sb:orders()[1].id)
+        local list = sb:settle()
+        local new_order = list.notifications[1]
+        assert.are.same({ "new_order", 200 }, { new_order.event, new_order.last_status }, ex:log())
+        -- the status dropped and paid set to created: the hash verifies as a payment's
+        local created = new_order.body:match("created=([^&]*)")
+        local forged = new_order.body:gsub("&status=new_order", "") .. "&paid=" .. created
+        status, body = ex:request("POST", "/justclick/paid", forged)
+        assert.are.equal(503, status, body)
+        assert.are.equal("not confirmed\n", body)
+        assert.is_truthy(ex:log():find("not confirmed: paid for bill " .. bill .. ": [^\n]*waiting"), ex:log())
+        assert.is_falsy(ex:log():find("granted", 1, true), ex:log())
+        -- JustClick's own payment notification, once the bill is paid: granted
+        assert(sb:client():update_order_status(tonumber(bill), "paid", { date = os.time() }))
+        list = sb:settle()
+        assert.are.same({ "paid", 200 }, { list.notifications[2].event, list.notifications[2].last_status }, ex:log())
+        assert.is_truthy(ex:log():find("justclick: granted bill " .. bill .. " to payer@example.com: course (paid-"
+          .. bill, 1, true), ex:log())
+        local _, grants = ex:log():gsub("justclick: granted bill", "")
+        assert.are.equal(1, grants)
+      end)
 
     it("refuses a form without an email before calling JustClick", function()
       local status = ex:request("POST", "/checkout", "email=&product=course")

@@ -1,6 +1,6 @@
 -- The sandbox's payment notifications, over real HTTP to a receiver (spec/support/receiver.php
--- under php -S): each event's fields, read and checked by PHP itself; the sign_with and forge
--- switches; retries with the same body, giving up; an API that never waits for the shop; and
+-- under php -S): each event's fields, read and checked by PHP itself; each kind's signed time;
+-- the forge switch; a prepayment getOrderDetails shows; retries with the same body, giving up; an API that never waits for the shop; and
 -- a notifier that stops with the sandbox.
 local core = require "justclick.core"
 local cjson = require "cjson"
@@ -23,7 +23,7 @@ local function php_reading(body, secret)
   local code = ([[
 parse_str(%s, $f);
 $secret = %s;
-$sign = fn($time) => md5($f["id"] . $f["email"] . $f[$time] . $secret);
+$sign = fn($time) => md5($f["id"] . $f["email"] . ($f[$time] ?? "") . $secret);
 echo json_encode(["fields" => $f, "keys" => array_keys($f), "rebuilt" => http_build_query($f) === %s,
   "by_paid" => hash_equals($sign("paid"), $f["hash"]), "by_created" => hash_equals($sign("created"), $f["hash"])]);
 ]]):format(php.literal(body), php.literal(secret or sandbox.secret), php.literal(body))
@@ -110,9 +110,9 @@ describe("payment notifications", function()
       s = sb:notify({ url = rc:url("/money"), events = "paid,moneyback", url_cancel_order = rc:url("/cancel") })
       assert.are.same({ paid = rc:url("/money"), moneyback = rc:url("/money"), cancel_order = rc:url("/cancel") }, s.urls)
       local id = create(small_order("some")) -- new_order: no URL, nothing queued
+      sb:prepay(id, 100) -- prepaid: no URL either
       set_status(id, "paid", os.time())
       set_status(id, "cancel")
-      sb:prepay(id, 100) -- prepaid: no URL either
       local list = sb:settle()
       local events = {}
       for _, n in ipairs(list.notifications) do events[#events + 1] = n.event .. " " .. n.url end
@@ -128,8 +128,8 @@ describe("payment notifications", function()
     it("refuses a bad setting with 400 and changes nothing", function()
       local before = sb:notify()
       for _, bad in ipairs({ { url = "ftp://x/" }, { url = rc:url("/x"), events = "paid,refund" },
-        { url_paid = "not a url" }, { sign_with = "email" }, { forge = "-1" }, { timeout = "0" },
-        { url = rc:url("/x"), sign_with = "nope" } }) do
+        { url_paid = "not a url" }, { sign_with = "created" }, { forge = "-1" }, { timeout = "0" },
+        { url = rc:url("/x"), sign_with = "paid" } }) do
         local status, body = sb.session:post(sb.url .. "/__sandbox/notify", require("justclick").build_query(bad))
         assert.are.equal(400, status, body)
       end
@@ -143,7 +143,7 @@ describe("payment notifications", function()
   end)
 
   describe("each event", function()
-    it("arrives at its URL with getOrderDetails' fields, utm, items and partners, signed md5(id.email.paid.secret)", function()
+    it("arrives at its URL with getOrderDetails' fields, utm, items and partners, signed with its kind's time", function()
       local paths = {}
       for _, event in ipairs({ "new_order", "paid", "prepaid", "cancel_order", "moneyback" }) do
         paths[event] = "/hook/" .. event .. "?a=" .. event
@@ -184,14 +184,14 @@ describe("payment notifications", function()
           { id = "sales", title = "Sales course", sum = "990", price = "990", pincode = "" }, -- no partners: PHP leaves [] out
         },
       }
-      local expect = {
-        { "new_order", id, { paid = "", status = "new_order" } },
+      local expect = { -- a new or cancelled order has no paid, and is signed with created
+        { "new_order", id, { status = "new_order" } },
         { "prepaid", id, { paid = "", prepayment_sum = "1000" } },
         { "paid", id, { paid = sandbox.server_time(paid_at), last_payment_sum = "4990" } },
         -- The bill forgets its payment on a return; the notification keeps it.
         { "moneyback", id, { paid = sandbox.server_time(paid_at), status = "moneyback" } },
-        { "new_order", other, { paid = "", status = "new_order" } },
-        { "cancel_order", other, { paid = "", status = "cancel_order" } },
+        { "new_order", other, { status = "new_order" } },
+        { "cancel_order", other, { status = "cancel_order" } },
       }
       for i, e in ipairs(expect) do
         local event, bill, own = e[1], e[2], e[3]
@@ -200,8 +200,11 @@ describe("payment notifications", function()
         assert.are.equal("application/x-www-form-urlencoded", r.headers["Content-Type"])
         local php_says = php_reading(r.body)
         assert.is_true(php_says.rebuilt, "not PHP's http_build_query: " .. r.body)
-        assert.is_true(php_says.by_paid, event)
+        local by_created = event == "new_order" or event == "cancel_order"
+        assert.are.same({ by_created, not by_created }, { php_says.by_created, php_says.by_paid }, event)
+        assert.are.equal(by_created and "created" or "paid", list.notifications[i].signed)
         local f = php_says.fields
+        if by_created then assert.is_nil(f.paid, event .. " has paid") end
         assert.are.equal(("%d"):format(bill), f.id)
         if bill == id then
           for k, v in pairs(common) do
@@ -215,7 +218,9 @@ describe("payment notifications", function()
         end
         -- getOrderDetails' fields in their order, then utm, items, the event's own, and hash last.
         local keys = {}
-        for j, k in ipairs(FIELDS) do keys[j] = k end
+        for _, k in ipairs(FIELDS) do
+          if not (by_created and k == "paid") then keys[#keys + 1] = k end
+        end
         keys[#keys + 1] = "utm"
         keys[#keys + 1] = "items"
         for _, k in ipairs({ "status", "last_payment_sum", "prepayment_sum" }) do
@@ -235,27 +240,45 @@ describe("payment notifications", function()
   end)
 
   describe("signatures", function()
-    it("sign_with=created signs new and cancelled bills with their creation time, and paid ones still with paid", function()
-      assert.are.equal("created", sb:notify({ url = rc:url("/sign"), sign_with = "created" }).sign_with)
+    it("signs a new or cancelled bill with its creation time and no paid, and payments with paid", function()
+      sb:notify({ url = rc:url("/sign") })
       local a = create(small_order("a"))
       set_status(a, "paid", os.time() + 3600) -- not the creation time: the two hashes differ
       local b = create(small_order("b"))
+      sb:prepay(b, "100")
       set_status(b, "cancel")
-      sb:notify({ sign_with = "paid" })
-      create(small_order("c"))
       local list = sb:settle()
       local got = rc:wait(5)
       assert.are.equal(5, #got)
-      local want = { { "created", true, false }, { "paid", false, true }, { "created", true, false },
-        { "created", true, false }, { "paid", false, true } }
+      local want = { { "new_order", "created" }, { "paid", "paid" }, { "new_order", "created" },
+        { "prepaid", "paid" }, { "cancel_order", "created" } }
       for i, w in ipairs(want) do
         local says = php_reading(got[i].body)
-        assert.are.equal(w[1], list.notifications[i].signed, i)
-        assert.are.same({ w[2], w[3] }, { says.by_created, says.by_paid }, list.notifications[i].event)
+        assert.are.equal(w[1], list.notifications[i].event, i)
+        assert.are.equal(w[2], list.notifications[i].signed, i)
+        assert.are.same({ w[2] == "created", w[2] == "paid" }, { says.by_created, says.by_paid }, w[1])
+        assert.are.equal(w[2] == "paid" and "string" or "nil", type(says.fields.paid), w[1])
         assert.are.equal(list.notifications[i].body, got[i].body)
       end
-      -- new_order c, signed with paid again: its paid is empty, and the creation time fails.
-      assert.are.equal("", php_reading(got[5].body).fields.paid)
+    end)
+
+    it("shows a prepayment in getOrderDetails: less left to pay, the same status; refuses one of the whole sum", function()
+      local id = create(small_order("prepay")) -- sales: 990
+      local function details() return call("getOrderDetails", { bill_id = id }).result end
+      assert.are.same({ "waiting", 990, 990 }, { details().pay_status, details().bill_sum_topay, details().price })
+      sb:prepay(id, "400")
+      assert.are.same({ "waiting", 590, 990 }, { details().pay_status, details().bill_sum_topay, details().price })
+      sb:prepay(id, "90.5")
+      assert.are.equal(499.5, details().bill_sum_topay)
+      for _, sum in ipairs({ "499.5", "1000" }) do -- the rest, or more, is a payment: not a prepayment
+        local status, body = sb.session:post(sb.url .. "/__sandbox/prepay", ("bill_id=%d&sum=%s"):format(id, sum))
+        assert.are.equal(400, status, body)
+      end
+      set_status(id, "paid", os.time())
+      assert.are.same({ "paid", 0 }, { details().pay_status, details().bill_sum_topay })
+      local status, body = sb.session:post(sb.url .. "/__sandbox/prepay", ("bill_id=%d&sum=1"):format(id))
+      assert.are.equal(400, status, body)
+      assert.matches("is paid", body)
     end)
 
     it("forge=N signs the next N notifications with another secret; the rest are right", function()
@@ -267,12 +290,14 @@ describe("payment notifications", function()
       local list = sb:settle()
       local got = rc:wait(3)
       assert.are.equal(3, #got)
-      for i, forged in ipairs({ true, true, false }) do
-        local says = php_reading(got[i].body)
-        assert.are.equal(not forged, says.by_paid, i)
-        assert.is_false(says.by_created)
-        assert.are.equal(forged, php_reading(got[i].body, "not-the-secret").by_paid, i)
-        assert.are.equal(forged and "forged" or "paid", list.notifications[i].signed)
+      -- new_order a (forged), paid a (forged), new_order b
+      for i, w in ipairs({ { true, "created" }, { true, "paid" }, { false, "created" } }) do
+        local forged, time = w[1], w[2]
+        local says, theirs = php_reading(got[i].body), php_reading(got[i].body, "not-the-secret")
+        assert.are.same({ not forged and time == "created", not forged and time == "paid" },
+          { says.by_created, says.by_paid }, i)
+        assert.are.equal(forged, time == "created" and theirs.by_created or theirs.by_paid, i)
+        assert.are.equal(forged and "forged" or time, list.notifications[i].signed)
       end
     end)
   end)

@@ -34,13 +34,14 @@ local running = {}
 
 -- Starts `justclick serve` with the handler (Lua source), its inbox at inbox; waits until it
 -- listens. The handler sees COUNT (a file outside the disk under test), FILLER and INBOX.
+-- --no-confirm: there is no API here to read the bills back from; the disk is under test.
 local function start(dir, inbox, handler)
   local script = dir .. "/handler.lua"
   files.write(script, handler)
   local self = setmetatable({ dir = dir, log = dir .. "/serve.log", inbox = inbox }, Server)
   local logged = #(files.read(self.log) or "")
   local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s COUNT=%s/count FILLER=%s.filler INBOX=%s %s serve"
-    .. " --listen 127.0.0.1:0 --inbox %s %s >> %s 2>&1"):format(SECRET, dir, inbox, inbox, importing.HOST, inbox,
+    .. " --listen 127.0.0.1:0 --no-confirm --inbox %s %s >> %s 2>&1"):format(SECRET, dir, inbox, inbox, importing.HOST, inbox,
     script, self.log)
   os.remove(dir .. "/pid")
   os.execute(("(%s & echo $! > %s/pid; wait $!) 2>/dev/null &"):format(cmd, dir)) -- no "Killed" from sh

@@ -32,7 +32,8 @@ static const char usage_text[] =
     "usage: justclick [options] [script [args]]\n"
     "       justclick [options] import [--jobs N] [--grace S] [--limit-wait S] [--settle LINE=BILL_ID]\n"
     "                                  [--resend LINE] FILE\n"
-    "       justclick [options] serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] SCRIPT\n"
+    "       justclick [options] serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--no-confirm]\n"
+    "                                 SCRIPT\n"
     "Runs a Lua 5.4 script with justclick built in, as lua does, imports a file of orders, or\n"
     "receives payment notifications.\n"
     "  -e CODE             run CODE\n"
@@ -55,10 +56,12 @@ static const char usage_text[] =
     "  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID\n"
     "  --resend LINE          settle a row whose outcome is unknown: it has no order; send it\n"
     "serve SCRIPT: receive JustClick's payment notifications, verify and store each before the\n"
-    "reply, and run the handler SCRIPT returns on each (justclick serve --help for the rest)\n"
+    "reply, confirm each through the API (getOrderDetails), and run the handler SCRIPT returns on\n"
+    "it (justclick serve --help for the rest)\n"
     "  --listen HOST:PORT     where to listen (default 127.0.0.1:8787)\n"
     "  --inbox PATH           the file that keeps every acknowledged event (default justclick-inbox)\n"
-    "  --attempts N           failures of the handler before an event is parked (default 5)\n"
+    "  --attempts N           failed tries of an event before it is parked (default 20)\n"
+    "  --no-confirm           hand events to the handler unconfirmed (warned at start)\n"
     "  --parked, --replay KEY list the parked events; handle one again\n";
 
 typedef struct {

@@ -1,6 +1,7 @@
 --- The checkout of examples/nginx/nginx.conf: `require("checkout").checkout()` in a
 -- content_by_lua_block creates the order and redirects the buyer to the payment link;
--- `require("checkout").paid()` verifies JustClick's payment notifications. Inside nginx every
+-- `require("checkout").paid()` verifies JustClick's payment notifications and acts on a payment
+-- only once the API confirms the bill is paid. Inside nginx every
 -- API call is a subrequest to /justclick-upstream/, so a slow JustClick never stalls the
 -- worker's other requests.
 -- luacheck: std +ngx_lua
@@ -55,17 +56,35 @@ function checkout.checkout()
   return ngx.redirect(order.link, ngx.HTTP_SEE_OTHER)
 end
 
---- POST /justclick/paid: a payment notification, answered 200 once verified. A real shop
--- records the event durably before answering (justclick serve does: examples/nginx/notify.conf),
--- and reads the order back with client:confirm(event) before it ships anything.
+--- POST /justclick/paid: a payment notification. Its hash covers the bill id, the email and a
+-- time, not the kind: a new order's body, its status dropped and paid set to its created, verifies
+-- as a payment. So the bill is read back (client:confirm, through nginx too) and access is
+-- granted only when JustClick says it is paid, to the email it holds. Not confirmed (yet: the
+-- API may lag the notification) is a 503, which asks for the notification again; another
+-- email's bill a 403. A real shop records the event durably before answering (justclick serve
+-- does, and confirms it: examples/nginx/notify.conf); here the grant is a line in the log.
 function checkout.paid()
   ngx.req.read_body()
-  local event, err = the_client():notification(ngx.req.get_body_data() or "")
+  local c = the_client()
+  local event, err = c:notification(ngx.req.get_body_data() or "")
   if not event then
     ngx.log(ngx.WARN, tostring(err))
     return answer(err.kind == "forged" and 403 or 400, err.kind)
   end
-  ngx.log(ngx.NOTICE, "justclick: ", event.kind, " for bill ", event.id)
+  local order, cerr = c:confirm(event)
+  if not order then
+    ngx.log(ngx.WARN, "justclick: not confirmed: ", event.kind, " for bill ", event.id, ": ", tostring(cerr))
+    if cerr.kind == "forged" and cerr.mismatch == "email" then return answer(403, "forged") end
+    return answer(503, "not confirmed")
+  end
+  if event.kind == "paid" then
+    local products = {}
+    for _, item in ipairs(order.items or {}) do products[#products + 1] = tostring(item.id) end
+    ngx.log(ngx.NOTICE, "justclick: granted bill ", event.id, " to ", order.email, ": ",
+      table.concat(products, ","), " (", event.key, ")")
+  else
+    ngx.log(ngx.NOTICE, "justclick: ", event.kind, " for bill ", event.id, " (confirmed)")
+  end
   return answer(200, "OK")
 end
 

@@ -6,7 +6,15 @@
 --
 -- SCRIPT returns the handler: function(event), or a table of them by event.kind. The receiver
 -- (core.inbox, in C) verifies each POST and stores it, fsynced, before its 200 reply; this loop
--- runs the handler on each stored event, in arrival order, outside the HTTP threads. A handler
+-- runs the handler on each stored event, in arrival order, outside the HTTP threads. Before
+-- the handler, each event is confirmed (client:confirm): its bill read back must be of its
+-- email and in the state its kind says, since the hash proves neither the kind nor the sums.
+-- The handler gets the bill as read in event.confirmed (a kind the script's table has no
+-- function for runs nothing, and is not read back). A bill of another email closes the
+-- event unhandled; one in another state (JustClick's reads may lag its notifications) or a
+-- failed read counts as a failed try. The API's request limit (code 8) is no failed try: the
+-- confirmations pause, with back-off, until it lifts, while the receiver goes on storing.
+-- --no-confirm (confirm = false) hands events over unconfirmed, with a warning. A handler
 -- that raises, returns false, or returns nil and an error, is tried again later (1 s, 2 s,
 -- 4 s ... at most 5 min between tries); after `attempts` failures (default 20, about an hour)
 -- the event is parked: kept, reported, and left until a person replays it. A process that ends
@@ -22,6 +30,9 @@ local function say(fmt, ...)
   io.stderr:flush()
 end
 
+-- The tables of handlers by kind behind the functions as_handler made of them.
+local by_kind = setmetatable({}, { __mode = "k" })
+
 -- The handler a script returned, as one function of the event: a table of functions is called
 -- by event.kind, and a kind it has no function for needs nothing done.
 local function as_handler(value, where)
@@ -30,11 +41,20 @@ local function as_handler(value, where)
   for kind, fn in pairs(value) do
     if type(fn) ~= "function" then error(("%s: handler %s is not a function"):format(where, tostring(kind)), 0) end
   end
-  return function(event)
+  local handler = function(event)
     local fn = value[event.kind]
     if fn then return fn(event) end
     return true
   end
+  by_kind[handler] = value
+  return handler
+end
+
+-- Whether the handler does anything with events of this kind (a table of handlers may have no
+-- function for it): only then is the event worth confirming.
+local function acts_on(handler, kind)
+  local kinds = by_kind[handler]
+  return kinds == nil or kinds[kind] ~= nil
 end
 
 --- serve.load(script) -> handler: the function a SCRIPT file returns, or its table's.
@@ -89,10 +109,38 @@ local function record_failure(client, inbox, stored, attempts, failure)
   end
 end
 
+-- Whether a confirmation failed on the API's request limit (code 8, which the client already
+-- repeats for as long as its timeout lasts): no failed try of the event, a pause of them all.
+local function limited(err)
+  return err.kind == "api" and err.code == 8 and err.retryable == true
+end
+
+-- The pause of confirmations after the n-th code 8 in a row: 1 s, 2 s, 4 s ... at most a
+-- minute, 50-100% of it, so that a limit used up is asked less and less often.
+local function limit_pause(n)
+  return math.min(2 ^ (n - 1), 60) * (0.5 + 0.5 * math.random())
+end
+
+-- Waits `seconds`, or until a SIGTERM or SIGINT says to stop.
+local function wait_out(inbox, seconds)
+  local deadline = core.now() + seconds
+  while not inbox:stopping() and core.now() < deadline do core.sleep(math.min(0.25, deadline - core.now())) end
+end
+
+-- After the n-th code 8 in a row that held up confirming `stored`: the log says so, and the
+-- confirmations wait. The event is left as it was: pending, its tries uncounted.
+local function pause_confirmations(inbox, stored, n, err)
+  local pause = limit_pause(n)
+  say("the API's request limit holds up confirming %s (%s); confirmations pause %.1f s, the receiver goes on"
+    .. " storing", stored.key, tostring(err.message), pause)
+  wait_out(inbox, pause)
+end
+
 -- The inboxes whose last begin failed for want of room: the log says so when it starts and ends.
 local blocked = setmetatable({}, { __mode = "k" })
 
--- Runs the handler on one stored event; returns true when it was handled. A try that began and
+-- Runs the handler on one stored event; returns true when it was handled, or false and
+-- "limited" when a code 8 held up its confirmation (nothing recorded). A try that began and
 -- never ended (the process died inside the handler) counts as a failure, without a new try, so
 -- that an event that kills the process is parked in the end instead of killing every start.
 local function handle(client, inbox, handler, stored, attempts, confirm)
@@ -106,15 +154,19 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
     record_failure(client, inbox, stored, attempts, err)
     return false
   end
-  if confirm then -- the bill read back: a forgery closes the event unhandled, a failure retries
+  if confirm and acts_on(handler, event.kind) then -- the bill read back: another email's closes
+    -- the event unhandled; a bill in another state, or a failed read, is a failed try (tried
+    -- again, then parked); a code 8 no try
     local order, cerr = client:confirm(event)
-    if not order and cerr.kind == "forged" then
+    if not order and limited(cerr) then
+      return false, "limited", cerr
+    elseif not order and cerr.kind == "forged" and cerr.mismatch == "email" then
       say("refused %s without its handler: %s", stored.key, describe(client, cerr))
       local done, herr = inbox:handled(stored.key)
       if not done then say("cannot mark %s: %s", stored.key, tostring(herr)) end
       return false
     elseif not order then
-      record_failure(client, inbox, stored, attempts, cerr)
+      record_failure(client, inbox, stored, attempts, "not confirmed: " .. describe(client, cerr))
       return false
     end
     event.confirmed = order
@@ -144,18 +196,31 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
   return false
 end
 
+-- Whether events are confirmed before their handler (options.confirm: true unless false); the
+-- log says when they are not.
+local function confirming(opts)
+  if opts.confirm ~= nil and type(opts.confirm) ~= "boolean" then error("serve: confirm must be true or false", 3) end
+  if opts.confirm == false then
+    say("WARNING: events go to the handler unconfirmed (--no-confirm): no API read proves their kind or sums,"
+      .. " and a new order's notification can be made into a payment's without the secret")
+    return false
+  end
+  return true
+end
+
 --- serve.run(handler, options) -> true | nil, err: receives and handles until SIGTERM or Ctrl-C,
 -- then stops taking requests, lets the handler in progress finish, and returns.
 -- options: client (default: the module-level one, whose secret verifies), inbox (a path,
 -- default "justclick-inbox"), host ("127.0.0.1"), port (8787), attempts (20), and for the HTTP
--- side max_body (64 KiB), timeout (10 s, for slow clients), connections (64); confirm (read
--- each bill back with client:confirm before the handler; event.confirmed); on_ready(port)
--- is called once it listens.
+-- side max_body (64 KiB), timeout (10 s, for slow clients), connections (64); confirm (default
+-- true: each bill read back with client:confirm before the handler, in event.confirmed; false
+-- hands events over unconfirmed, with a warning); on_ready(port) is called once it listens.
 function serve.run(handler, opts)
   opts = opts or {}
   handler = as_handler(handler, "the handler")
   local client = opts.client or justclick.default_client()
   local attempts = opts.attempts or DEFAULT_ATTEMPTS
+  local confirm = confirming(opts)
   local inbox, err = core.inbox(opts.inbox or "justclick-inbox")
   if not inbox then return nil, err end
   client:listen(inbox, { host = opts.host or "127.0.0.1", port = opts.port or 8787, max_body = opts.max_body,
@@ -164,10 +229,13 @@ function serve.run(handler, opts)
   say("listening on %s:%d; the inbox %s holds %d events, %d to handle, %d parked", opts.host or "127.0.0.1",
     inbox:port(), opts.inbox or "justclick-inbox", counts.stored, counts.pending, counts.parked)
   if opts.on_ready then opts.on_ready(inbox:port()) end
+  local limits = 0 -- code 8s in a row
   while not inbox:stopping() do
     local stored, nerr = inbox:next(1)
     if stored then
-      handle(client, inbox, handler, stored, attempts, opts.confirm)
+      local _, why, cerr = handle(client, inbox, handler, stored, attempts, confirm)
+      limits = why == "limited" and limits + 1 or 0
+      if limits > 0 then pause_confirmations(inbox, stored, limits, cerr) end
     elseif nerr then -- the file cannot be read now: say so, and try again in a while
       say("%s", tostring(nerr))
       core.sleep(1)
@@ -180,11 +248,13 @@ end
 
 --- serve.replay(handler, key, options) -> true | nil, err: a parked event (key "all": every
 -- parked event) is pending again and handled now, with the events still pending before it.
--- options: client, inbox, attempts. Fails when the receiver runs: it holds the inbox.
+-- options: client, inbox, attempts, confirm (as serve.run's). Fails when the receiver runs: it
+-- holds the inbox.
 function serve.replay(handler, key, opts)
   opts = opts or {}
   handler = as_handler(handler, "the handler")
   local client = opts.client or justclick.default_client()
+  local confirm = confirming(opts)
   local path = opts.inbox or "justclick-inbox"
   local inbox, err = core.inbox(path)
   if not inbox then return nil, err end
@@ -203,12 +273,15 @@ function serve.replay(handler, key, opts)
     end
     waiting[k] = true
   end
-  local failures = {}
+  local failures, limits = {}, 0
   while next(waiting) do
     local stored = inbox:next(0)
     if not stored then break end
-    local handled = handle(client, inbox, handler, stored, opts.attempts or DEFAULT_ATTEMPTS, opts.confirm)
-    if waiting[stored.key] then
+    local handled, why, cerr = handle(client, inbox, handler, stored, opts.attempts or DEFAULT_ATTEMPTS, confirm)
+    limits = why == "limited" and limits + 1 or 0
+    if limits > 0 then -- the event stays pending, untried: next() gives it again after the pause
+      pause_confirmations(inbox, stored, limits, cerr)
+    elseif waiting[stored.key] then
       waiting[stored.key] = nil
       if not handled then failures[#failures + 1] = stored.key end
     end
@@ -224,20 +297,25 @@ end
 
 local USAGE = [[
 usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--timeout S]
-                       [--connections N] [--secret-file PATH] [--confirm] SCRIPT
+                       [--connections N] [--secret-file PATH] [--no-confirm] SCRIPT
        justclick serve --inbox PATH --parked
-       justclick serve --inbox PATH --replay KEY [--secret-file PATH] [--confirm] SCRIPT
+       justclick serve --inbox PATH --replay KEY [--secret-file PATH] [--no-confirm] SCRIPT
   SCRIPT              returns function(event), or a table of them by event.kind
   --listen HOST:PORT  where to take JustClick's POSTs (default 127.0.0.1:8787)
   --inbox PATH        the file that keeps every acknowledged event (default justclick-inbox)
-  --attempts N        failures of the handler before an event is parked (default 20,
+  --attempts N        failed tries of an event (its handler's failures, and reads of
+                      a bill not yet in its state) before it is parked (default 20,
                       about an hour of tries)
   --timeout S         seconds a client may take over its request (default 10)
   --connections N     connections at once, at most (default 64)
   --secret-file PATH  the API key that signs notifications (else JUSTCLICK_SECRET)
-  --confirm           read each event's bill back (order_details) before its handler:
-                      event.confirmed is JustClick's order; a bill of another email is
-                      refused without the handler, and no bill is a failure (retried)
+  --no-confirm        hand events to the handler unconfirmed (warned at start). By
+                      default each event's bill is read back (getOrderDetails) before
+                      its handler, which gets it in event.confirmed: a bill of another
+                      email is refused unhandled; one not in the event's state (paid
+                      for paid, ...) or no bill is a failed try, tried again, then
+                      parked; the request limit (code 8) pauses until it lifts.
+                      (--confirm, the default now, is still taken)
   --parked            list the parked events (also while the receiver runs)
   --replay KEY        handle a parked event again, now (KEY all: every parked event);
                       stop the receiver first: it holds the inbox
@@ -266,8 +344,10 @@ local function parse_args(args)
       o[key] = n
     elseif a == "--secret-file" then
       o.secret_file = value()
-    elseif a == "--confirm" then
+    elseif a == "--confirm" then -- the default: kept for the command lines of before
       o.confirm = true
+    elseif a == "--no-confirm" then
+      o.confirm = false
     elseif a == "--parked" then
       o.parked = true
     elseif a == "--replay" then
