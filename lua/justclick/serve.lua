@@ -137,6 +137,8 @@ local function pause_confirmations(inbox, stored, n, err)
 end
 
 -- The inboxes whose last begin failed for want of room: the log says so when it starts and ends.
+-- While one is blocked its first due event comes back each second: the order its confirmation
+-- read is kept for it ({key, order}), so that a full disk does not cost an API read a second.
 local blocked = setmetatable({}, { __mode = "k" })
 
 -- Runs the handler on one stored event; returns true when it was handled, or false and
@@ -157,7 +159,13 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
   if confirm and acts_on(handler, event.kind) then -- the bill read back: another email's closes
     -- the event unhandled; a bill in another state, or a failed read, is a failed try (tried
     -- again, then parked); a code 8 no try
-    local order, cerr = client:confirm(event)
+    local held = blocked[inbox]
+    local order, cerr
+    if type(held) == "table" and held.key == stored.key and held.order then
+      order = held.order
+    else
+      order, cerr = client:confirm(event)
+    end
     if not order and limited(cerr) then
       return false, "limited", cerr
     elseif not order and cerr.kind == "forged" and cerr.mismatch == "email" then
@@ -177,7 +185,7 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
       say("no handler begins, and new events are answered 503, until the inbox has room for a handler's outcome: %s",
         tostring(berr))
     end
-    blocked[inbox] = true
+    blocked[inbox] = { key = stored.key, order = event.confirmed }
     core.sleep(1)
     return false
   elseif blocked[inbox] then
