@@ -512,11 +512,22 @@ end]])
       while not files.read(access) and core.now() < deadline do core.sleep(0.05) end
       -- a resend now: the same key, acknowledged and not handled again
       assert.are.equal(200, (s:post(paid_body(id, "slow@example.com", paid))))
+      -- the same payment with another paid time (a resend written otherwise, or a body remade
+      -- from a captured one): another key, confirmed, handled; and no second grant
+      assert.are.equal(200, (s:post(paid_body(id, "slow@example.com", paid + 61))))
+      deadline = core.now() + 20
+      local handled
+      repeat
+        local _, health = shell.run(("curl -s %s/health"):format(s.url))
+        handled = (cjson.decode(health) or {}).handled
+        if handled ~= 3 then core.sleep(0.05) end
+      until handled == 3 or core.now() > deadline
+      assert.are.equal(3, handled, files.read(s.log)) -- the cancel_order and both payments
       assert.are.equal(0, s:signal("TERM"))
       local lines = {}
       for line in (files.read(access) or ""):gmatch("[^\n]+") do lines[#lines + 1] = line end
       assert.are.equal(1, #lines, files.read(s.log))
-      assert.is_truthy(lines[1]:find("^paid%-" .. id .. "%-%x+\tslow@example%.com\tsales$"), lines[1])
+      assert.is_truthy(lines[1]:find("^bill%-" .. id .. "\tslow@example%.com\tsales$"), lines[1])
       assert.is_falsy(files.read(s.log):find("parked paid", 1, true))
     end)
     sb:stop()
