@@ -428,6 +428,21 @@ describe("client:confirm", function()
     failed("protocol", nil, answering(missing):confirm(stub_event("paid")))
   end)
 
+  -- getOrderDetails' result names the bill it describes (`id`): a reply about another bill, or
+  -- one that names none, proves nothing about the event's.
+  it("never confirms a bill with a reply that describes another bill, or names none", function()
+    for _, id in ipairs({ 6, "6", 50, "05x" }) do
+      local err = failed("protocol", nil, answering(bill_of({ id = id, pay_status = "paid", bill_sum_topay = 0 }))
+        :confirm(stub_event("paid")))
+      assert.is_true(err.retryable, tostring(id))
+    end
+    local missing = bill_of({ pay_status = "paid", bill_sum_topay = 0 })
+    missing.id = nil
+    failed("protocol", nil, answering(missing):confirm(stub_event("paid")))
+    -- the same bill, written as the docs' PHP may write it
+    assert.is_table(answering(bill_of({ id = "5", pay_status = "paid", bill_sum_topay = 0 })):confirm(stub_event("paid")))
+  end)
+
   it("raises for what is no event", function()
     local c = answering(bill_of({}))
     assert.has_error(function() c:confirm({ id = 5, order = {} }) end)
