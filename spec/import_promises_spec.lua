@@ -455,6 +455,28 @@ describe("import promises #lua54", function()
       assert.are.equal(2, sb:stats().orders)
     end)
 
+    it("reads a bill whose goods GetBills names by number, rather than set it aside as another order's", function()
+      local path = dir .. "/numbered.csv"
+      with_first_row(path, "v,numbered@example.com,invoice,v\n")
+      -- A GetBills keyed by the goods' numeric ids (GetAllGoods' good_id), not their product codes:
+      -- the reference says only that each entry is keyed by the bill's goods.
+      local client = sb:client()
+      local bills_of = client.bills
+      function client.bills(self, email)
+        local bills, err = bills_of(self, email)
+        for _, b in ipairs(bills or {}) do
+          for i, g in ipairs(b.goods) do g.good_name = tostring(1000 + i) end
+        end
+        return bills, err
+      end
+      sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+      local summary = assert(import.run(path, { client = client, grace = 0 }))
+      assert.are.equal(0, sb:stats().duplicates, cjson.encode(summary))
+      assert.are.equal(2, sb:stats().orders)
+      assert.are.equal(1, summary.existing, cjson.encode(summary))
+      assert.are.equal(math.tointeger(tonumber(sb:orders()[2].id)), importing.journal_bills(path).v)
+    end)
+
     it("reads a bill whose goods GetBills lists only in part, rather than set it aside unread", function()
       local path = dir .. "/partial.csv"
       with_first_row(path, "v,partial@example.com,invoice;sales,v\n")

@@ -274,12 +274,15 @@ local function list(ids)
 end
 
 -- Whether a bill as GetBills lists it may hold a row's goods: it lists a good whose name it
--- cannot read (then what it names is not all it holds), or none, or every product code of the
--- row among them. (Only a pre-filter: getOrderDetails decides.)
+-- cannot read (then what it names is not all it holds) or that is a number (a good_id, which
+-- says nothing of the product code), or none, or every product code of the row among them.
+-- (Only a pre-filter: getOrderDetails decides.)
 local function may_hold(bill, rows)
   local held = {}
   for _, g in ipairs(bill.goods or {}) do
-    if g.good_name == nil then return true end
+    -- a good it cannot name, or names by number (a good_id, not the product code CreateOrder takes)
+    local name = g.good_name
+    if name == nil or tostring(name):match("^%s*%d+%s*$") then return true end
     held[code(g.good_name)] = true
   end
   if next(held) == nil then return true end
@@ -298,7 +301,8 @@ end
 local function contradicts(bill, items)
   local listed = {}
   for _, g in ipairs(bill and bill.goods or {}) do
-    if g.good_name == nil then return false end -- a listing that names not all it holds tells nothing
+    -- a listing that names not all it holds, or names them by number (may_hold), tells nothing
+    if g.good_name == nil or tostring(g.good_name):match("^%s*%d+%s*$") then return false end
     listed[#listed + 1] = { name = code(g.good_name), sum = g.good_sum }
   end
   if #listed == 0 then return false end
