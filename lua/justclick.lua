@@ -233,7 +233,7 @@ local function interpret(method, body, secret, read_only)
   if code == 0 and not verified then
     return nil, unsettled("protocol", 0, method, "a success reply whose hash does not verify", read_only,
       { verified = false })
-  elseif code == 0 or (code == 601 and verified) then
+  elseif code == 0 or (code == 601 and verified and not read_only) then -- 601: a write's "already there"
     local usable, problem = result, nil
     if check then
       usable, problem = check(result)

@@ -443,6 +443,19 @@ describe("client:confirm", function()
     assert.is_table(answering(bill_of({ id = "5", pay_status = "paid", bill_sum_topay = 0 })):confirm(stub_event("paid")))
   end)
 
+  -- 601 ("order already exists") is CreateOrder's: a read answered with it, signed, carries a
+  -- result no documented reply of getOrderDetails gives, and confirms nothing.
+  it("never confirms on a getOrderDetails reply of code 601, signed or not", function()
+    local c = answering(bill_of({ pay_status = "paid", bill_sum_topay = 0 }))
+    c.session.post = function()
+      return 200, cjson.encode({ error_code = 601, error_text = "Order already exists",
+        result = bill_of({ pay_status = "paid", bill_sum_topay = 0 }), hash = core.md5("601::Order already exists::stub-secret") })
+    end
+    local order, err = c:confirm(stub_event("paid"))
+    assert.is_nil(order, "confirmed on a 601")
+    assert.is_table(err)
+  end)
+
   it("raises for what is no event", function()
     local c = answering(bill_of({}))
     assert.has_error(function() c:confirm({ id = 5, order = {} }) end)
