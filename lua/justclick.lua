@@ -233,7 +233,7 @@ local function interpret(method, body, secret, read_only)
   if code == 0 and not verified then
     return nil, unsettled("protocol", 0, method, "a success reply whose hash does not verify", read_only,
       { verified = false })
-  elseif code == 0 or (code == 601 and verified) then
+  elseif code == 0 or (code == 601 and verified and not read_only) then -- 601: a write's "already there"
     local usable, problem = result, nil
     if check then
       usable, problem = check(result)
@@ -735,8 +735,8 @@ local CLAIMED = { new_order = "a bill", paid = "paid", prepaid = "partly paid", 
 -- lag its notification, so err.retryable is true; err.pay_status and err.bill_sum_topay are what
 -- it read) or "email" (the bill is another email's, which no wait changes). A reply whose fields
 -- are not as the docs list them (an unknown pay_status, a sum that is no number, a field
--- missing) is a "protocol" error to retry, never a confirmation. Any other error, "no bill"
--- among them (a bill deleted since, or a recut id), is order_details' own.
+-- missing, the id of another bill) is a "protocol" error to retry, never a confirmation. Any
+-- other error, "no bill" among them (a bill deleted since, or a recut id), is order_details' own.
 function Client:confirm(event)
   if type(event) ~= "table" or math_type(event.id) ~= "integer" or type(event.order) ~= "table" then
     error("confirm: event must be a notification's event", 2)
@@ -748,6 +748,12 @@ function Client:confirm(event)
   local function unread(what)
     return nil, new_error("protocol", nil, ("getOrderDetails gave bill %d %s"):format(event.id, visible(what)),
       { retryable = true, bill_id = event.id })
+  end
+  -- the bill the reply describes first: one about another bill (or none) proves nothing, and its
+  -- email must not close the event as another's
+  local described = integer(order.id)
+  if described ~= event.id then
+    return unread(described and ("as bill %d"):format(described) or "without its id")
   end
   local function email(v) return type(v) == "string" and v:match("^%s*(.-)%s*$"):lower() or nil end
   local theirs, ours = email(order.email), email(event.order.email)

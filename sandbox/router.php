@@ -62,12 +62,14 @@ const FAULTS = [
     'details' => 'SHAPE: getOrderDetails only (a request of another method passes untouched and leaves it '
         . 'armed): the method runs, the reply is a correctly signed success (code 0) whose order is not '
         . 'the documented shape: bare ({bill_id, link}, as CreateOrder answers), noitems, nocreated, '
-        . 'itemsmap (items keyed by product code, not a list), noid (items without their id)',
+        . 'itemsmap (items keyed by product code, not a list), noid (items without their id), numid '
+        . "(each item's id a number, as GetAllGoods' good_id, not its product code), discount (each item's "
+        . 'sum 10% below what the order was made with, as after a coupon)',
 ];
 // JustClick's text for code 8 (reference.md): the request was refused before it was processed.
 const LIMIT_TEXT = 'API request limit for this address exhausted';
 const NORESULT = ['missing' => null, 'null' => null, 'number' => 0, 'string' => 'OK'];
-const DETAILS = ['bare', 'noitems', 'nocreated', 'itemsmap', 'noid'];
+const DETAILS = ['bare', 'noitems', 'nocreated', 'itemsmap', 'noid', 'numid', 'discount'];
 // What a terminal or a log would make of: red text, a carriage return that overwrites the line.
 const ESCAPES_TEXT = "Order not created: \e[31mcard declined\e[0m\rOrder created\nline two\r\n"
     . "bell\x07 backspace\x08 nul\x00 end";
@@ -100,6 +102,12 @@ function spoil_details(array $r, string $shape): array {
         case 'noitems': unset($r['items']); return $r;
         case 'nocreated': unset($r['created']); return $r;
         case 'itemsmap': $r['items'] = array_column($r['items'], null, 'id'); return $r;
+        case 'numid':
+            $r['items'] = array_map(function (array $it) { $it['id'] = 1000 + crc32($it['id']) % 9000; return $it; }, $r['items']);
+            return $r;
+        case 'discount':
+            $r['items'] = array_map(function (array $it) { $it['sum'] = round($it['sum'] * 0.9, 2); return $it; }, $r['items']);
+            return $r;
         case 'noid':
             $r['items'] = array_map(function (array $it) { unset($it['id']); return $it; }, $r['items']);
             return $r;

@@ -419,6 +419,27 @@ describe("import promises #lua54", function()
       end)
     end
 
+    -- A reply read in full whose goods cannot be compared with the row's (items named by a number,
+    -- not the product code; sums after a coupon) is no proof of another order either: GetBills
+    -- lists the bill with the row's very goods.
+    for _, shape in ipairs({ "numid", "discount" }) do
+      it(("never sends a row again when its bill's goods read otherwise than GetBills lists them (%s)"):format(shape),
+        function()
+          local path = ("%s/misread_%s.jsonl"):format(dir, shape)
+          write(path, '{"id":"first","bill_email":"first@example.com","goods":[{"good_name":"sales"}]}\n')
+          assert(import.run(path, { client = sb:client() }))
+          write(path, read(path) .. '{"id":"v","bill_email":"misread@example.com","bill_tag":"v",'
+            .. '"goods":[{"good_name":"invoice","good_sum":1200}]}\n')
+          sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+          sb:fault("details", shape, 0)
+          local summary = assert(import.run(path, { client = sb:client(), grace = 0 }))
+          assert.are.equal(0, sb:stats().duplicates, cjson.encode(summary))
+          assert.are.equal(2, sb:stats().orders, cjson.encode(summary))
+          assert.are.equal(1, summary.unknown, cjson.encode(summary))
+          assert.is_nil(importing.journal_bills(path).v)
+        end)
+    end
+
     it("shows a row whose bill cannot be read as unknown from the host, naming the bill", function()
       local path = dir .. "/unreadable_host.csv"
       with_first_row(path, "v,unreadable@example.com,invoice,v\n")
@@ -432,6 +453,28 @@ describe("import promises #lua54", function()
       assert.is_truthy(out:find("unknown 1", 1, true), out)
       assert.are.equal(0, sb:stats().duplicates)
       assert.are.equal(2, sb:stats().orders)
+    end)
+
+    it("reads a bill whose goods GetBills names by number, rather than set it aside as another order's", function()
+      local path = dir .. "/numbered.csv"
+      with_first_row(path, "v,numbered@example.com,invoice,v\n")
+      -- A GetBills keyed by the goods' numeric ids (GetAllGoods' good_id), not their product codes:
+      -- the reference says only that each entry is keyed by the bill's goods.
+      local client = sb:client()
+      local bills_of = client.bills
+      function client.bills(self, email)
+        local bills, err = bills_of(self, email)
+        for _, b in ipairs(bills or {}) do
+          for i, g in ipairs(b.goods) do g.good_name = tostring(1000 + i) end
+        end
+        return bills, err
+      end
+      sb:fault("drop", "", 1) -- v's order is made, its answer cut off
+      local summary = assert(import.run(path, { client = client, grace = 0 }))
+      assert.are.equal(0, sb:stats().duplicates, cjson.encode(summary))
+      assert.are.equal(2, sb:stats().orders)
+      assert.are.equal(1, summary.existing, cjson.encode(summary))
+      assert.are.equal(math.tointeger(tonumber(sb:orders()[2].id)), importing.journal_bills(path).v)
     end)
 
     it("reads a bill whose goods GetBills lists only in part, rather than set it aside unread", function()

@@ -428,6 +428,34 @@ describe("client:confirm", function()
     failed("protocol", nil, answering(missing):confirm(stub_event("paid")))
   end)
 
+  -- getOrderDetails' result names the bill it describes (`id`): a reply about another bill, or
+  -- one that names none, proves nothing about the event's.
+  it("never confirms a bill with a reply that describes another bill, or names none", function()
+    for _, id in ipairs({ 6, "6", 50, "05x" }) do
+      local err = failed("protocol", nil, answering(bill_of({ id = id, pay_status = "paid", bill_sum_topay = 0 }))
+        :confirm(stub_event("paid")))
+      assert.is_true(err.retryable, tostring(id))
+    end
+    local missing = bill_of({ pay_status = "paid", bill_sum_topay = 0 })
+    missing.id = nil
+    failed("protocol", nil, answering(missing):confirm(stub_event("paid")))
+    -- the same bill, written as the docs' PHP may write it
+    assert.is_table(answering(bill_of({ id = "5", pay_status = "paid", bill_sum_topay = 0 })):confirm(stub_event("paid")))
+  end)
+
+  -- 601 ("order already exists") is CreateOrder's: a read answered with it, signed, carries a
+  -- result no documented reply of getOrderDetails gives, and confirms nothing.
+  it("never confirms on a getOrderDetails reply of code 601, signed or not", function()
+    local c = answering(bill_of({ pay_status = "paid", bill_sum_topay = 0 }))
+    c.session.post = function()
+      return 200, cjson.encode({ error_code = 601, error_text = "Order already exists",
+        result = bill_of({ pay_status = "paid", bill_sum_topay = 0 }), hash = core.md5("601::Order already exists::stub-secret") })
+    end
+    local order, err = c:confirm(stub_event("paid"))
+    assert.is_nil(order, "confirmed on a 601")
+    assert.is_table(err)
+  end)
+
   it("raises for what is no event", function()
     local c = answering(bill_of({}))
     assert.has_error(function() c:confirm({ id = 5, order = {} }) end)

@@ -527,8 +527,69 @@ end]])
       local lines = {}
       for line in (files.read(access) or ""):gmatch("[^\n]+") do lines[#lines + 1] = line end
       assert.are.equal(1, #lines, files.read(s.log))
-      assert.is_truthy(lines[1]:find("^bill%-" .. id .. "\tslow@example%.com\tsales$"), lines[1])
+      assert.is_truthy(lines[1]:find("^paid%-" .. id .. "%-%x+\tslow@example%.com\tsales$"), lines[1])
       assert.is_falsy(files.read(s.log):find("parked paid", 1, true))
+    end)
+    sb:stop()
+    assert(ok, failure)
+  end)
+
+  -- The hash signs id . email . paid, not the sums, while the key digests the sums too: a
+  -- payment's body seen once (a log, a proxy, a mail of the raw POST), sent again with another
+  -- last_payment_sum or a bill_sum_topay added, is a new event whose bill the API shows paid.
+  -- The key of a cancellation is known from the new order's body: the same fields, its status
+  -- cancel_order, the same created. Posted ahead of the real one, the forgery is tried, refused by
+  -- the API (the bill waits) and parked; the real cancellation then comes with that key.
+  it("handles a real cancellation whose key a forgery posted ahead of it took", function()
+    local sb = sandbox.start()
+    local ok, failure = pcall(function()
+      local s = start(dir, handler(), "--attempts 1", sandbox.secret,
+        ("JUSTCLICK_USER=%s JUSTCLICK_API_URL=%s"):format(sandbox.user, sb.api_url))
+      sb:notify({ url = s.url .. "/justclick/notify", events = "new_order,cancel_order" })
+      local client = sb:client()
+      local id = assert(client:create_order({ bill_email = "undo@example.com", goods = { { good_name = "course" } } })).bill_id
+      local list = sb:settle()
+      assert.are.equal(1, #s:handled(1))
+      local forged = list.notifications[1].body:gsub("status=new_order", "status=cancel_order")
+      assert.are.equal(200, (s:post(forged, "/justclick/notify")))
+      log_until(s, "parked cancel_order%-" .. id)
+      assert(client:update_order_status(id, "cancel"))
+      list = sb:settle()
+      local lines = s:handled(2, 5)
+      local log = files.read(s.log)
+      assert.are.equal(0, s:signal("TERM"))
+      assert.are.equal(2, #lines, table.concat(lines, "\n") .. "\n" .. log)
+      assert.is_truthy(lines[2]:find("^cancel_order " .. id .. " "), lines[2])
+    end)
+    sb:stop()
+    assert(ok, failure)
+  end)
+
+  it("examples/on_paid.lua grants a payment once, whatever sums a captured body is sent again with", function()
+    local sb = sandbox.start()
+    local ok, failure = pcall(function()
+      local s = start(dir, files.read("examples/on_paid.lua"), nil, sandbox.secret,
+        ("JUSTCLICK_USER=%s JUSTCLICK_API_URL=%s ACCESS_FILE=%s/access.txt"):format(sandbox.user, sb.api_url, dir))
+      local client = sb:client()
+      local id = assert(client:create_order({ bill_email = "once@example.com", goods = { { good_name = "sales" } } })).bill_id
+      local paid = os.time()
+      assert(client:update_order_status(id, "paid", { date = paid }))
+      local body = paid_body(id, "once@example.com", paid)
+      assert.are.equal(200, (s:post(body)))
+      local bodies = { body:gsub("last_payment_sum=990", "last_payment_sum=991"),
+        (body:gsub("&hash=", "&bill_sum_topay=0&hash=")), (body:gsub("last_payment_sum=990", "last_payment_sum=0")) }
+      for _, replay in ipairs(bodies) do assert.are.equal(200, (s:post(replay))) end
+      local deadline = core.now() + 20
+      repeat
+        local _, health = shell.run(("curl -s %s/health"):format(s.url))
+        local h = cjson.decode(health) or {}
+        local done = h.stored and h.pending == 0
+        if not done then core.sleep(0.05) end
+      until done or core.now() > deadline
+      assert.are.equal(0, s:signal("TERM"))
+      local lines = {}
+      for line in (files.read(dir .. "/access.txt") or ""):gmatch("[^\n]+") do lines[#lines + 1] = line end
+      assert.are.equal(1, #lines, files.read(dir .. "/access.txt") or "")
     end)
     sb:stop()
     assert(ok, failure)

@@ -540,6 +540,26 @@ static int fill_slot(jc_inbox *b, size_t e, const char *types, int n) {
   return 0;
 }
 
+/* Makes parked entry e pending again, its tries uncounted (an R record), with the mutex held. 0,
+   or -1 and errno. */
+static int unpark(jc_inbox *b, size_t e) {
+  entry *x;
+  if (mark(b, "R", b->entries[e].key, -1) != 0) return -1;
+  x = &b->entries[e]; /* by index: entries may move while the record is written */
+  x->state = S_PENDING;
+  x->attempts = 0;
+  x->began = 0;
+  x->slot = 0;
+  x->next_at = 0;
+  b->counts.parked--;
+  b->counts.pending++;
+  if (!push_pending(b, e)) {
+    errno = ENOMEM;
+    return -1;
+  }
+  return 0;
+}
+
 int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, double at) {
   char head[JC_INBOX_KEY_MAX + 96];
   char *rec;
@@ -569,6 +589,17 @@ int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, d
     return 0;
   }
   e = find(b, key);
+  if (e >= 0 && b->entries[e].state == S_PARKED) {
+    /* Sent again while parked: pending again, as a replay. A forgery of a kind the API refused
+       (a cancel_order made from the new order's body, a moneyback from the payment's) takes the
+       key the real one will come with, and is parked before it comes: the real one, taken for
+       its resend, would else never be handled. */
+    int rc = unpark(b, (size_t)e);
+    pthread_cond_broadcast(&b->arrived);
+    pthread_mutex_unlock(&b->mu);
+    free(rec);
+    return rc;
+  }
   if (e >= 0 && b->entries[e].state != S_LOST) { /* known: wait until its record is durable */
     int rc = 0;
     seq = b->entries[e].seq;
@@ -801,23 +832,7 @@ int jc_inbox_replay(jc_inbox *b, const char *key) {
   int rc = 0;
   pthread_mutex_lock(&b->mu);
   e = find(b, key);
-  if (e >= 0 && b->entries[e].state == S_PARKED) {
-    rc = mark(b, "R", key, -1) == 0 ? 1 : -1;
-    if (rc == 1) {
-      entry *x = &b->entries[e];
-      x->state = S_PENDING;
-      x->attempts = 0;
-      x->began = 0;
-      x->slot = 0;
-      x->next_at = 0;
-      b->counts.parked--;
-      b->counts.pending++;
-      if (!push_pending(b, (size_t)e)) {
-        errno = ENOMEM;
-        rc = -1;
-      }
-    }
-  }
+  if (e >= 0 && b->entries[e].state == S_PARKED) rc = unpark(b, (size_t)e) == 0 ? 1 : -1;
   pthread_mutex_unlock(&b->mu);
   return rc;
 }

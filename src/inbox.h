@@ -12,7 +12,7 @@
      H <key>\n                         handled
      F <key> <attempt>\n               its handler failed, for the attempt-th time
      P <key>\n                         parked after too many failures
-     R <key>\n                         replayed by a person: pending again
+     R <key>\n                         replayed by a person, or sent again while parked: pending again
      <spaces>\n                        padding (no spaces, even): skipped
    A slot is padding of 2 * len(key) + 16 bytes, room for the longest outcome of a try ("F key
    n\n" then "P key\n"); it never crosses a 4 KiB boundary (padding before its T moves it past
@@ -65,8 +65,8 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen);
 void jc_inbox_close(jc_inbox *b);
 
 /* Stores an event, unless its key is known. 1: stored; 0: known (stored before, or by a call
-   still under way, which this one waits for); -1: the disk refused (errno). Returns once the
-   event is durable. Any thread. */
+   still under way, which this one waits for; a parked one is made pending again, as a replay);
+   -1: the disk refused (errno). Returns once the event is durable. Any thread. */
 int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, double at);
 
 /* The handling thread's side. */

@@ -12,7 +12,9 @@
 --   * A bill is set aside only when its reply was read in full: its id, its `created`, and its
 --     items as a list of {id, sum}. A reply without them (a bare {bill_id, link}, say) proves
 --     nothing, and leaves the row to a person, as a read that failed does: never sent again. So
---     does a GetBills success that lists no bill (the API answers 500 or 400 when there is none).
+--     does a GetBills success that lists no bill (the API answers 500 or 400 when there is none),
+--     and a bill whose getOrderDetails items are not its goods as GetBills lists them (product
+--     codes, sums): two views of one bill that disagree prove no other order.
 --   * `created` counts whole seconds in the server's own zone, which is not published. So the
 --     server's clock is read off the bills this import made and saw answered (each was created
 --     between its send and its answer), the ones sent nearest to the row, on the boot clock when
@@ -272,12 +274,15 @@ local function list(ids)
 end
 
 -- Whether a bill as GetBills lists it may hold a row's goods: it lists a good whose name it
--- cannot read (then what it names is not all it holds), or none, or every product code of the
--- row among them. (Only a pre-filter: getOrderDetails decides.)
+-- cannot read (then what it names is not all it holds) or that is a number (a good_id, which
+-- says nothing of the product code), or none, or every product code of the row among them.
+-- (Only a pre-filter: getOrderDetails decides.)
 local function may_hold(bill, rows)
   local held = {}
   for _, g in ipairs(bill.goods or {}) do
-    if g.good_name == nil then return true end
+    -- a good it cannot name, or names by number (a good_id, not the product code CreateOrder takes)
+    local name = g.good_name
+    if name == nil or tostring(name):match("^%s*%d+%s*$") then return true end
     held[code(g.good_name)] = true
   end
   if next(held) == nil then return true end
@@ -285,6 +290,31 @@ local function may_hold(bill, rows)
     local all = true
     for _, g in ipairs(row.order.goods) do all = all and held[code(as_sent(g.good_name))] ~= nil end
     if all then return true end
+  end
+  return false
+end
+
+-- Whether getOrderDetails' items (d.items) contradict the bill's goods as GetBills lists them:
+-- other product codes, or, code by code, other sums (where GetBills gives them). Two views of one
+-- bill that disagree make neither proof that it is another order than the row's (items named by
+-- a number rather than the product code, say, or sums as after a coupon).
+local function contradicts(bill, items)
+  local listed = {}
+  for _, g in ipairs(bill and bill.goods or {}) do
+    -- a listing that names not all it holds, or names them by number (may_hold), tells nothing
+    if g.good_name == nil or tostring(g.good_name):match("^%s*%d+%s*$") then return false end
+    listed[#listed + 1] = { name = code(g.good_name), sum = g.good_sum }
+  end
+  if #listed == 0 then return false end
+  if #listed ~= #items then return true end
+  local held = {}
+  for i, it in ipairs(items) do held[i] = it end
+  local by = function(a, b) return a.name < b.name or (a.name == b.name and (a.sum or 0) < (b.sum or 0)) end
+  table.sort(listed, by)
+  table.sort(held, by)
+  for i = 1, #listed do
+    if listed[i].name ~= held[i].name then return true end
+    if listed[i].sum and held[i].sum and math.abs(listed[i].sum - held[i].sum) >= 0.005 then return true end
   end
   return false
 end
@@ -311,14 +341,14 @@ local function candidates_of(client, book, cache, group)
         .. "or 400 (no order): look the order up in JustClick"
     elseif found then
       for _, b in ipairs(found) do
-        if may_hold(b, group.rows) then bills[b.bill_id] = true end
+        if may_hold(b, group.rows) then bills[b.bill_id] = b end
       end
     elseif not (err.kind == "api" and err.code == 500) then -- 500: no such contact, so no bills
       return nil, read_failed("GetBills", err)
     end
   end
   local candidates = {}
-  for id in pairs(bills) do
+  for id, listed in pairs(bills) do
     if not book.owned[id] then
       local d = details_of(client, cache, id)
       if d.err then
@@ -328,7 +358,7 @@ local function candidates_of(client, book, cache, group)
         return nil, ("bill %d could be its order, but its getOrderDetails reply cannot be read (%s): look it up"
           .. " in JustClick"):format(id, d.unreadable)
       end
-      candidates[#candidates + 1] = { id = id, d = d }
+      candidates[#candidates + 1] = { id = id, d = d, listed = listed }
     end
   end
   return candidates
@@ -363,6 +393,12 @@ local function decide(client, book, cache, made, group, grace)
           table.insert(possible[row], c.id)
         else
           table.insert(unclear[row], c.id)
+        end
+      elseif contradicts(c.listed, c.d.items) then -- unless made before the row was sent
+        sent = sent or first_sent(client, cache, made, st) or false
+        if not (sent and c.d.created < sent.lo) then
+          table.insert(other[row], ("bill %d: its getOrderDetails items are not its goods as GetBills lists them,"
+            .. " so whether it holds the row's cannot be told"):format(c.id))
         end
       end
     end
