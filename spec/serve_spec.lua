@@ -413,9 +413,11 @@ end]])
       assert.are.equal("confirmed ann@example.com", lines[2])
       local log = files.read(s.log)
       assert.is_falsy(log:find("WARNING", 1, true), log)
-      -- A bill of another email is a forgery: closed unhandled. No bill at all may be one deleted
-      -- since: not handled, but tried again, then parked for a person.
+      -- A bill of another email is a forgery, or a bill whose email was changed since: parked
+      -- unhandled at once, for a person. No bill at all may be one deleted since: not handled,
+      -- but tried again, then parked.
       assert.is_truthy(log:find("refused paid%-" .. b .. "%-%x+ without its handler: [^\n]*another email"), log)
+      assert.is_truthy(log:find("parked paid%-" .. b .. "%-%x+ after 1 failures: refused: [^\n]*another email"), log)
       assert.is_truthy(log:find("handler failed on " .. recut .. " %(try 1%): [^\n]*[Nn]ot found"), log)
       assert.is_falsy(log:find("refused " .. recut), log)
     end)
@@ -554,7 +556,7 @@ end]])
       assert.are.equal(200, (s:post(forged, "/justclick/notify")))
       log_until(s, "parked cancel_order%-" .. id)
       assert(client:update_order_status(id, "cancel"))
-      list = sb:settle()
+      sb:settle()
       local lines = s:handled(2, 5)
       local log = files.read(s.log)
       assert.are.equal(0, s:signal("TERM"))

@@ -10,8 +10,8 @@
 -- the handler, each event is confirmed (client:confirm): its bill read back must be of its
 -- email and in the state its kind says, since the hash proves neither the kind nor the sums.
 -- The handler gets the bill as read in event.confirmed (a kind the script's table has no
--- function for runs nothing, and is not read back). A bill of another email closes the
--- event unhandled; one in another state (JustClick's reads may lag its notifications) or a
+-- function for runs nothing, and is not read back). A bill of another email parks the
+-- event unhandled at once; one in another state (JustClick's reads may lag its notifications) or a
 -- failed read counts as a failed try. The API's request limit (code 8) is no failed try: the
 -- confirmations pause, with back-off, until it lifts, while the receiver goes on storing.
 -- --no-confirm (confirm = false) hands events over unconfirmed, with a warning. A handler
@@ -138,7 +138,8 @@ end
 
 -- The inboxes whose last begin failed for want of room: the log says so when it starts and ends.
 -- While one is blocked its first due event comes back each second: the order its confirmation
--- read is kept for it ({key, order}), so that a full disk does not cost an API read a second.
+-- read is kept for it ({key, order, at}) for a minute, so that a full disk costs an API read a
+-- minute, not a second, and no handler acts on a read older than that.
 local blocked = setmetatable({}, { __mode = "k" })
 
 -- Runs the handler on one stored event; returns true when it was handled, or false and
@@ -156,12 +157,12 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
     record_failure(client, inbox, stored, attempts, err)
     return false
   end
-  if confirm and acts_on(handler, event.kind) then -- the bill read back: another email's closes
-    -- the event unhandled; a bill in another state, or a failed read, is a failed try (tried
+  if confirm and acts_on(handler, event.kind) then -- the bill read back: another email's parks
+    -- the event unhandled at once; a bill in another state, or a failed read, is a failed try (tried
     -- again, then parked); a code 8 no try
     local held = blocked[inbox]
     local order, cerr
-    if type(held) == "table" and held.key == stored.key and held.order then
+    if type(held) == "table" and held.key == stored.key and held.order and core.now() - held.at < 60 then
       order = held.order
     else
       order, cerr = client:confirm(event)
@@ -169,9 +170,10 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
     if not order and limited(cerr) then
       return false, "limited", cerr
     elseif not order and cerr.kind == "forged" and cerr.mismatch == "email" then
+      -- no wait mends it, but a person should see it (a bill whose email was changed since):
+      -- parked now, never closed
       say("refused %s without its handler: %s", stored.key, describe(client, cerr))
-      local done, herr = inbox:handled(stored.key)
-      if not done then say("cannot mark %s: %s", stored.key, tostring(herr)) end
+      record_failure(client, inbox, stored, stored.attempts + 1, "refused: " .. describe(client, cerr))
       return false
     elseif not order then
       record_failure(client, inbox, stored, attempts, "not confirmed: " .. describe(client, cerr))
@@ -185,7 +187,11 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
       say("no handler begins, and new events are answered 503, until the inbox has room for a handler's outcome: %s",
         tostring(berr))
     end
-    blocked[inbox] = { key = stored.key, order = event.confirmed }
+    local held = blocked[inbox]
+    if type(held) ~= "table" or held.key ~= stored.key or held.order ~= event.confirmed then
+      held = { key = stored.key, order = event.confirmed, at = core.now() }
+    end
+    blocked[inbox] = held
     core.sleep(1)
     return false
   elseif blocked[inbox] then
@@ -320,7 +326,7 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
   --no-confirm        hand events to the handler unconfirmed (warned at start). By
                       default each event's bill is read back (getOrderDetails) before
                       its handler, which gets it in event.confirmed: a bill of another
-                      email is refused unhandled; one not in the event's state (paid
+                      email is parked unhandled; one not in the event's state (paid
                       for paid, ...) or no bill is a failed try, tried again, then
                       parked; the request limit (code 8) pauses until it lifts.
                       (--confirm, the default now, is still taken)
