@@ -19,6 +19,8 @@
 // script (exit, a fatal error) stop the whole group. Only SIGKILL of this script leaves it.
 // JUSTCLICK_SANDBOX_TZ is checked here, so that a bad zone stops the start (see router.php).
 //
+// A reply of php -S that promises its Content-Length goes on to the client as it comes.
+//
 // It also starts notifier.php, which sends payment notifications (notify.php) to the shop. A
 // reply of router.php names the notifications its call queued (X-Sandbox-Notify: ID,...); the
 // front strips the header and, once it has answered the client (or hung up on it), writes the
@@ -81,19 +83,23 @@ function forward_start(array $req, int $nth, string $client, int $backend) {
     return $s;
 }
 
-// The reply for the client from php -S's whole reply, and whether it is whole; null: hang up.
-function forward_finish(string $reply): ?array {
-    $end = strpos($reply, "\r\n\r\n");
-    if ($end === false) return [$reply === '' ? BAD_GATEWAY : $reply, false];
-    $head = substr($reply, 0, $end);
-    $body = substr($reply, $end + 4);
-    if (preg_match('/^x-sandbox-hangup:/mi', $head)) return null;
-    $promised = preg_match('/^content-length:\s*(\d+)/mi', $head, $m) ? (int)$m[1] : null;
-    if ($promised !== null && strlen($body) < $promised) {
-        return [$reply, false]; // cut short (the "drop" fault): pass it on, then hang up
-    }
+// One reply of php -S on its way to a client. Its head is read whole first; then, if php -S
+// promised a Content-Length, the body goes on to the client as it comes (a 9 MiB reply starts at
+// once, and the front holds none of it); without one, the body is gathered and sent with its
+// length at the end. An object, so that appending to its body never copies what came before.
+final class Relay {
+    public string $head = '';   // php -S's reply until its head is whole
+    public ?array $ids = null;  // the notifications the reply names (X-Sandbox-Notify), once its head is read
+    public string $mode = 'head'; // head, stream (Content-Length known), gather (not known), drop (hung up)
+    public string $body = '';   // gather: the body so far
+    public int $left = 0;       // stream: the bytes of the body still to come
+    public function __construct(public $sock, public int $client) {}
+}
+
+// The head for the client from php -S's head: its own headers gone, Content-Length $length, kept alive.
+function client_head(string $head, ?int $length): string {
     $head = without_headers($head, ['connection', 'content-length', 'x-sandbox-hangup']);
-    return [$head . "\r\nContent-Length: " . strlen($body) . "\r\nConnection: keep-alive\r\n\r\n" . $body, true];
+    return $head . ($length === null ? '' : "\r\nContent-Length: $length") . "\r\nConnection: keep-alive\r\n\r\n";
 }
 
 function reply_from_front(string $body): string {
@@ -181,29 +187,40 @@ $secret = getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret';
 $fast_reply = json_encode(['error_code' => 0, 'error_text' => 'OK',
     'result' => ['bill_id' => 100001, 'link' => '/bill/fast'], 'hash' => md5("0::OK::$secret")]);
 $clients = [];  // id => [sock, buf, busy: a request of theirs is with php -S]
-$pending = [];  // backend socket id => [sock, client id, reply so far]
+$pending = [];  // backend socket id => Relay
 $connections = 0;
 $hangups = 0;
 
-// The notification ids in a reply of php -S (X-Sandbox-Notify), and the reply without the header.
-function take_notifications(string $reply): array {
-    $end = strpos($reply, "\r\n\r\n");
-    $head = $end === false ? $reply : substr($reply, 0, $end);
-    if (!preg_match('/\r\nx-sandbox-notify:\s*([\d,]+)[^\r]*/i', $head, $m)) return [$reply, []];
-    $head = str_replace($m[0], '', $head);
-    return [$end === false ? $head : $head . substr($reply, $end), explode(',', $m[1])];
+// The notification ids in a head of php -S (X-Sandbox-Notify), and the head without the header.
+function take_notifications(string $head): array {
+    if (!preg_match('/\r\nx-sandbox-notify:\s*([\d,]+)[^\r]*/i', $head, $m)) return [$head, []];
+    return [str_replace($m[0], '', $head), explode(',', $m[1])];
 }
 
-// Answers the client: writes $out, and hangs up unless it stays open.
-$answer = function (int $id, string $out, bool $keep) use (&$clients) {
+// Writes to the client; false, and the client closed and forgotten, when it cannot be written to.
+$send = function (int $id, string $data) use (&$clients): bool {
+    $c = $clients[$id] ?? null;
+    if ($c === null) return false;
+    if (write_all($c['sock'], $data)) return true;
+    fclose($c['sock']);
+    unset($clients[$id]);
+    return false;
+};
+
+// The client's reply is over: hangs up unless the connection stays open.
+$finish = function (int $id, bool $keep) use (&$clients) {
     $c = $clients[$id] ?? null;
     if ($c === null) return;
-    if (!write_all($c['sock'], $out) || !$keep) {
+    if (!$keep || $c['close']) {
         fclose($c['sock']);
         unset($clients[$id]);
         return;
     }
     $clients[$id]['busy'] = false;
+};
+
+$answer = function (int $id, string $out, bool $keep) use ($send, $finish) {
+    if ($send($id, $out)) $finish($id, $keep);
 };
 
 // Starts the client's next whole request, one at a time per connection.
@@ -218,17 +235,65 @@ $serve = function (int $id) use (&$clients, &$pending, &$connections, &$hangups,
         } elseif ($s = forward_start($req, $nth, $clients[$id]['addr'], $backend_port)) {
             $clients[$id]['busy'] = true;
             $clients[$id]['close'] = $req['close'];
-            $pending[(int)$s] = ['sock' => $s, 'client' => $id, 'reply' => ''];
+            $pending[(int)$s] = new Relay($s, $id);
         } else {
             $answer($id, BAD_GATEWAY, false);
         }
     }
 };
 
+// What php -S sent on, taken as it comes.
+$relay = function (Relay $r, string $data) use (&$hangups, $send, $finish) {
+    if ($r->mode === 'stream') {
+        $r->left -= strlen($data);
+        $send($r->client, $data);
+        return;
+    }
+    if ($r->mode === 'gather') {
+        $r->body .= $data;
+        return;
+    }
+    if ($r->mode !== 'head') return; // drop: the client was hung up on
+    $r->head .= $data;
+    $end = strpos($r->head, "\r\n\r\n");
+    if ($end === false) return;
+    $rest = (string)substr($r->head, $end + 4);
+    [$head, $r->ids] = take_notifications(substr($r->head, 0, $end));
+    $r->head = $head;
+    if (preg_match('/^x-sandbox-hangup:/mi', $head)) { // the hangup fault: not a byte of the reply
+        $hangups++;
+        $finish($r->client, false);
+        $r->mode = 'drop';
+    } elseif (preg_match('/^content-length:\s*(\d+)/mi', $head, $m)) {
+        $r->mode = 'stream';
+        $r->left = (int)$m[1] - strlen($rest);
+        $send($r->client, client_head($head, (int)$m[1]) . $rest);
+    } else {
+        $r->mode = 'gather';
+        $r->body = $rest;
+    }
+};
+
+// php -S has closed the connection: the reply is over.
+$relayed = function (Relay $r) use ($send, $finish, $serve, &$notifier_in) {
+    if ($r->mode === 'head') { // it ended before its head did: nothing, or not HTTP
+        [$out, $r->ids] = take_notifications($r->head);
+        if ($send($r->client, $out === '' ? BAD_GATEWAY : $out)) $finish($r->client, false);
+    } elseif ($r->mode === 'stream') {
+        $finish($r->client, $r->left <= 0); // cut short (the "drop" fault): hang up
+    } elseif ($r->mode === 'gather') {
+        if ($send($r->client, client_head($r->head, strlen($r->body)) . $r->body)) $finish($r->client, true);
+    }
+    // Answered: the shop may hear of it now (the API did not wait for the shop).
+    if ($r->ids) @fwrite($notifier_in, implode("\n", $r->ids) . "\n");
+    if ($r->mode !== 'drop') $serve($r->client);
+};
+
 while (true) {
     $read = [$listen];
     foreach ($clients as $c) $read[] = $c['sock'];
-    foreach ($pending as $p) $read[] = $p['sock'];
+    foreach ($pending as $r) $read[] = $r->sock;
+    unset($c); // no second reference to a client's buffer: appending to it copies nothing
     $write = $except = null;
     if (@stream_select($read, $write, $except, null) === false) continue; // a signal
     foreach ($read as $s) {
@@ -243,24 +308,12 @@ while (true) {
         } elseif (isset($pending[$id])) { // php -S is answering
             $data = @fread($s, READ_CHUNK);
             if ($data !== false && $data !== '') {
-                $pending[$id]['reply'] .= $data;
+                $relay($pending[$id], $data);
             } elseif ($data === false || feof($s)) {
-                $p = $pending[$id];
+                $r = $pending[$id];
                 unset($pending[$id]);
                 fclose($s);
-                [$reply, $notifications] = take_notifications($p['reply']);
-                $finished = forward_finish($reply);
-                if ($finished === null) { // the hangup fault: not a byte of the reply
-                    $hangups++;
-                    $answer($p['client'], '', false);
-                } else {
-                    [$out, $whole] = $finished;
-                    $keep = $whole && !($clients[$p['client']]['close'] ?? true);
-                    $answer($p['client'], $out, $keep);
-                }
-                // Answered: the shop may hear of it now (the API did not wait for the shop).
-                if ($notifications) @fwrite($notifier_in, implode("\n", $notifications) . "\n");
-                if ($finished !== null) $serve($p['client']);
+                $relayed($r);
             }
         } elseif (isset($clients[$id])) {
             $data = @fread($s, READ_CHUNK);
