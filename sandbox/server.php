@@ -14,9 +14,11 @@
 // router.php asks for the "hangup" fault with X-Sandbox-Hangup, and the front then closes the
 // client connection without a byte of the reply. None of these headers gets past it.
 //
-// php -S runs in a session of its own (setsid), so that its workers can be stopped with it:
-// stopping the master alone leaves them listening. SIGINT, SIGTERM and any other end of this
-// script (exit, a fatal error) stop the whole group. Only SIGKILL of this script leaves it.
+// php -S runs in a session of its own (setsid), under a shell that stays with it, so that its
+// workers can be stopped with it: stopping the master alone, even by SIGKILL, leaves them
+// listening. SIGINT, SIGTERM and any other end of this script (exit, a fatal error) stop the
+// whole group; if this script is killed outright, the shell sees its stdin close and kills the
+// group itself. JUSTCLICK_SANDBOX_OWNER=PID stops the sandbox when process PID ends.
 // JUSTCLICK_SANDBOX_TZ is checked here, so that a bad zone stops the start (see router.php).
 //
 // A reply of php -S that promises its Content-Length goes on to the client as it comes.
@@ -127,10 +129,27 @@ if (!set_sandbox_zone()) {
     exit(1);
 }
 
-// Stops the notifier, then php -S and its workers: TERM to their group; once the master is gone
-// (or after 1 s), KILL to whatever of the group is left. (Dead workers can linger as zombies
-// until init reaps them, so the group is not waited for.)
-$group = 0; // php -S's pid, which setsid makes its process group's id
+// JUSTCLICK_SANDBOX_OWNER=PID: the sandbox stops by itself once process PID has ended, however
+// it ended (the specs pass busted's pid, so that a busted killed outright leaves no sandbox).
+// A pid is known by its start time too, so that another process given the same pid is not it.
+function start_time(int $pid): ?string {
+    $stat = @file_get_contents("/proc/$pid/stat");
+    if ($stat === false) return null;
+    $fields = explode(' ', substr($stat, strrpos($stat, ')') + 2)); // from the 3rd field, the state
+    return $fields[0] === 'Z' ? null : ($fields[19] ?? null); // a zombie has ended; 22nd: the start
+}
+$owner = (int)getenv('JUSTCLICK_SANDBOX_OWNER');
+$owner_start = $owner > 0 ? start_time($owner) : null;
+if ($owner > 0 && $owner_start === null) {
+    fwrite(STDERR, "sandbox: JUSTCLICK_SANDBOX_OWNER $owner is no running process\n");
+    exit(1);
+}
+const OWNER_CHECK = 0.2; // seconds between looks at the owner
+
+// Stops the notifier, then php -S and its workers: TERM to their group; once the shell that
+// holds them is gone (or after 1 s), KILL to whatever of the group is left. (Dead workers can
+// linger as zombies until init reaps them, so the group is not waited for.)
+$group = 0; // the backend shell's pid, which setsid makes its process group's id
 $notifier = null;
 $notifier_in = null; // the notifier's stdin
 $stop_backend = function () use (&$group, &$backend, &$notifier) {
@@ -158,13 +177,19 @@ pcntl_signal(SIGPIPE, SIG_IGN); // a client that hung up must not stop the front
 register_shutdown_function($stop_backend);
 
 $backend_port = free_port();
-// setsid execs php -S in place (proc_open's child leads no group), so the pid is the group.
-$backend = proc_open(['setsid', PHP_BINARY, '-S', "127.0.0.1:$backend_port", __DIR__ . '/router.php'],
-    [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes,
+// php -S and its workers run in a session of their own (setsid), under a shell that stays with
+// them. A worker outlives its master, whatever ends the master (TERM too): only their group
+// reaches them all. The shell reads its stdin, a pipe whose one writer is this script; when the
+// pipe closes (this script ended, however it ended: SIGKILL too), it kills its whole group.
+// setsid execs the shell in place (proc_open's child leads no group), so its pid is the group.
+$backend = proc_open(['setsid', 'sh', '-c', '"$0" -S "$1" "$2" < /dev/null > /dev/null 2>&1 & read -r _; kill -KILL 0',
+    PHP_BINARY, "127.0.0.1:$backend_port", __DIR__ . '/router.php'],
+    [0 => ['pipe', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $backend_pipes,
     null, getenv() + ['PHP_CLI_SERVER_WORKERS' => (string)WORKERS]);
+$backend_in = $backend_pipes[0]; // never written: that it closes is all the shell waits for
 $group = proc_get_status($backend)['pid'];
 
-for ($i = 0; $i < 100 && !($probe = @stream_socket_client("tcp://127.0.0.1:$backend_port")); $i++) usleep(50000);
+for ($i = 0; $i < 200 && !($probe = @stream_socket_client("tcp://127.0.0.1:$backend_port")); $i++) usleep(50000);
 if (empty($probe)) {
     fwrite(STDERR, "sandbox: php -S did not start\n");
     exit(1);
@@ -289,13 +314,19 @@ $relayed = function (Relay $r) use ($send, $finish, $serve, &$notifier_in) {
     if ($r->mode !== 'drop') $serve($r->client);
 };
 
+$owner_checked = microtime(true);
 while (true) {
     $read = [$listen];
     foreach ($clients as $c) $read[] = $c['sock'];
     foreach ($pending as $r) $read[] = $r->sock;
     unset($c); // no second reference to a client's buffer: appending to it copies nothing
     $write = $except = null;
-    if (@stream_select($read, $write, $except, null) === false) continue; // a signal
+    $ready = @stream_select($read, $write, $except, $owner > 0 ? 0 : null, $owner > 0 ? (int)(OWNER_CHECK * 1e6) : 0);
+    if ($owner > 0 && microtime(true) - $owner_checked >= OWNER_CHECK) {
+        if (start_time($owner) !== $owner_start) $stop(); // the owner has ended
+        $owner_checked = microtime(true);
+    }
+    if ($ready === false) continue; // a signal
     foreach ($read as $s) {
         $id = (int)$s;
         if ($s === $listen) {
