@@ -68,6 +68,7 @@ const FAULTS = [
 ];
 // JustClick's text for code 8 (reference.md): the request was refused before it was processed.
 const LIMIT_TEXT = 'API request limit for this address exhausted';
+const HUGE_PADDING = 9 << 20; // the huge fault's padding, bytes (a multiple of 64 KiB)
 const NORESULT = ['missing' => null, 'null' => null, 'number' => 0, 'string' => 'OK'];
 const DETAILS = ['bare', 'noitems', 'nocreated', 'itemsmap', 'noid', 'numid', 'discount'];
 // What a terminal or a log would make of: red text, a carriage return that overwrites the line.
@@ -183,6 +184,21 @@ function control(string $what): void {
     send_json(['error' => "no such control: $what"], 404);
 }
 
+// The huge fault's reply: the signed body with result {"padding": 9 MiB of x, "result": ...},
+// its length said first and its padding written as it is made, so that its first byte goes at
+// once, as a real server's would, however loaded the machine.
+function huge(array $body, $result): void {
+    $body['result'] = ['padding' => '', 'result' => $result];
+    [$before, $after] = explode('"padding":""', json_encode($body), 2); // escaped in any string
+    $chunk = str_repeat('x', 1 << 16);
+    header('Content-Type: application/json');
+    header('Content-Length: ' . (strlen($before) + strlen('"padding":""') + HUGE_PADDING + strlen($after)));
+    echo $before, '"padding":"';
+    flush();
+    for ($i = 0; $i < HUGE_PADDING >> 16; $i++) echo $chunk;
+    echo '"', $after;
+}
+
 // Writes the signed reply, spoiled as the fault says.
 function respond(array $reply, string $secret, ?array $fault): void {
     [$code, $text, $result] = $reply;
@@ -207,7 +223,10 @@ function respond(array $reply, string $secret, ?array $fault): void {
     if ($kind === 'hangup') header('X-Sandbox-Hangup: 1'); // the front drops the reply and hangs up
     if ($kind === 'slow') usleep(1000 * (int)$fault['arg']);
     if ($latency = (int)note('latency')) usleep(1000 * $latency);
-    if ($kind === 'huge') $body['result'] = ['padding' => str_repeat('x', 9 << 20), 'result' => $result];
+    if ($kind === 'huge') {
+        huge($body, $result);
+        return;
+    }
     if ($kind === 'notjson') {
         header('Content-Type: text/html');
         echo "<html><body><h1>Service temporarily unavailable</h1></body></html>\n";

@@ -14,10 +14,14 @@
 // router.php asks for the "hangup" fault with X-Sandbox-Hangup, and the front then closes the
 // client connection without a byte of the reply. None of these headers gets past it.
 //
-// php -S runs in a session of its own (setsid), so that its workers can be stopped with it:
-// stopping the master alone leaves them listening. SIGINT, SIGTERM and any other end of this
-// script (exit, a fatal error) stop the whole group. Only SIGKILL of this script leaves it.
+// php -S runs in a session of its own (setsid), under a shell that stays with it, so that its
+// workers can be stopped with it: stopping the master alone, even by SIGKILL, leaves them
+// listening. SIGINT, SIGTERM and any other end of this script (exit, a fatal error) stop the
+// whole group; if this script is killed outright, the shell sees its stdin close and kills the
+// group itself. JUSTCLICK_SANDBOX_OWNER=PID stops the sandbox when process PID ends.
 // JUSTCLICK_SANDBOX_TZ is checked here, so that a bad zone stops the start (see router.php).
+//
+// A reply of php -S that promises its Content-Length goes on to the client as it comes.
 //
 // It also starts notifier.php, which sends payment notifications (notify.php) to the shop. A
 // reply of router.php names the notifications its call queued (X-Sandbox-Notify: ID,...); the
@@ -81,19 +85,23 @@ function forward_start(array $req, int $nth, string $client, int $backend) {
     return $s;
 }
 
-// The reply for the client from php -S's whole reply, and whether it is whole; null: hang up.
-function forward_finish(string $reply): ?array {
-    $end = strpos($reply, "\r\n\r\n");
-    if ($end === false) return [$reply === '' ? BAD_GATEWAY : $reply, false];
-    $head = substr($reply, 0, $end);
-    $body = substr($reply, $end + 4);
-    if (preg_match('/^x-sandbox-hangup:/mi', $head)) return null;
-    $promised = preg_match('/^content-length:\s*(\d+)/mi', $head, $m) ? (int)$m[1] : null;
-    if ($promised !== null && strlen($body) < $promised) {
-        return [$reply, false]; // cut short (the "drop" fault): pass it on, then hang up
-    }
+// One reply of php -S on its way to a client. Its head is read whole first; then, if php -S
+// promised a Content-Length, the body goes on to the client as it comes (a 9 MiB reply starts at
+// once, and the front holds none of it); without one, the body is gathered and sent with its
+// length at the end. An object, so that appending to its body never copies what came before.
+final class Relay {
+    public string $head = '';   // php -S's reply until its head is whole
+    public ?array $ids = null;  // the notifications the reply names (X-Sandbox-Notify), once its head is read
+    public string $mode = 'head'; // head, stream (Content-Length known), gather (not known), drop (hung up)
+    public string $body = '';   // gather: the body so far
+    public int $left = 0;       // stream: the bytes of the body still to come
+    public function __construct(public $sock, public int $client) {}
+}
+
+// The head for the client from php -S's head: its own headers gone, Content-Length $length, kept alive.
+function client_head(string $head, ?int $length): string {
     $head = without_headers($head, ['connection', 'content-length', 'x-sandbox-hangup']);
-    return [$head . "\r\nContent-Length: " . strlen($body) . "\r\nConnection: keep-alive\r\n\r\n" . $body, true];
+    return $head . ($length === null ? '' : "\r\nContent-Length: $length") . "\r\nConnection: keep-alive\r\n\r\n";
 }
 
 function reply_from_front(string $body): string {
@@ -121,10 +129,27 @@ if (!set_sandbox_zone()) {
     exit(1);
 }
 
-// Stops the notifier, then php -S and its workers: TERM to their group; once the master is gone
-// (or after 1 s), KILL to whatever of the group is left. (Dead workers can linger as zombies
-// until init reaps them, so the group is not waited for.)
-$group = 0; // php -S's pid, which setsid makes its process group's id
+// JUSTCLICK_SANDBOX_OWNER=PID: the sandbox stops by itself once process PID has ended, however
+// it ended (the specs pass busted's pid, so that a busted killed outright leaves no sandbox).
+// A pid is known by its start time too, so that another process given the same pid is not it.
+function start_time(int $pid): ?string {
+    $stat = @file_get_contents("/proc/$pid/stat");
+    if ($stat === false) return null;
+    $fields = explode(' ', substr($stat, strrpos($stat, ')') + 2)); // from the 3rd field, the state
+    return $fields[0] === 'Z' ? null : ($fields[19] ?? null); // a zombie has ended; 22nd: the start
+}
+$owner = (int)getenv('JUSTCLICK_SANDBOX_OWNER');
+$owner_start = $owner > 0 ? start_time($owner) : null;
+if ($owner > 0 && $owner_start === null) {
+    fwrite(STDERR, "sandbox: JUSTCLICK_SANDBOX_OWNER $owner is no running process\n");
+    exit(1);
+}
+const OWNER_CHECK = 0.2; // seconds between looks at the owner
+
+// Stops the notifier, then php -S and its workers: TERM to their group; once the shell that
+// holds them is gone (or after 1 s), KILL to whatever of the group is left. (Dead workers can
+// linger as zombies until init reaps them, so the group is not waited for.)
+$group = 0; // the backend shell's pid, which setsid makes its process group's id
 $notifier = null;
 $notifier_in = null; // the notifier's stdin
 $stop_backend = function () use (&$group, &$backend, &$notifier) {
@@ -152,13 +177,19 @@ pcntl_signal(SIGPIPE, SIG_IGN); // a client that hung up must not stop the front
 register_shutdown_function($stop_backend);
 
 $backend_port = free_port();
-// setsid execs php -S in place (proc_open's child leads no group), so the pid is the group.
-$backend = proc_open(['setsid', PHP_BINARY, '-S', "127.0.0.1:$backend_port", __DIR__ . '/router.php'],
-    [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes,
+// php -S and its workers run in a session of their own (setsid), under a shell that stays with
+// them. A worker outlives its master, whatever ends the master (TERM too): only their group
+// reaches them all. The shell reads its stdin, a pipe whose one writer is this script; when the
+// pipe closes (this script ended, however it ended: SIGKILL too), it kills its whole group.
+// setsid execs the shell in place (proc_open's child leads no group), so its pid is the group.
+$backend = proc_open(['setsid', 'sh', '-c', '"$0" -S "$1" "$2" < /dev/null > /dev/null 2>&1 & read -r _; kill -KILL 0',
+    PHP_BINARY, "127.0.0.1:$backend_port", __DIR__ . '/router.php'],
+    [0 => ['pipe', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $backend_pipes,
     null, getenv() + ['PHP_CLI_SERVER_WORKERS' => (string)WORKERS]);
+$backend_in = $backend_pipes[0]; // never written: that it closes is all the shell waits for
 $group = proc_get_status($backend)['pid'];
 
-for ($i = 0; $i < 100 && !($probe = @stream_socket_client("tcp://127.0.0.1:$backend_port")); $i++) usleep(50000);
+for ($i = 0; $i < 200 && !($probe = @stream_socket_client("tcp://127.0.0.1:$backend_port")); $i++) usleep(50000);
 if (empty($probe)) {
     fwrite(STDERR, "sandbox: php -S did not start\n");
     exit(1);
@@ -181,29 +212,40 @@ $secret = getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret';
 $fast_reply = json_encode(['error_code' => 0, 'error_text' => 'OK',
     'result' => ['bill_id' => 100001, 'link' => '/bill/fast'], 'hash' => md5("0::OK::$secret")]);
 $clients = [];  // id => [sock, buf, busy: a request of theirs is with php -S]
-$pending = [];  // backend socket id => [sock, client id, reply so far]
+$pending = [];  // backend socket id => Relay
 $connections = 0;
 $hangups = 0;
 
-// The notification ids in a reply of php -S (X-Sandbox-Notify), and the reply without the header.
-function take_notifications(string $reply): array {
-    $end = strpos($reply, "\r\n\r\n");
-    $head = $end === false ? $reply : substr($reply, 0, $end);
-    if (!preg_match('/\r\nx-sandbox-notify:\s*([\d,]+)[^\r]*/i', $head, $m)) return [$reply, []];
-    $head = str_replace($m[0], '', $head);
-    return [$end === false ? $head : $head . substr($reply, $end), explode(',', $m[1])];
+// The notification ids in a head of php -S (X-Sandbox-Notify), and the head without the header.
+function take_notifications(string $head): array {
+    if (!preg_match('/\r\nx-sandbox-notify:\s*([\d,]+)[^\r]*/i', $head, $m)) return [$head, []];
+    return [str_replace($m[0], '', $head), explode(',', $m[1])];
 }
 
-// Answers the client: writes $out, and hangs up unless it stays open.
-$answer = function (int $id, string $out, bool $keep) use (&$clients) {
+// Writes to the client; false, and the client closed and forgotten, when it cannot be written to.
+$send = function (int $id, string $data) use (&$clients): bool {
+    $c = $clients[$id] ?? null;
+    if ($c === null) return false;
+    if (write_all($c['sock'], $data)) return true;
+    fclose($c['sock']);
+    unset($clients[$id]);
+    return false;
+};
+
+// The client's reply is over: hangs up unless the connection stays open.
+$finish = function (int $id, bool $keep) use (&$clients) {
     $c = $clients[$id] ?? null;
     if ($c === null) return;
-    if (!write_all($c['sock'], $out) || !$keep) {
+    if (!$keep || $c['close']) {
         fclose($c['sock']);
         unset($clients[$id]);
         return;
     }
     $clients[$id]['busy'] = false;
+};
+
+$answer = function (int $id, string $out, bool $keep) use ($send, $finish) {
+    if ($send($id, $out)) $finish($id, $keep);
 };
 
 // Starts the client's next whole request, one at a time per connection.
@@ -218,19 +260,73 @@ $serve = function (int $id) use (&$clients, &$pending, &$connections, &$hangups,
         } elseif ($s = forward_start($req, $nth, $clients[$id]['addr'], $backend_port)) {
             $clients[$id]['busy'] = true;
             $clients[$id]['close'] = $req['close'];
-            $pending[(int)$s] = ['sock' => $s, 'client' => $id, 'reply' => ''];
+            $pending[(int)$s] = new Relay($s, $id);
         } else {
             $answer($id, BAD_GATEWAY, false);
         }
     }
 };
 
+// What php -S sent on, taken as it comes.
+$relay = function (Relay $r, string $data) use (&$hangups, $send, $finish) {
+    if ($r->mode === 'stream') {
+        $r->left -= strlen($data);
+        $send($r->client, $data);
+        return;
+    }
+    if ($r->mode === 'gather') {
+        $r->body .= $data;
+        return;
+    }
+    if ($r->mode !== 'head') return; // drop: the client was hung up on
+    $r->head .= $data;
+    $end = strpos($r->head, "\r\n\r\n");
+    if ($end === false) return;
+    $rest = (string)substr($r->head, $end + 4);
+    [$head, $r->ids] = take_notifications(substr($r->head, 0, $end));
+    $r->head = $head;
+    if (preg_match('/^x-sandbox-hangup:/mi', $head)) { // the hangup fault: not a byte of the reply
+        $hangups++;
+        $finish($r->client, false);
+        $r->mode = 'drop';
+    } elseif (preg_match('/^content-length:\s*(\d+)/mi', $head, $m)) {
+        $r->mode = 'stream';
+        $r->left = (int)$m[1] - strlen($rest);
+        $send($r->client, client_head($head, (int)$m[1]) . $rest);
+    } else {
+        $r->mode = 'gather';
+        $r->body = $rest;
+    }
+};
+
+// php -S has closed the connection: the reply is over.
+$relayed = function (Relay $r) use ($send, $finish, $serve, &$notifier_in) {
+    if ($r->mode === 'head') { // it ended before its head did: nothing, or not HTTP
+        [$out, $r->ids] = take_notifications($r->head);
+        if ($send($r->client, $out === '' ? BAD_GATEWAY : $out)) $finish($r->client, false);
+    } elseif ($r->mode === 'stream') {
+        $finish($r->client, $r->left <= 0); // cut short (the "drop" fault): hang up
+    } elseif ($r->mode === 'gather') {
+        if ($send($r->client, client_head($r->head, strlen($r->body)) . $r->body)) $finish($r->client, true);
+    }
+    // Answered: the shop may hear of it now (the API did not wait for the shop).
+    if ($r->ids) @fwrite($notifier_in, implode("\n", $r->ids) . "\n");
+    if ($r->mode !== 'drop') $serve($r->client);
+};
+
+$owner_checked = microtime(true);
 while (true) {
     $read = [$listen];
     foreach ($clients as $c) $read[] = $c['sock'];
-    foreach ($pending as $p) $read[] = $p['sock'];
+    foreach ($pending as $r) $read[] = $r->sock;
+    unset($c); // no second reference to a client's buffer: appending to it copies nothing
     $write = $except = null;
-    if (@stream_select($read, $write, $except, null) === false) continue; // a signal
+    $ready = @stream_select($read, $write, $except, $owner > 0 ? 0 : null, $owner > 0 ? (int)(OWNER_CHECK * 1e6) : 0);
+    if ($owner > 0 && microtime(true) - $owner_checked >= OWNER_CHECK) {
+        if (start_time($owner) !== $owner_start) $stop(); // the owner has ended
+        $owner_checked = microtime(true);
+    }
+    if ($ready === false) continue; // a signal
     foreach ($read as $s) {
         $id = (int)$s;
         if ($s === $listen) {
@@ -243,24 +339,12 @@ while (true) {
         } elseif (isset($pending[$id])) { // php -S is answering
             $data = @fread($s, READ_CHUNK);
             if ($data !== false && $data !== '') {
-                $pending[$id]['reply'] .= $data;
+                $relay($pending[$id], $data);
             } elseif ($data === false || feof($s)) {
-                $p = $pending[$id];
+                $r = $pending[$id];
                 unset($pending[$id]);
                 fclose($s);
-                [$reply, $notifications] = take_notifications($p['reply']);
-                $finished = forward_finish($reply);
-                if ($finished === null) { // the hangup fault: not a byte of the reply
-                    $hangups++;
-                    $answer($p['client'], '', false);
-                } else {
-                    [$out, $whole] = $finished;
-                    $keep = $whole && !($clients[$p['client']]['close'] ?? true);
-                    $answer($p['client'], $out, $keep);
-                }
-                // Answered: the shop may hear of it now (the API did not wait for the shop).
-                if ($notifications) @fwrite($notifier_in, implode("\n", $notifications) . "\n");
-                if ($finished !== null) $serve($p['client']);
+                $relayed($r);
             }
         } elseif (isset($clients[$id])) {
             $data = @fread($s, READ_CHUNK);

@@ -147,6 +147,11 @@ describe("inside nginx", function()
       proxy_pass http://]] .. sandbox_host .. [[/api/;
 ]] .. UPSTREAM:gsub("limit%(%)", "limit(64)") .. [[
     }
+    location /justclick-roomy/ {
+      proxy_pass http://]] .. sandbox_host .. [[/api/;
+      proxy_read_timeout 10s;
+]] .. UPSTREAM:gsub("limit%(%)", "limit(16 * 1024 * 1024)") .. [[
+    }
     location /justclick-unobserved/ {
       internal;
       proxy_pass http://]] .. sandbox_host .. [[/api/;
@@ -333,7 +338,8 @@ describe("inside nginx", function()
     it("larger than max_reply is a protocol error", function()
       local bill_id = bill()
       sb:fault("huge", "", 1)
-      local err = failed(n, "/details?bill_id=" .. bill_id)
+      -- 9 MiB: within this location's limit(), past the client's max_reply (8 MiB by default)
+      local err = failed(n, "/details?bill_id=" .. bill_id .. "&location=/justclick-roomy")
       assert.are.equal("protocol", err.kind)
       assert.matches("larger than max_reply", err.text)
     end)

@@ -1,5 +1,7 @@
 -- Starts the sandbox (sandbox/server.php: php -S behind a keep-alive front) on a free port, in
--- a process group of its own with its own database, and stops the whole group.
+-- a process group of its own with its own database, and stops the whole group. The sandbox is
+-- owned by the Lua process that started it (JUSTCLICK_SANDBOX_OWNER): should that process end
+-- without stopping it (busted killed, say), the sandbox stops by itself.
 --   local sb = sandbox.start();  sb:client{...};  sb:fault("http500", "", 2);  sb:stop()
 --   sb:rate_limit(20)                                         -- 20 requests a second, code 8 beyond
 --   sandbox.start{env = {JUSTCLICK_SANDBOX_TZ = "UTC"}}    -- settings for the sandbox
@@ -35,8 +37,9 @@ function sandbox.start(opts)
     assert(name:match("^[%w_]+$"), name)
     env = env .. ("%s='%s' "):format(name, (tostring(value):gsub("'", "'\\''")))
   end
-  local p = assert(io.popen(
-    ("%sJUSTCLICK_SANDBOX_DB=%s/sandbox.sqlite setsid php sandbox/server.php 0 > %s 2>&1 & echo $!"):format(env, dir, log)))
+  -- $PPID, in the shell that popen starts, is this Lua process.
+  local p = assert(io.popen(("%sJUSTCLICK_SANDBOX_OWNER=$PPID JUSTCLICK_SANDBOX_DB=%s/sandbox.sqlite"
+    .. " setsid php sandbox/server.php 0 > %s 2>&1 & echo $!"):format(env, dir, log)))
   local pid = assert(tonumber(p:read("*l")), "no sandbox pid")
   p:close()
   local self = setmetatable({ pid = pid, dir = dir }, Sandbox)
@@ -56,9 +59,27 @@ function sandbox.start(opts)
   error("the sandbox did not start: " .. said)
 end
 
+--- The pids of the live processes that a sandbox whose directory is `dir` started, itself
+-- included: all of them, and they alone, have its database (in dir) in their environment.
+function sandbox.processes(dir)
+  local p = assert(io.popen(("grep -lsaF -- 'JUSTCLICK_SANDBOX_DB=%s/' /proc/[0-9]*/environ"):format(dir)))
+  local pids = {}
+  for pid in p:read("*a"):gmatch("/proc/(%d+)/environ") do
+    if sandbox.alive(pid) then pids[#pids + 1] = tonumber(pid) end
+  end
+  p:close()
+  return pids
+end
+
+--- Stops the sandbox and waits for server.php to end (it stops what it started first); KILL
+-- to its group after 10 s, which its backend notices and follows.
 function Sandbox:stop()
   if self.session then self.session:close() end
-  os.execute(("kill -TERM -%d 2>/dev/null; rm -rf %s"):format(self.pid, self.dir))
+  os.execute(("kill -TERM -%d 2>/dev/null"):format(self.pid))
+  local deadline = core.now() + 10
+  while sandbox.alive(self.pid) and core.now() < deadline do core.sleep(0.02) end
+  if sandbox.alive(self.pid) then os.execute(("kill -KILL -%d 2>/dev/null"):format(self.pid)) end
+  os.execute("rm -rf " .. self.dir)
 end
 
 -- A control request: POST /__sandbox/WHAT, answered with JSON.
