@@ -15,6 +15,8 @@ packages=(
   libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
   php-cli php-sqlite3
   valgrind cppcheck locales
+  # serve_disk_spec: a tmpfs and an ext4 image to fill, prlimit for a file-size limit
+  e2fsprogs util-linux mount
 )
 if [ "${1:-}" = "--dev" ]; then
   packages+=(clang libclang-rt-14-dev php-curl)
