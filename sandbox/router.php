@@ -20,7 +20,7 @@
 //                                        refused with code 8, "user_agent": the last}
 //   GET  /__sandbox/orders               every order held, with its items
 //   POST /__sandbox/notify               the shop's notification URLs and switches (notify.php):
-//                                        url, events, url_EVENT, sign_with, forge, timeout
+//                                        url, events, url_EVENT, forge, timeout
 //   POST /__sandbox/prepay               bill_id, sum: a prepayment, notified as prepaid
 //   GET  /__sandbox/notifications        every notification since reset: event, bill, attempts,
 //                                        last status, delivered or given up, body
