@@ -10,6 +10,7 @@ local sandbox = require "support.sandbox"
 local importing = require "support.importing"
 local files = require "support.files"
 local shell = require "support.shell"
+local serving = require "support.serving"
 
 local SECRET = "disk-secret-0123456789"
 local PAGE = 4096 -- tmpfs hands out whole pages, ext4 (-b 4096) blocks: the last has room until full
@@ -39,28 +40,12 @@ local function start(dir, inbox, handler)
   local script = dir .. "/handler.lua"
   files.write(script, handler)
   local self = setmetatable({ dir = dir, log = dir .. "/serve.log", inbox = inbox }, Server)
-  local logged = #(files.read(self.log) or "")
   local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s COUNT=%s/count FILLER=%s.filler INBOX=%s %s serve"
     .. " --listen 127.0.0.1:0 --no-confirm --inbox %s %s >> %s 2>&1"):format(SECRET, dir, inbox, inbox, importing.HOST, inbox,
     script, self.log)
-  os.remove(dir .. "/pid")
-  os.execute(("(%s & echo $! > %s/pid; wait $!) 2>/dev/null &"):format(cmd, dir)) -- no "Killed" from sh
-  local deadline = core.now() + 10
-  while not self.pid and core.now() < deadline do
-    self.pid = tonumber(files.read(dir .. "/pid") or "")
-    core.sleep(0.01)
-  end
-  running[#running + 1] = self.pid
-  while core.now() < deadline do
-    local port = (files.read(self.log) or ""):sub(logged + 1):match("listening on 127%.0%.0%.1:(%d+)")
-    if port and sandbox.alive(self.pid) then
-      self.url = "http://127.0.0.1:" .. port
-      self.session = core.session({ timeout = 10 })
-      return self
-    end
-    core.sleep(0.05)
-  end
-  error("justclick serve did not start: " .. (files.read(self.log) or ""))
+  self.pid, self.url = serving.launch(cmd, dir, self.log, running)
+  self.session = core.session({ timeout = 10 })
+  return self
 end
 
 function Server:post(body)

@@ -8,6 +8,7 @@ local sandbox = require "support.sandbox"
 local importing = require "support.importing"
 local files = require "support.files"
 local shell = require "support.shell"
+local serving = require "support.serving"
 
 local SECRET = "serve-secret-0123456789"
 
@@ -34,30 +35,11 @@ local function start(dir, handler, options, secret, env)
   local script = dir .. "/handler.lua"
   files.write(script, handler)
   local self = setmetatable({ dir = dir, log = dir .. "/serve.log", inbox = dir .. "/inbox" }, Server)
-  local logged = #(files.read(self.log) or "")
   local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s %s serve --listen 127.0.0.1:0 --inbox %s %s %s >> %s 2>&1")
     :format(secret or SECRET, dir, env or "", importing.HOST, self.inbox, options or "", script, self.log)
-  -- Its pid, and its exit status once it ends, in files of their own (not an earlier start's).
-  os.remove(dir .. "/pid")
-  os.execute(("(%s & echo $! > %s/pid; wait $!; echo $? > %s/status) &"):format(cmd, dir, dir))
-  local deadline = core.now() + 10
-  while not self.pid and core.now() < deadline do
-    self.pid = tonumber(files.read(dir .. "/pid") or "")
-    core.sleep(0.01)
-  end
-  running[#running + 1] = self.pid -- stopped when the spec ends, even if it never listens
-  os.remove(dir .. "/status")
-  while core.now() < deadline do
-    -- this start's line, not one an earlier start left in the same log
-    local port = (files.read(self.log) or ""):sub(logged + 1):match("listening on 127%.0%.0%.1:(%d+)")
-    if port and sandbox.alive(self.pid) then
-      self.url = "http://127.0.0.1:" .. port
-      self.session = core.session({ timeout = 10 })
-      return self
-    end
-    core.sleep(0.05)
-  end
-  error("justclick serve did not start: " .. (files.read(self.log) or ""))
+  self.pid, self.url = serving.launch(cmd, dir, self.log, running)
+  self.session = core.session({ timeout = 10 })
+  return self
 end
 
 function Server:post(body, path)
