@@ -2,7 +2,7 @@
 # scripts/memcheck-serve.sh "VALGRIND COMMAND" HOST: `justclick serve` under valgrind, given
 # notifications verified, forged, oversized and sent again, a failing handler, /health, then
 # SIGTERM. Fails on any definite leak or invalid access (valgrind's exit status), or when the
-# receiver does not answer as it should.
+# receiver does not answer as it should. --no-confirm: no API here to read the bills back from.
 set -euo pipefail
 valgrind=$1 host=$2
 work=$(mktemp -d)
@@ -12,7 +12,7 @@ cat > "$work/handler.lua" <<'LUA'
 return function(event) if event.id == 7 then return nil, "refused" end return true end
 LUA
 JUSTCLICK_USER=memcheck JUSTCLICK_SECRET=$secret $valgrind "$host" serve --listen 127.0.0.1:0 \
-  --inbox "$work/inbox" --attempts 2 "$work/handler.lua" 2> "$work/log" &
+  --inbox "$work/inbox" --attempts 2 --no-confirm "$work/handler.lua" 2> "$work/log" &
 pid=$!
 for _ in $(seq 300); do
   port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/log")
