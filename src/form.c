@@ -439,18 +439,24 @@ static inline size_t path_entry(jc_form *f, int d, size_t arr, const key *k) {
   return at;
 }
 
-/* A new entry at the end of arr under the next integer key: PHP's zend_hash_next_index_insert.
-   NONE when memory runs out, or when PHP refuses: the next key (9223372036854775807) is taken.
-   Leaves room for one more array. */
-static size_t append(jc_form *f, size_t arr) {
+/* The key an append to arr takes: PHP's nNextFreeElement. */
+static key append_key(const jc_form *f, size_t arr) {
   key k;
-  uint64_t h;
-  size_t slot;
-  if (!reserve(f)) return NONE;
   k.s = NULL;
   k.n = 0;
   k.is_int = 1;
   k.i = f->a[arr].has_next_free ? f->a[arr].next_free : 0;
+  return k;
+}
+
+/* A new entry at the end of arr under the next integer key: PHP's zend_hash_next_index_insert.
+   NONE when memory runs out, or when PHP refuses: the next key (9223372036854775807) is taken.
+   Leaves room for one more array. */
+static size_t append(jc_form *f, size_t arr) {
+  key k = append_key(f, arr);
+  uint64_t h;
+  size_t slot;
+  if (!reserve(f)) return NONE;
   if ((slot = lookup(f, arr, &k, &h)) == NONE) return NONE;
   if (f->slot[slot] != 0 && !f->e[f->slot[slot] - 1].dead) return NONE;
   return add_entry(f, arr, &k, h, slot);
@@ -484,10 +490,28 @@ static void delete_top(jc_form *f, const char *name, size_t n) {
   for (int d = 0; d < PATH_CACHE; d++) f->path[d].arr = NONE;
 }
 
-/* Whether PHP's walk over the bracket groups of name[0..n), from the '[' at ip, goes past
-   max_depth levels: register_pair's walk, without touching the tree. PHP builds the levels
-   before it finds out and then deletes the whole top-level variable, which leaves nothing of
-   them; so they need not be built, and a body of names nested too deep costs no memory. */
+/* Which of the cookie prefixes a name or key s[0..n) starts with: "__Host-" and "__Secure-"
+   mean something to browsers, and PHP keeps a name from gaining one by its mangling. */
+enum { HOST_PREFIX = 1, SECURE_PREFIX = 2 };
+static unsigned cookie_prefix(const char *s, size_t n) {
+  if (n < 7 || s[0] != '_' || s[1] != '_') return 0;
+  if (memcmp(s, "__Host-", 7) == 0) return HOST_PREFIX;
+  if (n >= 9 && memcmp(s, "__Secure-", 9) == 0) return SECURE_PREFIX;
+  return 0;
+}
+
+/* PHP's php_is_forbidden_variable_name: key k (the mangled top-level name, or a key below it)
+   starts with a cookie prefix that the name as sent, `sent` (cookie_prefix of it, leading spaces
+   dropped, before mangling), does not. PHP then leaves the pair there: "a[__Host-x]=1" makes
+   a, and an empty one. */
+static int forbidden(const key *k, unsigned sent) {
+  return !k->is_int && (cookie_prefix(k->s, k->n) & ~sent) != 0;
+}
+
+/* Whether the bracket groups of name[0..n), from the '[' at ip, number more than max_depth as
+   PHP's walk counts them (an unmatched '[' is a level, and anything but '[' after a ']' ends
+   the name): whether the walk could get to its nesting check at level max_depth + 1. By the
+   bytes alone; reaches_limit says whether it does. */
 static int too_deep(const char *name, size_t n, size_t ip, int max_depth) {
   for (int level = 1; ip < n; level++) { /* name[ip] is a '[' */
     if (level > max_depth) return 1;
@@ -500,64 +524,130 @@ static int too_deep(const char *name, size_t n, size_t ip, int max_depth) {
   return 0;
 }
 
+enum { GROUP_KEY, GROUP_APPEND, GROUP_OPEN };
+
+/* The bracket group at name[*ip] (a '['), as PHP reads it: "[]", or a single blank in brackets,
+   appends (GROUP_APPEND); any other runs to the next ']' and is the key *k (GROUP_KEY); a '['
+   with no ']' after it is not an index (GROUP_OPEN, *ip unchanged). *ip: past the ']'. */
+static inline int read_group(const char *name, size_t n, size_t *ip, key *k) {
+  size_t start = *ip + 1, i = start;
+  const char *close;
+  if (i < n && jc_form_is_space(name[i])) i++;
+  if (i < n && name[i] == ']') {
+    *ip = i + 1;
+    *k = make_key("", 0); /* unused: the level appends */
+    return GROUP_APPEND;
+  }
+  close = memchr(name + i, ']', n - i);
+  if (close == NULL) return GROUP_OPEN;
+  *ip = (size_t)(close - name) + 1;
+  *k = make_key(name + start, (size_t)(close - name) - start);
+  return GROUP_KEY;
+}
+
+/* Whether PHP's walk over a name that too_deep found deep enough (top-level part name[0..var_len),
+   mangled) gets to level max_depth + 1, where PHP deletes the top-level variable. The walk
+   leaves earlier, deleting nothing, at a level where an append is refused (the array holds the
+   key 9223372036854775807 already) or a key is forbidden: register_pair's walk, which then
+   runs. An append is refused only in an array made before this pair: one the walk makes is
+   empty. Changes nothing in the tree (a lookup may rehash it); 0 when memory runs out (f->oom).
+   PHP builds the levels before it finds a name too deep, and then deletes the whole top-level
+   variable, which leaves nothing of them; so a name this finds too deep builds nothing, and a
+   body of such names costs no memory. */
+static int reaches_limit(jc_form *f, const char *name, size_t n, size_t var_len, unsigned sent) {
+  size_t arr = ROOT, ip = var_len, slot;
+  key index = make_key(name, var_len), next;
+  int append_here = 0;
+  int made = 0; /* arr is made by this walk */
+  uint64_t h;
+  for (int level = 1; level <= f->max_depth; level++) { /* name[ip] is a '[' */
+    int g = read_group(name, n, &ip, &next);
+    if (g == GROUP_OPEN) return 0;
+    if (append_here) {
+      if (!made) {
+        key k = append_key(f, arr);
+        if ((slot = lookup(f, arr, &k, &h)) == NONE) return 0;
+        if (f->slot[slot] != 0 && !f->e[f->slot[slot] - 1].dead) return 0; /* refused */
+      }
+      made = 1;
+    } else {
+      if (forbidden(&index, sent)) return 0;
+      if (!made) {
+        const entry *e;
+        if ((slot = lookup(f, arr, &index, &h)) == NONE) return 0;
+        e = f->slot[slot] != 0 ? &f->e[f->slot[slot] - 1] : NULL;
+        if (e != NULL && !e->dead && e->is_array) arr = e->v.arr;
+        else made = 1;
+      }
+    }
+    index = next;
+    append_here = g == GROUP_APPEND;
+    if (ip >= n || name[ip] != '[') return 0;
+  }
+  return 1;
+}
+
 /* Stores the value val[0..vlen) under the decoded name name[0..n) (cut at its first NUL by the
-   caller), which it mangles in place. */
+   caller), which it mangles in place. The walk is PHP's: at each level, the nesting check as it
+   is entered, then the level's group read, then the step for the key in hand (an append, or
+   the forbidden check and a lookup), which may leave the walk with nothing stored. */
 static void register_pair(jc_form *f, char *name, size_t n, const char *val, size_t vlen) {
   size_t var_len, ip, at;
   size_t arr = ROOT; /* the array that `index` is a key of */
   key index;
   int append_here = 0; /* index is "[]": append to arr */
   int level = 0;
+  unsigned sent; /* the cookie prefix of the name as sent */
 
   while (n > 0 && name[0] == ' ') {
     name++;
     n--;
   }
+  sent = cookie_prefix(name, n);
   for (var_len = 0; var_len < n && name[var_len] != '['; var_len++)
     if (name[var_len] == ' ' || name[var_len] == '.') name[var_len] = '_';
   if (var_len == 0) return; /* no name: PHP drops it */
   /* each level takes a byte at least: a short rest cannot nest too deep */
-  if (n - var_len > (size_t)f->max_depth && too_deep(name, n, var_len, f->max_depth)) {
+  if (n - var_len > (size_t)f->max_depth && too_deep(name, n, var_len, f->max_depth) &&
+      reaches_limit(f, name, n, var_len, sent)) {
     delete_top(f, name, var_len);
     f->dropped++;
     return;
   }
+  if (f->oom) return;
   index = make_key(name, var_len);
 
   for (ip = var_len; ip < n;) { /* name[ip] is a '[' */
     key next;
-    int next_append = 0;
-    size_t start;
-    level++;
-    start = ++ip;
-    if (ip < n && jc_form_is_space(name[ip])) ip++;
-    if (ip < n && name[ip] == ']') {
-      next_append = 1;
-      next = make_key("", 0); /* unused: the level appends */
-    } else {
-      const char *close = memchr(name + ip, ']', n - ip);
-      if (close == NULL) {
-        /* Not an index. At the first level the whole name is one plain variable, the '[' and
-           every ' ', '.' and '[' after it turned into '_'. Deeper down, the key in hand stays. */
-        if (level == 1) {
-          for (size_t i = var_len; i < n; i++)
-            if (name[i] == ' ' || name[i] == '.' || name[i] == '[') name[i] = '_';
-          index = make_key(name, n);
-        }
-        break;
-      }
-      ip = (size_t)(close - name);
-      next = make_key(name + start, ip - start);
+    int g;
+    if (++level > f->max_depth) { /* reaches_limit found it first: not reached */
+      delete_top(f, name, var_len);
+      f->dropped++;
+      return;
     }
-    at = append_here ? append(f, arr) : path_entry(f, level - 1, arr, &index);
+    g = read_group(name, n, &ip, &next);
+    if (g == GROUP_OPEN) {
+      /* Not an index. At the first level the whole name is one plain variable, the '[' and
+         every ' ', '.' and '[' after it turned into '_'. Deeper down, the key in hand stays. */
+      if (level == 1) {
+        for (size_t i = var_len; i < n; i++)
+          if (name[i] == ' ' || name[i] == '.' || name[i] == '[') name[i] = '_';
+        index = make_key(name, n);
+      }
+      break;
+    }
+    if (append_here) at = append(f, arr);
+    else if (forbidden(&index, sent)) return;
+    else at = path_entry(f, level - 1, arr, &index);
     if (at == NONE) return; /* out of memory (f->oom), or an append PHP refuses */
     arr = make_array(f, at);
     index = next;
-    append_here = next_append;
-    ip++;
+    append_here = g == GROUP_APPEND;
     if (ip < n && name[ip] != '[') break; /* the rest is ignored */
   }
-  at = append_here ? append(f, arr) : entry_for(f, arr, &index);
+  if (append_here) at = append(f, arr);
+  else if (forbidden(&index, sent)) return;
+  else at = entry_for(f, arr, &index);
   if (at != NONE) set_scalar(f, at, val, vlen);
 }
 

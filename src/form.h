@@ -27,16 +27,27 @@
  *    after -5); after the key 9223372036854775807 an append is dropped.
  *  - The last value given for a key wins, in the key's first place: a scalar then an array of
  *    the same name gives the array, an array then a scalar the scalar.
+ *  - Cookie prefixes: a key (the mangled top-level name, or any key below it) that starts with
+ *    "__Host-" or "__Secure-" when the name as sent (leading spaces dropped, not yet mangled)
+ *    does not start with the same prefix is forbidden: the pair stores nothing, but the levels
+ *    before the key stay made ("_.Host-x=1" is dropped; "a[__Host-x]=1" makes a, empty;
+ *    "__Host-a[__Host-b]=1" is kept).
  *  - max_input_nesting_level: a name whose bracket groups number more than it (counted as PHP
  *    does, an unmatched '[' included) is dropped, and PHP also deletes what its top-level
  *    variable held so far ("a[x]=1&a[..65 levels..]=2" leaves no a at all).
+ *  - The order of those checks, PHP's walk over a name: at each level, the nesting check as the
+ *    level is entered, then the level's group read, then the key in hand: an append, refused
+ *    after the key 9223372036854775807, or the forbidden check. A refused append or a forbidden
+ *    key at a level within the limit leaves the walk before the nesting check can delete
+ *    anything: "_[9223372036854775807]=a&_[][b][c][d][e]=x" under a nesting level of 3 keeps _.
  *  - max_input_vars: as $_POST does it, which is not parse_str's way. $_POST stores a pair, then
  *    counts it, and stops once the count is past the limit: it keeps max_input_vars + 1 pairs,
  *    empty pieces counted (parse_str keeps max_input_vars and skips empty pieces).
  *
  * dropped: the pairs lost to the two limits: each pair nested too deep, and each pair past
  * max_input_vars whose name PHP would have kept. What a too-deep pair deleted besides itself is
- * not counted again. (Appends after the largest integer key are lost too, but not to a limit.)
+ * not counted again. (Appends after the largest integer key and forbidden keys are lost too,
+ * but not to a limit.)
  *
  * In Lua (jc_form_push, parse_query): every value is a string, and every PHP array a table. The
  * entries at the start of an array whose keys are 0, 1, 2... in order become the Lua sequence
@@ -50,7 +61,8 @@
  *
  * Memory and time: linear in the body: 150 to 250 bytes for each level of each name kept (a
  * body of names nested too deep costs no more than the first block below, since they are
- * dropped before anything is built). One malloc a parse holds the form, the body's copy and
+ * dropped before anything is built: a walk that only looks finds whether PHP's gets to the
+ * limit). One malloc a parse holds the form, the body's copy and
  * room for the first entries (len/16 + 8 of them, at most 256: about 27 KB); a form that needs
  * more grows apart from it. Keys are found through one hash table, hashed with a cheap seeded
  * hash; a lookup that probes more than 32 slots turns the parse over to SipHash under a random

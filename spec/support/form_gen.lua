@@ -39,20 +39,30 @@ local numeric = {
 local top_pieces = {
   "a", "b", "x", "0", "1", "5", "-1", "07", " ", "  ", ".", "a.b", "a b", " a", "+a", "%20a", "a+",
   "%2E", "%00", "%zz", "%", "%4", "%5B", "%5D", "%5b", "]", "a]", "%3D", "%26", "%2B", "GLOBALS",
-  "this", "\t", "%09", "_", "",
+  "this", "\t", "%09", "_", "", "__Host-a", "__Secure-", "_.Host-x", "._Secure-a", "_%2EHost-", "_[Host-",
 }
 
 local inner_pieces = {
   "", "", " ", "\t", "%09", "%20", "+", "  ", " x", "x ", "\n", "%0B", "\f", "\r", "%A0", "%85",
   "a", "b", "x", "[", "a[b", "[]", "%5B", "%5D", ".", "a.b", "a b", "%00", "a%00b", "=", "%3D",
+  "__Host-x", "__Secure-", "_.Host-",
 }
 
 --- A name: a top-level part and up to a few bracket groups (now and then some 60 to 70),
--- each group well formed or not. `pool` holds names already used in the body.
+-- each group well formed or not; keys with the cookie prefixes PHP guards ("__Host-",
+-- "__Secure-"). `pool` holds names already used in the body; one used again may get an append,
+-- and then levels up to past the limit, where an append PHP refuses meets its nesting check.
 function form_gen.name(pool, opts)
   if #pool > 0 and random() < 0.3 then
     local n = pick(pool)
-    if random() < 0.3 then n = n .. "[]" end
+    local r = random()
+    if r < 0.3 then
+      n = n .. "[]"
+    elseif r < 0.38 then
+      n = n .. "[9223372036854775807]" -- after it, PHP refuses an append
+    elseif r < 0.5 then
+      n = n .. "[]" .. ("[" .. pick({ ident(), "" }) .. "]"):rep(random(0, opts.max_depth + 1))
+    end
     return n
   end
   local r = random()
