@@ -15,11 +15,12 @@ local serving = require "support.serving"
 local SECRET = "disk-secret-0123456789"
 local PAGE = 4096 -- tmpfs hands out whole pages, ext4 (-b 4096) blocks: the last has room until full
 
--- A signed paid notification for bill id; pad: bytes in a field the hash does not cover.
-local function notification(id, pad)
+-- A signed paid notification for bill id; pad: bytes in a field the hash does not cover;
+-- secret: the key it is signed with (default SECRET).
+local function notification(id, pad, secret)
   local paid = "2026-11-23 10:00:00"
   return ("id=%d&email=buyer%%40example.com&paid=2026-11-23+10%%3A00%%3A00&last_payment_sum=1500&pad=%s&hash=%s")
-    :format(id, ("x"):rep(pad or 0), core.md5(id .. "buyer@example.com" .. paid .. SECRET))
+    :format(id, ("x"):rep(pad or 0), core.md5(id .. "buyer@example.com" .. paid .. (secret or SECRET)))
 end
 
 -- The bytes the inbox's event record of body takes (inbox.h: "E key time len bodysum headsum\n"
@@ -35,14 +36,15 @@ local running = {}
 
 -- Starts `justclick serve` with the handler (Lua source), its inbox at inbox; waits until it
 -- listens. The handler sees COUNT (a file outside the disk under test), FILLER and INBOX.
--- --no-confirm: there is no API here to read the bills back from; the disk is under test.
-local function start(dir, inbox, handler)
+-- Without sb (a sandbox to read the bills back from), --no-confirm: the disk is under test.
+local function start(dir, inbox, handler, sb)
   local script = dir .. "/handler.lua"
   files.write(script, handler)
   local self = setmetatable({ dir = dir, log = dir .. "/serve.log", inbox = inbox }, Server)
-  local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s COUNT=%s/count FILLER=%s.filler INBOX=%s %s serve"
-    .. " --listen 127.0.0.1:0 --no-confirm --inbox %s %s >> %s 2>&1"):format(SECRET, dir, inbox, inbox, importing.HOST, inbox,
-    script, self.log)
+  local account = sb and ("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s"):format(sandbox.user,
+    sandbox.secret, sb.api_url) or ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s"):format(SECRET)
+  local cmd = ("%s COUNT=%s/count FILLER=%s.filler INBOX=%s %s serve --listen 127.0.0.1:0 %s --inbox %s %s >> %s 2>&1")
+    :format(account, dir, inbox, inbox, importing.HOST, sb and "" or "--no-confirm", inbox, script, self.log)
   self.pid, self.url = serving.launch(cmd, dir, self.log, running)
   self.session = core.session({ timeout = 10 })
   return self
@@ -135,15 +137,17 @@ describe("justclick serve on a disk that runs out #lua54", function()
       -- Starts the receiver with FILL on the small disk and brings it to a full disk: 100001's handler
       -- began; 100002 is stored, padded so that the inbox ends exactly at a page's end (no slack in
       -- its last page); then the handler fills the rest of the disk and returns true.
-      local function fill_under_handler()
-        local s = start(dir, disk .. "/inbox", FILL)
-        assert.are.equal(200, s:post(notification(100001)))
+      -- sb: a sandbox whose bills 100001 and 100002 are paid, to confirm them against.
+      local function fill_under_handler(sb)
+        local s = start(dir, disk .. "/inbox", FILL, sb)
+        local secret = sb and sandbox.secret
+        assert.are.equal(200, s:post(notification(100001, 0, secret)))
         local deadline = core.now() + 10
         while not files.read(dir .. "/count.started") and core.now() < deadline do core.sleep(0.02) end
         local size = #files.read(s.inbox) -- the try of 100001 is written: it began
         local pad = 0
-        while (size + record_size(notification(100002, pad))) % PAGE ~= 0 do pad = pad + 1 end
-        assert.are.equal(200, s:post(notification(100002, pad)))
+        while (size + record_size(notification(100002, pad, secret))) % PAGE ~= 0 do pad = pad + 1 end
+        assert.are.equal(200, s:post(notification(100002, pad, secret)))
         assert.are.equal(0, #files.read(s.inbox) % PAGE)
         files.write(dir .. "/count.go", "")
         return s
@@ -182,6 +186,31 @@ describe("justclick serve on a disk that runs out #lua54", function()
           assert.are.same({ [100001] = 1, [100002] = 1, [100003] = 1 }, runs(dir))
           assert.is_truthy(files.read(s.log):find("room again", 1, true), files.read(s.log))
         end)
+
+      it("reads the waiting event's bill back once while blocked, not once a second, and handles it once", function()
+        local sb = sandbox.start()
+        local ok, failure = pcall(function()
+          local client = sb:client()
+          for i = 1, 2 do
+            local id = assert(client:create_order({ bill_email = "buyer@example.com", bill_tag = tostring(i),
+              goods = { { good_name = "sales" } } })).bill_id
+            assert.are.equal(100000 + i, id)
+            assert(client:update_order_status(id, "paid", { date = os.time() }))
+          end
+          local s = fill_under_handler(sb)
+          s:await(function(h) return h.handled == 1 and h.blocked ~= nil end, "blocked")
+          local before = sb:stats().requests
+          core.sleep(3.5) -- about three rounds of the loop, each of which began no try
+          local reads = sb:stats().requests - before
+          assert.is_true(reads <= 1, ("%d reads of the bill while blocked"):format(reads))
+          os.remove(s.inbox .. ".filler")
+          s:await(function(h) return h.pending == 0 end, "resumed")
+          assert.are.same({ [100001] = 1, [100002] = 1 }, runs(dir), files.read(s.log))
+          assert.is_falsy(files.read(s.log):find("not confirmed", 1, true), files.read(s.log))
+        end)
+        sb:stop()
+        assert(ok, failure)
+      end)
     end)
   end
 
