@@ -273,16 +273,19 @@ local function list(ids)
   return table.concat(shown, ", ")
 end
 
--- Whether a bill as GetBills lists it may hold a row's goods: it lists a good whose name it
--- cannot read (then what it names is not all it holds) or that is a number (a good_id, which
--- says nothing of the product code), or none, or every product code of the row among them.
--- (Only a pre-filter: getOrderDetails decides.)
+-- Whether GetBills lists a good without its product code: no name, or a number (a good_id, not
+-- the product code CreateOrder takes). A listing with one names not all the bill holds.
+local function uncoded(g)
+  return g.good_name == nil or tostring(g.good_name):match("^%s*%d+%s*$") ~= nil
+end
+
+-- Whether a bill as GetBills lists it may hold a row's goods: it lists a good without its
+-- product code (uncoded), or none, or every product code of the row among them. (Only a
+-- pre-filter: getOrderDetails decides.)
 local function may_hold(bill, rows)
   local held = {}
   for _, g in ipairs(bill.goods or {}) do
-    -- a good it cannot name, or names by number (a good_id, not the product code CreateOrder takes)
-    local name = g.good_name
-    if name == nil or tostring(name):match("^%s*%d+%s*$") then return true end
+    if uncoded(g) then return true end
     held[code(g.good_name)] = true
   end
   if next(held) == nil then return true end
@@ -301,8 +304,7 @@ end
 local function contradicts(bill, items)
   local listed = {}
   for _, g in ipairs(bill and bill.goods or {}) do
-    -- a listing that names not all it holds, or names them by number (may_hold), tells nothing
-    if g.good_name == nil or tostring(g.good_name):match("^%s*%d+%s*$") then return false end
+    if uncoded(g) then return false end -- a listing that names not all it holds tells nothing
     listed[#listed + 1] = { name = code(g.good_name), sum = g.good_sum }
   end
   if #listed == 0 then return false end
