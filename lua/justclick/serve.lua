@@ -162,7 +162,7 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
     -- again, then parked); a code 8 no try
     local held = blocked[inbox]
     local order, cerr
-    if type(held) == "table" and held.key == stored.key and held.order and core.now() - held.at < 60 then
+    if held and held.key == stored.key and held.order and core.now() - held.at < 60 then
       order = held.order
     else
       order, cerr = client:confirm(event)
@@ -187,11 +187,10 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
       say("no handler begins, and new events are answered 503, until the inbox has room for a handler's outcome: %s",
         tostring(berr))
     end
-    local held = blocked[inbox]
-    if type(held) ~= "table" or held.key ~= stored.key or held.order ~= event.confirmed then
-      held = { key = stored.key, order = event.confirmed, at = core.now() }
+    local held = blocked[inbox] -- the same read kept: its time stays that of the read
+    if not (held and held.key == stored.key and held.order == event.confirmed) then
+      blocked[inbox] = { key = stored.key, order = event.confirmed, at = core.now() }
     end
-    blocked[inbox] = held
     core.sleep(1)
     return false
   elseif blocked[inbox] then
