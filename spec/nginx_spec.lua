@@ -6,7 +6,7 @@ local cjson = require "cjson"
 local sandbox = require "support.sandbox"
 local nginx = require "support.nginx"
 
--- What every location that stands for JustClick holds (README, "In nginx"), over http here.
+-- What every location that stands for JustClick holds (docs/nginx.md), over http here.
 local UPSTREAM = [[
       internal;
       proxy_next_upstream off;
@@ -499,7 +499,7 @@ describe("inside nginx", function()
     end)
   end)
 
-  describe("with the README's TLS lines", function()
+  describe("with the TLS lines of docs/nginx.md", function()
     local tls, dir
 
     -- The peer: a TLS server of the same nginx, with a self-signed certificate for localhost,
@@ -511,7 +511,7 @@ describe("inside nginx", function()
       assert(os.execute(("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/key.pem -out %s/cert.pem "
         .. "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null"):format(dir, dir)))
       local peer = nginx.free_port()
-      -- A location with the README's TLS lines.
+      -- A location with the TLS lines of docs/nginx.md.
       local function location(name, trusted)
         return ([[
     location /NAME/ {
