@@ -6,7 +6,7 @@
 #include <string.h>
 #include <lualib.h> /* LUA_FILEHANDLE, in Lua 5.1 */
 #include "compat.h"
-#include "limits.h"
+#include "../pure/limits.h"
 
 #if LUA_VERSION_NUM < 503
 int jc_compat_isinteger(lua_State *L, int i) {

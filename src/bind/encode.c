@@ -20,8 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
-#include "phpfmt.h"
-#include "core.h"
+#include "../pure/phpfmt.h"
+#include "support.h"
+#include "encode.h"
 
 enum { V_STRING, V_INTEGER, V_FLOAT, V_BOOLEAN, V_TABLE };
 
@@ -236,7 +237,7 @@ static void add_path_part(path_text *b, const jc_item *it, int first) {
 }
 
 /* Level of the Lua code that called the core, seen from a body run by jc_query_call: 0 is
-   protected_call, 1 the core function (build_query, sign...). */
+   support.c's protected_call, 1 the core function (build_query, sign...). */
 #define CALLER 2
 
 /* `refused` is set once the message is made: a finalizer's error raised while it is allocated
@@ -888,65 +889,6 @@ void jc_memo_close(lua_State *L, jc_memo *m) {
   memset(m, 0, sizeof *m);
 }
 
-/* ---- the Lua side ---- */
-
-typedef struct {
-  jc_query *q;
-  jc_query_body body;
-  void *ud;
-} protected_job;
-
-/* Runs in lua_pcall: the params at 1, the job at 2. */
-static int protected_call(lua_State *L) {
-  protected_job *job = (protected_job *)lua_touserdata(L, 2);
-  lua_settop(L, 1);
-  job->body(L, job->q, job->ud);
-  return 1;
-}
-
-int jc_query_call(lua_State *L, int params, jc_query_body body, void *ud, int safe) {
-  jc_state *s = jc_state_of(L);
-  jc_query own;
-  protected_job job;
-  int shared, status, refused;
-  memset(&own, 0, sizeof own);
-  params = lua_absindex(L, params);
-  /* Before the claim: Lua 5.1 and LuaJIT allocate a closure for a C function, and a finalizer
-     that raises there must not leave the scratch claimed for good. */
-  lua_pushcfunction(L, protected_call);
-  lua_pushvalue(L, params);
-  lua_pushlightuserdata(L, &job);
-  shared = !s->busy;
-  job.q = shared ? &s->query : &own;
-  job.q->refused = 0;
-  job.body = body;
-  job.ud = ud;
-  s->busy = 1;
-  status = lua_pcall(L, 2, 1, 0);
-  refused = status == LUA_ERRRUN && job.q->refused; /* read before the scratch goes */
-  if (shared) {
-    jc_query_trim(&s->query);
-    s->busy = 0;
-  } else {
-    jc_query_free(&own);
-  }
-  if (status == LUA_OK) return 1;
-  if (!refused) return lua_error(L);
-  if (safe) return 0;
-  luaL_where(L, 1); /* the Lua code that called the core function */
-  lua_pushliteral(L, "justclick: ");
-  lua_pushvalue(L, -3);
-  lua_concat(L, 3);
-  return lua_error(L);
-}
-
-/* A core function's safe form: nil and the problem when its input was refused. */
-int jc_query_refused(lua_State *L) {
-  lua_pushnil(L);
-  lua_insert(L, -2);
-  return 2;
-}
-
 size_t jc_query_options(lua_State *L, int idx) {
   size_t max_vars = JC_DEFAULT_MAX_VARS;
   if (lua_isnoneornil(L, idx)) return max_vars;
@@ -986,42 +928,4 @@ void jc_query_trim(jc_query *q) {
     q->keys = NULL;
     q->keys_cap = 0;
   }
-}
-
-static void build_query_body(lua_State *L, jc_query *q, void *ud) {
-  jc_query_encode(L, q, 1, *(const size_t *)ud, 0);
-  lua_pushlstring(L, q->out.data, q->out.len);
-}
-
-static int build_query_call(lua_State *L, int safe) {
-  size_t max_vars;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  max_vars = jc_query_options(L, 2);
-  return jc_query_call(L, 1, build_query_body, &max_vars, safe) ? 1 : jc_query_refused(L);
-}
-
-/* build_query(params [, options]) -> string */
-static int l_build_query(lua_State *L) {
-  return build_query_call(L, 0);
-}
-
-/* safe.build_query(params [, options]) -> string | nil, problem */
-static int l_safe_build_query(lua_State *L) {
-  return build_query_call(L, 1);
-}
-
-static const luaL_Reg functions[] = {
-  {"build_query", l_build_query},
-  {NULL, NULL},
-};
-
-static const luaL_Reg safe_functions[] = {
-  {"build_query", l_safe_build_query},
-  {NULL, NULL},
-};
-
-int jc_open_query(lua_State *L) {
-  jc_add_functions(L, functions);
-  jc_add_safe_functions(L, safe_functions);
-  return 0;
 }

@@ -1,11 +1,12 @@
-/* Lua table -> the exact bytes of PHP's http_build_query, refusing what PHP would alter. */
-#ifndef JC_QUERY_H
-#define JC_QUERY_H
+/* Lua table -> the exact bytes of PHP's http_build_query, refusing what PHP would alter: the
+   encoder that build_query and sign share, run through the call protocol of support.h. */
+#ifndef JC_ENCODE_H
+#define JC_ENCODE_H
 
 #include <stdint.h>
 #include <lua.h>
-#include "buffer.h"
-#include "limits.h"
+#include "../pure/buffer.h"
+#include "../pure/limits.h"
 
 struct jc_item;
 struct jc_sort_key;
@@ -46,7 +47,7 @@ typedef struct {
 
 /* Scratch space that one encoder reuses from call to call, so that a call in the steady state
    allocates nothing. Owned by the module's state userdata; freed by jc_query_free. */
-typedef struct {
+typedef struct jc_query {
   jc_buf out;             /* the query being written */
   jc_buf key;             /* the encoded key of the node being written, e.g. goods%5B0%5D */
   struct jc_item *items;  /* a stack of the entries of the nodes on the current key path */
@@ -65,32 +66,10 @@ void jc_query_free(jc_query *q);
 /* Frees scratch buffers that one large call left oversized. */
 void jc_query_trim(jc_query *q);
 
-/* Adds build_query to the module table on top of the stack, and to its `safe` table the form
-   that returns nil and the problem instead of raising it. */
-int jc_open_query(lua_State *L);
-
 /* Reads the options table at `idx` (absent, nil or a table) and returns max_input_vars. */
 size_t jc_query_options(lua_State *L, int idx);
 
-/* What a call does with the scratch it is given: reads the params table at stack index 1, and
-   pushes its one result. */
-typedef void (*jc_query_body)(lua_State *L, jc_query *q, void *ud);
-
-/* Runs body(L, q, ud) under lua_pcall, with the params table at `params`, and returns 1 with its
-   result on the stack. Any allocation of a Lua object may run a finalizer that calls the core
-   again, so a call claims the module's scratch for its whole length, and a call that finds it
-   claimed (or the module's state finalized) gets a private scratch instead. Whether the body
-   returns or raises, the claim is released and the scratch trimmed (a private one freed) first.
-   When the encoder refused the input (a key or value PHP would not read back, too many
-   variables; see jc_query_refuse), the call raises "WHERE: justclick: PROBLEM" for the Lua code
-   that called the core, or, when `safe`, returns 0 with PROBLEM on the stack, as cjson.safe
-   does. Any other error (memory, an interrupt) is raised again as it came. */
-int jc_query_call(lua_State *L, int params, jc_query_body body, void *ud, int safe);
-
-/* After jc_query_call returned 0: pushes nil under the problem, and returns 2. */
-int jc_query_refused(lua_State *L);
-
-/* Inside a body: refuses the input with the problem msg (see jc_query_call). */
+/* Inside a body: refuses the input with the problem msg (see support.h's jc_query_call). */
 _Noreturn void jc_query_refuse(lua_State *L, jc_query *q, const char *msg);
 
 /* Inside a body: raises "WHERE: msg", WHERE being the position of the Lua code that called the

@@ -30,10 +30,11 @@
 #include <string.h>
 #include <curl/curl.h>
 #include <lauxlib.h>
-#include "core.h"
+#include "../pure/limits.h"
+#include "../pure/sys.h"
+#include "../pure/version.h"
+#include "support.h"
 #include "http.h"
-#include "limits.h"
-#include "sys.h"
 
 #define JC_SESSION_TYPE "justclick.session"
 #define JC_MULTI_TYPE "justclick.multi"

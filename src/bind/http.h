@@ -1,6 +1,6 @@
 /* libcurl sessions: core.session, core.multi. */
-#ifndef JC_HTTP_H
-#define JC_HTTP_H
+#ifndef JC_BIND_HTTP_H
+#define JC_BIND_HTTP_H
 
 #include <lua.h>
 

@@ -1,11 +1,11 @@
 /*
  * The notification receiver behind `justclick serve`: libmicrohttpd threads take POSTs, check
- * them (notify.c, on form.c's parse, without Lua), store the verified ones in the inbox
- * (inbox.c: fsynced before the reply) and answer; the Lua thread takes the stored events one by
+ * them (pure/notice.c, on pure/form.c's parse, without Lua), store the verified ones in the inbox
+ * (pure/inbox.c: fsynced before the reply) and answer; the Lua thread takes the stored events one by
  * one and runs the shop's handler (lua/justclick/serve.lua).
  *
- *   local inbox = core.inbox(path)            -- nil, message when it cannot be opened or is in use
- *   local inbox = core.inbox(path, "r")       -- read-only: an existing inbox ("no inbox at PATH"),
+ *   local inbox = receiver.inbox(path)        -- nil, message when it cannot be opened or is in use
+ *   local inbox = receiver.inbox(path, "r")   -- read-only: an existing inbox ("no inbox at PATH"),
  *                                             -- no lock, never changed; parked, counts, close only
  *   inbox:listen{host =, port =, secret =, max_body = 65536, timeout = 10, connections = 64}
  *   inbox:port()                              -- the port it listens on (port 0: a free one)
@@ -39,12 +39,12 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <lauxlib.h>
-#include "core.h"
-#include "serve.h"
-#include "sys.h"
-#include "form.h"
-#include "inbox.h"
-#include "notify.h"
+#include "../pure/form.h"
+#include "../pure/inbox.h"
+#include "../pure/notice.h"
+#include "../pure/sys.h"
+#include "support.h"
+#include "receiver.h"
 
 #define JC_INBOX_TYPE "justclick.inbox"
 
@@ -548,7 +548,7 @@ static const luaL_Reg inbox_methods[] = {
   {"stopping", l_stopping}, {"close", l_close}, {NULL, NULL},
 };
 
-int jc_open_serve(lua_State *L) {
+int jc_open_receiver(lua_State *L) {
   jc_new_type(L, JC_INBOX_TYPE, inbox_methods, l_close);
   lua_pushcfunction(L, l_inbox);
   lua_setfield(L, -2, "inbox");

@@ -6,13 +6,87 @@
  * Infinity or hex numbers), its fields are checked, its hash is verified in C, and integral
  * numbers become Lua integers: cjson gives floats for every JSON number under Lua 5.4.
  * JSON null stays cjson.null, which is justclick.null.
+ *
+ * verify_reply(reply, secret) -> boolean: md5(error_code . "::" . error_text . "::" . secret) ==
+ * reply.hash, compared in constant time.
  */
 #include <math.h>
 #include <lauxlib.h>
-#include "core.h"
-#include "limits.h"
+#include "../pure/limits.h"
+#include "../pure/md5.h"
+#include "../pure/phpfmt.h"
+#include "support.h"
 #include "reply.h"
-#include "sign.h"
+
+/* The text PHP's "$code::$text" interpolation gives a decoded JSON scalar. cjson decodes every
+   number as a float in Lua 5.4 ("error_code": 0 arrives as 0.0), while PHP's json_decode keeps
+   integers as ints: integral values are therefore written as integers. Returns 0 for values PHP
+   would not interpolate as scalars. */
+static int php_text(lua_State *L, int idx, char num[JC_NUMBUF], jc_slice *out) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+      out->p = "";
+      out->n = 0;
+      return 1;
+    case LUA_TLIGHTUSERDATA: /* justclick.null is PHP's null: "" */
+      out->p = "";
+      out->n = 0;
+      return lua_touserdata(L, idx) == NULL;
+    case LUA_TBOOLEAN:
+      out->p = "1";
+      out->n = lua_toboolean(L, idx) ? 1 : 0;
+      return 1;
+    case LUA_TSTRING:
+      out->p = lua_tolstring(L, idx, &out->n);
+      return 1;
+    case LUA_TNUMBER: {
+      lua_Number d = lua_tonumber(L, idx);
+      out->p = num;
+      if (lua_isinteger(L, idx)) {
+        out->n = jc_fmt_integer(lua_tointeger(L, idx), num);
+      } else if (d == floor(d) && d >= -JC_INTEGER_BOUND && d < JC_INTEGER_BOUND) {
+        out->n = jc_fmt_integer((lua_Integer)d, num);
+      } else {
+        out->n = jc_fmt_double(d, num);
+      }
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}
+
+static int reply_verified(lua_State *L, int reply, const char *secret, size_t secret_len) {
+  char code_num[JC_NUMBUF], text_num[JC_NUMBUF];
+  jc_slice code, text;
+  const char *given;
+  size_t given_len;
+  int ok;
+  reply = lua_absindex(L, reply);
+  lua_getfield(L, reply, "error_code");
+  lua_getfield(L, reply, "error_text");
+  lua_getfield(L, reply, "hash");
+  given = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &given_len) : NULL;
+  ok = given != NULL && given_len == JC_MD5_HEX && php_text(L, -3, code_num, &code) &&
+       php_text(L, -2, text_num, &text);
+  if (ok) {
+    char hex[JC_MD5_HEX];
+    jc_md5_joined(code, text, (jc_slice){secret, secret_len}, hex);
+    ok = jc_md5_same(hex, given);
+  }
+  lua_pop(L, 3);
+  return ok;
+}
+
+/* verify_reply(reply, secret) -> boolean, compared in constant time */
+static int l_verify_reply(lua_State *L) {
+  size_t secret_len;
+  const char *secret;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  secret = luaL_checklstring(L, 2, &secret_len);
+  lua_pushboolean(L, reply_verified(L, 1, secret, secret_len));
+  return 1;
+}
 
 static const char cjson_decode_key = 0; /* registry[&cjson_decode_key]: our decode function */
 
@@ -92,11 +166,12 @@ static int l_decode_reply(lua_State *L) {
   lua_getfield(L, 3, "hash");
   if (lua_type(L, -1) != LUA_TSTRING) return refuse(L, "the reply has no hash");
   lua_settop(L, 3);
-  lua_pushboolean(L, jc_reply_verified(L, 3, secret, secret_len));
+  lua_pushboolean(L, reply_verified(L, 3, secret, secret_len));
   return 2;
 }
 
 static const luaL_Reg functions[] = {
+  {"verify_reply", l_verify_reply},
   {"decode_reply", l_decode_reply},
   {NULL, NULL},
 };

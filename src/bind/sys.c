@@ -1,15 +1,14 @@
-/* What the module needs of the system: time, sleep, CPU time, whether a file is a terminal. */
+/* What the module needs of the system: time, sleep, whether a file is a terminal. */
 #define _GNU_SOURCE /* nanosleep, fileno, CLOCK_BOOTTIME */
 #include <errno.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/resource.h>
 #include <lauxlib.h>
 #include "compat.h"
+#include "../pure/sys.h"
+#include "support.h"
 #include "sys.h"
-
-volatile sig_atomic_t jc_interrupted = 0;
 
 /* sleep(seconds): the pause between attempts, at most an hour. Another signal only interrupts
    it; SIGINT in the host (jc_interrupted, checked before each wait) ends it. */
@@ -67,23 +66,12 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
-/* _bench_cpu() -> seconds of CPU this process has used, user and system, as getrusage counts
-   them: what the benchmarks compare with PHP's getrusage. For bench/ only. */
-static int l_bench_cpu(lua_State *L) {
-  struct rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  lua_pushnumber(L, (lua_Number)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-                        (lua_Number)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6);
-  return 1;
-}
-
 static const luaL_Reg functions[] = {
   {"sleep", l_sleep},
   {"now", l_now},
   {"time", l_time},
   {"boottime", l_boottime},
   {"isatty", l_isatty},
-  {"_bench_cpu", l_bench_cpu},
   {NULL, NULL},
 };
 

@@ -21,10 +21,11 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include "core.h"
-#include "limits.h"
-#include "secret.h"
-#include "sys.h"
+#include "../modules/preload.h"
+#include "../pure/limits.h"
+#include "../pure/secretfile.h"
+#include "../pure/sys.h"
+#include "../pure/version.h"
 
 enum { EXIT_SCRIPT = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 

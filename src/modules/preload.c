@@ -1,8 +1,10 @@
 /* For programs that carry justclick inside (the host, the fuzz harnesses): registers
-   justclick.core, linked in, and the embedded Lua modules (justclick, justclick.import) in
-   package.preload, so that require finds them before any file on the paths. */
+   justclick.core and justclick.receiver, linked in, and the embedded Lua modules (justclick,
+   justclick.import...) in package.preload, so that require finds them before any file on the
+   paths. */
 #include <lauxlib.h>
-#include "core.h"
+#include "modules.h"
+#include "preload.h"
 
 /* The Lua modules, embedded by the build (build/embedded.c, from tools/embed.lua). */
 struct jc_embedded {
@@ -24,6 +26,8 @@ void jc_preload(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushcfunction(L, luaopen_justclick_core);
   lua_setfield(L, -2, "justclick.core");
+  lua_pushcfunction(L, luaopen_justclick_receiver);
+  lua_setfield(L, -2, "justclick.receiver");
   for (const struct jc_embedded *m = jc_embedded_modules; m->name != NULL; m++) {
     lua_pushlightuserdata(L, (void *)m);
     lua_pushcclosure(L, load_embedded_module, 1);

@@ -1,6 +1,6 @@
 #include <stdlib.h>
 #include <stdint.h>
-#include <lauxlib.h>
+#include <string.h>
 #include "buffer.h"
 
 void jc_buf_free(jc_buf *b) {
@@ -24,12 +24,8 @@ static int grow(jc_buf *b, size_t n) {
   return 1;
 }
 
-char *jc_buf_grow(lua_State *L, jc_buf *b, size_t n) {
-  if (!grow(b, n)) {
-    lua_pushliteral(L, "not enough memory");
-    lua_error(L);
-  }
-  return b->data + b->len;
+char *jc_buf_try_reserve(jc_buf *b, size_t n) {
+  return grow(b, n) ? b->data + b->len : NULL;
 }
 
 int jc_buf_try_add(jc_buf *b, const void *p, size_t n) {

@@ -1,6 +1,6 @@
 /*
- * PHP form bytes -> a tree, as PHP 8 builds $_POST (the rules: form.h), and parse_query, its
- * Lua face.
+ * PHP form bytes -> a tree, as PHP 8 builds $_POST (the rules: form.h), and a walk over it;
+ * parse_query, its Lua face, is bind/form.c.
  *
  * The tree: every PHP array is an `array` record, every key of one an `entry`, both in flat
  * vectors and named by index. An array keeps its entries in insertion order as a linked list;
@@ -20,8 +20,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <lauxlib.h>
-#include "compat.h"
 #include "form.h"
 
 #define NONE SIZE_MAX
@@ -122,19 +120,6 @@ static inline key make_key(const char *s, size_t n) {
   if (!neg) k.i = (int64_t)v;
   else k.i = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
   return k;
-}
-
-static size_t fmt_int(int64_t v, char *buf) {
-  char tmp[24];
-  size_t n = 0, i = 0;
-  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-  do {
-    tmp[n++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u != 0);
-  if (v < 0) buf[i++] = '-';
-  while (n > 0) buf[i++] = tmp[--n];
-  return i;
 }
 
 /* ---- hashing: SipHash-1-3 under a key drawn for each parse ---- */
@@ -823,144 +808,65 @@ int jc_form_scalar(const jc_form *f, const char *name, size_t n, const char **va
   return 1;
 }
 
-/* ---- Lua ---- */
+/* ---- the walk ---- */
 
-static int size_to_int(size_t n) {
-  return n > INT_MAX ? INT_MAX : (int)n;
+void jc_form_sizes(const jc_form *f, size_t *seq, size_t *other) {
+  const array *r = &f->a[ROOT];
+  *seq = r->prefix;
+  *other = r->live - r->prefix;
 }
 
-static void open_table(lua_State *L, const jc_form *f, size_t a) {
-  const array *r = &f->a[a];
-  lua_createtable(L, size_to_int(r->prefix), size_to_int(r->live - r->prefix));
+void jc_form_start(jc_form_cursor *c, const jc_form *f) {
+  c->f = f;
+  c->arr = ROOT;
+  c->at = f->a[ROOT].first;
+  c->depth = 0;
 }
 
-/* Pushes e's key as Lua's: the sequence index, the string, or PHP's integer key as a string. */
-static void push_key(lua_State *L, const entry *e) {
-  if (e->in_seq) {
-    lua_pushinteger(L, (lua_Integer)e->ikey + 1);
-  } else if (e->key != NULL) {
-    lua_pushlstring(L, e->key, e->key_len);
-  } else {
-    char num[24];
-    lua_pushlstring(L, num, fmt_int(e->ikey, num));
-  }
-}
-
-void jc_form_push(lua_State *L, const jc_form *f) {
-  jc_form_push_typed(L, f, NULL);
+static void step_key(jc_form_step *s, const entry *e, int depth) {
+  s->depth = depth;
+  s->in_seq = e->in_seq;
+  s->key = e->key;
+  s->key_len = e->key ? e->key_len : 0;
+  s->ikey = e->ikey;
 }
 
 /* Depth first without recursion, so that no nesting the limits allow can exhaust the C stack:
-   each open table sits on the Lua stack above the key it goes under in its parent, and the way
-   back up is each array's holder. */
-void jc_form_push_typed(lua_State *L, const jc_form *f, jc_form_typer typer) {
-  size_t arr = ROOT, i = f->a[ROOT].first;
-  int depth = 0;
-  luaL_checkstack(L, 4, "justclick: form nested too deep");
-  open_table(L, f, ROOT);
+   the way back up is each array's holder. */
+int jc_form_next(jc_form_cursor *c, jc_form_step *s) {
+  const jc_form *f = c->f;
   for (;;) {
     const entry *e;
-    if (i == NONE) { /* this table is done */
-      if (arr == ROOT) return;
-      lua_rawset(L, -3); /* parent, key, table */
-      i = f->a[arr].holder;
-      arr = f->e[i].parent;
-      i = f->e[i].next;
-      depth--;
-      continue;
+    if (c->at == NONE) { /* this table is done */
+      size_t holder;
+      if (c->arr == ROOT) return 0;
+      holder = f->a[c->arr].holder;
+      c->arr = f->e[holder].parent;
+      c->at = f->e[holder].next;
+      c->depth--;
+      s->what = JC_FORM_CLOSE;
+      return 1;
     }
-    e = &f->e[i];
+    e = &f->e[c->at];
     if (e->dead) {
-      i = e->next;
+      c->at = e->next;
     } else if (e->is_array) {
-      luaL_checkstack(L, 4, "justclick: form nested too deep");
-      push_key(L, e);
-      arr = e->v.arr;
-      open_table(L, f, arr);
-      i = f->a[arr].first;
-      depth++;
+      const array *r = &f->a[e->v.arr];
+      step_key(s, e, c->depth);
+      s->what = JC_FORM_OPEN;
+      s->seq = r->prefix;
+      s->other = r->live - r->prefix;
+      c->arr = e->v.arr;
+      c->at = r->first;
+      c->depth++;
+      return 1;
     } else {
-      if (!e->in_seq) push_key(L, e);
-      if (typer == NULL || !typer(L, e->key, e->key ? e->key_len : 0, depth, e->v.s.p, e->v.s.n))
-        lua_pushlstring(L, e->v.s.p, e->v.s.n);
-      if (e->in_seq) lua_rawseti(L, -2, (lua_Integer)e->ikey + 1);
-      else lua_rawset(L, -3);
-      i = e->next;
+      step_key(s, e, c->depth);
+      s->what = JC_FORM_SCALAR;
+      s->value = e->v.s.p;
+      s->value_len = e->v.s.n;
+      c->at = e->next;
+      return 1;
     }
   }
-}
-
-/* Reads parse_query's options table at idx into lim. */
-static void read_options(lua_State *L, int idx, jc_form_limits *lim) {
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    size_t n = 0;
-    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &n) : NULL;
-    if (k == NULL) {
-      luaL_error(L, "justclick: options are keyed by name");
-    } else if (n == 14 && memcmp(k, "max_input_vars", 14) == 0) {
-      /* false lifts the limit, for a server whose max_input_vars was raised */
-      if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-        lim->max_vars = 0;
-      } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) {
-        lim->max_vars = (size_t)lua_tointeger(L, -1);
-      } else {
-        luaL_error(L, "justclick: max_input_vars must be a positive integer or false");
-      }
-    } else if (n == 23 && memcmp(k, "max_input_nesting_level", 23) == 0) {
-      if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 && lua_tointeger(L, -1) <= INT_MAX) {
-        lim->max_depth = (int)lua_tointeger(L, -1);
-      } else {
-        luaL_error(L, "justclick: max_input_nesting_level must be an integer from 0 to %d", INT_MAX);
-      }
-    } else {
-      luaL_error(L, "justclick: unknown option '%s'", k);
-    }
-    lua_pop(L, 1);
-  }
-}
-
-/* Runs under lua_pcall: the form at 1. */
-static int push_protected(lua_State *L) {
-  jc_form_push(L, (const jc_form *)lua_touserdata(L, 1));
-  return 1;
-}
-
-/* parse_query(body [, options]) -> table, dropped */
-static int l_parse_query(lua_State *L) {
-  jc_form_limits lim = JC_FORM_LIMITS_DEFAULT;
-  const char *body;
-  size_t len, dropped;
-  jc_form *f;
-  int status;
-  luaL_checktype(L, 1, LUA_TSTRING);
-  read_options(L, 2, &lim);
-  body = lua_tolstring(L, 1, &len);
-  f = jc_form_parse(body, len, &lim);
-  if (f == NULL) {
-    lua_pushliteral(L, "not enough memory");
-    return lua_error(L);
-  }
-  /* The form is C memory: the pushing runs protected, and the form is freed before any error
-     goes on. A light C function and a light userdata allocate nothing. */
-  lua_pushcfunction(L, push_protected);
-  lua_pushlightuserdata(L, f);
-  status = lua_pcall(L, 1, 1, 0);
-  dropped = jc_form_dropped(f);
-  jc_form_free(f);
-  if (status != LUA_OK) return lua_error(L);
-  lua_pushinteger(L, (lua_Integer)dropped);
-  return 2;
-}
-
-static const luaL_Reg functions[] = {
-  {"parse_query", l_parse_query},
-  {NULL, NULL},
-};
-
-int jc_open_form(lua_State *L) {
-  luaL_setfuncs(L, functions, 0);
-  return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * PHP form bytes -> a tree, exactly as PHP 8 builds $_POST from an
- * application/x-www-form-urlencoded body; core.parse_query is its Lua face.
+ * application/x-www-form-urlencoded body; core.parse_query (bind/form.c) is its Lua face.
  *
  * The rules (php-src main/php_variables.c: add_post_var, add_post_vars,
  * php_register_variable_ex; main/php_url.c php_url_decode; zend_hash's integer keys). Each was
@@ -73,7 +73,7 @@
 #define JC_FORM_H
 
 #include <stddef.h>
-#include <lua.h>
+#include <stdint.h>
 #include "limits.h"
 
 /* C's isspace in the C locale, whatever the process's locale: what PHP 8 skips after '[' in a
@@ -96,24 +96,32 @@ void jc_form_free(jc_form *f);
 size_t jc_form_dropped(const jc_form *f);
 /* The top-level scalar named name[0..n): 1 and its bytes, or 0 when absent or an array. */
 int jc_form_scalar(const jc_form *f, const char *name, size_t n, const char **value, size_t *value_len);
-/* Pushes the tree as parse_query's Lua table. It raises only Lua's own errors (memory, a stack
-   too deep for Lua), and f stays the caller's to free: call it under lua_pcall, or own f
-   through a userdata, as parse_query does. */
-void jc_form_push(lua_State *L, const jc_form *f);
-
-/* Adds parse_query to the module table on top of the stack. */
-int jc_open_form(lua_State *L);
-
-/* Additions. */
-
-/* Pushes a value of its own in place of the string, and returns 1, or returns 0 for the string:
-   key[0..key_len) names the value (NULL for an integer key), at `depth` levels below the top. */
-typedef int (*jc_form_typer)(lua_State *L, const char *key, size_t key_len, int depth, const char *value,
-                             size_t len);
-/* jc_form_push, with typer deciding each scalar's Lua value. */
-void jc_form_push_typed(lua_State *L, const jc_form *f, jc_form_typer typer);
-
 /* The number of variables in the tree: scalars that PHP would hold, at any depth. */
 size_t jc_form_count(const jc_form *f);
+
+/* A walk over the tree, depth first, each table's entries in PHP's order, for whoever turns it
+   into something else (bind/formtable.c: a Lua table). */
+enum { JC_FORM_OPEN, JC_FORM_SCALAR, JC_FORM_CLOSE };
+typedef struct {
+  int what;           /* JC_FORM_OPEN: an array begins; JC_FORM_SCALAR; JC_FORM_CLOSE: it ends */
+  int depth;          /* levels above the entry: 0 at the top */
+  int in_seq;         /* in its array's list prefix, which holds the keys 0, 1, 2... */
+  const char *key;    /* a string key's bytes, or NULL for an integer key (ikey) */
+  size_t key_len;
+  int64_t ikey;
+  const char *value;  /* JC_FORM_SCALAR: the value's bytes */
+  size_t value_len;
+  size_t seq, other;  /* JC_FORM_OPEN: its entries in the list prefix, and the others */
+} jc_form_step;
+typedef struct {
+  const jc_form *f;
+  size_t arr, at;
+  int depth;
+} jc_form_cursor;
+/* The top level's entries in the list prefix, and the others. */
+void jc_form_sizes(const jc_form *f, size_t *seq, size_t *other);
+void jc_form_start(jc_form_cursor *c, const jc_form *f);
+/* The next step into *s: 1, or 0 when the walk is over (after the last entry of the top level). */
+int jc_form_next(jc_form_cursor *c, jc_form_step *s);
 
 #endif

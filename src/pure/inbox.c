@@ -22,7 +22,7 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include "inbox.h"
-#include "journal.h"
+#include "durable.h"
 #include "sys.h"
 
 enum { S_FREE, S_QUEUED, S_PENDING, S_PARKED, S_LOST /* its write failed: as if never stored */ };

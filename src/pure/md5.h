@@ -1,10 +1,9 @@
-/* MD5 through OpenSSL: request hashes and reply checks. Only sign.c and notify.c include
-   OpenSSL's headers. */
-#ifndef JC_SIGN_H
-#define JC_SIGN_H
+/* MD5 through OpenSSL, for request hashes, reply checks and notification checks; no Lua here.
+   Only md5.c and notice.c include OpenSSL's headers. */
+#ifndef JC_MD5_H
+#define JC_MD5_H
 
 #include <stddef.h>
-#include <lua.h>
 
 #define JC_MD5_HEX 32
 
@@ -17,11 +16,11 @@ typedef struct {
    keeps no state between calls. */
 void jc_md5_hex(const jc_slice *parts, size_t nparts, char hex[JC_MD5_HEX]);
 
-/* Adds sign, signed_body, verify_reply and md5 to the module table on top of the stack, and to
-   its `safe` table the forms of sign and signed_body that return nil and the problem. */
-int jc_open_sign(lua_State *L);
+/* md5(a .. "::" .. b .. "::" .. secret) as hex: the shape of the request hash, the reply hash
+   and the notification hash. */
+void jc_md5_joined(jc_slice a, jc_slice b, jc_slice secret, char hex[JC_MD5_HEX]);
 
-/* Whether the reply table at `reply` carries a valid hash, as verify_reply tells. */
-int jc_reply_verified(lua_State *L, int reply, const char *secret, size_t secret_len);
+/* Whether two hashes of JC_MD5_HEX bytes are the same, in constant time. */
+int jc_md5_same(const char *a, const char *b);
 
 #endif

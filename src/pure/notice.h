@@ -1,12 +1,12 @@
 /* Payment notifications: verified and classified in C, for the receiver's HTTP threads and for
-   notification(); see notify.c. */
-#ifndef JC_NOTIFY_H
-#define JC_NOTIFY_H
+   notification(); see notice.c. No Lua here. */
+#ifndef JC_NOTICE_H
+#define JC_NOTICE_H
 
 #include <stddef.h>
 #include "form.h"
 #include "inbox.h"
-#include "sign.h"
+#include "md5.h"
 
 enum { JC_NOTICE_OK, JC_NOTICE_INPUT, JC_NOTICE_FORGED };
 
@@ -20,8 +20,5 @@ typedef struct {
 /* JC_NOTICE_OK and *out, or JC_NOTICE_INPUT (not a notification) or JC_NOTICE_FORGED (its hash
    is missing or wrong) with out->problem. Any thread. */
 int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_notice *out);
-
-/* Adds notification_check to the module table on top of the stack. */
-int jc_open_notify(lua_State *L);
 
 #endif

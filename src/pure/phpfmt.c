@@ -6,7 +6,7 @@
 
 #define PHP_PRECISION 14
 
-size_t jc_fmt_integer(lua_Integer v, char *buf) {
+size_t jc_fmt_integer(long long v, char *buf) {
   char tmp[JC_NUMBUF];
   size_t n = 0, len = 0;
   /* Unsigned arithmetic, so that the most negative integer has a magnitude. */
@@ -60,12 +60,12 @@ size_t jc_fmt_double(double v, char *buf) {
     return len;
   }
   /* Integral values below 1e14 have at most 14 digits, so nothing rounds: print them as they are. */
-  if (v < 1e14 && v == floor(v)) return len + jc_fmt_integer((lua_Integer)v, buf + len);
+  if (v < 1e14 && v == floor(v)) return len + jc_fmt_integer((long long)v, buf + len);
 
-  if (v < 1e15 && v == floor(v) && (lua_Integer)v % 10 == 5 && (lua_Integer)v / 10 % 2 == 0) {
+  if (v < 1e15 && v == floor(v) && (long long)v % 10 == 5 && (long long)v / 10 % 2 == 0) {
     /* A quirk of zend_dtoa's path for exact integers: a 15-digit integer that ties and rounds
        down keeps its trailing zeros. 100000000000005.0 is "1.0000000000000E+14" in PHP. */
-    jc_fmt_integer((lua_Integer)v / 10, digits);
+    jc_fmt_integer((long long)v / 10, digits);
     ndigits = PHP_PRECISION;
     exp10 = PHP_PRECISION;
   } else {

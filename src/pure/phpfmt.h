@@ -3,13 +3,12 @@
 #define JC_PHPFMT_H
 
 #include <stddef.h>
-#include <lua.h>
 
 /* Room for any result of the functions below. */
 #define JC_NUMBUF 32
 
 /* Decimal digits of an integer, as PHP prints an int. Returns the length. */
-size_t jc_fmt_integer(lua_Integer v, char *buf);
+size_t jc_fmt_integer(long long v, char *buf);
 
 /* A double as PHP 8 converts it to a string with the default `precision` of 14: rounded to 14
    significant digits, trailing zeros dropped, exponent form `d.dE+x` when the decimal exponent

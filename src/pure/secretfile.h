@@ -1,9 +1,8 @@
 /* The secret from a file (--secret-file). */
-#ifndef JC_SECRET_H
-#define JC_SECRET_H
+#ifndef JC_SECRETFILE_H
+#define JC_SECRETFILE_H
 
 #include <stddef.h>
-#include <lua.h>
 
 /* The secret from a file, at most JC_SECRET_MAX bytes and a line end. */
 enum { JC_SECRET_MAX = 4096, JC_SECRET_BUF = JC_SECRET_MAX + 3 /* "\r\n", and a byte to tell it is longer */ };
@@ -11,8 +10,5 @@ enum { JC_SECRET_MAX = 4096, JC_SECRET_BUF = JC_SECRET_MAX + 3 /* "\r\n", and a 
 int jc_read_secret_file(const char *path, char *buf, size_t *len);
 /* Wipes a buffer that held the secret. */
 void jc_wipe(void *p, size_t n);
-
-/* Adds read_secret_file to the module table on top of the stack. */
-int jc_open_secret(lua_State *L);
 
 #endif

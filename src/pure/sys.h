@@ -1,14 +1,9 @@
-/* What the module needs of the system: clocks, sleeping, CPU time, terminals, SIGINT. */
+/* Clocks, and the SIGINT flag that the host sets and long waits check: no Lua here. */
 #ifndef JC_SYS_H
 #define JC_SYS_H
 
 #include <signal.h>
 #include <time.h>
-#include <lua.h>
-
-/* Adds sleep, now, time, boottime, isatty and _bench_cpu to the module table on top of the
-   stack. */
-int jc_open_sys(lua_State *L);
 
 /* Set by the host's SIGINT handler: transfers in flight stop at once, and sleep ends. */
 extern volatile sig_atomic_t jc_interrupted;
