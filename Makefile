@@ -84,7 +84,7 @@ HOST            := $(BUILD)/bin/justclick
 # without Lua; src/bind the Lua bindings and the Lua-side code they share (SUPPORT); src/modules
 # the luaopen_* entries, which only aggregate; src/host the program.
 PURE_SRC     := $(addprefix src/pure/,buffer.c phpfmt.c md5.c form.c notice.c durable.c sys.c secretfile.c)
-SUPPORT_SRC  := $(addprefix src/bind/,compat.c support.c encode.c formtable.c)
+SUPPORT_SRC  := $(addprefix src/bind/,compat.c luabuf.c support.c encode.c formtable.c)
 LIB_SRC      := $(PURE_SRC) $(SUPPORT_SRC) \
                 $(addprefix src/bind/,query.c sign.c reply.c form.c http.c journal.c sys.c secret.c notify.c constants.c) \
                 src/modules/core.c

@@ -21,8 +21,9 @@
 #include <string.h>
 #include <lauxlib.h>
 #include "../pure/phpfmt.h"
-#include "support.h"
+#include "compat.h"
 #include "encode.h"
+#include "luabuf.h"
 
 enum { V_STRING, V_INTEGER, V_FLOAT, V_BOOLEAN, V_TABLE };
 

@@ -150,14 +150,3 @@ int jc_push_error(lua_State *L, const char *kind, const char *message) {
   lua_setfield(L, -2, "message");
   return 2;
 }
-
-/* ---- buffers that raise ---- */
-
-char *jc_buf_grow(lua_State *L, jc_buf *b, size_t n) {
-  char *p = jc_buf_try_reserve(b, n);
-  if (p == NULL) {
-    lua_pushliteral(L, "not enough memory");
-    lua_error(L);
-  }
-  return p;
-}

@@ -1,15 +1,14 @@
 /* What every binding shares, and nothing else: registration of functions and types, the module's
    state, the call protocol of the functions that use the encoder's scratch, the one push of a
-   failure, and buffers whose memory errors become Lua errors. A binding includes this, the pure
+   failure; and through luabuf.h, buffers whose memory errors become Lua errors. A binding includes this, the pure
    units' headers, and the Lua-side libraries it uses (encode.h, formtable.h); never another
    binding's header, nor a module entry's. */
 #ifndef JC_SUPPORT_H
 #define JC_SUPPORT_H
 
-#include <string.h>
 #include <lua.h>
-#include "../pure/buffer.h"
 #include "compat.h"
+#include "luabuf.h"
 
 struct jc_query; /* encode.h: the encoder's scratch, which the call protocol claims */
 
@@ -61,27 +60,5 @@ int jc_query_refused(lua_State *L);
    class ("input", "network", "http", "api", "io"...); message is shown to people and never holds
    the secret. */
 int jc_push_error(lua_State *L, const char *kind, const char *message);
-
-/* ---- buffers that raise ---- */
-
-/* Grows the buffer to hold n more bytes, or raises a Lua memory error, leaving the buffer as it
-   was, so its owner can still free it. */
-char *jc_buf_grow(lua_State *L, jc_buf *b, size_t n);
-
-/* Makes room for n more bytes and returns where they go; see jc_buf_grow. */
-static inline char *jc_buf_reserve(lua_State *L, jc_buf *b, size_t n) {
-  return n <= b->cap - b->len ? b->data + b->len : jc_buf_grow(L, b, n);
-}
-
-static inline void jc_buf_add(lua_State *L, jc_buf *b, const void *p, size_t n) {
-  if (n == 0) return;
-  memcpy(jc_buf_reserve(L, b, n), p, n);
-  b->len += n;
-}
-
-static inline void jc_buf_addc(lua_State *L, jc_buf *b, char c) {
-  if (b->len == b->cap) jc_buf_grow(L, b, 1);
-  b->data[b->len++] = c;
-}
 
 #endif
