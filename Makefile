@@ -62,10 +62,11 @@ DEPS_CFLAGS := $(LUA_CFLAGS) $(addprefix -I,$(EXT_INCDIRS)) $(shell $(PKG_CONFIG
 LIB_LIBS    := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null),-lcrypto -lcurl) -lm
 RECEIVER_LIBS := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs libcrypto $(RECEIVER_PKGS) 2>/dev/null),-lcrypto -lmicrohttpd) -pthread -lm
 HOST_LIBS   := $(addprefix -L,$(LUA_LIBDIR) $(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs lua5.4 $(LIB_PKGS) $(RECEIVER_PKGS) 2>/dev/null),-llua5.4 -lcrypto -lcurl -lmicrohttpd) -pthread -lm
+comma := ,
 # Goals that build need them; make stops before anything runs, with one line.
 ifneq ($(DEPS_OK),yes)
 ifneq ($(filter-out clean demo sandbox uninstall lint rock,$(or $(MAKECMDGOALS),all)),)
-$(error missing build dependencies (Lua $(LUA_VERSION), libcurl and OpenSSL headers$(if $(WANTS_RECEIVER),, and libmicrohttpd's for the receiver and the host), pkg-config): run scripts/deps.sh, or make demo)
+$(error missing build dependencies (Lua $(LUA_VERSION), libcurl and OpenSSL headers$(if $(WANTS_RECEIVER),$(comma) and libmicrohttpd for the receiver and the host)$(comma) pkg-config): run scripts/deps.sh, or make demo)
 endif
 endif
 

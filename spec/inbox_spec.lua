@@ -1,7 +1,6 @@
--- The receiver's inbox (justclick.receiver's) against the faults an attacker found: a disk that refuses a
+-- The receiver's inbox (justclick.receiver) against the faults an attacker found: a disk that refuses a
 -- write, a locale with a decimal comma, damaged records that look torn, handlers that kill the
 -- process, kill -9 right after marks, a mistyped path, and a wall clock that jumps.
-local core = require "justclick.core"
 local receiver = require "justclick.receiver"
 local files = require "support.files"
 local importing = require "support.importing"
