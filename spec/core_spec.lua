@@ -21,7 +21,7 @@ local function run_lua(code, kib)
 end
 
 describe("justclick.core", function()
-  it("gives Lua the shared limits of src/limits.h", function()
+  it("gives Lua the shared limits of src/pure/limits.h", function()
     assert.are.same({
       jobs = 64, max_input_vars = 1000, max_input_nesting_level = 64, max_reply = 8 * 1024 * 1024,
       keep_bytes = 1024 * 1024, integer_bound = 2 ^ 63, exact_bound = 2 ^ 53,

@@ -18,7 +18,7 @@ struct jc_sort_key;
 #define JC_NAMES 512
 #define JC_NAME_MAX 40
 
-/* What a key name's bytes told the encoder: see query.c. */
+/* What a key name's bytes told the encoder: see encode.c. */
 typedef struct {
   const char *p;   /* the name's bytes, those of a string kept alive in the memo's anchors */
   size_t n;

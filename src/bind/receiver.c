@@ -291,7 +291,7 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
-/* core.inbox(path [, "r"]) -> inbox | nil, message. "r": read-only, for listing (see above). */
+/* receiver.inbox(path [, "r"]) -> inbox | nil, message. "r": read-only, for listing (see above). */
 static int l_inbox(lua_State *L) {
   size_t path_len;
   const char *path = luaL_checklstring(L, 1, &path_len);
