@@ -174,7 +174,7 @@ test: all $(BENCH_MODULE) jit-module
 	$(BUSTED)
 else
 test: all $(BENCH_MODULE) jit-module
-	@$(MAKE) --no-print-directory LUA_VERSION=5.4 all build/lua/justclick/bench.so
+	@$(MAKE) --no-print-directory LUA_VERSION=5.4 all
 	$(BUSTED) --cpath='$(BUILD)/lua/?.so' --exclude-tags=lua54
 endif
 
