@@ -5,8 +5,8 @@
 --   justclick serve --inbox PATH --replay KEY [--secret-file PATH] SCRIPT
 --
 -- SCRIPT returns the handler: function(event), or a table of them by event.kind. The receiver
--- (justclick.receiver, in C) verifies each POST and stores it, fsynced, before its 200 reply; this loop
--- runs the handler on each stored event, in arrival order, outside the HTTP threads. Before
+-- (justclick.receiver, in C) verifies each POST and stores it, fsynced, before its 200 reply;
+-- this loop runs the handler on each stored event, in arrival order, outside the HTTP threads. Before
 -- the handler, each event is confirmed (client:confirm): its bill read back must be of its
 -- email and in the state its kind says, since the hash proves neither the kind nor the sums.
 -- The handler gets the bill as read in event.confirmed (a kind the script's table has no
