@@ -34,8 +34,19 @@ CFLAGS     ?= -O2 -g
 # A user's build warns; CI and `make check` add WERROR=-Werror.
 WERROR     ?=
 WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic $(WERROR) -Wshadow -Wstrict-prototypes
-# Without pkg-config or the -dev packages, make stops at once with one line (below).
-DEPS_PKGS   := libcrypto libcurl libmicrohttpd
+# Without pkg-config or the -dev packages, make stops at once with one line (below). The library
+# (justclick.core) needs libcurl and OpenSSL; the receiver and the host, Lua 5.4's, also need
+# libmicrohttpd, which is asked for only when a goal builds them.
+LIB_PKGS      := libcrypto libcurl
+RECEIVER_PKGS := libmicrohttpd
+# Goals that build the library alone, or nothing.
+LIB_ONLY_GOALS := library clean demo sandbox uninstall lint rock
+ifeq ($(LUA_VERSION),5.4)
+WANTS_RECEIVER := $(filter-out $(LIB_ONLY_GOALS),$(or $(MAKECMDGOALS),all))
+else
+WANTS_RECEIVER := $(filter receiver host asan fuzz memcheck bench,$(MAKECMDGOALS))
+endif
+DEPS_PKGS   := $(LIB_PKGS) $(if $(WANTS_RECEIVER),$(RECEIVER_PKGS))
 # luarocks passes the directories it found for each library (the rockspec's external_dependencies,
 # which a user may override, CURL_DIR=/opt/curl); they come before pkg-config's flags. Debian
 # keeps curl's headers in a multiarch directory that luarocks does not search but the compiler
@@ -44,28 +55,50 @@ EXT_INCDIRS := $(sort $(CURL_INCDIR) $(OPENSSL_INCDIR) $(MICROHTTPD_INCDIR))
 EXT_LIBDIRS := $(sort $(CURL_LIBDIR) $(OPENSSL_LIBDIR) $(MICROHTTPD_LIBDIR))
 LUA_CFLAGS  := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell $(PKG_CONFIG) --cflags $(LUA_PKG) 2>/dev/null))
 DEPS_OK     := $(shell { [ -n "$(EXT_LIBDIRS)" ] || $(PKG_CONFIG) --exists $(DEPS_PKGS) 2>/dev/null; } && { [ -n "$(LUA_INCDIR)" ] || $(PKG_CONFIG) --exists $(LUA_PKG); } && echo yes)
+# Pure C (src/pure) sees OpenSSL's headers and no Lua's; the rest sees them all.
+PURE_CFLAGS := $(addprefix -I,$(OPENSSL_INCDIR)) $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
 DEPS_CFLAGS := $(LUA_CFLAGS) $(addprefix -I,$(EXT_INCDIRS)) $(shell $(PKG_CONFIG) --cflags $(DEPS_PKGS) 2>/dev/null)
 # A Lua module takes the Lua API from the program that loads it: no -llua here.
-DEPS_LIBS   := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs $(DEPS_PKGS) 2>/dev/null),-lcrypto -lcurl -lmicrohttpd) -pthread -lm
-HOST_LIBS   := $(addprefix -L,$(LUA_LIBDIR) $(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs lua5.4 $(DEPS_PKGS) 2>/dev/null),-llua5.4 -lcrypto -lcurl -lmicrohttpd) -pthread -lm
+LIB_LIBS    := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null),-lcrypto -lcurl) -lm
+RECEIVER_LIBS := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs libcrypto $(RECEIVER_PKGS) 2>/dev/null),-lcrypto -lmicrohttpd) -pthread -lm
+HOST_LIBS   := $(addprefix -L,$(LUA_LIBDIR) $(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs lua5.4 $(LIB_PKGS) $(RECEIVER_PKGS) 2>/dev/null),-llua5.4 -lcrypto -lcurl -lmicrohttpd) -pthread -lm
+comma := ,
 # Goals that build need them; make stops before anything runs, with one line.
 ifneq ($(DEPS_OK),yes)
 ifneq ($(filter-out clean demo sandbox uninstall lint rock,$(or $(MAKECMDGOALS),all)),)
-$(error missing build dependencies (Lua $(LUA_VERSION), libcurl, OpenSSL and libmicrohttpd headers, pkg-config): run scripts/deps.sh, or make demo)
+$(error missing build dependencies (Lua $(LUA_VERSION), libcurl and OpenSSL headers$(if $(WANTS_RECEIVER),$(comma) and libmicrohttpd for the receiver and the host)$(comma) pkg-config): run scripts/deps.sh, or make demo)
 endif
 endif
 
-# The 5.4 build holds the host too; any other Lua's module is built beside it.
+# The 5.4 build holds the receiver and the host too; any other Lua's library is built beside it.
 BUILD      := $(if $(filter 5.4,$(LUA_VERSION)),build,build-$(LUA_VERSION))
-# The module sits where Lua's plain C searcher finds it first, as it is installed:
+# The modules sit where Lua's plain C searcher finds them first, as they are installed:
 # LUA_CPATH="build/lua/?.so;;" reaches build/lua/justclick/core.so before any installed copy.
 # (Through the all-in-one searcher, an installed justclick/core.so would win.)
-MODULE     := $(BUILD)/lua/justclick/core.so
-HOST       := $(BUILD)/bin/justclick
-CORE_SRC   := src/compat.c src/core.c src/query.c src/sign.c src/reply.c src/http.c src/journal.c src/sys.c src/phpfmt.c src/buffer.c \
-              src/form.c src/secret.c src/inbox.c src/notify.c src/serve.c
-HEADERS    := $(wildcard src/*.h)
-OBJ        := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB_MODULE      := $(BUILD)/lua/justclick/core.so
+MODULE          := $(LIB_MODULE)
+RECEIVER_MODULE := $(BUILD)/lua/justclick/receiver.so
+BENCH_MODULE    := $(BUILD)/lua/justclick/bench.so
+HOST            := $(BUILD)/bin/justclick
+
+# The layers, which spec/include_graph_spec.lua checks: src/pure is C
+# without Lua; src/bind the Lua bindings and the Lua-side code they share (SUPPORT); src/modules
+# the luaopen_* entries, which only aggregate; src/host the program.
+PURE_SRC     := $(addprefix src/pure/,buffer.c phpfmt.c md5.c form.c notice.c durable.c sys.c secretfile.c)
+SUPPORT_SRC  := $(addprefix src/bind/,compat.c luabuf.c support.c encode.c formtable.c)
+LIB_SRC      := $(PURE_SRC) $(SUPPORT_SRC) \
+                $(addprefix src/bind/,query.c sign.c reply.c form.c http.c journal.c sys.c secret.c notify.c constants.c) \
+                src/modules/core.c
+RECEIVER_SRC := src/pure/inbox.c src/bind/receiver.c src/modules/receiver.c
+BENCH_SRC    := src/bind/bench.c src/modules/bench.c
+HEADERS      := $(wildcard src/*/*.h)
+PURE_HEADERS := $(wildcard src/pure/*.h)
+obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))
+LIB_OBJ      := $(call obj,$(LIB_SRC))
+# The receiver's own shared object carries the pure units and the support it uses.
+RECEIVER_OBJ := $(call obj,$(RECEIVER_SRC) $(PURE_SRC) $(SUPPORT_SRC))
+BENCH_OBJ    := $(call obj,$(BENCH_SRC) src/bind/compat.c)
+HOST_OBJ     := $(call obj,src/host/host.c src/modules/preload.c $(LIB_SRC) $(RECEIVER_SRC)) $(BUILD)/obj/embedded.o
 
 # Installation: the standard paths of LUA_VERSION's Lua under PREFIX (LuaJIT's are 5.1's);
 # DESTDIR for staging. luarocks passes INST_LUADIR, INST_LIBDIR and INST_BINDIR.
@@ -75,18 +108,41 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all check check-busy test test-all jit-module memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall rock clean
-all: $(MODULE) $(if $(filter 5.4,$(LUA_VERSION)),$(HOST))
+.PHONY: all library receiver host check check-busy test test-all jit-module memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall rock clean
+# The library for every Lua; the receiver and the host under 5.4.
+all: library $(if $(filter 5.4,$(LUA_VERSION)),receiver host)
+library: $(LIB_MODULE)
+ifeq ($(LUA_VERSION),5.4)
+receiver: $(RECEIVER_MODULE)
+host: $(HOST)
+else
+receiver host:
+	@echo "the receiver and the host are built for Lua 5.4 only: make LUA_VERSION=5.4 $@" >&2; exit 1
+endif
 
-# The shared object exports luaopen_justclick_core alone (core.h's JC_EXPORT), as luasystem's
-# does: no jc_* name of ours can clash with another module's or the host's.
+# Each shared object exports its luaopen_* alone (modules.h's JC_EXPORT), as luasystem's does: no
+# jc_* name of ours can clash with another module's or the host's. Pure C is built without the
+# Lua headers on its include path.
+$(BUILD)/obj/pure/%.o: src/pure/%.c $(PURE_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(PURE_CFLAGS) -c $< -o $@
+
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(DEPS_CFLAGS) -c $< -o $@
 
-$(MODULE): $(OBJ)
+$(LIB_MODULE): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -o $@ $(OBJ) $(DEPS_LIBS)
+	$(CC) -shared $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIB_LIBS)
+
+$(RECEIVER_MODULE): $(RECEIVER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $(RECEIVER_OBJ) $(RECEIVER_LIBS)
+
+# Benchmark hooks (cpu), for bench/ and the specs; never installed.
+$(BENCH_MODULE): $(BENCH_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB_LIBS)
 
 # The host program: Lua 5.4, the C core linked in, and lua/justclick.lua embedded.
 # Each Lua module as NAME=FILE; NAME is what require takes.
@@ -104,7 +160,7 @@ $(BUILD)/embedded.c: $(LUA_FILES) tools/embed.lua
 $(BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 	$(CC) $(WARNINGS) $(CFLAGS) -c $< -o $@
 
-$(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/preload.o $(BUILD)/obj/embedded.o $(OBJ)
+$(HOST): $(HOST_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
@@ -113,11 +169,11 @@ $(HOST): $(BUILD)/obj/host.o $(BUILD)/obj/preload.o $(BUILD)/obj/embedded.o $(OB
 # Under another Lua than 5.4, the specs tagged lua54 (the host, import and serve, which are Lua
 # 5.4 programs) are left to the 5.4 run, and the host they start is the 5.4 build's.
 ifeq ($(LUA_VERSION),5.4)
-test: all jit-module
+test: all $(BENCH_MODULE) jit-module
 	@command -v busted > /dev/null && command -v php > /dev/null || { echo "missing test dependencies (busted, php): run scripts/deps.sh" >&2; exit 1; }
 	$(BUSTED)
 else
-test: all jit-module
+test: all $(BENCH_MODULE) jit-module
 	@$(MAKE) --no-print-directory LUA_VERSION=5.4 all
 	$(BUSTED) --cpath='$(BUILD)/lua/?.so' --exclude-tags=lua54
 endif
@@ -143,7 +199,7 @@ check-busy:
 
 # All specs under valgrind, then the host on a dry run and on os.exit: no definite leak and no
 # invalid access, or it fails.
-memcheck: all jit-module
+memcheck: all $(BENCH_MODULE) jit-module
 	$(VALGRIND) $(BUSTED)
 	JUSTCLICK_SECRET=memcheck $(VALGRIND) $(HOST) --user memcheck --dry-run examples/demo.lua > /dev/null
 	$(VALGRIND) $(HOST) -e 'setmetatable({}, {__gc = function() end}) os.exit(0)'
@@ -155,15 +211,16 @@ $(BENCH_WALK): bench/walk.c
 	$(CC) $(WARNINGS) $(CFLAGS) -fPIC -shared $(DEPS_CFLAGS) $(LDFLAGS) -o $@ $<
 
 # form.c with a hash under which every key collides: the flooding worst case (bench/flood.c).
+# Pure C: no Lua.
 BENCH_FLOOD := $(BUILD)/bench_flood
-$(BENCH_FLOOD): bench/flood.c src/form.c $(HEADERS)
+$(BENCH_FLOOD): bench/flood.c src/pure/form.c $(PURE_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARNINGS) $(CFLAGS) -pthread $(DEPS_CFLAGS) $(LDFLAGS) -o $@ bench/flood.c $(HOST_LIBS)
+	$(CC) $(WARNINGS) $(CFLAGS) -pthread $(PURE_CFLAGS) $(LDFLAGS) -o $@ bench/flood.c -pthread -lm
 
 bench-flood: $(BENCH_FLOOD)
 	@$(BENCH_FLOOD)
 
-bench: all $(BENCH_WALK) $(BENCH_FLOOD)
+bench: all $(BENCH_MODULE) $(BENCH_WALK) $(BENCH_FLOOD)
 	@$(LUA54) bench/sign.lua
 	@$(LUA54) bench/instructions.lua
 	@$(LUA54) bench/client.lua
@@ -179,18 +236,26 @@ bench: all $(BENCH_WALK) $(BENCH_FLOOD)
 # job (make memcheck).
 ASAN_BUILD := build-asan
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-asan: all jit-module
+asan: all $(BENCH_MODULE) jit-module
 	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" all
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  JUSTCLICK_HOST=$(CURDIR)/$(ASAN_BUILD)/bin/justclick $(ASAN_BUILD)/bin/justclick /usr/bin/busted
 
-# libFuzzer (clang) harnesses for the encoder, the reply path and the form parser, each run for FUZZ_TIME
-# seconds from the seed corpus in fuzz/corpus; see scripts/fuzz.sh.
+# libFuzzer (clang) harnesses, each run for FUZZ_TIME seconds from the seed corpus in fuzz/corpus
+# (scripts/fuzz.sh): the form parser alone (form: pure C, built and linked without Lua), and
+# through Lua the encoder (query), the reply path (reply) and parse_query (parse_query).
 FUZZ_BUILD := build-fuzz
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_TIME  ?= 30
-FUZZ_OBJ   := $(CORE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/preload.o $(FUZZ_BUILD)/obj/embedded.o
+FUZZ_PURE_OBJ := $(PURE_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_OBJ   := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC) $(RECEIVER_SRC) src/modules/preload.c) \
+              $(FUZZ_BUILD)/obj/embedded.o
+PURE_LIBS  := $(addprefix -L,$(OPENSSL_LIBDIR)) $(or $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null),-lcrypto) -pthread -lm
+
+$(FUZZ_BUILD)/obj/pure/%.o: src/pure/%.c $(PURE_HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARNINGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -pthread $(PURE_CFLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -200,13 +265,17 @@ $(FUZZ_BUILD)/obj/embedded.o: $(BUILD)/embedded.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
 
-# Kept between runs: make would delete them as intermediates of the pattern rule below.
-.SECONDARY: $(FUZZ_OBJ)
+# Kept between runs: make would delete them as intermediates of the pattern rules below.
+.SECONDARY: $(FUZZ_OBJ) $(FUZZ_PURE_OBJ)
+$(FUZZ_BUILD)/form_fuzz: fuzz/form_fuzz.c $(FUZZ_PURE_OBJ)
+	$(FUZZ_CC) $(WARNINGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(PURE_CFLAGS) -o $@ $^ $(PURE_LIBS)
+
 $(FUZZ_BUILD)/%_fuzz: fuzz/%_fuzz.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(WARNINGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(DEPS_CFLAGS) -o $@ $^ $(HOST_LIBS)
 
-fuzz: $(FUZZ_BUILD)/query_fuzz $(FUZZ_BUILD)/reply_fuzz $(FUZZ_BUILD)/form_fuzz
-	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_TIME) query reply form
+FUZZ_NAMES := form query reply parse_query
+fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%_fuzz)
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_NAMES)
 
 # The docs' example order against the sandbox, on a fresh machine: installs, builds, runs.
 demo:
@@ -251,12 +320,12 @@ endif
 # clone to a scratch repository holding this work tree's HEAD under that tag. Nothing is
 # downloaded, the rock carries HEAD's rockspec as published, and uncommitted changes are in
 # neither.
-VERSION    := $(shell sed -n 's/^\#define JC_VERSION "\(.*\)"/\1/p' src/core.h)
+VERSION    := $(shell sed -n 's/^\#define JC_VERSION "\(.*\)"/\1/p' src/pure/version.h)
 ROCKSPEC   := justclick-$(VERSION)-1.rockspec
 ROCK_DIR   ?= .
 LUAROCKS   ?= luarocks
 rock:
-	@test -f $(ROCKSPEC) || { echo "no $(ROCKSPEC) for JC_VERSION $(VERSION) in src/core.h" >&2; exit 1; }
+	@test -f $(ROCKSPEC) || { echo "no $(ROCKSPEC) for JC_VERSION $(VERSION) in src/pure/version.h" >&2; exit 1; }
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	git show HEAD:$(ROCKSPEC) > "$$tmp/$(ROCKSPEC)" && \
 	url=$$(sed -n 's/^ *url = "git+\(.*\)",$$/\1/p' "$$tmp/$(ROCKSPEC)") && \

@@ -9,6 +9,7 @@ package.cpath = "build/lua/?.so;build/?.so;" .. package.cpath
 
 local justclick = require "justclick"
 local core = require "justclick.core"
+local bench = require "justclick.bench"
 local sandbox = require "support.sandbox"
 local example = require "support.docs_example"
 
@@ -24,13 +25,13 @@ end
 -- CPU ns per call, and calls per second, for n orders through `client`.
 local function measure(client, n, first)
   local order = example.order()
-  local cpu, wall = core._bench_cpu(), core.now()
+  local cpu, wall = bench.cpu(), core.now()
   for i = first or 1, (first or 1) + n - 1 do
     order.bill_tag = "AdWords-" .. i
     local ok, err = client:create_order(order)
     if not ok then error(tostring(err)) end
   end
-  return (core._bench_cpu() - cpu) / n * 1e9, n / (core.now() - wall)
+  return (bench.cpu() - cpu) / n * 1e9, n / (core.now() - wall)
 end
 
 local sb = sandbox.start()

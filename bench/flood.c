@@ -14,7 +14,7 @@
 #include <stddef.h>
 #define JC_FORM_FAST_HASH all_collide
 static uint64_t all_collide(uint64_t seed, const unsigned char *m, size_t n);
-#include "../src/form.c"
+#include "../src/pure/form.c"
 
 static int colliding = 1; /* 0: the real fast_hash */
 

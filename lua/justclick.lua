@@ -786,15 +786,6 @@ function Client:redact(text)
   return redact(text, secrets[self])
 end
 
---- client:listen(inbox, options): makes core's inbox receive notifications verified with this
--- client's secret (justclick serve); options: host, port, max_body, timeout, connections.
-function Client:listen(inbox, opts)
-  local o = {}
-  for k, v in pairs(opts or {}) do o[k] = v end
-  o.secret = secrets[self]
-  return inbox:listen(o)
-end
-
 --- client:log(method, status, result, err, started, attempt): the --verbose line of a call that
 -- the caller sent itself (started: core.now() when it began).
 function Client:log(method, status, result, err, started, attempt)

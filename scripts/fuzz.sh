@@ -2,7 +2,8 @@
 # scripts/fuzz.sh BUILD SECONDS NAME...: runs BUILD/NAME_fuzz for SECONDS each, from the seed
 # corpus fuzz/corpus/NAME (new inputs go to BUILD/corpus-NAME, not into the repository), and
 # prints executions and coverage. Fails when a harness finds a crash, a hang or a leak.
-# make fuzz runs query (the encoder), reply (the reply path) and form (the form parser).
+# make fuzz runs form (the form parser, pure C without Lua), query (the encoder), reply (the reply
+# path) and parse_query (the form parser through Lua).
 set -uo pipefail
 build=$1 seconds=$2
 shift 2

@@ -9,7 +9,7 @@ local files = require "support.files"
 local run = shell.ok
 
 -- The version, from the one place the build takes it.
-local VERSION = assert(files.read("src/core.h"):match('#define JC_VERSION "([^"]+)"'))
+local VERSION = assert(files.read("src/pure/version.h"):match('#define JC_VERSION "([^"]+)"'))
 local ROCKSPEC = ("justclick-%s-1.rockspec"):format(VERSION)
 local ROCK = ("justclick-%s-1.src.rock"):format(VERSION)
 -- The Lua files that only the host's commands use; every other file under lua/ runs on every Lua.
@@ -59,7 +59,7 @@ describe("the source rock #lua54", function()
     if dir then run("rm -rf " .. dir) end
   end)
 
-  it("is one version in core.h, the rockspec, the changelog and the host", function()
+  it("is one version in src/pure/version.h, the rockspec, the changelog and the host", function()
     local rockspec = files.read(ROCKSPEC)
     assert.is_truthy(rockspec, ROCKSPEC .. " is missing")
     assert.are.equal(VERSION .. "-1", rockspec:match('\nversion = "([^"]+)"'))
@@ -72,7 +72,7 @@ describe("the source rock #lua54", function()
     local listed = lines(("unzip -Z1 %s/%s"):format(dir, ROCK))
     assert.is_true(listed[ROCKSPEC])
     assert.is_true(listed["justclick-lua/Makefile"])
-    assert.is_true(listed["justclick-lua/src/core.h"])
+    assert.is_true(listed["justclick-lua/src/pure/version.h"])
     local ok, diff = run(("unzip -p %s/%s %s > %s/packed && git show HEAD:%s | diff %s/packed -")
       :format(dir, ROCK, ROCKSPEC, dir, ROCKSPEC, dir))
     assert.is_true(ok, diff)

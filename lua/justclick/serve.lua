@@ -5,8 +5,8 @@
 --   justclick serve --inbox PATH --replay KEY [--secret-file PATH] SCRIPT
 --
 -- SCRIPT returns the handler: function(event), or a table of them by event.kind. The receiver
--- (core.inbox, in C) verifies each POST and stores it, fsynced, before its 200 reply; this loop
--- runs the handler on each stored event, in arrival order, outside the HTTP threads. Before
+-- (justclick.receiver, in C) verifies each POST and stores it, fsynced, before its 200 reply;
+-- this loop runs the handler on each stored event, in arrival order, outside the HTTP threads. Before
 -- the handler, each event is confirmed (client:confirm): its bill read back must be of its
 -- email and in the state its kind says, since the hash proves neither the kind nor the sums.
 -- The handler gets the bill as read in event.confirmed (a kind the script's table has no
@@ -24,6 +24,18 @@ local justclick = require "justclick"
 local core = require "justclick.core"
 
 local serve = {}
+
+-- The receiver (libmicrohttpd, threads) is a module of its own, which the justclick-host rock
+-- installs; the justclick rock alone has none. inbox(path [, mode]) -> inbox | nil, err.
+local function open_inbox(path, mode)
+  local ok, receiver = pcall(require, "justclick.receiver")
+  if not ok then
+    if not tostring(receiver):find("module 'justclick.receiver' not found", 1, true) then error(receiver, 0) end
+    return nil, "the receiver (justclick.receiver) is not installed: it comes with the justclick-host rock"
+      .. " (luarocks install justclick-host)"
+  end
+  return receiver.inbox(path, mode)
+end
 
 local function say(fmt, ...)
   io.stderr:write(justclick.visible(("justclick serve: " .. fmt):format(...)), "\n")
@@ -223,7 +235,8 @@ end
 
 --- serve.run(handler, options) -> true | nil, err: receives and handles until SIGTERM or Ctrl-C,
 -- then stops taking requests, lets the handler in progress finish, and returns.
--- options: client (default: the module-level one, whose secret verifies), inbox (a path,
+-- options: client (default: the module-level one), secret (what signs notifications: default
+-- JUSTCLICK_SECRET, which the module-level client reads too), inbox (a path,
 -- default "justclick-inbox"), host ("127.0.0.1"), port (8787), attempts (20), and for the HTTP
 -- side max_body (64 KiB), timeout (10 s, for slow clients), connections (64); confirm (default
 -- true: each bill read back with client:confirm before the handler, in event.confirmed; false
@@ -234,10 +247,14 @@ function serve.run(handler, opts)
   local client = opts.client or justclick.default_client()
   local attempts = opts.attempts or DEFAULT_ATTEMPTS
   local confirm = confirming(opts)
-  local inbox, err = core.inbox(opts.inbox or "justclick-inbox")
+  local secret = opts.secret or os.getenv("JUSTCLICK_SECRET")
+  if secret == nil or secret == "" then
+    return nil, "no secret to verify notifications with: --secret-file PATH, or JUSTCLICK_SECRET"
+  end
+  local inbox, err = open_inbox(opts.inbox or "justclick-inbox")
   if not inbox then return nil, err end
-  client:listen(inbox, { host = opts.host or "127.0.0.1", port = opts.port or 8787, max_body = opts.max_body,
-    timeout = opts.timeout, connections = opts.connections })
+  inbox:listen({ host = opts.host or "127.0.0.1", port = opts.port or 8787, secret = secret,
+    max_body = opts.max_body, timeout = opts.timeout, connections = opts.connections })
   local counts = inbox:counts()
   say("listening on %s:%d; the inbox %s holds %d events, %d to handle, %d parked", opts.host or "127.0.0.1",
     inbox:port(), opts.inbox or "justclick-inbox", counts.stored, counts.pending, counts.parked)
@@ -269,7 +286,7 @@ function serve.replay(handler, key, opts)
   local client = opts.client or justclick.default_client()
   local confirm = confirming(opts)
   local path = opts.inbox or "justclick-inbox"
-  local inbox, err = core.inbox(path)
+  local inbox, err = open_inbox(path)
   if not inbox then return nil, err end
   local keys = {}
   if key == "all" then
@@ -387,7 +404,7 @@ function serve.main(...)
     return 2
   end
   if o.parked then
-    local inbox, err = core.inbox(o.inbox or "justclick-inbox", "r")
+    local inbox, err = open_inbox(o.inbox or "justclick-inbox", "r")
     if not inbox then
       say("%s", err)
       return 1
@@ -400,6 +417,7 @@ function serve.main(...)
     local secret = core.read_secret_file(o.secret_file)
     if not secret then return 2 end
     justclick.set_defaults({ secret = secret })
+    o.secret = secret
   end
   local ok, handler = pcall(serve.load, o.script)
   if not ok then

@@ -1,0 +1,556 @@
+/*
+ * The notification receiver behind `justclick serve`: libmicrohttpd threads take POSTs, check
+ * them (pure/notice.c, on pure/form.c's parse, without Lua), store the verified ones in the inbox
+ * (pure/inbox.c: fsynced before the reply) and answer; the Lua thread takes the stored events one by
+ * one and runs the shop's handler (lua/justclick/serve.lua).
+ *
+ *   local inbox = receiver.inbox(path)        -- nil, message when it cannot be opened or is in use
+ *   local inbox = receiver.inbox(path, "r")   -- read-only: an existing inbox ("no inbox at PATH"),
+ *                                             -- no lock, never changed; parked, counts, close only
+ *   inbox:listen{host =, port =, secret =, max_body = 65536, timeout = 10, connections = 64}
+ *   inbox:port()                              -- the port it listens on (port 0: a free one)
+ *   local ev = inbox:next(seconds)            -- {key, body, attempts, at, crashed = true|nil} or nil
+ *                                             -- (none due, or stopping), or nil, err (a read error)
+ *   inbox:begin(key) --> true                 -- a try of the handler begins (before running it),
+ *                                             -- once its outcome's room is in the file
+ *   inbox:handled(key) --> true
+ *   inbox:failed(key, retry_after, max_attempts) --> "parked" | "retry"
+ *   inbox:replay(key) --> true | false        -- false: no such parked event
+ *     (these four: nil, err when memory runs out; a full disk fails only begin, see inbox.h;
+ *     while begin fails for want of room, POSTs get 503 and GET /health 503 with "blocked")
+ *   inbox:parked() --> {{key =, attempts =}...};  inbox:counts() --> {stored, handled, parked, pending}
+ *   inbox:stopping()                          -- SIGTERM or SIGINT came: finish and close
+ *   inbox:close()                             -- also __close and __gc
+ *
+ * Each request gets one line on stderr: time, remote, kind, id, status, milliseconds.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+#include <lauxlib.h>
+#include "../pure/form.h"
+#include "../pure/inbox.h"
+#include "../pure/notice.h"
+#include "../pure/sys.h"
+#include "support.h"
+#include "receiver.h"
+
+#define JC_INBOX_TYPE "justclick.inbox"
+
+typedef struct {
+  jc_inbox *inbox;
+  struct MHD_Daemon *daemon;
+  char *secret;
+  size_t secret_len, max_body;
+  struct sigaction old_term, old_int;
+  int signals_set, readonly;
+} receiver;
+
+/* Set by SIGTERM and SIGINT while a receiver listens. */
+static volatile sig_atomic_t stop_requested = 0;
+
+/* The first stops the receiver between handlers; a second, when a handler will not end, ends
+   the process at once: the event in hand is then tried again on the next start. */
+static void on_stop_signal(int sig) {
+  if (stop_requested) _exit(128 + sig);
+  stop_requested = 1;
+}
+
+/* ---- one request ---- */
+
+typedef struct {
+  char *body;
+  size_t len, cap;
+  int too_big, refused; /* refused: answered already (a wrong method or type) */
+  double started;
+} request;
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void log_line(struct MHD_Connection *c, const request *r, const char *kind, long long id, unsigned status) {
+  const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  char remote[INET6_ADDRSTRLEN] = "-";
+  char when[32];
+  time_t now = time(NULL);
+  struct tm tm;
+  if (info && info->client_addr) {
+    const struct sockaddr *a = info->client_addr;
+    if (a->sa_family == AF_INET)
+      inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)a)->sin_addr, remote, sizeof remote);
+    else if (a->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr, remote, sizeof remote);
+  }
+  gmtime_r(&now, &tm);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  pthread_mutex_lock(&log_lock);
+  if (id > 0)
+    fprintf(stderr, "justclick serve: %s %s %s %lld %u %.0fms\n", when, remote, kind, id, status,
+            (jc_clock(CLOCK_MONOTONIC) - r->started) * 1000);
+  else
+    fprintf(stderr, "justclick serve: %s %s %s - %u %.0fms\n", when, remote, kind, status,
+            (jc_clock(CLOCK_MONOTONIC) - r->started) * 1000);
+  fflush(stderr);
+  pthread_mutex_unlock(&log_lock);
+}
+
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *text) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+  enum MHD_Result rc;
+  if (resp == NULL) return MHD_NO;
+  MHD_add_response_header(resp, "Content-Type", text[0] == '{' ? "application/json" : "text/plain");
+  if (status == 405) MHD_add_response_header(resp, "Allow", "POST");
+  rc = MHD_queue_response(c, status, resp);
+  MHD_destroy_response(resp);
+  return rc;
+}
+
+/* The whole body is in: check it, store it, answer. */
+static enum MHD_Result finish(receiver *rv, struct MHD_Connection *c, request *r) {
+  jc_form_limits limits = JC_FORM_LIMITS_DEFAULT;
+  jc_form *f;
+  jc_notice n;
+  int rc;
+  if (stop_requested) { /* stopping: take nothing more; the sender sends it again later */
+    log_line(c, r, "stopping", 0, 503);
+    return answer(c, 503, "stopping; send it again later\n");
+  }
+  if (r->too_big) {
+    log_line(c, r, "too-large", 0, 413);
+    return answer(c, 413, "a notification is at most 64 KiB\n");
+  }
+  f = jc_form_parse(r->body ? r->body : "", r->len, &limits);
+  if (f == NULL) {
+    log_line(c, r, "out-of-memory", 0, 503);
+    return answer(c, 503, "out of memory\n");
+  }
+  rc = jc_form_dropped(f) > 0 ? JC_NOTICE_INPUT : jc_notice_check(f, rv->secret, rv->secret_len, &n);
+  jc_form_free(f);
+  if (rc == JC_NOTICE_FORGED) {
+    log_line(c, r, "forged", 0, 403);
+    return answer(c, 403, "forged: the hash does not verify\n");
+  }
+  if (rc != JC_NOTICE_OK) {
+    log_line(c, r, "malformed", 0, 400);
+    return answer(c, 400, "not a notification\n");
+  }
+  /* No handler can begin (no room for its outcome): what room comes goes to that first, and
+     the sender sends this again later. */
+  if ((rc = jc_inbox_blocked(rv->inbox)) != 0) {
+    char text[160];
+    snprintf(text, sizeof text, "no room in the inbox for a handler's outcome (%s); send it again later\n",
+             strerror(rc));
+    log_line(c, r, n.kind, n.id, 503);
+    return answer(c, 503, text);
+  }
+  /* Stored, fsynced, before the 200: an acknowledged notification survives kill -9. */
+  if (jc_inbox_store(rv->inbox, n.key, r->body ? r->body : "", r->len, jc_clock(CLOCK_REALTIME)) < 0) {
+    log_line(c, r, n.kind, n.id, 503);
+    return answer(c, 503, "cannot store it now; send it again later\n");
+  }
+  log_line(c, r, n.kind, n.id, 200);
+  return answer(c, 200, "OK\n");
+}
+
+static int is_form(struct MHD_Connection *c) {
+  const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  static const char form[] = "application/x-www-form-urlencoded";
+  return type != NULL && strncasecmp(type, form, sizeof form - 1) == 0 &&
+         (type[sizeof form - 1] == '\0' || type[sizeof form - 1] == ';' || type[sizeof form - 1] == ' ');
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **state) {
+  receiver *rv = cls;
+  request *r = *state;
+  (void)version;
+  if (r == NULL) { /* the headers are in */
+    const char *length;
+    r = calloc(1, sizeof *r);
+    if (r == NULL) return MHD_NO;
+    r->started = jc_clock(CLOCK_MONOTONIC);
+    *state = r;
+    if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) {
+      jc_inbox_counts k = jc_inbox_count(rv->inbox);
+      int blocked = jc_inbox_blocked(rv->inbox);
+      char json[320];
+      int n = snprintf(json, sizeof json, "{\"stored\":%zu,\"handled\":%zu,\"parked\":%zu,\"pending\":%zu", k.stored,
+                       k.handled, k.parked, k.pending);
+      /* No handler begins until there is room for its outcome: unhealthy, and why (strerror's
+         text has no quote nor backslash). */
+      if (blocked)
+        snprintf(json + n, sizeof json - (size_t)n, ",\"blocked\":\"no room in the inbox for a handler's outcome: %s\"}\n",
+                 strerror(blocked));
+      else
+        snprintf(json + n, sizeof json - (size_t)n, "}\n");
+      r->refused = 1;
+      return answer(c, blocked ? 503 : 200, json);
+    }
+    if (strcmp(method, "POST") != 0) {
+      r->refused = 1;
+      log_line(c, r, "not-post", 0, 405);
+      return answer(c, 405, "POST a notification\n");
+    }
+    if (!is_form(c)) {
+      r->refused = 1;
+      log_line(c, r, "not-a-form", 0, 415);
+      return answer(c, 415, "a notification is application/x-www-form-urlencoded\n");
+    }
+    length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (length != NULL && strtoull(length, NULL, 10) > rv->max_body) r->too_big = 1;
+    return MHD_YES;
+  }
+  if (r->refused) { /* answered already: take in the rest of the body, and drop it */
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (*upload_size > 0) {
+    if (!r->too_big && *upload_size <= rv->max_body - r->len) {
+      if (r->len + *upload_size > r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 4096;
+        char *p;
+        while (cap < r->len + *upload_size) cap *= 2;
+        if ((p = realloc(r->body, cap)) == NULL) return MHD_NO;
+        r->body = p;
+        r->cap = cap;
+      }
+      memcpy(r->body + r->len, upload, *upload_size);
+      r->len += *upload_size;
+    } else {
+      r->too_big = 1;
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  r->refused = 1;
+  return finish(rv, c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode code) {
+  request *r = *state;
+  (void)cls, (void)c, (void)code;
+  if (r) free(r->body);
+  free(r);
+  *state = NULL;
+}
+
+/* ---- the Lua side ---- */
+
+static receiver *check_receiver(lua_State *L) {
+  receiver *rv = luaL_checkudata(L, 1, JC_INBOX_TYPE);
+  if (rv->inbox == NULL) luaL_error(L, "justclick: the inbox is closed");
+  return rv;
+}
+
+/* An inbox open for writing: methods that change it, or listen, raise on a read-only one. */
+static receiver *check_writable(lua_State *L) {
+  receiver *rv = check_receiver(L);
+  if (rv->readonly) luaL_error(L, "justclick: the inbox is open read-only: only parked, counts and close");
+  return rv;
+}
+
+/* nil, "justclick: cannot write the inbox: ..." for a failed inbox call. */
+static int write_failed(lua_State *L) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "justclick: cannot write the inbox: %s", strerror(errno));
+  return 2;
+}
+
+static void stop_listening(receiver *rv) {
+  if (rv->daemon) {
+    MHD_stop_daemon(rv->daemon); /* waits for the requests under way, stored events included */
+    rv->daemon = NULL;
+  }
+  if (rv->signals_set) {
+    sigaction(SIGTERM, &rv->old_term, NULL);
+    sigaction(SIGINT, &rv->old_int, NULL);
+    rv->signals_set = 0;
+  }
+}
+
+static int l_close(lua_State *L) {
+  receiver *rv = luaL_checkudata(L, 1, JC_INBOX_TYPE);
+  stop_listening(rv);
+  jc_inbox_close(rv->inbox);
+  rv->inbox = NULL;
+  if (rv->secret) {
+    memset(rv->secret, 0, rv->secret_len);
+    free(rv->secret);
+    rv->secret = NULL;
+  }
+  return 0;
+}
+
+/* receiver.inbox(path [, "r"]) -> inbox | nil, message. "r": read-only, for listing (see above). */
+static int l_inbox(lua_State *L) {
+  size_t path_len;
+  const char *path = luaL_checklstring(L, 1, &path_len);
+  const char *mode = luaL_optstring(L, 2, "w");
+  char err[512];
+  receiver *rv;
+  if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0) return luaL_argerror(L, 2, "\"r\" or \"w\"");
+  if (strlen(path) != path_len) return luaL_argerror(L, 1, "a path without NUL bytes");
+  rv = lua_newuserdatauv(L, sizeof *rv, 0);
+  memset(rv, 0, sizeof *rv);
+  luaL_setmetatable(L, JC_INBOX_TYPE);
+  rv->readonly = mode[0] == 'r';
+  rv->inbox = jc_inbox_open(path, rv->readonly ? JC_INBOX_READONLY : 0, err, sizeof err);
+  if (rv->inbox == NULL) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  return 1;
+}
+
+static lua_Integer int_field(lua_State *L, int idx, const char *name, lua_Integer fallback, lua_Integer lo, lua_Integer hi) {
+  lua_Integer v = fallback;
+  lua_getfield(L, idx, name);
+  if (!lua_isnil(L, -1)) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < lo || lua_tointeger(L, -1) > hi)
+      luaL_error(L, "justclick: %s must be an integer from %d to %d", name, (int)lo, (int)hi); /* %I is 5.3's */
+    v = lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* inbox:listen{host =, port =, secret =, max_body =, timeout =, connections =} */
+static int l_listen(lua_State *L) {
+  receiver *rv = check_writable(L);
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  const char *host, *secret;
+  size_t secret_len;
+  lua_Integer port, timeout, connections;
+  struct sigaction sa;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (rv->daemon) return luaL_error(L, "justclick: the inbox listens already");
+  lua_getfield(L, 2, "host");
+  host = luaL_optstring(L, -1, "127.0.0.1");
+  lua_getfield(L, 2, "secret");
+  secret = luaL_checklstring(L, -1, &secret_len);
+  port = int_field(L, 2, "port", 8787, 0, 65535);
+  timeout = int_field(L, 2, "timeout", 10, 1, 3600);
+  connections = int_field(L, 2, "connections", 64, 1, 1024);
+  rv->max_body = (size_t)int_field(L, 2, "max_body", 65536, 1, 1 << 24);
+
+  memset(&addr, 0, sizeof addr);
+  if (inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)&addr)->sin_addr) == 1) {
+    struct sockaddr_in *a = (struct sockaddr_in *)(void *)&addr;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    addr_len = sizeof *a;
+  } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)(void *)&addr)->sin6_addr) == 1) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)(void *)&addr;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    addr_len = sizeof *a;
+  } else {
+    return luaL_error(L, "justclick: listen on an IP address, not '%s'", host);
+  }
+  (void)addr_len;
+
+  rv->secret = malloc(secret_len + 1);
+  if (rv->secret == NULL) return luaL_error(L, "not enough memory");
+  memcpy(rv->secret, secret, secret_len);
+  rv->secret_len = secret_len;
+
+  /* SIGTERM and Ctrl-C stop the receiver between handlers, not in the middle of one. */
+  stop_requested = 0;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESTART; /* a handler's read or write in progress goes on, not EINTR */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, &rv->old_term);
+  sigaction(SIGINT, &sa, &rv->old_int);
+  rv->signals_set = 1;
+
+  rv->daemon = MHD_start_daemon(
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+          (((struct sockaddr *)(void *)&addr)->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+      (uint16_t)port, NULL, NULL, on_request, rv,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)(void *)&addr,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)connections,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, rv,
+      MHD_OPTION_END);
+  if (rv->daemon == NULL) {
+    int saved = errno;
+    stop_listening(rv);
+    return luaL_error(L, "justclick: cannot listen on %s:%d: %s", host, (int)port, strerror(saved));
+  }
+  return 0;
+}
+
+static int l_port(lua_State *L) {
+  receiver *rv = check_receiver(L);
+  const union MHD_DaemonInfo *info = rv->daemon ? MHD_get_daemon_info(rv->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+  lua_pushinteger(L, info ? info->port : 0);
+  return 1;
+}
+
+static int l_stopping(lua_State *L) {
+  check_receiver(L);
+  lua_pushboolean(L, stop_requested);
+  return 1;
+}
+
+/* inbox:next(seconds) -> {key, body, attempts, at[, crashed = true]} | nil | nil, err. Due by
+   the monotonic clock: a wall clock stepped by NTP or by hand does not move retries. */
+static int l_next(lua_State *L) {
+  receiver *rv = check_writable(L);
+  double seconds = luaL_optnumber(L, 2, 0), until = jc_clock(CLOCK_MONOTONIC) + seconds;
+  jc_inbox_event ev;
+  for (;;) {
+    double wait;
+    int rc;
+    if (stop_requested || jc_interrupted) break;
+    rc = jc_inbox_next(rv->inbox, jc_clock(CLOCK_MONOTONIC), &ev, &wait);
+    if (rc < 0) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "justclick: cannot read the inbox: %s", strerror(errno));
+      return 2;
+    }
+    if (rc > 0) {
+      lua_createtable(L, 0, 5);
+      lua_pushlstring(L, ev.body, ev.len);
+      free(ev.body);
+      lua_setfield(L, -2, "body");
+      lua_pushstring(L, ev.key);
+      lua_setfield(L, -2, "key");
+      lua_pushinteger(L, ev.attempts);
+      lua_setfield(L, -2, "attempts");
+      lua_pushnumber(L, ev.at);
+      lua_setfield(L, -2, "at");
+      if (ev.crashed) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "crashed");
+      }
+      return 1;
+    }
+    double left = until - jc_clock(CLOCK_MONOTONIC);
+    if (left <= 0) break;
+    if (wait >= 0 && wait < left) left = wait;
+    jc_inbox_wait(rv->inbox, left < 0.25 ? left : 0.25); /* a signal is noticed within 0.25 s */
+  }
+  lua_pushnil(L);
+  return 1;
+}
+
+/* inbox:begin(key) -> true | nil, err: written before the handler runs, so that a handler that
+   kills the process is seen (next's crashed) when the inbox opens again. */
+static int l_begin(lua_State *L) {
+  receiver *rv = check_writable(L);
+  if (jc_inbox_begin(rv->inbox, luaL_checkstring(L, 2)) != 0) return write_failed(L);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* inbox:handled(key) -> true | nil, err */
+static int l_handled(lua_State *L) {
+  receiver *rv = check_writable(L);
+  if (jc_inbox_handled(rv->inbox, luaL_checkstring(L, 2)) != 0) return write_failed(L);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* inbox:failed(key, retry_after, max_attempts) -> "parked" | "retry" | nil, err */
+static int l_failed(lua_State *L) {
+  receiver *rv = check_writable(L);
+  const char *key = luaL_checkstring(L, 2);
+  double retry_after = luaL_checknumber(L, 3);
+  int max_attempts = (int)luaL_checkinteger(L, 4);
+  int rc = jc_inbox_failed(rv->inbox, key, jc_clock(CLOCK_MONOTONIC), retry_after, max_attempts);
+  if (rc < 0) return write_failed(L);
+  lua_pushstring(L, rc == 1 ? "parked" : "retry");
+  return 1;
+}
+
+/* inbox:replay(key) -> true | false (no such parked event) | nil, err */
+static int l_replay(lua_State *L) {
+  receiver *rv = check_writable(L);
+  int rc = jc_inbox_replay(rv->inbox, luaL_checkstring(L, 2));
+  if (rc < 0) return write_failed(L);
+  lua_pushboolean(L, rc == 1);
+  return 1;
+}
+
+typedef struct {
+  char (*keys)[JC_INBOX_KEY_MAX + 1];
+  int *attempts;
+  size_t n, cap;
+} parked_list;
+
+static void collect_parked(void *ctx, const char *key, int attempts) {
+  parked_list *p = ctx;
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? 2 * p->cap : 16;
+    void *k = realloc(p->keys, cap * sizeof *p->keys), *a;
+    if (k == NULL) return;
+    p->keys = k;
+    a = realloc(p->attempts, cap * sizeof *p->attempts);
+    if (a == NULL) return;
+    p->attempts = a;
+    p->cap = cap;
+  }
+  memcpy(p->keys[p->n], key, strlen(key) + 1);
+  p->attempts[p->n++] = attempts;
+}
+
+/* inbox:parked() -> {{key =, attempts =}, ...} in arrival order */
+static int l_parked(lua_State *L) {
+  receiver *rv = check_receiver(L);
+  parked_list p = {NULL, NULL, 0, 0};
+  jc_inbox_parked(rv->inbox, collect_parked, &p); /* copied out: no Lua call under the inbox's lock */
+  lua_createtable(L, (int)p.n, 0);
+  for (size_t i = 0; i < p.n; i++) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, p.keys[i]);
+    lua_setfield(L, -2, "key");
+    lua_pushinteger(L, p.attempts[i]);
+    lua_setfield(L, -2, "attempts");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  free(p.keys);
+  free(p.attempts);
+  return 1;
+}
+
+static int l_counts(lua_State *L) {
+  receiver *rv = check_receiver(L);
+  jc_inbox_counts k = jc_inbox_count(rv->inbox);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)k.stored);
+  lua_setfield(L, -2, "stored");
+  lua_pushinteger(L, (lua_Integer)k.handled);
+  lua_setfield(L, -2, "handled");
+  lua_pushinteger(L, (lua_Integer)k.parked);
+  lua_setfield(L, -2, "parked");
+  lua_pushinteger(L, (lua_Integer)k.pending);
+  lua_setfield(L, -2, "pending");
+  return 1;
+}
+
+static const luaL_Reg inbox_methods[] = {
+  {"listen", l_listen}, {"port", l_port}, {"next", l_next}, {"begin", l_begin}, {"handled", l_handled},
+  {"failed", l_failed}, {"replay", l_replay}, {"parked", l_parked}, {"counts", l_counts},
+  {"stopping", l_stopping}, {"close", l_close}, {NULL, NULL},
+};
+
+int jc_open_receiver(lua_State *L) {
+  jc_new_type(L, JC_INBOX_TYPE, inbox_methods, l_close);
+  lua_pushcfunction(L, l_inbox);
+  lua_setfield(L, -2, "inbox");
+  return 0;
+}

@@ -1,0 +1,7 @@
+/* The release, for _VERSION, the host's --version and the User-Agent; `make rock` reads it. */
+#ifndef JC_VERSION_H
+#define JC_VERSION_H
+
+#define JC_VERSION "0.3.0"
+
+#endif
