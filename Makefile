@@ -40,11 +40,11 @@ WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic $(WERROR) -Wshadow -Wstrict-prot
 LIB_PKGS      := libcrypto libcurl
 RECEIVER_PKGS := libmicrohttpd
 # Goals that build the library alone, or nothing.
-LIB_ONLY_GOALS := library clean demo sandbox uninstall lint rock
+LIB_ONLY_GOALS := library install-library clean demo sandbox uninstall lint rock
 ifeq ($(LUA_VERSION),5.4)
 WANTS_RECEIVER := $(filter-out $(LIB_ONLY_GOALS),$(or $(MAKECMDGOALS),all))
 else
-WANTS_RECEIVER := $(filter receiver host asan fuzz memcheck bench,$(MAKECMDGOALS))
+WANTS_RECEIVER := $(filter receiver host install-host asan fuzz memcheck bench,$(MAKECMDGOALS))
 endif
 DEPS_PKGS   := $(LIB_PKGS) $(if $(WANTS_RECEIVER),$(RECEIVER_PKGS))
 # luarocks passes the directories it found for each library (the rockspec's external_dependencies,
@@ -108,13 +108,14 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all library receiver host check check-busy test test-all jit-module memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall rock clean
+.PHONY: all library receiver host install-library install-host check check-busy test test-all jit-module memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall rock clean
 # The library for every Lua; the receiver and the host under 5.4.
 all: library $(if $(filter 5.4,$(LUA_VERSION)),receiver host)
 library: $(LIB_MODULE)
 ifeq ($(LUA_VERSION),5.4)
 receiver: $(RECEIVER_MODULE)
-host: $(HOST)
+# the host rock builds both: the program and the receiver's module, which lua5.4 can require
+host: $(RECEIVER_MODULE) $(HOST)
 else
 receiver host:
 	@echo "the receiver and the host are built for Lua 5.4 only: make LUA_VERSION=5.4 $@" >&2; exit 1
@@ -291,51 +292,66 @@ lint:
 	cppcheck --enable=warning,style,performance,portability --std=c11 --inline-suppr \
 	  --suppress=toomanyconfigs --error-exitcode=1 -q $(DEPS_CFLAGS) src
 
-# Every Lua gets the module and the Lua files that run on every Lua; 5.4 also gets the host and
-# the Lua 5.4 files of its commands (import, serve), which it embeds but `lua5.4` can require.
-# (luarocks passes its own INST_* directories, and builds the module for the Lua it was given.)
-HOST_ONLY_LUA := lua/justclick/import.lua lua/justclick/import/%.lua lua/justclick/serve.lua
-INSTALL_LUA   := $(sort $(wildcard lua/*.lua lua/justclick/*.lua lua/justclick/*/*.lua))
-INSTALL_LUA   := $(if $(filter 5.4,$(LUA_VERSION)),$(INSTALL_LUA),$(filter-out $(HOST_ONLY_LUA),$(INSTALL_LUA)))
-install: all
-	install -d $(DESTDIR)$(INST_LIBDIR)/justclick $(sort $(dir $(INSTALL_LUA:lua/%=$(DESTDIR)$(INST_LUADIR)/%)))
-	for f in $(INSTALL_LUA); do install -m 644 $$f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
-	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
-ifeq ($(LUA_VERSION),5.4)
-	install -d $(DESTDIR)$(INST_BINDIR)
+# Two installs, as the two rocks: the library (every Lua: justclick.core and the Lua files that
+# run on every Lua) and the host (Lua 5.4: the program, justclick.receiver, and the Lua files of
+# its commands, import and serve, which it embeds but `lua5.4` can require). No file is in both,
+# so that luarocks installs the two rocks side by side. (luarocks passes its own INST_*
+# directories, and builds for the Lua it was given.)
+HOST_LUA    := lua/justclick/import.lua $(wildcard lua/justclick/import/*.lua) lua/justclick/serve.lua
+LIBRARY_LUA := $(filter-out $(HOST_LUA),$(sort $(wildcard lua/*.lua lua/justclick/*.lua lua/justclick/*/*.lua)))
+
+# Each Lua file to the same path under INST_LUADIR (lua/justclick/x.lua -> justclick/x.lua).
+define install_lua
+	install -d $(sort $(dir $(1:lua/%=$(DESTDIR)$(INST_LUADIR)/%)))
+	for f in $(1); do install -m 644 $$f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
+endef
+
+install-library: library
+	$(call install_lua,$(LIBRARY_LUA))
+	install -d $(DESTDIR)$(INST_LIBDIR)/justclick
+	install -m 755 $(LIB_MODULE) $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
+
+install-host: host
+	@test "$(LUA_VERSION)" = 5.4 || { echo "the host is Lua 5.4's, not $(LUA_VERSION)'s" >&2; exit 1; }
+	$(call install_lua,$(HOST_LUA))
+	install -d $(DESTDIR)$(INST_LIBDIR)/justclick $(DESTDIR)$(INST_BINDIR)
+	install -m 755 $(RECEIVER_MODULE) $(DESTDIR)$(INST_LIBDIR)/justclick/receiver.so
 	install -m 755 $(HOST) $(DESTDIR)$(INST_BINDIR)/justclick
-endif
+
+# Both, under 5.4; the library alone under any other Lua.
+install: install-library $(if $(filter 5.4,$(LUA_VERSION)),install-host)
 
 uninstall:
-	for f in $(INSTALL_LUA); do rm -f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
-	rm -f $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
+	for f in $(LIBRARY_LUA) $(HOST_LUA); do rm -f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
+	rm -f $(DESTDIR)$(INST_LIBDIR)/justclick/core.so $(DESTDIR)$(INST_LIBDIR)/justclick/receiver.so
 	-rmdir $(DESTDIR)$(INST_LUADIR)/justclick/import $(DESTDIR)$(INST_LUADIR)/justclick
 	-rmdir $(DESTDIR)$(INST_LIBDIR)/justclick
-ifeq ($(LUA_VERSION),5.4)
 	rm -f $(DESTDIR)$(INST_BINDIR)/justclick
-endif
 
-# The source rock, justclick-VERSION-1.src.rock in ROCK_DIR. luarocks pack fetches the rockspec's
+# The two source rocks, NAME-VERSION-1.src.rock in ROCK_DIR. luarocks pack fetches a rockspec's
 # source (its git URL at tag vVERSION) as a user's luarocks would; git's url.insteadOf sends that
 # clone to a scratch repository holding this work tree's HEAD under that tag. Nothing is
-# downloaded, the rock carries HEAD's rockspec as published, and uncommitted changes are in
+# downloaded, each rock carries HEAD's rockspec as published, and uncommitted changes are in
 # neither.
 VERSION    := $(shell sed -n 's/^\#define JC_VERSION "\(.*\)"/\1/p' src/pure/version.h)
-ROCKSPEC   := justclick-$(VERSION)-1.rockspec
+ROCKSPECS  := justclick-$(VERSION)-1.rockspec justclick-host-$(VERSION)-1.rockspec
 ROCK_DIR   ?= .
 LUAROCKS   ?= luarocks
 rock:
-	@test -f $(ROCKSPEC) || { echo "no $(ROCKSPEC) for JC_VERSION $(VERSION) in src/pure/version.h" >&2; exit 1; }
+	@for r in $(ROCKSPECS); do test -f $$r || { echo "no $$r for JC_VERSION $(VERSION) in src/pure/version.h" >&2; exit 1; }; done
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	git show HEAD:$(ROCKSPEC) > "$$tmp/$(ROCKSPEC)" && \
-	url=$$(sed -n 's/^ *url = "git+\(.*\)",$$/\1/p' "$$tmp/$(ROCKSPEC)") && \
-	tag=$$(sed -n 's/^ *tag = "\(.*\)",$$/\1/p' "$$tmp/$(ROCKSPEC)") && \
-	{ [ "$$tag" = "v$(VERSION)" ] || { echo "$(ROCKSPEC): source.tag is not v$(VERSION)" >&2; exit 1; }; } && \
-	git init -q --bare "$$tmp/src.git" && git push -q "$$tmp/src.git" "+HEAD:refs/tags/$$tag" && \
-	cd $(ROCK_DIR) && \
-	GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0="url.file://$$tmp/src.git.insteadOf" GIT_CONFIG_VALUE_0="$$url" \
-	  GIT_CONFIG_KEY_1=advice.detachedHead GIT_CONFIG_VALUE_1=false \
-	  $(LUAROCKS) pack "$$tmp/$(ROCKSPEC)"
+	git init -q --bare "$$tmp/src.git" && \
+	for r in $(ROCKSPECS); do \
+	  git show HEAD:$$r > "$$tmp/$$r" && \
+	  url=$$(sed -n 's/^ *url = "git+\(.*\)",$$/\1/p' "$$tmp/$$r") && \
+	  tag=$$(sed -n 's/^ *tag = "\(.*\)",$$/\1/p' "$$tmp/$$r") && \
+	  { [ "$$tag" = "v$(VERSION)" ] || { echo "$$r: source.tag is not v$(VERSION)" >&2; exit 1; }; } && \
+	  git push -q "$$tmp/src.git" "+HEAD:refs/tags/$$tag" && \
+	  (cd $(ROCK_DIR) && \
+	  GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0="url.file://$$tmp/src.git.insteadOf" GIT_CONFIG_VALUE_0="$$url" \
+	    GIT_CONFIG_KEY_1=advice.detachedHead GIT_CONFIG_VALUE_1=false \
+	    $(LUAROCKS) pack "$$tmp/$$r") || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
