@@ -22,6 +22,7 @@
 -- exactly once unless the process dies inside its handler.
 local justclick = require "justclick"
 local core = require "justclick.core"
+local engine = require "justclick.engine"
 
 local serve = {}
 
@@ -69,7 +70,7 @@ end
 -- that parks nothing.
 local DEFAULT_ATTEMPTS = 20
 local function retry_after(n)
-  return math.min(2 ^ (n - 1), 300)
+  return engine.backoff(1, n - 1, 300, false) -- no jitter: the log says when, and the inbox keeps it
 end
 
 -- A handler's failure as a log can show it: never the secret, never raising (an error object
@@ -111,14 +112,12 @@ end
 
 -- Whether a confirmation failed on the API's request limit (code 8, which the client already
 -- repeats for as long as its timeout lasts): no failed try of the event, a pause of them all.
-local function limited(err)
-  return err.kind == "api" and err.code == 8 and err.retryable == true
-end
+local limited = engine.limited
 
 -- The pause of confirmations after the n-th code 8 in a row: 1 s, 2 s, 4 s ... at most a
 -- minute, 50-100% of it, so that a limit used up is asked less and less often.
 local function limit_pause(n)
-  return math.min(2 ^ (n - 1), 60) * (0.5 + 0.5 * math.random())
+  return engine.backoff(1, n - 1, 60)
 end
 
 -- Waits `seconds`, or until a SIGTERM or SIGINT says to stop.
