@@ -73,7 +73,6 @@ engine.LIMITED = LIMITED
 function engine.limited(err)
   return err ~= nil and err.kind == "api" and err.code == LIMITED and err.retryable == true
 end
-local limited = engine.limited
 
 --- engine.retry_wait(client, attempt, err, retry, took, deadline) -> the seconds to wait before
 -- repeating a call whose attempt (0 for the first) failed with err after `took` seconds, or nil
@@ -84,7 +83,7 @@ local limited = engine.limited
 -- the deadline's edge would time out, after sending a write, and leave it unknown.
 function engine.retry_wait(client, attempt, err, retry, took, deadline)
   if not retry then return nil end
-  if not (attempt < client.retries or (limited(err) and client.retries > 0)) then return nil end
+  if not (attempt < client.retries or (engine.limited(err) and client.retries > 0)) then return nil end
   local wait = engine.backoff(client.backoff, attempt, engine.CALL_CAP)
   if core.now() + wait + 2 * took >= deadline then return nil end
   return wait
