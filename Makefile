@@ -147,7 +147,8 @@ $(BENCH_MODULE): $(BENCH_OBJ)
 
 # The host program: Lua 5.4, the C core linked in, and lua/justclick.lua embedded.
 # Each Lua module as NAME=FILE; NAME is what require takes.
-LUA_MODULES := justclick=lua/justclick.lua justclick.import=lua/justclick/import.lua \
+LUA_MODULES := justclick=lua/justclick.lua justclick.engine=lua/justclick/engine.lua \
+  justclick.errors=lua/justclick/errors.lua justclick.import=lua/justclick/import.lua \
   justclick.import.rows=lua/justclick/import/rows.lua \
   justclick.import.journal=lua/justclick/import/journal.lua \
   justclick.import.reconcile=lua/justclick/import/reconcile.lua \

@@ -1,19 +1,13 @@
 --- justclick: a client for the JustClick HTTP API.
 -- The C core (justclick.core) does the bytes: PHP's http_build_query, the md5 signature, the
--- libcurl transport and the reply check. This file holds the API's vocabulary, validation,
--- errors and retry policy.
+-- libcurl transport and the reply check; justclick.engine prepares, sends, settles and repeats
+-- the calls. This file holds the API's vocabulary and its validation.
 local core = require "justclick.core"
+local engine = require "justclick.engine"
+local errors = require "justclick.errors"
 local LIMITS = core.limits -- src/limits.h
-
--- Lua 5.3 and 5.4 tell integers from floats. Under 5.1 and LuaJIT every number is a double, and
--- an integral one with |x| < 2^53 counts as an integer: the C core's rule (src/compat.h).
-local math_type = math.type or function(v)
-  if type(v) ~= "number" then return nil end
-  return (v == math.floor(v) and v > -LIMITS.exact_bound and v < LIMITS.exact_bound) and "integer" or "float"
-end
-local tointeger = math.tointeger or function(v)
-  return math_type(v) == "integer" and v or nil
-end
+local math_type, tointeger, integer = engine.math_type, engine.tointeger, engine.integer
+local new_error, visible, redact = errors.new, errors.visible, errors.redact
 
 local justclick = {
   _VERSION = core._VERSION,
@@ -31,310 +25,16 @@ local justclick = {
   parse_query = core.parse_query,
 }
 
--- ---------------------------------------------------------------------------------------------
--- Errors: tables with kind, code, message, retryable, a __tostring, and a __concat, so that
--- "x: " .. err and err .. "\n" give text. A transport error's name is libcurl's for its code
--- ("COULDNT_CONNECT" for CURLE_COULDNT_CONNECT), as Lua-cURL's error objects give it.
-
--- What a terminal or a log would obey rather than show, shown as escapes: a server's error_text
--- may hold colour codes, carriage returns or newlines that rewrite what is shown. ASCII controls
--- (\n, \x1b), C1 controls (U+0080-U+009F: CSI and NEL to some terminals), line separators,
--- bidirectional marks and overrides (\u{202E}, \u{061C}), zero-width characters, and bytes that
--- are not UTF-8 (\x9b: CSI to others).
-local ESCAPES = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-local function hidden(cp)
-  return (cp >= 0x80 and cp <= 0x9F) or cp == 0x061C or (cp >= 0x200B and cp <= 0x200F)
-    or (cp >= 0x2028 and cp <= 0x202E) or (cp >= 0x2060 and cp <= 0x2069) or cp == 0xFEFF
-end
-
--- The UTF-8 character at i: its length and code point, or nil when the bytes are not UTF-8.
-local UTF8 = { { 0xC2, 0xDF, 2, 0x80 }, { 0xE0, 0xEF, 3, 0x800 }, { 0xF0, 0xF4, 4, 0x10000 } }
-local function utf8_at(text, i)
-  local b = text:byte(i)
-  for _, form in ipairs(UTF8) do
-    if b >= form[1] and b <= form[2] then
-      local cp = b - form[1] + (form[1] == 0xC2 and 2 or 0)
-      for k = 1, form[3] - 1 do
-        local c = text:byte(i + k)
-        if not c or c < 0x80 or c > 0xBF then return nil end
-        cp = cp * 64 + (c - 0x80)
-      end
-      if cp < form[4] or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then return nil end
-      return form[3], cp
-    end
-  end
-  return nil
-end
-
-local function visible(text)
-  if type(text) ~= "string" or not text:find("[%c\127-\255]") then return text end
-  local out, i = {}, 1
-  while i <= #text do
-    local b = text:byte(i)
-    if b < 0x80 then
-      local c = text:sub(i, i)
-      out[#out + 1] = (b < 0x20 or b == 0x7F) and (ESCAPES[c] or ("\\x%02x"):format(b)) or c
-      i = i + 1
-    else
-      local len, cp = utf8_at(text, i)
-      if not len then
-        out[#out + 1] = ("\\x%02x"):format(b)
-        i = i + 1
-      else
-        out[#out + 1] = hidden(cp) and ("\\u{%04X}"):format(cp) or text:sub(i, i + len - 1)
-        i = i + len
-      end
-    end
-  end
-  return table.concat(out)
-end
+--- justclick.visible(text) -> text with what a terminal or a log would obey (controls, bidi
+-- marks, bytes that are not UTF-8) shown as escapes.
 justclick.visible = visible
 
-local Error = {}
-Error.__index = Error
-
-function Error.__tostring(e)
-  local text = ("justclick: %s error"):format(e.kind)
-  if e.code ~= nil then text = text .. " " .. tostring(e.code) end
-  text = text .. ": " .. tostring(e.message)
-  if e.hint then text = text .. " (" .. e.hint .. ")" end
-  if e.verified == false then text = text .. " [reply hash not verified]" end
-  return visible(text)
-end
-
--- Either side may be the error (or both): each is shown as tostring shows it.
-function Error.__concat(a, b)
-  return tostring(a) .. tostring(b)
-end
-
-local function new_error(kind, code, message, fields)
-  local e = setmetatable({ kind = kind, code = code, message = message, retryable = false }, Error)
-  for k, v in pairs(fields or {}) do e[k] = v end
-  return e
-end
-
 --- Whether a value is an error returned by this module.
-function justclick.is_error(value)
-  return getmetatable(value) == Error
-end
-
--- Hints for the API's error codes where the text alone leaves the user guessing.
-local API_HINTS = {
-  [1] = "the request carried no hash",
-  [4] = "incorrect hash: check the user and the secret",
-  [5] = "check the user name",
-  [6] = "this machine's IP address is not allowed in the account's API settings",
-  [8] = "the API request limit for this address is used up; the server did nothing, so it is safe to try again later",
-}
-
--- Code 8: the request limit for this address is used up. The server refused the request before
--- processing it, so repeating it is safe, for a write too, when the reply verifies.
-local LIMITED = 8
-
--- Whether an error is a code 8 that is safe to repeat.
-local function limited(err)
-  return err ~= nil and err.kind == "api" and err.code == LIMITED and err.retryable
-end
-
--- libcurl codes of TLS failures: never retried, since retrying cannot fix a certificate.
-local TLS_CODES = {
-  [35] = true, [53] = true, [54] = true, [58] = true, [59] = true, [60] = true, [64] = true,
-  [66] = true, [77] = true, [80] = true, [82] = true, [83] = true, [90] = true, [91] = true,
-  [98] = true,
-}
-
--- ---------------------------------------------------------------------------------------------
--- Calls
-
--- The methods that only read: safe to repeat after a failure.
-local READ_ONLY = {
-  getOrderDetails = true, GetBills = true, getOrdersWithGoods = true, GetAllGoods = true,
-  GetLeadGroupStatuses = true, GetAllGroups = true, GetPartnerStats = true,
-}
+justclick.is_error = errors.is_error
 
 local secrets = setmetatable({}, { __mode = "k" }) -- a client's secret, kept out of the client table
 
--- A text that holds the secret is not shown at all: replacing the secret where it occurs would
--- show a short one by the pattern of the replacements.
-local function redact(text, secret)
-  if type(text) == "string" and text:find(secret, 1, true) then return "(not shown: it held the secret)" end
-  return text
-end
-
--- min(base * 2^n, 5 s), 50-100% of it, as Stripe's SDKs wait between attempts.
-local function backoff(base, n)
-  return math.min(base * 2 ^ n, 5) * (0.5 + 0.5 * math.random())
-end
-
--- What a write that may have taken effect leaves to the caller.
-local function may_exist(method)
-  return method == "CreateOrder" and "the order may exist" or "the call may have taken effect"
-end
-
--- An error for a request that reached the server (or may have) with no outcome known: sent is
--- true and, for a write, the message says what may have happened.
-local function unsettled(kind, code, method, what, read_only, fields)
-  local message = ("%s: %s"):format(method, what)
-  if not read_only then message = ("%s, so %s; check before repeating it"):format(message, may_exist(method)) end
-  fields = fields or {}
-  fields.sent = true
-  return new_error(kind, code, message, fields)
-end
-
-local function transport_error(method, failure, read_only)
-  if failure.too_big then
-    return unsettled("protocol", nil, method, "the reply is larger than max_reply", read_only), false
-  end
-  local tls = TLS_CODES[failure.code] or false
-  local message = ("%s: %s"):format(method, failure.message)
-  if failure.sent and not read_only then
-    message = ("%s: the request was sent but no reply came, so %s; check before repeating it (%s)")
-      :format(method, may_exist(method), failure.message)
-  end
-  -- A read is safe to repeat; a write only if it never left this machine.
-  local retry = not tls and (read_only or not failure.sent)
-  local err = new_error("transport", failure.code, message,
-    { name = failure.name, retryable = retry, sent = failure.sent, tls = tls })
-  return err, retry
-end
-
-local function integer(v)
-  if math_type(v) == "integer" then return v end
-  if type(v) == "string" and v:match("^%d+$") then return tointeger(tonumber(v)) end
-  return nil
-end
-
--- What a success must carry, by method: each returns the result to give the caller, or nil and
--- what is wrong with it. A signed success without a usable result is a protocol error.
-local function a_table(result)
-  if type(result) ~= "table" then return nil, "no result" end
-  return result
-end
-
-local RESULTS = {
-  CreateOrder = function(result)
-    local bill_id = type(result) == "table" and integer(result.bill_id)
-    if not bill_id then return nil, "no bill_id in its result" end
-    result.bill_id = bill_id
-    return result
-  end,
-  getOrderDetails = a_table,
-  GetAllGoods = a_table,
-  getOrdersWithGoods = function(result) return result == nil and {} or a_table(result) end,
-  GetBills = function(result) return result == nil and {} or a_table(result) end,
-}
-
-local function interpret(method, body, secret, read_only)
-  local reply, verified = core.decode_reply(body, secret)
-  if not reply then return nil, unsettled("protocol", nil, method, verified, read_only) end
-  local code, result = reply.error_code, reply.result
-  if result == core.null then result = nil end
-  local check = RESULTS[method]
-  if code == 0 and not verified then
-    return nil, unsettled("protocol", 0, method, "a success reply whose hash does not verify", read_only,
-      { verified = false })
-  elseif code == 0 or (code == 601 and verified and not read_only) then -- 601: a write's "already there"
-    local usable, problem = result, nil
-    if check then
-      usable, problem = check(result)
-    elseif result == nil then
-      usable = true
-    end
-    if usable == nil then
-      return nil, unsettled("protocol", code, method, "a signed success with " .. problem, read_only,
-        { verified = true })
-    end
-    if code == 601 and type(usable) == "table" then usable.existing = true end -- there already: not a failure
-    return usable
-  end
-  local fields = { verified = verified, hint = API_HINTS[code], result = result }
-  if code == LIMITED and not (verified or read_only) then
-    -- Anyone on the way can forge a "try again": the write may have been processed.
-    fields.hint = nil -- "the server did nothing" is what this reply cannot be trusted to say
-    return nil, unsettled("api", code, method, "a code 8 reply (the request limit) whose hash does not verify",
-      read_only, fields)
-  elseif code == LIMITED then -- refused before it was processed: safe to repeat
-    fields.retryable = true
-    return nil, new_error("api", code, visible(redact(reply.error_text, secret)), fields), true
-  end
-  return nil, new_error("api", code, visible(redact(reply.error_text, secret)), fields)
-end
-
--- The URL and the signed body of a call, or nil and an input error.
-local function prepare(client, method, params)
-  local secret = secrets[client]
-  -- the encoder's refusals come back as a problem; anything else (an interrupt, memory) raises
-  local body, problem = core.safe.signed_body(params, client.user, secret, { max_input_vars = client.max_input_vars })
-  if not body then return nil, new_error("input", nil, redact(problem, secret)) end
-  return client.api_url .. "/" .. method, body
-end
-
--- What one attempt came to: the result, or nil, the error, and whether to try again.
-local function settle(client, method, status, reply, read_only)
-  if not status then
-    local err, retry = transport_error(method, reply, read_only)
-    return nil, err, retry
-  end
-  if status < 200 or status > 299 then
-    local retry = read_only and status >= 500
-    local err = unsettled("http", status, method, ("HTTP status %d"):format(status), read_only, { retryable = retry })
-    return nil, err, retry
-  end
-  return interpret(method, reply, secrets[client], read_only)
-end
-
--- The --verbose line of a call: method, status, error_code, milliseconds, retries.
-local function log_call(client, method, status, result, err, started, attempt)
-  if not client.verbose then return end
-  local code = err and err.kind == "api" and err.code or (result ~= nil and 0) or "-"
-  io.stderr:write(visible(redact(("justclick: %s status=%s error_code=%s %dms retries=%d"):format(method,
-    status or "-", tostring(code), math.floor((core.now() - started) * 1000 + 0.5), attempt), secrets[client])), "\n")
-end
-
--- Sends a prepared call. `timeout` bounds the whole call: every attempt and every wait between
--- them (or `deadline`, a core.now() shared by the requests of one call). A write goes out at most
--- once per attempt (core's `once`), and is repeated only when it never left this machine, or
--- when a verified code 8 says that the server refused it unprocessed. `retries` counts the
--- repeats after network failures and 5xx; a code 8 is repeated for as long as the timeout lasts,
--- since a limit lifts with time, not with attempts (retries = 0 repeats nothing at all).
-local function send(client, method, url, body, read_only, deadline)
-  -- a dry run of the whole process holds for clients made before it too
-  if client.dry_run or core.network_forbidden() then -- the body holds the hash, not the secret
-    io.stdout:write("POST ", url, "\n", body, "\n")
-    io.stdout:flush()
-    return { dry_run = true, method = method, url = url }
-  end
-  local started, attempt = core.now(), 0
-  deadline = deadline or started + client.timeout
-  while true do
-    local left = deadline - core.now()
-    if left <= 0 then -- an earlier request of the call used up its time: nothing is sent
-      return nil, new_error("transport", 28, method .. ": the call's timeout ran out before this request went out",
-        { name = "OPERATION_TIMEDOUT", sent = false, attempts = attempt })
-    end
-    local began = core.now()
-    local status, reply = client.session:post(url, body, not read_only, left)
-    local took = core.now() - began
-    local result, err, retry = settle(client, method, status, reply, read_only)
-    local again = attempt < client.retries or (limited(err) and client.retries > 0)
-    local wait = retry and again and backoff(client.backoff, attempt)
-    -- A repeat goes only with twice the last attempt's time left after its wait: one begun at the
-    -- deadline's edge would time out, after sending a write, and leave it unknown.
-    if not wait or core.now() + wait + 2 * took >= deadline then
-      if err then err.attempts = attempt + 1 end
-      log_call(client, method, status, result, err, started, attempt)
-      return result, err
-    end
-    client.sleep(wait)
-    attempt = attempt + 1
-  end
-end
-
-local function request(client, method, params, read_only, deadline)
-  local url, body = prepare(client, method, params)
-  if not url then return nil, body end
-  return send(client, method, url, body, read_only, deadline)
-end
+local request = engine.request -- prepared, sent, settled and repeated as the engine's policy says
 
 -- ---------------------------------------------------------------------------------------------
 -- Clients
@@ -415,7 +115,7 @@ function justclick.new(opts)
       max_reply = opts.max_reply and tointeger(opts.max_reply), keep_alive = opts.keep_alive,
     },
   }, Client)
-  local transport = opts.transport or "curl"
+  local transport, sleep = opts.transport or "curl", nil -- sleep: the wait between attempts
   if transport == "nginx" then
     for k, directive in pairs(NGINX_LEAVES) do
       if opts[k] ~= nil then error(("justclick.new: %s is the location's %s under nginx"):format(k, directive), 2) end
@@ -424,15 +124,16 @@ function justclick.new(opts)
     client.session = nginx.session({
       location = opts.location, api_url = client.api_url, max_reply = client.http.max_reply,
     })
-    client.sleep = nginx.sleep
+    sleep = nginx.sleep
   elseif transport == "curl" then
     if opts.location ~= nil then error("justclick.new: location is for transport = \"nginx\"", 2) end
     client.session = core.session(client.http)
-    client.sleep = core.sleep
+    sleep = core.sleep
   else
     error("justclick.new: transport must be \"curl\" or \"nginx\"", 2)
   end
   secrets[client] = secret
+  engine.attach(client, secret, sleep)
   return client
 end
 
@@ -444,7 +145,7 @@ function Client:call(method, params)
     error("call: method must be an API method name such as \"GetBills\"", 2)
   end
   if params ~= nil and type(params) ~= "table" then error("call: params must be a table", 2) end
-  return request(self, method, params or {}, READ_ONLY[method] or false)
+  return request(self, method, params or {}, engine.read_only(method))
 end
 
 --- justclick.order_problem(order) -> what CreateOrder lacks (bill_email, goods with a
@@ -475,11 +176,11 @@ justclick.order_problem = order_problem
 -- Never repeated once the request may have reached the server: a duplicate order costs a customer.
 function Client:create_order(order)
   if type(order) ~= "table" then error("create_order: expected the order as a table", 2) end
-  local url, body = prepare(self, "CreateOrder", order) -- first: it refuses what the check below cannot see
+  local url, body = engine.prepare(self, "CreateOrder", order) -- first: it refuses what the check below cannot see
   if not url then return nil, body end
   local problem = order_problem(order)
   if problem then return nil, new_error("input", nil, problem) end
-  return send(self, "CreateOrder", url, body, false)
+  return engine.send(self, "CreateOrder", url, body, false)
 end
 
 -- Raises, for the caller of `method`, unless bill_id is an integer; returns it.
@@ -647,19 +348,6 @@ function Client:orders_with_goods(opts)
   return orders
 end
 
---- client:prepare(method, params) -> url, body | nil, err: the signed request a call sends,
--- for callers that send it themselves (justclick.import, through core.multi).
-function Client:prepare(method, params)
-  return prepare(self, method, params)
-end
-
---- client:settle(method, status, reply) -> result | nil, err, retry: what a reply (status and
--- body), or a transport failure (nil and the failure core.multi gave), comes to, as a call reads
--- it; retry tells whether repeating it is safe.
-function Client:settle(method, status, reply)
-  return settle(self, method, status, reply, READ_ONLY[method] or false)
-end
-
 -- ---------------------------------------------------------------------------------------------
 -- Payment notifications
 
@@ -784,12 +472,6 @@ end
 --- client:redact(text) -> text, or a notice in its place when it holds this client's secret.
 function Client:redact(text)
   return redact(text, secrets[self])
-end
-
---- client:log(method, status, result, err, started, attempt): the --verbose line of a call that
--- the caller sent itself (started: core.now() when it began).
-function Client:log(method, status, result, err, started, attempt)
-  log_call(self, method, status, result, err, started, attempt)
 end
 
 --- client:stats() -> {connects, requests}: connections opened and requests made.

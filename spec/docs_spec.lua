@@ -9,10 +9,6 @@ local sandbox = require "support.sandbox"
 
 local README = "README.md"
 
--- Removed from the public API by this issue; the code still has them until the merge.
--- TODO(merge): removed by the engine/receiver change
-local LEAVING = { prepare = true, settle = true, log = true, listen = true }
-
 local function read(path)
   return assert(files.read(path), "cannot read " .. path)
 end
@@ -69,7 +65,7 @@ end
 local function public_functions(t)
   local names = {}
   for name, value in pairs(t) do
-    if type(value) == "function" and not name:find("^_") and not LEAVING[name] then names[#names + 1] = name end
+    if type(value) == "function" and not name:find("^_") then names[#names + 1] = name end
   end
   table.sort(names)
   return names

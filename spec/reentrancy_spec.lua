@@ -203,7 +203,8 @@ local c = justclick.new{ user = "demo", secret = "sandbox-secret", api_url = ...
 local order = { bill_email = "gc@example.com", goods = { { good_name = "sales" } } }
 local first = assert(c:create_order(order)) -- opens the connection that the next request reuses
 order.bill_tag = "second"
-local url, body = c:prepare("CreateOrder", order)
+local url = c.api_url .. "/CreateOrder" -- the signed request, as a caller makes it with the public functions
+local body = justclick.build_query(order) .. "&hash=" .. justclick.sign(order, "demo", "sandbox-secret")
 local ran, nested, armed = 0, {}, false
 local mt = { __gc = function()
   ran = ran + 1

@@ -97,8 +97,8 @@ describe("sign (seed " .. seed .. ")", function()
     end
     assert.are.equal("hash=1", justclick.build_query({ hash = 1 }))
     local client = justclick.new { user = "u", secret = secret, api_url = "http://127.0.0.1:9/api" }
-    local url, err = client:prepare("CreateOrder", { bill_email = "a@b.c", hash = "x" })
-    assert.is_nil(url)
+    local result, err = client:call("CreateOrder", { bill_email = "a@b.c", hash = "x" })
+    assert.is_nil(result)
     assert.are.equal("input", err.kind)
     assert.are.equal("hash: the key is reserved for the request's signature", err.message)
   end)

@@ -11,6 +11,7 @@
 -- run, once nothing else is in flight, on evidence or by a person (reconcile.lua).
 local justclick = require "justclick"
 local core = require "justclick.core"
+local engine = require "justclick.engine"
 local rows = require "justclick.import.rows"
 local journal = require "justclick.import.journal"
 local reconcile = require "justclick.import.reconcile"
@@ -86,7 +87,7 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
   local function start(job)
     job.started, job.at, job.up, job.boot = core.now(), core.time(), core.boottime()
     flow:started(job.started)
-    multi:start(job.key, job.url, job.body, true, math.max(job.deadline - job.started, 0.001))
+    engine.start(multi, job.key, job.url, job.body, false, job.deadline - job.started)
   end
 
   -- Journals the row as sent, then sends it. Its first send starts anew when it has had no order
@@ -98,7 +99,7 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
     if not job.fresh and st and st.state ~= "error" and st.first_at then first = st end
     book:record({ row = row.id, line = row.line, state = "sending", at = at, up = up, boot = boot,
       first_at = first.first_at, first_up = first.first_up, first_boot = first.first_boot })
-    job.attempts, job.deadline = 1, core.now() + client.timeout
+    job.attempts, job.deadline = 1, core.now() + client.timeout -- a call's deadline, as the client's
     inflight[job.key] = job
     start(job)
   end
@@ -122,20 +123,22 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
     if seconds and multi:running() == 0 then return core.sleep(seconds) end
     for _, done in ipairs(multi:wait(seconds)) do
       local job = inflight[done.key]
-      local result, err, retry = client:settle("CreateOrder", done.status, done.body or done.failure)
-      client:log("CreateOrder", done.status, result, err, job.started, job.attempts - 1)
-      local wait = client.backoff * (0.5 + 0.5 * math.random())
+      local result, err, retry = engine.settle(client, "CreateOrder", done.status, done.body or done.failure, false)
+      engine.log(client, "CreateOrder", done.status, result, err, job.started, job.attempts - 1)
       inflight[done.key] = nil
-      if err and err.kind == "api" and err.code == 8 and err.verified then -- refused unprocessed
+      -- a refusal (unprocessed) goes again when the pace says, which knows the other rows' refusals
+      local refusal = engine.limited(err)
+      local wait = not refusal and not sender.fatal
+        and engine.retry_wait(client, job.attempts - 1, err, retry, core.now() - job.started, job.deadline)
+      if refusal then
         refused(job, err)
-      elseif result == nil and retry and job.attempts <= client.retries and not sender.fatal
-          and core.now() + wait < job.deadline then
+      elseif wait then
         job.attempts = job.attempts + 1 -- the connection never opened: the server has nothing
         inflight[done.key] = job
         core.sleep(wait)
         start(job)
       else
-        local limit = err and err.kind == "api" and err.code == 8 -- one that does not verify
+        local limit = err and err.kind == "api" and err.code == engine.LIMITED -- one that does not verify
         if done.status and not limit then flow:answered(core.now()) end
         sender.fatal = sender.fatal or on.outcome(job.row, result, err, job)
         if limit and not proven then -- no reply has verified yet: the secret may be wrong
@@ -254,12 +257,12 @@ end
 
 -- Sends a row (on a dry run, shows it).
 local function send_row(im, row, fresh)
-  local url, body = im.client:prepare("CreateOrder", row.order)
+  local url, body = engine.prepare(im.client, "CreateOrder", row.order)
   if not url then -- the scan accepted this row; only a changed client could refuse it now
     return count(im, "failed", "failures", { line = row.line, message = tostring(body) })
   end
   if im.dry_run then
-    io.stdout:write("POST ", url, "\n", body, "\n")
+    engine.show(url, body)
     return count(im, "would_send")
   end
   im.sender.send(row, url, body, fresh)
@@ -346,7 +349,7 @@ function import.run(path, opts)
   local jobs, grace, limit_wait = check_options(opts)
   local client = opts.client or justclick.default_client()
   local im = { path = path, opts = opts, grace = grace, client = client, pending = {},
-    dry_run = client.dry_run or core.network_forbidden() }
+    dry_run = engine.dry_run(client) }
 
   local real, err = real_path(path)
   if not real then return nil, err end

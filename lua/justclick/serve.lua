@@ -22,6 +22,7 @@
 -- exactly once unless the process dies inside its handler.
 local justclick = require "justclick"
 local core = require "justclick.core"
+local engine = require "justclick.engine"
 
 local serve = {}
 
@@ -81,7 +82,7 @@ end
 -- that parks nothing.
 local DEFAULT_ATTEMPTS = 20
 local function retry_after(n)
-  return math.min(2 ^ (n - 1), 300)
+  return engine.backoff(1, n - 1, 300, false) -- no jitter: the log says when, and the inbox keeps it
 end
 
 -- A handler's failure as a log can show it: never the secret, never raising (an error object
@@ -108,7 +109,8 @@ end
 -- Records a failure of the event's handler; parks it after `attempts` of them.
 local function record_failure(client, inbox, stored, attempts, failure)
   local n = stored.attempts + 1
-  local outcome, err = inbox:failed(stored.key, retry_after(n), attempts)
+  local wait = retry_after(n)
+  local outcome, err = inbox:failed(stored.key, wait, attempts)
   if not outcome then
     say("cannot record the failure of %s: %s", stored.key, tostring(err))
   elseif outcome == "parked" then
@@ -116,21 +118,16 @@ local function record_failure(client, inbox, stored, attempts, failure)
       .. " justclick serve --inbox PATH --replay %s SCRIPT",
       stored.key, n, describe(client, failure), stored.key)
   else
-    say("handler failed on %s (try %d): %s; trying again in %d s", stored.key, n, describe(client, failure),
-      retry_after(n))
+    say("handler failed on %s (try %d): %s; trying again in %d s", stored.key, n, describe(client, failure), wait)
   end
 end
 
--- Whether a confirmation failed on the API's request limit (code 8, which the client already
--- repeats for as long as its timeout lasts): no failed try of the event, a pause of them all.
-local function limited(err)
-  return err.kind == "api" and err.code == 8 and err.retryable == true
-end
-
--- The pause of confirmations after the n-th code 8 in a row: 1 s, 2 s, 4 s ... at most a
+-- A confirmation that failed on the API's request limit (engine.limited: a code 8, which the
+-- client already repeats for as long as its timeout lasts) is no failed try of the event, but a
+-- pause of them all. The pause of confirmations after the n-th code 8 in a row: 1 s, 2 s, 4 s ... at most a
 -- minute, 50-100% of it, so that a limit used up is asked less and less often.
 local function limit_pause(n)
-  return math.min(2 ^ (n - 1), 60) * (0.5 + 0.5 * math.random())
+  return engine.backoff(1, n - 1, 60)
 end
 
 -- Waits `seconds`, or until a SIGTERM or SIGINT says to stop.
@@ -179,7 +176,7 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
     else
       order, cerr = client:confirm(event)
     end
-    if not order and limited(cerr) then
+    if not order and engine.limited(cerr) then
       return false, "limited", cerr
     elseif not order and cerr.kind == "forged" and cerr.mismatch == "email" then
       -- no wait mends it, but a person should see it (a bill whose email was changed since):

@@ -12,7 +12,7 @@
 --     request in flight is already 20 a second, the limit the bench sets.
 --   * A refusal counts once for the requests that were already under way when it came: they
 --     were sent at the old pace, so their refusals say nothing new (as TCP cuts its window once a
---     round trip). After it, nothing starts for a back-off with jitter: 50-100% of
+--     round trip). After it, nothing starts for the engine's back-off: 50-100% of
 --     min(2^(k-1) * gap, 30 s), gap being 1/rate (or `backoff` before there is a pace) and k the
 --     refusals since the last reply, so that a limit that is used up, not just exceeded, is
 --     asked less and less often. Only the first of them cuts the pace: the limit has not said
@@ -20,6 +20,8 @@
 --   * When every request has been refused for `limit_wait` seconds (the next start waits no
 --     longer than that), refused() says to give up.
 -- Times are the caller's (core.now()), so that the specs can drive it without a clock.
+local engine = require "justclick.engine"
+
 local pace = {}
 
 local DECREASE, INCREASE = 0.8, 0.05 -- the pace's cut and its rise a reply (requests a second)
@@ -91,7 +93,7 @@ function Pace:refused(started, at)
     self.refusals = self.refusals + 1
     self.window = math.max(1, self.window / 2)
     local gap = self.rate and 1 / self.rate or self.backoff
-    local wait = math.min(2 ^ (self.refusals - 1) * gap, MAX_WAIT) * (0.5 + 0.5 * self.random())
+    local wait = engine.backoff(gap, self.refusals - 1, MAX_WAIT, self.random)
     self.due = math.max(self.due, math.min(at + wait, self.refused_since + self.limit_wait))
   end
   return at - self.refused_since >= self.limit_wait
