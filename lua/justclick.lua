@@ -535,10 +535,33 @@ end
 justclick.default_client = default_client
 
 --- justclick.serve(script [, options]): see justclick.serve.run.
-function justclick.serve(handler, opts) return require("justclick.serve").run(handler, opts) end
+-- The host's commands come with the justclick-host rock (Lua 5.4); the library alone has none:
+-- that is one line for the user, not a searcher's list of paths.
+local function host_module(name)
+  local ok, module = pcall(require, name)
+  if ok then return module end
+  if not tostring(module):find(("module '%s' not found"):format(name), 1, true) then error(module, 0) end
+  return nil, new_error("input", nil, ("%s is not installed: it comes with the justclick-host rock, for Lua 5.4"
+    .. " (luarocks install justclick-host)"):format(name))
+end
+
+-- serve: the receiver verifies notifications with the secret of the client that confirms them
+-- (options.client, or the module-level one) unless options.secret says otherwise.
+function justclick.serve(handler, opts)
+  local serve, err = host_module("justclick.serve")
+  if not serve then return nil, err end
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.secret == nil then o.secret = secrets[o.client or default_client()] end
+  return serve.run(handler, o)
+end
 
 --- justclick.import(path [, options]): see justclick.import.run.
-function justclick.import(path, opts) return require("justclick.import").run(path, opts) end
+function justclick.import(path, opts)
+  local import, err = host_module("justclick.import")
+  if not import then return nil, err end
+  return import.run(path, opts)
+end
 
 function justclick.create_order(order) return default_client():create_order(order) end
 function justclick.order_details(bill_id, opts) return default_client():order_details(bill_id, opts) end

@@ -124,6 +124,25 @@ describe("justclick serve #lua54", function()
     assert.is_truthy(log:find("^justclick serve: WARNING: events go to the handler unconfirmed %(%-%-no%-confirm%)"), log)
   end)
 
+  it("verifies with the secret the script configured, when no --secret-file or JUSTCLICK_SECRET gives one", function()
+    local script = dir .. "/handler.lua"
+    files.write(script, ("require('justclick').configure{ user = 'demo', secret = %q }\n"):format(SECRET)
+      .. handler():gsub("^\n", ""))
+    local log = dir .. "/serve.log"
+    local cmd = ("env -u JUSTCLICK_SECRET JUSTCLICK_USER=demo HANDLED=%s/handled %s serve --no-confirm --listen 127.0.0.1:0"
+      .. " --inbox %s/inbox %s >> %s 2>&1"):format(dir, importing.HOST, dir, script, log)
+    local s = setmetatable({ dir = dir, log = log }, Server)
+    s.pid, s.url = serving.launch(cmd, dir, log, running)
+    s.session = core.session({ timeout = 10 })
+    local forged = notification(100001):gsub("hash=%x+", "hash=" .. ("0"):rep(32))
+    assert.are.equal(403, (s:post(forged)))
+    assert.are.equal(200, (s:post(notification(100001))))
+    local lines = s:handled(1)
+    assert.are.equal(1, #lines, files.read(log))
+    assert.are.equal(0, s:signal("TERM"))
+    assert.is_falsy(files.read(log):find(SECRET, 1, true))
+  end)
+
   it("refuses forged, malformed, oversized and non-POST requests, and stores none", function()
     local s = start(dir, handler())
     local forged = notification(100001):gsub("hash=%x+", "hash=" .. ("0"):rep(32))

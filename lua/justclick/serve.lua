@@ -425,7 +425,7 @@ function serve.main(...)
   if o.replay then
     done, err = serve.replay(handler, o.replay, o)
   else
-    done, err = serve.run(handler, o)
+    done, err = justclick.serve(handler, o) -- the secret: --secret-file, or the configured client's
   end
   if not done then
     say("%s", tostring(err))
