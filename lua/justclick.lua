@@ -226,7 +226,7 @@ local RESULTS = {
 
 local function interpret(method, body, secret, read_only)
   local reply, verified = core.decode_reply(body, secret)
-  if not reply then return nil, unsettled("protocol", nil, method, verified, read_only) end
+  if not reply then return nil, unsettled("protocol", nil, method, verified.message, read_only) end
   local code, result = reply.error_code, reply.result
   if result == core.null then result = nil end
   local check = RESULTS[method]
@@ -678,8 +678,8 @@ function justclick.notification(body, secret)
   if type(body) ~= "string" then error("notification: body must be a string", 2) end
   if type(secret) ~= "string" or secret == "" then error("notification: secret must be a string", 2) end
   local kind, id, key, form = core.notification_check(body, secret)
-  if not kind then -- id is then the error's kind, key its message
-    return nil, new_error(id, nil, key, id == "forged" and { verified = false } or nil)
+  if not kind then -- id is then the error table: kind "forged" or "input", and its message
+    return nil, new_error(id.kind, nil, id.message, id.kind == "forged" and { verified = false } or nil)
   end
   return { kind = kind, id = id, key = key, order = form } -- numbers as numbers (core's typer)
 end

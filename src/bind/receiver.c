@@ -4,12 +4,13 @@
  * (pure/inbox.c: fsynced before the reply) and answer; the Lua thread takes the stored events one by
  * one and runs the shop's handler (lua/justclick/serve.lua).
  *
- *   local inbox = receiver.inbox(path)        -- nil, message when it cannot be opened or is in use
+ *   local inbox = receiver.inbox(path)        -- nil, err when it cannot be opened or is in use
  *   local inbox = receiver.inbox(path, "r")   -- read-only: an existing inbox ("no inbox at PATH"),
  *                                             -- no lock, never changed; parked, counts, close only
  *   inbox:listen{host =, port =, secret =, max_body = 65536, timeout = 10, connections = 64}
  *   inbox:port()                              -- the port it listens on (port 0: a free one)
- *   local ev = inbox:next(seconds)            -- {key, body, attempts, at, crashed = true|nil} or nil
+ *   local ev = inbox:next(seconds)            -- {key, kind, id, body, attempts, at, crashed = true|nil}
+ *                                             -- or nil
  *                                             -- (none due, or stopping), or nil, err (a read error)
  *   inbox:begin(key) --> true                 -- a try of the handler begins (before running it),
  *                                             -- once its outcome's room is in the file
@@ -127,7 +128,9 @@ static enum MHD_Result finish(receiver *rv, struct MHD_Connection *c, request *r
   }
   if (r->too_big) {
     log_line(c, r, "too-large", 0, 413);
-    return answer(c, 413, "a notification is at most 64 KiB\n");
+    char text[80];
+    snprintf(text, sizeof text, "a notification is at most %zu bytes (max_body)\n", rv->max_body);
+    return answer(c, 413, text);
   }
   f = jc_form_parse(r->body ? r->body : "", r->len, &limits);
   if (f == NULL) {
@@ -259,10 +262,13 @@ static receiver *check_writable(lua_State *L) {
   return rv;
 }
 
-/* nil, "justclick: cannot write the inbox: ..." for a failed inbox call. */
+/* nil, err {kind = "io", message = "justclick: cannot write the inbox: ...", errno} for a failed
+   inbox call. */
 static int write_failed(lua_State *L) {
-  lua_pushnil(L);
-  lua_pushfstring(L, "justclick: cannot write the inbox: %s", strerror(errno));
+  int saved = errno;
+  jc_push_errorf(L, "io", "justclick: cannot write the inbox: %s", strerror(saved));
+  lua_pushinteger(L, saved);
+  lua_setfield(L, -2, "errno");
   return 2;
 }
 
@@ -291,7 +297,7 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
-/* receiver.inbox(path [, "r"]) -> inbox | nil, message. "r": read-only, for listing (see above). */
+/* receiver.inbox(path [, "r"]) -> inbox | nil, err (kind "io", with the path). "r": read-only, for listing (see above). */
 static int l_inbox(lua_State *L) {
   size_t path_len;
   const char *path = luaL_checklstring(L, 1, &path_len);
@@ -306,8 +312,9 @@ static int l_inbox(lua_State *L) {
   rv->readonly = mode[0] == 'r';
   rv->inbox = jc_inbox_open(path, rv->readonly ? JC_INBOX_READONLY : 0, err, sizeof err);
   if (rv->inbox == NULL) {
-    lua_pushnil(L);
-    lua_pushstring(L, err);
+    jc_push_error(L, "io", err);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "path");
     return 2;
   }
   return 1;
@@ -406,7 +413,7 @@ static int l_stopping(lua_State *L) {
   return 1;
 }
 
-/* inbox:next(seconds) -> {key, body, attempts, at[, crashed = true]} | nil | nil, err. Due by
+/* inbox:next(seconds) -> {key, kind, id, body, attempts, at[, crashed = true]} | nil | nil, err. Due by
    the monotonic clock: a wall clock stepped by NTP or by hand does not move retries. */
 static int l_next(lua_State *L) {
   receiver *rv = check_writable(L);
@@ -418,17 +425,31 @@ static int l_next(lua_State *L) {
     if (stop_requested || jc_interrupted) break;
     rc = jc_inbox_next(rv->inbox, jc_clock(CLOCK_MONOTONIC), &ev, &wait);
     if (rc < 0) {
-      lua_pushnil(L);
-      lua_pushfstring(L, "justclick: cannot read the inbox: %s", strerror(errno));
+      int saved = errno;
+      jc_push_errorf(L, "io", "justclick: cannot read the inbox: %s", strerror(saved));
+      lua_pushinteger(L, saved);
+      lua_setfield(L, -2, "errno");
       return 2;
     }
     if (rc > 0) {
-      lua_createtable(L, 0, 5);
+      lua_createtable(L, 0, 7);
       lua_pushlstring(L, ev.body, ev.len);
       free(ev.body);
       lua_setfield(L, -2, "body");
-      lua_pushstring(L, ev.key);
+      size_t key_len = strlen(ev.key), kind_len;
+      long long id;
+      lua_pushlstring(L, ev.key, key_len);
       lua_setfield(L, -2, "key");
+      /* The key is the receiver's check made text (pure/notice.c): kind and bill id come from it,
+         not from a second check of the body. An id past what this Lua holds exactly stays out. */
+      if (jc_notice_key_parts(ev.key, key_len, &kind_len, &id)) {
+        lua_pushlstring(L, ev.key, kind_len);
+        lua_setfield(L, -2, "kind");
+        if (id <= JC_LUA_INTEGER_MAX) {
+          lua_pushinteger(L, (lua_Integer)id);
+          lua_setfield(L, -2, "id");
+        }
+      }
       lua_pushinteger(L, ev.attempts);
       lua_setfield(L, -2, "attempts");
       lua_pushnumber(L, ev.at);

@@ -55,10 +55,16 @@ int jc_query_refused(lua_State *L);
 
 /* ---- failures ---- */
 
-/* The one shape of a failure that a caller handles: pushes nil and an error table {kind =
-   kind, message = message}, and returns 2, for `return jc_push_error(L, ...)`. kind names the
-   class ("input", "network", "http", "api", "io"...); message is shown to people and never holds
-   the secret. */
+/* The one shape of a failure that a caller handles, `nil, err`, as luafilesystem's pusherror:
+   each pushes nil and the error table {kind =, message =}, leaves the table on top (a caller
+   adds the rest of its fields: code, path, ...), and returns 2, for `return jc_push_error(...)`.
+   kind names the class, as the Lua front's errors do ("input", "forged", "transport",
+   "protocol", "api", "io"...); message is shown to people and never holds the secret. */
 int jc_push_error(lua_State *L, const char *kind, const char *message);
+/* The same, with the message as lua_pushfstring formats it. */
+int jc_push_errorf(lua_State *L, const char *kind, const char *fmt, ...);
+/* A file or OS call that failed with errnum: {kind = "io", message = "path: strerror", path =
+   path, errno = errnum}; without a path, the message is strerror's alone. */
+int jc_push_io_error(lua_State *L, int errnum, const char *path);
 
 #endif

@@ -193,3 +193,19 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
   }
   return JC_NOTICE_OK;
 }
+
+int jc_notice_key_parts(const char *key, size_t key_len, size_t *kind_len, long long *id) {
+  const char *dash = memchr(key, '-', key_len), *digits, *end;
+  long long bill = 0;
+  if (dash == NULL || dash == key) return 0;
+  digits = dash + 1;
+  end = memchr(digits, '-', key_len - (size_t)(digits - key));
+  if (end == NULL || end == digits || end - digits > 18) return 0;
+  for (const char *p = digits; p < end; p++) {
+    if (*p < '0' || *p > '9') return 0;
+    bill = bill * 10 + (*p - '0');
+  }
+  *kind_len = (size_t)(dash - key);
+  *id = bill;
+  return 1;
+}
