@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <lauxlib.h>
+#include "../pure/buffer.h"
 #include "../pure/form.h"
 #include "../pure/inbox.h"
 #include "../pure/notice.h"
@@ -219,14 +220,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
   if (*upload_size > 0) {
     if (!r->too_big && *upload_size <= rv->max_body - r->len) {
-      if (r->len + *upload_size > r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 4096;
-        char *p;
-        while (cap < r->len + *upload_size) cap *= 2;
-        if ((p = realloc(r->body, cap)) == NULL) return MHD_NO;
-        r->body = p;
-        r->cap = cap;
-      }
+      if (!jc_grow((void **)&r->body, &r->cap, r->len + *upload_size, 1, 4096)) return MHD_NO;
       memcpy(r->body + r->len, upload, *upload_size);
       r->len += *upload_size;
     } else {
@@ -510,21 +504,14 @@ static int l_replay(lua_State *L) {
 typedef struct {
   char (*keys)[JC_INBOX_KEY_MAX + 1];
   int *attempts;
-  size_t n, cap;
+  size_t n, keys_cap, attempts_cap;
 } parked_list;
 
 static void collect_parked(void *ctx, const char *key, int attempts) {
   parked_list *p = ctx;
-  if (p->n == p->cap) {
-    size_t cap = p->cap ? 2 * p->cap : 16;
-    void *k = realloc(p->keys, cap * sizeof *p->keys), *a;
-    if (k == NULL) return;
-    p->keys = k;
-    a = realloc(p->attempts, cap * sizeof *p->attempts);
-    if (a == NULL) return;
-    p->attempts = a;
-    p->cap = cap;
-  }
+  if (!jc_grow((void **)&p->keys, &p->keys_cap, p->n + 1, sizeof *p->keys, 16) ||
+      !jc_grow((void **)&p->attempts, &p->attempts_cap, p->n + 1, sizeof *p->attempts, 16))
+    return;
   memcpy(p->keys[p->n], key, strlen(key) + 1);
   p->attempts[p->n++] = attempts;
 }
@@ -532,7 +519,7 @@ static void collect_parked(void *ctx, const char *key, int attempts) {
 /* inbox:parked() -> {{key =, attempts =}, ...} in arrival order */
 static int l_parked(lua_State *L) {
   receiver *rv = check_receiver(L);
-  parked_list p = {NULL, NULL, 0, 0};
+  parked_list p = {NULL, NULL, 0, 0, 0};
   jc_inbox_parked(rv->inbox, collect_parked, &p); /* copied out: no Lua call under the inbox's lock */
   lua_createtable(L, (int)p.n, 0);
   for (size_t i = 0; i < p.n; i++) {
