@@ -265,7 +265,7 @@ local function prepare(client, method, params)
   local secret = secrets[client]
   -- the encoder's refusals come back as a problem; anything else (an interrupt, memory) raises
   local body, problem = core.safe.signed_body(params, client.user, secret, { max_input_vars = client.max_input_vars })
-  if not body then return nil, new_error("input", nil, redact(problem, secret)) end
+  if not body then return nil, new_error("input", nil, redact(problem.message, secret)) end
   return client.api_url .. "/" .. method, body
 end
 

@@ -119,12 +119,13 @@ describe("justclick.core", function()
   describe("core.safe, as cjson.safe", function()
     local function fn() end
 
-    it("returns nil and the encoder's problem, with no prefix to strip, where the plain form raises", function()
-      assert.are.same({ nil, "a: a function value cannot be sent (only justclick.null may stand for nothing)" },
+    it("returns nil and an input error, the encoder's problem with no prefix to strip, where the plain form raises", function()
+      local function input(message) return { nil, { kind = "input", message = message } } end
+      assert.are.same(input("a: a function value cannot be sent (only justclick.null may stand for nothing)"),
         { core.safe.build_query({ a = fn }) })
-      assert.are.same({ nil, "hash: the key is reserved for the request's signature" },
+      assert.are.same(input("hash: the key is reserved for the request's signature"),
         { core.safe.signed_body({ hash = 1 }, "u", "s") })
-      assert.are.same({ nil, "max_input_vars leaves no room for the hash" },
+      assert.are.same(input("max_input_vars leaves no room for the hash"),
         { core.safe.signed_body({ a = 1 }, "u", "s", { max_input_vars = 1 }) })
       local ok, err = pcall(function() local query = core.build_query({ a = fn }) return query end)
       assert.is_false(ok)

@@ -132,11 +132,12 @@ int jc_query_call(lua_State *L, int params, jc_query_body body, void *ud, int sa
   return lua_error(L);
 }
 
-/* A core function's safe form: nil and the problem when its input was refused. */
+static int push_error_table(lua_State *L, const char *kind);
+
+/* A core function's safe form: nil and the error {kind = "input", message = the problem} when
+   its input was refused. */
 int jc_query_refused(lua_State *L) {
-  lua_pushnil(L);
-  lua_insert(L, -2);
-  return 2;
+  return push_error_table(L, "input");
 }
 
 
