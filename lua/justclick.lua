@@ -366,8 +366,8 @@ function justclick.notification(body, secret)
   if type(body) ~= "string" then error("notification: body must be a string", 2) end
   if type(secret) ~= "string" or secret == "" then error("notification: secret must be a string", 2) end
   local kind, id, key, form = core.notification_check(body, secret)
-  if not kind then -- id is then the error's kind, key its message
-    return nil, new_error(id, nil, key, id == "forged" and { verified = false } or nil)
+  if not kind then -- id is then the error table: kind "forged" or "input", and its message
+    return nil, new_error(id.kind, nil, id.message, id.kind == "forged" and { verified = false } or nil)
   end
   return { kind = kind, id = id, key = key, order = form } -- numbers as numbers (core's typer)
 end

@@ -49,16 +49,13 @@ describe("justclick.core", function()
   end)
 
   describe("append_durably and truncate_durably", function()
-    it("return true, or nil, \"path: strerror\" and errno, as io.open does", function()
+    it("return true, or nil and an io error naming the path, with its errno", function()
       local dir = os.tmpname()
       os.remove(dir)
       local path = dir .. "/journal"
-      local ok, err, errno = core.append_durably(path, "x")
-      assert.is_nil(ok)
-      assert.are.equal(path .. ": No such file or directory", err)
-      assert.are.equal(2, errno) -- ENOENT
-      ok, err, errno = core.truncate_durably(path, 0)
-      assert.are.same({ nil, path .. ": No such file or directory", 2 }, { ok, err, errno })
+      local failure = { kind = "io", message = path .. ": No such file or directory", path = path, errno = 2 } -- ENOENT
+      assert.are.same({ nil, failure }, { core.append_durably(path, "x") })
+      assert.are.same({ nil, failure }, { core.truncate_durably(path, 0) })
       local file = os.tmpname()
       assert.are.same({ true }, { core.append_durably(file, "abc") })
       assert.are.same({ true }, { core.truncate_durably(file, 1) })
@@ -68,10 +65,11 @@ describe("justclick.core", function()
 
     it("refuse a path with a NUL byte rather than open the name before it", function()
       local file = os.tmpname()
-      local ok, err, errno = core.append_durably(file .. "\0.other", "x")
+      local ok, err = core.append_durably(file .. "\0.other", "x")
       assert.is_nil(ok)
-      assert.are.equal(file .. ": Invalid argument", err)
-      assert.are.equal(22, errno) -- EINVAL
+      assert.are.equal("io", err.kind)
+      assert.are.equal(file .. ": Invalid argument", err.message)
+      assert.are.equal(22, err.errno) -- EINVAL
       assert.are.equal("", files.read(file))
       os.remove(file)
     end)
@@ -81,7 +79,8 @@ describe("justclick.core", function()
     it("reports bytes that are not JSON as a bad reply", function()
       local reply, err = core.decode_reply("<html>", "secret")
       assert.is_nil(reply)
-      assert.is_truthy(err:find("^the reply is not JSON"), err)
+      assert.are.equal("protocol", err.kind)
+      assert.is_truthy(err.message:find("^the reply is not JSON"), err.message)
     end)
 
     it("reads a text error_code as Lua 5.4 does on every Lua, whatever the locale's decimal point", function()
@@ -120,12 +119,13 @@ describe("justclick.core", function()
   describe("core.safe, as cjson.safe", function()
     local function fn() end
 
-    it("returns nil and the encoder's problem, with no prefix to strip, where the plain form raises", function()
-      assert.are.same({ nil, "a: a function value cannot be sent (only justclick.null may stand for nothing)" },
+    it("returns nil and an input error, the encoder's problem with no prefix to strip, where the plain form raises", function()
+      local function input(message) return { nil, { kind = "input", message = message } } end
+      assert.are.same(input("a: a function value cannot be sent (only justclick.null may stand for nothing)"),
         { core.safe.build_query({ a = fn }) })
-      assert.are.same({ nil, "hash: the key is reserved for the request's signature" },
+      assert.are.same(input("hash: the key is reserved for the request's signature"),
         { core.safe.signed_body({ hash = 1 }, "u", "s") })
-      assert.are.same({ nil, "max_input_vars leaves no room for the hash" },
+      assert.are.same(input("max_input_vars leaves no room for the hash"),
         { core.safe.signed_body({ a = 1 }, "u", "s", { max_input_vars = 1 }) })
       local ok, err = pcall(function() local query = core.build_query({ a = fn }) return query end)
       assert.is_false(ok)

@@ -50,7 +50,7 @@ describe("a finalizer that raises inside a call into the core", function()
       local ok, result, err = with_failing_finalizer(k, function() return core.safe.build_query(BAD) end)
       if ok then
         assert.is_nil(result)
-        assert.are.equal(problem, err, "k = " .. k)
+        assert.are.same(problem, err, "k = " .. k)
       else
         raised = raised + 1
         assert.is_truthy(tostring(result):find("finalizer " .. k .. " failed", 1, true), tostring(result))

@@ -109,7 +109,7 @@ function engine.prepare(client, method, params)
   local secret = private[client].secret
   -- the encoder's refusals come back as a problem; anything else (an interrupt, memory) raises
   local body, problem = core.safe.signed_body(params, client.user, secret, { max_input_vars = client.max_input_vars })
-  if not body then return nil, new_error("input", nil, redact(problem, secret)) end
+  if not body then return nil, new_error("input", nil, redact(problem.message, secret)) end
   return client.api_url .. "/" .. method, body
 end
 
@@ -205,7 +205,7 @@ local RESULTS = {
 -- What a reply's body comes to: the result, or nil, the error, and whether to try again.
 local function interpret(method, body, secret, read_only)
   local reply, verified = core.decode_reply(body, secret)
-  if not reply then return nil, unsettled("protocol", nil, method, verified, read_only) end
+  if not reply then return nil, unsettled("protocol", nil, method, verified.message, read_only) end
   local code, result = reply.error_code, reply.result
   if result == core.null then result = nil end
   local check = RESULTS[method]

@@ -192,7 +192,7 @@ end
 -- a link points to meanwhile), or nil and why it cannot be imported under this name.
 local function real_path(path)
   local real, links = core.realpath(path)
-  if not real then return nil, "justclick.import: " .. links end
+  if not real then return nil, "justclick.import: " .. links.message end -- links: then the error
   if links > 1 then
     return nil, ("justclick.import: %s has %d hard links: under another name it would have another journal; "
       .. "import it from a copy, or under one name"):format(path, links)

@@ -77,9 +77,11 @@ local COULDNT_CONNECT, PARTIAL, TIMEOUT, NO_REPLY = 7, 18, 28, 52
 local NAMES = { [7] = "COULDNT_CONNECT", [18] = "PARTIAL_FILE", [28] = "OPERATION_TIMEDOUT", [52] = "GOT_NOTHING",
   [63] = "FILESIZE_EXCEEDED" }
 
--- A failure as core.session's post gives it: nil, {code, name, message, sent, too_big}.
+-- A failure as core.session's post gives it: nil, {kind = "transport", code, name, message, sent,
+-- too_big}.
 local function failure(code, sent, message, too_big)
-  return nil, { code = code, name = NAMES[code], sent = sent, message = message, too_big = too_big or false }
+  return nil, { kind = "transport", code = code, name = NAMES[code], sent = sent, message = message,
+    too_big = too_big or false }
 end
 
 local Session = {}
@@ -110,7 +112,7 @@ function Session:uri(url)
   return self.location .. "/" .. url:sub(#prefix + 1)
 end
 
---- session:post(url, body [, once [, timeout]]) -> status, body | nil, {code, message, sent, too_big}.
+--- session:post(url, body [, once [, timeout]]) -> status, body | nil, {kind, code, message, sent, too_big}.
 -- Every request is sent once by nginx (proxy_next_upstream off); `once` needs nothing more.
 -- `timeout` cannot bound a subrequest: the location's proxy_*_timeout do (README).
 -- The phases in which ngx.location.capture works.

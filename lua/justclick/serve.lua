@@ -27,7 +27,7 @@ local engine = require "justclick.engine"
 local serve = {}
 
 -- The receiver (libmicrohttpd, threads) is a module of its own, which the justclick-host rock
--- installs; the justclick rock alone has none. inbox(path [, mode]) -> inbox | nil, err.
+-- installs; the justclick rock alone has none. inbox(path [, mode]) -> inbox | nil, message.
 local function open_inbox(path, mode)
   local ok, receiver = pcall(require, "justclick.receiver")
   if not ok then
@@ -35,7 +35,9 @@ local function open_inbox(path, mode)
     return nil, "the receiver (justclick.receiver) is not installed: it comes with the justclick-host rock"
       .. " (luarocks install justclick-host)"
   end
-  return receiver.inbox(path, mode)
+  local inbox, err = receiver.inbox(path, mode)
+  if not inbox then return nil, err.message end
+  return inbox
 end
 
 local function say(fmt, ...)
@@ -94,11 +96,15 @@ local function describe(client, failure)
 end
 
 -- The stored event as the handler sees it. It was verified when it came, with the key of that
--- day: it is not verified again, so that a new API key does not strand what was acknowledged.
+-- day: it is not checked again, so that a new API key does not strand what was acknowledged. Its
+-- kind and bill id come back from the inbox (they make its key); the body is parsed once.
 local function stored_event(stored)
-  local kind, id, key, form = core.notification_check(stored.body, false)
-  if not kind then return nil, ("%s: %s"):format(id, key) end -- then the error's kind and message
-  return { kind = kind, id = id, key = stored.key, order = form, attempt = stored.attempts + 1 }
+  if not stored.kind then return nil, ("input: the stored key %s names no kind and bill id"):format(stored.key) end
+  if not stored.id then
+    return nil, "input: its bill id is past 2^53, which this Lua's numbers cannot hold exactly"
+  end
+  return { kind = stored.kind, id = stored.id, key = stored.key, order = core.notification_form(stored.body),
+    attempt = stored.attempts + 1 }
 end
 
 -- Whether the handler's results say it failed: it returned false, or nil and an error.
@@ -112,7 +118,7 @@ local function record_failure(client, inbox, stored, attempts, failure)
   local wait = retry_after(n)
   local outcome, err = inbox:failed(stored.key, wait, attempts)
   if not outcome then
-    say("cannot record the failure of %s: %s", stored.key, tostring(err))
+    say("cannot record the failure of %s: %s", stored.key, err.message)
   elseif outcome == "parked" then
     say("parked %s after %d failures: %s; once the cause is mended, stop the receiver and replay it with:"
       .. " justclick serve --inbox PATH --replay %s SCRIPT",
@@ -194,7 +200,7 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
   if not began then -- no room for the try's outcome: no try begins until there is (said once)
     if not blocked[inbox] then
       say("no handler begins, and new events are answered 503, until the inbox has room for a handler's outcome: %s",
-        tostring(berr))
+        berr.message)
     end
     local held = blocked[inbox] -- the same read kept: its time stays that of the read
     if not (held and held.key == stored.key and held.order == event.confirmed) then
@@ -209,7 +215,7 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
   local results = table.pack(pcall(handler, event))
   if results[1] and not failed(results.n - 1, results[2], results[3]) then
     local done, herr = inbox:handled(stored.key)
-    if not done then say("cannot mark %s handled: %s", stored.key, tostring(herr)) end
+    if not done then say("cannot mark %s handled: %s", stored.key, herr.message) end
     return true
   end
   local failure = results[2] -- the error raised
@@ -264,7 +270,7 @@ function serve.run(handler, opts)
       limits = why == "limited" and limits + 1 or 0
       if limits > 0 then pause_confirmations(inbox, stored, limits, cerr) end
     elseif nerr then -- the file cannot be read now: say so, and try again in a while
-      say("%s", tostring(nerr))
+      say("%s", nerr.message)
       core.sleep(1)
     end
   end
@@ -296,7 +302,7 @@ function serve.replay(handler, key, opts)
     local replayed, rerr = inbox:replay(k)
     if not replayed then
       inbox:close()
-      return nil, rerr or ("no parked event %s in %s"):format(k, path)
+      return nil, rerr and rerr.message or ("no parked event %s in %s"):format(k, path)
     end
     waiting[k] = true
   end
@@ -411,7 +417,8 @@ function serve.main(...)
     return 0
   end
   if o.secret_file then
-    local secret = core.read_secret_file(o.secret_file)
+    local secret, problem = core.read_secret_file(o.secret_file) -- problem: a warning, or why there is none
+    if problem then io.stderr:write("justclick: ", justclick.visible(problem.message or problem), "\n") end
     if not secret then return 2 end
     justclick.set_defaults({ secret = secret })
     o.secret = secret

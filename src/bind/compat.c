@@ -1,5 +1,4 @@
 /* What compat.h promises an older Lua: Lua 5.4's behaviour, written with the 5.1 C API. */
-#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
@@ -56,22 +55,6 @@ void jc_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
 void jc_compat_setmetatable(lua_State *L, const char *tname) {
   luaL_getmetatable(L, tname);
   lua_setmetatable(L, -2);
-}
-
-int jc_compat_fileresult(lua_State *L, int stat, const char *fname) {
-  int en = errno; /* before anything below can change it */
-  if (stat) {
-    lua_pushboolean(L, 1);
-    return 1;
-  }
-  lua_pushnil(L);
-  if (fname != NULL) {
-    lua_pushfstring(L, "%s: %s", fname, strerror(en));
-  } else {
-    lua_pushstring(L, strerror(en));
-  }
-  lua_pushinteger(L, en);
-  return 3;
 }
 
 int jc_compat_rawgetp(lua_State *L, int i, const void *p) {

@@ -43,9 +43,6 @@ void jc_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup);
 #define luaL_setfuncs jc_compat_setfuncs
 void jc_compat_setmetatable(lua_State *L, const char *tname);
 #define luaL_setmetatable jc_compat_setmetatable
-/* Lua 5.2's luaL_fileresult: true, or nil, "fname: strerror(errno)" and errno. */
-int jc_compat_fileresult(lua_State *L, int stat, const char *fname);
-#define luaL_fileresult jc_compat_fileresult
 int jc_compat_rawgetp(lua_State *L, int i, const void *p);
 #define lua_rawgetp jc_compat_rawgetp
 void jc_compat_rawsetp(lua_State *L, int i, const void *p);

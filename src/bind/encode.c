@@ -411,17 +411,12 @@ static void check_top_key(encoder *e, jc_item *it) {
 __attribute__((noinline, cold))
 #endif
 static void *reserve(lua_State *L, void *array, size_t *cap, size_t used, size_t n, size_t size) {
-  size_t c = *cap ? *cap : 64;
-  void *p = NULL;
   if (n <= *cap - used) return array;
-  while (c - used < n && c <= SIZE_MAX / 2 / size) c *= 2;
-  if (c - used >= n) p = realloc(array, c * size);
-  if (p == NULL) {
+  if (n > SIZE_MAX - used || !jc_grow(&array, cap, used + n, size, 64)) {
     lua_pushliteral(L, "not enough memory");
     lua_error(L);
   }
-  *cap = c;
-  return p;
+  return array;
 }
 
 static jc_item *push_item(encoder *e) {
@@ -903,17 +898,16 @@ size_t jc_query_options(lua_State *L, int idx) {
       if (k != NULL) return (size_t)luaL_error(L, "justclick: unknown option '%s'", k);
       return (size_t)luaL_error(L, "justclick: options are keyed by name");
     }
-    /* false lifts the limit, for a server whose max_input_vars was raised */
-    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-      max_vars = 0;
-    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) {
-      max_vars = (size_t)lua_tointeger(L, -1);
-    } else {
-      return (size_t)luaL_error(L, "justclick: max_input_vars must be a positive integer or false");
-    }
+    max_vars = jc_max_input_vars(L, -1);
     lua_pop(L, 1);
   }
   return max_vars;
+}
+
+size_t jc_max_input_vars(lua_State *L, int idx) {
+  if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx)) return 0;
+  if (lua_isinteger(L, idx) && lua_tointeger(L, idx) > 0) return (size_t)lua_tointeger(L, idx);
+  return (size_t)luaL_error(L, "justclick: max_input_vars must be a positive integer or false");
 }
 
 void jc_query_trim(jc_query *q) {

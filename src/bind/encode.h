@@ -68,6 +68,10 @@ void jc_query_trim(jc_query *q);
 
 /* Reads the options table at `idx` (absent, nil or a table) and returns max_input_vars. */
 size_t jc_query_options(lua_State *L, int idx);
+/* The max_input_vars option's value at `idx`: a positive integer, or false (0: no limit, for a
+   server whose max_input_vars was raised); raises on anything else. The one reader of it, for
+   build_query's and sign's options and parse_query's. */
+size_t jc_max_input_vars(lua_State *L, int idx);
 
 /* Inside a body: refuses the input with the problem msg (see support.h's jc_query_call). */
 _Noreturn void jc_query_refuse(lua_State *L, jc_query *q, const char *msg);

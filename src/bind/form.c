@@ -3,6 +3,7 @@
 #include <string.h>
 #include <lauxlib.h>
 #include "../pure/form.h"
+#include "encode.h"
 #include "formtable.h"
 #include "support.h"
 #include "form.h"
@@ -18,14 +19,7 @@ static void read_options(lua_State *L, int idx, jc_form_limits *lim) {
     if (k == NULL) {
       luaL_error(L, "justclick: options are keyed by name");
     } else if (n == 14 && memcmp(k, "max_input_vars", 14) == 0) {
-      /* false lifts the limit, for a server whose max_input_vars was raised */
-      if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-        lim->max_vars = 0;
-      } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) {
-        lim->max_vars = (size_t)lua_tointeger(L, -1);
-      } else {
-        luaL_error(L, "justclick: max_input_vars must be a positive integer or false");
-      }
+      lim->max_vars = jc_max_input_vars(L, -1);
     } else if (n == 23 && memcmp(k, "max_input_nesting_level", 23) == 0) {
       if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 && lua_tointeger(L, -1) <= INT_MAX) {
         lim->max_depth = (int)lua_tointeger(L, -1);

@@ -5,7 +5,8 @@
  *   local s = core.session{timeout = 30, connect_timeout = 10, ca_file = nil, max_reply = 8 MiB,
  *                          keep_alive = true}
  *   local status, body = s:post(url, body [, once [, timeout]])  -- an HTTP reply, whatever its status
- *   local nil_, failure = s:post(url, body ...)  -- {code, name, message, sent, too_big}: curl failed
+ *   local nil_, failure = s:post(url, body ...)  -- {kind = "transport", code, name, message, sent,
+ *                                                   too_big}: curl failed
  *   s:stats() --> {connects = n, requests = n};  s:close()  (also __close and __gc)
  *
  *   local m = core.multi(options, jobs)        -- the same options; up to `jobs` at once
@@ -278,7 +279,8 @@ static int push_reply_bytes(lua_State *L) {
   return 1;
 }
 
-/* Pushes what a finished transfer came to: status, body | nil, {code, name, message, sent, too_big}.
+/* Pushes what a finished transfer came to: status, body | nil, {kind = "transport", code,
+   name, message, sent, too_big}.
    Returns the connections it opened. `closed` is the owner's flag: once a finalizer has closed
    the session (or the multi), t is not touched again, as its memory may be gone. */
 static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc, const int *closed) {
@@ -320,20 +322,17 @@ static long push_outcome(lua_State *L, jc_transfer *t, CURLcode rc, const int *c
     if (failed) lua_error(L);
     return connects;
   }
-  lua_pushnil(L);
-  lua_createtable(L, 0, 5);
+  if (rewound) {
+    jc_push_error(L, "transport", "the connection died after the request went out, and it is not sent twice");
+  } else if (error[0]) {
+    jc_push_errorf(L, "transport", "%s (%s)", curl_easy_strerror(rc), error);
+  } else {
+    jc_push_error(L, "transport", curl_easy_strerror(rc));
+  }
   lua_pushinteger(L, rc);
   lua_setfield(L, -2, "code");
   lua_pushstring(L, curl_code_name(rc));
   lua_setfield(L, -2, "name");
-  if (rewound) {
-    lua_pushliteral(L, "the connection died after the request went out, and it is not sent twice");
-  } else if (error[0]) {
-    lua_pushfstring(L, "%s (%s)", curl_easy_strerror(rc), error);
-  } else {
-    lua_pushstring(L, curl_easy_strerror(rc));
-  }
-  lua_setfield(L, -2, "message");
   lua_pushboolean(L, sent);
   lua_setfield(L, -2, "sent");
   lua_pushboolean(L, too_big);

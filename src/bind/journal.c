@@ -3,8 +3,8 @@
    append_durably(path, data): appends data to the file at path (made with mode 0600 if it is
    missing) and fsyncs it before returning, so that a record survives a crash or SIGKILL the
    moment the call returns; a file it makes has its directory fsynced too. The import's journal
-   writes each record this way before the next request goes out. Returns true, or nil,
-   "path: strerror" and errno, as io.open's failures do (luaL_fileresult). */
+   writes each record this way before the next request goes out. Returns true, or nil and an
+   io error {kind = "io", message = "path: strerror", path =, errno =} (support.h). */
 #define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,14 +40,15 @@ static int l_append_durably(lua_State *L) {
   }
   if (fsync(fd) != 0) goto failed_open;
   if (close(fd) != 0) goto failed;
-  return luaL_fileresult(L, 1, NULL);
+  lua_pushboolean(L, 1);
+  return 1;
 failed_open: {
     int saved = errno;
     close(fd);
     errno = saved;
   }
 failed:
-  return luaL_fileresult(L, 0, path);
+  return jc_push_io_error(L, errno, path);
 }
 
 /* ---- lock(path): one import of a file at a time ---- */
@@ -61,7 +62,7 @@ static int lock_release(lua_State *L) {
   return 0;
 }
 
-/* lock(path) -> lock | nil, message: an exclusive flock on the file at path (made with mode 0600
+/* lock(path) -> lock | nil, err (an io error; its errno is EWOULDBLOCK when another holds it): an exclusive flock on the file at path (made with mode 0600
    if it is missing), held until lock:release(), <close> or the garbage collector. nil when
    another process holds it: two imports of one file at once could each send the same row. */
 static int l_lock(lua_State *L) {
@@ -76,18 +77,18 @@ static int l_lock(lua_State *L) {
     int saved = errno;
     if (*fd >= 0) close(*fd);
     *fd = -1;
-    lua_pushnil(L);
-    if (busy) {
-      lua_pushfstring(L, "%s is locked: another import of this file is running", path);
-    } else {
-      lua_pushfstring(L, "%s: %s", path, strerror(saved));
-    }
+    if (!busy) return jc_push_io_error(L, saved, path);
+    jc_push_errorf(L, "io", "%s is locked: another import of this file is running", path);
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "path");
+    lua_pushinteger(L, saved);
+    lua_setfield(L, -2, "errno");
     return 2;
   }
   return 1;
 }
 
-/* truncate_durably(path, length) -> true | nil, "path: strerror", errno: cuts the file to
+/* truncate_durably(path, length) -> true | nil, err (an io error): cuts the file to
    length bytes and fsyncs it. The journal cuts a torn last record this way, so that the next
    one starts clean. */
 static int l_truncate_durably(lua_State *L) {
@@ -99,15 +100,15 @@ static int l_truncate_durably(lua_State *L) {
   if (fd < 0 || ftruncate(fd, (off_t)length) != 0 || fsync(fd) != 0) {
     int saved = errno;
     if (fd >= 0) close(fd);
-    errno = saved;
-    return luaL_fileresult(L, 0, path);
+    return jc_push_io_error(L, saved, path);
   }
   close(fd);
-  return luaL_fileresult(L, 1, NULL);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* realpath(path) -> the absolute path with no symbolic link in it, and the count of hard links of
-   a regular file (1 for anything else) | nil, message. The import keys its journal and lock on the path, so that one file
+   a regular file (1 for anything else) | nil, err (an io error). The import keys its journal and lock on the path, so that one file
    under two names is one file; a file with other hard links has names that no path reaches. */
 static int l_realpath(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -116,9 +117,7 @@ static int l_realpath(lua_State *L) {
   if (resolved == NULL || stat(resolved, &st) != 0) {
     int saved = errno;
     free(resolved);
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, strerror(saved));
-    return 2;
+    return jc_push_io_error(L, saved, path);
   }
   lua_pushstring(L, resolved);
   free(resolved);

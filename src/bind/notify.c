@@ -121,7 +121,7 @@ static int form_box_gc(lua_State *L) {
   return 0;
 }
 
-/* notification_check(body, secret) -> kind, id, key, form | nil, "input"|"forged", message: the
+/* notification_check(body, secret) -> kind, id, key, form | nil, err (kind "input" or "forged"): the
    check above, and the body's form as parse_query reads it, so that notification() parses once.
    secret false: a body from the inbox, verified when it came (with the key of that day). */
 static int l_notification_check(lua_State *L) {
@@ -133,11 +133,7 @@ static int l_notification_check(lua_State *L) {
   jc_notice n;
   int rc;
   *box = NULL;
-  if (luaL_newmetatable(L, JC_FORM_BOX)) {
-    lua_pushcfunction(L, form_box_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  luaL_setmetatable(L, JC_FORM_BOX);
   if ((*box = jc_form_parse(body, body_len, &limits)) == NULL) return luaL_error(L, "not enough memory");
   if (jc_form_dropped(*box) > 0) {
     rc = JC_NOTICE_INPUT;
@@ -146,16 +142,10 @@ static int l_notification_check(lua_State *L) {
     rc = jc_notice_check(*box, secret, secret_len, &n);
   }
   if (rc != JC_NOTICE_OK) {
-    lua_pushnil(L);
-    lua_pushstring(L, rc == JC_NOTICE_FORGED ? "forged" : "input");
-    lua_pushstring(L, n.problem);
-    return 3;
+    return jc_push_error(L, rc == JC_NOTICE_FORGED ? "forged" : "input", n.problem);
   }
   if (n.id > JC_LUA_INTEGER_MAX) { /* Lua 5.1 and LuaJIT: it would come back as another number */
-    lua_pushnil(L);
-    lua_pushliteral(L, "input");
-    lua_pushliteral(L, "its bill id is past 2^53, which this Lua's numbers cannot hold exactly");
-    return 3;
+    return jc_push_error(L, "input", "its bill id is past 2^53, which this Lua's numbers cannot hold exactly");
   }
   lua_pushstring(L, n.kind);
   lua_pushinteger(L, (lua_Integer)n.id);
@@ -166,12 +156,34 @@ static int l_notification_check(lua_State *L) {
   return 4;
 }
 
+/* notification_form(body) -> form: a stored body's form, typed as notification_check's, without
+   checking it again: the receiver checked it when it came, and its kind and bill id come back
+   from the inbox with it. */
+static int l_notification_form(lua_State *L) {
+  size_t body_len;
+  const char *body = luaL_checklstring(L, 1, &body_len);
+  jc_form_limits limits = JC_FORM_LIMITS_DEFAULT;
+  jc_form **box = lua_newuserdatauv(L, sizeof *box, 0); /* frees the form if a push below raises */
+  *box = NULL;
+  luaL_setmetatable(L, JC_FORM_BOX);
+  if ((*box = jc_form_parse(body, body_len, &limits)) == NULL) return luaL_error(L, "not enough memory");
+  jc_form_push_typed(L, *box, notice_typer);
+  jc_form_free(*box);
+  *box = NULL;
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"notification_check", l_notification_check},
+  {"notification_form", l_notification_form},
   {NULL, NULL},
 };
 
 int jc_open_notify(lua_State *L) {
+  luaL_newmetatable(L, JC_FORM_BOX);
+  lua_pushcfunction(L, form_box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   jc_add_functions(L, functions);
   return 0;
 }

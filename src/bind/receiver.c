@@ -4,12 +4,13 @@
  * (pure/inbox.c: fsynced before the reply) and answer; the Lua thread takes the stored events one by
  * one and runs the shop's handler (lua/justclick/serve.lua).
  *
- *   local inbox = receiver.inbox(path)        -- nil, message when it cannot be opened or is in use
+ *   local inbox = receiver.inbox(path)        -- nil, err when it cannot be opened or is in use
  *   local inbox = receiver.inbox(path, "r")   -- read-only: an existing inbox ("no inbox at PATH"),
  *                                             -- no lock, never changed; parked, counts, close only
  *   inbox:listen{host =, port =, secret =, max_body = 65536, timeout = 10, connections = 64}
  *   inbox:port()                              -- the port it listens on (port 0: a free one)
- *   local ev = inbox:next(seconds)            -- {key, body, attempts, at, crashed = true|nil} or nil
+ *   local ev = inbox:next(seconds)            -- {key, kind, id, body, attempts, at, crashed = true|nil}
+ *                                             -- or nil
  *                                             -- (none due, or stopping), or nil, err (a read error)
  *   inbox:begin(key) --> true                 -- a try of the handler begins (before running it),
  *                                             -- once its outcome's room is in the file
@@ -39,6 +40,7 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <lauxlib.h>
+#include "../pure/buffer.h"
 #include "../pure/form.h"
 #include "../pure/inbox.h"
 #include "../pure/notice.h"
@@ -127,7 +129,9 @@ static enum MHD_Result finish(receiver *rv, struct MHD_Connection *c, request *r
   }
   if (r->too_big) {
     log_line(c, r, "too-large", 0, 413);
-    return answer(c, 413, "a notification is at most 64 KiB\n");
+    char text[80];
+    snprintf(text, sizeof text, "a notification is at most %zu bytes (max_body)\n", rv->max_body);
+    return answer(c, 413, text);
   }
   f = jc_form_parse(r->body ? r->body : "", r->len, &limits);
   if (f == NULL) {
@@ -216,14 +220,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
   if (*upload_size > 0) {
     if (!r->too_big && *upload_size <= rv->max_body - r->len) {
-      if (r->len + *upload_size > r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 4096;
-        char *p;
-        while (cap < r->len + *upload_size) cap *= 2;
-        if ((p = realloc(r->body, cap)) == NULL) return MHD_NO;
-        r->body = p;
-        r->cap = cap;
-      }
+      if (!jc_grow((void **)&r->body, &r->cap, r->len + *upload_size, 1, 4096)) return MHD_NO;
       memcpy(r->body + r->len, upload, *upload_size);
       r->len += *upload_size;
     } else {
@@ -259,10 +256,13 @@ static receiver *check_writable(lua_State *L) {
   return rv;
 }
 
-/* nil, "justclick: cannot write the inbox: ..." for a failed inbox call. */
+/* nil, err {kind = "io", message = "justclick: cannot write the inbox: ...", errno} for a failed
+   inbox call. */
 static int write_failed(lua_State *L) {
-  lua_pushnil(L);
-  lua_pushfstring(L, "justclick: cannot write the inbox: %s", strerror(errno));
+  int saved = errno;
+  jc_push_errorf(L, "io", "justclick: cannot write the inbox: %s", strerror(saved));
+  lua_pushinteger(L, saved);
+  lua_setfield(L, -2, "errno");
   return 2;
 }
 
@@ -291,7 +291,7 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
-/* receiver.inbox(path [, "r"]) -> inbox | nil, message. "r": read-only, for listing (see above). */
+/* receiver.inbox(path [, "r"]) -> inbox | nil, err (kind "io", with the path). "r": read-only, for listing (see above). */
 static int l_inbox(lua_State *L) {
   size_t path_len;
   const char *path = luaL_checklstring(L, 1, &path_len);
@@ -306,8 +306,9 @@ static int l_inbox(lua_State *L) {
   rv->readonly = mode[0] == 'r';
   rv->inbox = jc_inbox_open(path, rv->readonly ? JC_INBOX_READONLY : 0, err, sizeof err);
   if (rv->inbox == NULL) {
-    lua_pushnil(L);
-    lua_pushstring(L, err);
+    jc_push_error(L, "io", err);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "path");
     return 2;
   }
   return 1;
@@ -406,7 +407,7 @@ static int l_stopping(lua_State *L) {
   return 1;
 }
 
-/* inbox:next(seconds) -> {key, body, attempts, at[, crashed = true]} | nil | nil, err. Due by
+/* inbox:next(seconds) -> {key, kind, id, body, attempts, at[, crashed = true]} | nil | nil, err. Due by
    the monotonic clock: a wall clock stepped by NTP or by hand does not move retries. */
 static int l_next(lua_State *L) {
   receiver *rv = check_writable(L);
@@ -418,17 +419,31 @@ static int l_next(lua_State *L) {
     if (stop_requested || jc_interrupted) break;
     rc = jc_inbox_next(rv->inbox, jc_clock(CLOCK_MONOTONIC), &ev, &wait);
     if (rc < 0) {
-      lua_pushnil(L);
-      lua_pushfstring(L, "justclick: cannot read the inbox: %s", strerror(errno));
+      int saved = errno;
+      jc_push_errorf(L, "io", "justclick: cannot read the inbox: %s", strerror(saved));
+      lua_pushinteger(L, saved);
+      lua_setfield(L, -2, "errno");
       return 2;
     }
     if (rc > 0) {
-      lua_createtable(L, 0, 5);
+      lua_createtable(L, 0, 7);
       lua_pushlstring(L, ev.body, ev.len);
       free(ev.body);
       lua_setfield(L, -2, "body");
-      lua_pushstring(L, ev.key);
+      size_t key_len = strlen(ev.key), kind_len;
+      long long id;
+      lua_pushlstring(L, ev.key, key_len);
       lua_setfield(L, -2, "key");
+      /* The key is the receiver's check made text (pure/notice.c): kind and bill id come from it,
+         not from a second check of the body. An id past what this Lua holds exactly stays out. */
+      if (jc_notice_key_parts(ev.key, key_len, &kind_len, &id)) {
+        lua_pushlstring(L, ev.key, kind_len);
+        lua_setfield(L, -2, "kind");
+        if (id <= JC_LUA_INTEGER_MAX) {
+          lua_pushinteger(L, (lua_Integer)id);
+          lua_setfield(L, -2, "id");
+        }
+      }
       lua_pushinteger(L, ev.attempts);
       lua_setfield(L, -2, "attempts");
       lua_pushnumber(L, ev.at);
@@ -489,21 +504,14 @@ static int l_replay(lua_State *L) {
 typedef struct {
   char (*keys)[JC_INBOX_KEY_MAX + 1];
   int *attempts;
-  size_t n, cap;
+  size_t n, keys_cap, attempts_cap;
 } parked_list;
 
 static void collect_parked(void *ctx, const char *key, int attempts) {
   parked_list *p = ctx;
-  if (p->n == p->cap) {
-    size_t cap = p->cap ? 2 * p->cap : 16;
-    void *k = realloc(p->keys, cap * sizeof *p->keys), *a;
-    if (k == NULL) return;
-    p->keys = k;
-    a = realloc(p->attempts, cap * sizeof *p->attempts);
-    if (a == NULL) return;
-    p->attempts = a;
-    p->cap = cap;
-  }
+  if (!jc_grow((void **)&p->keys, &p->keys_cap, p->n + 1, sizeof *p->keys, 16) ||
+      !jc_grow((void **)&p->attempts, &p->attempts_cap, p->n + 1, sizeof *p->attempts, 16))
+    return;
   memcpy(p->keys[p->n], key, strlen(key) + 1);
   p->attempts[p->n++] = attempts;
 }
@@ -511,7 +519,7 @@ static void collect_parked(void *ctx, const char *key, int attempts) {
 /* inbox:parked() -> {{key =, attempts =}, ...} in arrival order */
 static int l_parked(lua_State *L) {
   receiver *rv = check_receiver(L);
-  parked_list p = {NULL, NULL, 0, 0};
+  parked_list p = {NULL, NULL, 0, 0, 0};
   jc_inbox_parked(rv->inbox, collect_parked, &p); /* copied out: no Lua call under the inbox's lock */
   lua_createtable(L, (int)p.n, 0);
   for (size_t i = 0; i < p.n; i++) {

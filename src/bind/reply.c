@@ -1,5 +1,6 @@
 /*
- * decode_reply(body, secret) -> reply, verified | nil, message; raises when memory runs out
+ * decode_reply(body, secret) -> reply, verified | nil, err (kind "protocol"); raises when memory
+ * runs out
  *
  * A JustClick reply is JSON: {"error_code": int, "error_text": string, "result": ..., "hash":
  * md5(code::text::secret)}. It is decoded with a private lua-cjson instance (strict: no NaN,
@@ -129,9 +130,7 @@ static void integers(lua_State *L, int idx) {
 }
 
 static int refuse(lua_State *L, const char *message) {
-  lua_pushnil(L);
-  lua_pushstring(L, message);
-  return 2;
+  return jc_push_error(L, "protocol", message);
 }
 
 static int l_decode_reply(lua_State *L) {
@@ -148,9 +147,7 @@ static int l_decode_reply(lua_State *L) {
      memory says nothing of the reply: it is raised again, as it would be outside a pcall. */
   if (status == LUA_ERRMEM) return lua_error(L);
   if (status != LUA_OK) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "the reply is not JSON (%s)", lua_tostring(L, -2));
-    return 2;
+    return jc_push_errorf(L, "protocol", "the reply is not JSON (%s)", lua_tostring(L, -1));
   }
   if (!lua_istable(L, 3)) return refuse(L, "the reply is not a JSON object");
   integers(L, 3);

@@ -1,4 +1,5 @@
 /* The bindings' shared support: see support.h. */
+#include <stdarg.h>
 #include <string.h>
 #include <lauxlib.h>
 #include "encode.h"
@@ -131,22 +132,54 @@ int jc_query_call(lua_State *L, int params, jc_query_body body, void *ud, int sa
   return lua_error(L);
 }
 
-/* A core function's safe form: nil and the problem when its input was refused. */
+static int push_error_table(lua_State *L, const char *kind);
+
+/* A core function's safe form: nil and the error {kind = "input", message = the problem} when
+   its input was refused. */
 int jc_query_refused(lua_State *L) {
-  lua_pushnil(L);
-  lua_insert(L, -2);
-  return 2;
+  return push_error_table(L, "input");
 }
 
 
 /* ---- failures ---- */
 
-int jc_push_error(lua_State *L, const char *kind, const char *message) {
+/* The one place an error table is made: nil, then {kind =, message = the string on top}. */
+static int push_error_table(lua_State *L, const char *kind) {
   lua_pushnil(L);
-  lua_createtable(L, 0, 2);
+  lua_insert(L, -2);
+  lua_createtable(L, 0, 4);
   lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
-  lua_pushstring(L, message);
+  lua_insert(L, -2);
   lua_setfield(L, -2, "message");
+  return 2;
+}
+
+int jc_push_error(lua_State *L, const char *kind, const char *message) {
+  lua_pushstring(L, message);
+  return push_error_table(L, kind);
+}
+
+int jc_push_errorf(lua_State *L, const char *kind, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  return push_error_table(L, kind);
+}
+
+int jc_push_io_error(lua_State *L, int errnum, const char *path) {
+  if (path != NULL) {
+    lua_pushfstring(L, "%s: %s", path, strerror(errnum));
+  } else {
+    lua_pushstring(L, strerror(errnum));
+  }
+  push_error_table(L, "io");
+  if (path != NULL) {
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "path");
+  }
+  lua_pushinteger(L, errnum);
+  lua_setfield(L, -2, "errno");
   return 2;
 }

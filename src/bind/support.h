@@ -15,7 +15,7 @@ struct jc_query; /* encode.h: the encoder's scratch, which the call protocol cla
 /* ---- registration ---- */
 
 /* For module entries: pushes a new module table holding an empty `safe` table (the forms that
-   return nil and the problem, as cjson.safe's), and, when with_state, makes the module's state
+   return nil and an "input" error where the plain ones raise, as cjson.safe's return nil), and, when with_state, makes the module's state
    (the encoder's scratch and memo), which jc_add_functions then gives every function as upvalue
    1. jc_module_end drops the registry's hold of the state (the functions' upvalues keep it). */
 void jc_module_begin(lua_State *L, int with_state);
@@ -25,7 +25,7 @@ void jc_module_end(lua_State *L);
    it), each with the module's state (or nil) as upvalue 1. Only between jc_module_begin and
    jc_module_end, as the jc_open_* functions run. */
 void jc_add_functions(lua_State *L, const luaL_Reg *l);
-/* The same, into the module's `safe` table: the forms that return nil and the problem. */
+/* The same, into the module's `safe` table: the forms that return nil and an error. */
 void jc_add_safe_functions(lua_State *L, const luaL_Reg *l);
 
 /* Makes the metatable `name` of a userdata type (once per Lua state): methods as __index, gc as
@@ -50,15 +50,22 @@ typedef void (*jc_query_body)(lua_State *L, struct jc_query *q, void *ud);
    added with the module's state (jc_module_begin(L, 1)). */
 int jc_query_call(lua_State *L, int params, jc_query_body body, void *ud, int safe);
 
-/* After jc_query_call returned 0: pushes nil under the problem, and returns 2. */
+/* After jc_query_call returned 0, or with a problem of its own on top: replaces the problem with
+   nil and the error {kind = "input", message = problem} (see below), and returns 2. */
 int jc_query_refused(lua_State *L);
 
 /* ---- failures ---- */
 
-/* The one shape of a failure that a caller handles: pushes nil and an error table {kind =
-   kind, message = message}, and returns 2, for `return jc_push_error(L, ...)`. kind names the
-   class ("input", "network", "http", "api", "io"...); message is shown to people and never holds
-   the secret. */
+/* The one shape of a failure that a caller handles, `nil, err`, as luafilesystem's pusherror:
+   each pushes nil and the error table {kind =, message =}, leaves the table on top (a caller
+   adds the rest of its fields: code, path, ...), and returns 2, for `return jc_push_error(...)`.
+   kind names the class, as the Lua front's errors do ("input", "forged", "transport",
+   "protocol", "api", "io"...); message is shown to people and never holds the secret. */
 int jc_push_error(lua_State *L, const char *kind, const char *message);
+/* The same, with the message as lua_pushfstring formats it. */
+int jc_push_errorf(lua_State *L, const char *kind, const char *fmt, ...);
+/* A file or OS call that failed with errnum: {kind = "io", message = "path: strerror", path =
+   path, errno = errnum}; without a path, the message is strerror's alone. */
+int jc_push_io_error(lua_State *L, int errnum, const char *path);
 
 #endif

@@ -280,9 +280,16 @@ static int apply_configuration(lua_State *L, const options *o) {
   char secret[JC_SECRET_BUF];
   size_t secret_len = 0;
   if (!o->user && !o->api_url && !o->secret_file && !o->dry_run && !o->verbose) return -1;
-  if (o->secret_file && jc_read_secret_file(o->secret_file, secret, &secret_len) != 0) {
-    jc_wipe(secret, sizeof secret);
-    return EXIT_USAGE;
+  if (o->secret_file) {
+    jc_secret_outcome outcome;
+    char text[JC_SECRET_TEXT];
+    int failed = jc_read_secret_file(o->secret_file, secret, &secret_len, &outcome) != 0;
+    jc_secret_text(&outcome, o->secret_file, text, sizeof text);
+    if (text[0]) fprintf(stderr, "justclick: %s\n", text);
+    if (failed) {
+      jc_wipe(secret, sizeof secret);
+      return EXIT_USAGE;
+    }
   }
   lua_pushcfunction(L, set_defaults);
   lua_pushstring(L, o->user);

@@ -11,17 +11,9 @@ void jc_buf_free(jc_buf *b) {
 
 /* Makes room for n more bytes; 0 when that cannot be had. */
 static int grow(jc_buf *b, size_t n) {
-  size_t cap;
-  char *p;
   if (n <= b->cap - b->len) return 1;
   if (n > SIZE_MAX / 2 - b->len) return 0;
-  cap = b->cap ? b->cap : 256;
-  while (cap < b->len + n) cap *= 2;
-  p = realloc(b->data, cap);
-  if (p == NULL) return 0;
-  b->data = p;
-  b->cap = cap;
-  return 1;
+  return jc_grow((void **)&b->data, &b->cap, b->len + n, 1, 256);
 }
 
 char *jc_buf_try_reserve(jc_buf *b, size_t n) {

@@ -4,7 +4,27 @@
 #define JC_BUFFER_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* The one growth of an array: *p, of *cap elements of `size` bytes, made to hold at least
+   `need`, doubling from `first`. 1, or 0 when memory runs out or the size would pass SIZE_MAX
+   (*p and *cap are then as they were). Inline: the pure units built alone (bench/flood.c) have
+   it too. */
+static inline int jc_grow(void **p, size_t *cap, size_t need, size_t size, size_t first) {
+  size_t n = *cap ? *cap : first;
+  void *q;
+  if (need <= *cap) return 1;
+  while (n < need) {
+    if (n > SIZE_MAX / 2 / size) return 0;
+    n *= 2;
+  }
+  if ((q = realloc(*p, n * size)) == NULL) return 0;
+  *p = q;
+  *cap = n;
+  return 1;
+}
 
 typedef struct {
   char *data;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "buffer.h"
 #include "form.h"
 
 #define NONE SIZE_MAX
@@ -275,13 +276,10 @@ static inline size_t find_slot(const jc_form *f, size_t arr, const key *k, uint6
 static void *grow(void *p, size_t *cap, size_t size, unsigned char *own) {
   size_t n = *cap ? *cap : 8;
   void *q;
+  if (*own) return jc_grow(&p, cap, *cap + 1, size, 16) ? p : NULL;
   if (n > SIZE_MAX / 2 / size) return NULL;
-  if (*own) {
-    q = realloc(p, 2 * n * size);
-  } else {
-    q = malloc(2 * n * size);
-    if (q != NULL && *cap > 0) memcpy(q, p, *cap * size);
-  }
+  q = malloc(2 * n * size); /* the first storage is not the vector's own: copied out */
+  if (q != NULL && *cap > 0) memcpy(q, p, *cap * size);
   if (q != NULL) {
     *cap = 2 * n;
     *own = 1;

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include "inbox.h"
+#include "buffer.h"
 #include "durable.h"
 #include "sys.h"
 
@@ -112,15 +113,7 @@ static uint32_t fnv32(const char *p, size_t n, uint32_t h) {
 /* ---- memory ---- */
 
 static int grow(void **p, size_t *cap, size_t need, size_t size) {
-  size_t n = *cap ? *cap : 16;
-  void *q;
-  if (need <= *cap) return 1;
-  while (n < need) n *= 2;
-  q = realloc(*p, n * size);
-  if (q == NULL) return 0;
-  *p = q;
-  *cap = n;
-  return 1;
+  return jc_grow(p, cap, need, size, 16);
 }
 
 /* ---- the key index, and the digests of handled keys ---- */

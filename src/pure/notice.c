@@ -29,35 +29,32 @@
 #include <string.h>
 #include "md5.h"
 #include "notice.h"
+#include "phpfmt.h"
 
-typedef struct {
-  const char *p;
-  size_t n;
-} text;
-
-static text field(const jc_form *f, const char *name) {
-  text t = {"", 0};
+/* A field's text; p NULL when the form has no such scalar. */
+static jc_slice field(const jc_form *f, const char *name) {
+  jc_slice t = {"", 0};
   if (!jc_form_scalar(f, name, strlen(name), &t.p, &t.n)) t.p = NULL, t.n = 0;
   return t;
 }
 
 /* md5 of the parts as hex (absent parts as empty). */
-static void md5_hex(const text *parts, size_t nparts, char hex[32]) {
-  jc_slice slices[13];
-  for (size_t i = 0; i < nparts && i < 13; i++) slices[i].p = parts[i].p ? parts[i].p : "", slices[i].n = parts[i].n;
-  jc_md5_hex(slices, nparts < 13 ? nparts : 13, hex);
+static void md5_hex(jc_slice *parts, size_t nparts, char hex[32]) {
+  for (size_t i = 0; i < nparts; i++)
+    if (parts[i].p == NULL) parts[i].p = "";
+  jc_md5_hex(parts, nparts, hex);
 }
 
-static int equals(text t, const char *s) {
+static int equals(jc_slice t, const char *s) {
   size_t n = strlen(s);
   return t.p != NULL && t.n == n && memcmp(t.p, s, n) == 0;
 }
 
 /* Whether given (32 lowercase hex digits) is md5(id . email . when . secret), compared in constant
    time. */
-static int signed_with(text id, text email, text when, text secret, const char given[32]) {
+static int signed_with(jc_slice id, jc_slice email, jc_slice when, jc_slice secret, const char given[32]) {
   char expected[32];
-  text parts[4] = {id, email, when, secret};
+  jc_slice parts[4] = {id, email, when, secret};
   md5_hex(parts, 4, expected);
   return jc_md5_same(given, expected);
 }
@@ -67,7 +64,7 @@ static int signed_with(text id, text email, text when, text secret, const char g
    with a digit. Else letters of the email moved into `paid`, or a digit of `paid` moved onto
    the email, would keep the hash. (Between id and email no rule can tell: digits may move there;
    only the order read back can, see confirm in justclick.lua.) */
-static int cut_once(text email, text when) {
+static int cut_once(jc_slice email, jc_slice when) {
   if (when.n == 0) return 1;
   if (when.p[0] < '0' || when.p[0] > '9') return 0;
   if (email.n > 0 && email.p[email.n - 1] >= '0' && email.p[email.n - 1] <= '9') return 0;
@@ -84,7 +81,7 @@ static int cut_once(text email, text when) {
    trailing zeros of the fraction and a bare point dropped ("+01500.50 ", "1500.5" and
    "1500.50" are "1500.5"; ".5" is "0.5"). Anything that is not a sign, digits and at most one
    point (an exponent, say) is kept as it came. */
-static text canonical_sum(text t, char *buf, size_t cap) {
+static jc_slice canonical_sum(jc_slice t, char *buf, size_t cap) {
   size_t i = 0, n = t.n, point, digits = 0, out = 0;
   if (t.p == NULL || n == 0 || n >= cap) return t;
   while (i < n && jc_form_is_space(t.p[i])) i++;
@@ -111,10 +108,10 @@ static text canonical_sum(text t, char *buf, size_t cap) {
 }
 
 int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_notice *out) {
-  text id = field(f, "id"), email = field(f, "email"), paid = field(f, "paid"), created = field(f, "created");
-  text hash = field(f, "hash"), status = field(f, "status");
-  text prepayment = field(f, "prepayment_sum"), payment = field(f, "last_payment_sum");
-  text topay = field(f, "bill_sum_topay"), when;
+  jc_slice id = field(f, "id"), email = field(f, "email"), paid = field(f, "paid"), created = field(f, "created");
+  jc_slice hash = field(f, "hash"), status = field(f, "status");
+  jc_slice prepayment = field(f, "prepayment_sum"), payment = field(f, "last_payment_sum");
+  jc_slice topay = field(f, "bill_sum_topay"), when;
   char given[32], digest[32];
   long long bill = 0;
   int ok = 0, by_created = 0;
@@ -145,7 +142,7 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
     out->problem = "it carries no hash";
     return JC_NOTICE_FORGED;
   } else if (hash.n == 32) {
-    text key = {secret, secret_len};
+    jc_slice key = {secret, secret_len};
     /* md5() in PHP writes lowercase hex; take uppercase too */
     for (size_t i = 0; i < 32; i++) {
       char c = hash.p[i];
@@ -170,9 +167,9 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
     return JC_NOTICE_INPUT;
   }
   {
-    const text nl = {"\n", 1};
+    const jc_slice nl = {"\n", 1};
     char sums[3][64];
-    text parts[13] = {{out->kind, strlen(out->kind)}, nl, id, nl, email, nl, when, nl,
+    jc_slice parts[13] = {{out->kind, strlen(out->kind)}, nl, id, nl, email, nl, when, nl,
                       canonical_sum(payment, sums[0], sizeof sums[0]), nl,
                       canonical_sum(prepayment, sums[1], sizeof sums[1]), nl,
                       canonical_sum(topay, sums[2], sizeof sums[2])};
@@ -180,16 +177,29 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
   }
   { /* kind-id-digest, as "%s-%lld-%.12s" writes it (snprintf cost more than the rest of the key):
        at most 12 + 1 + 18 + 1 + 12 bytes, within JC_INBOX_KEY_MAX */
-    size_t k = strlen(out->kind), d = 0;
-    char num[20];
-    long long b = bill;
-    do num[d++] = (char)('0' + b % 10); while ((b /= 10) > 0);
+    size_t k = strlen(out->kind);
     memcpy(out->key, out->kind, k);
     out->key[k++] = '-';
-    while (d > 0) out->key[k++] = num[--d];
+    k += jc_fmt_integer(bill, out->key + k);
     out->key[k++] = '-';
     memcpy(out->key + k, digest, 12);
     out->key[k + 12] = '\0';
   }
   return JC_NOTICE_OK;
+}
+
+int jc_notice_key_parts(const char *key, size_t key_len, size_t *kind_len, long long *id) {
+  const char *dash = memchr(key, '-', key_len), *digits, *end;
+  long long bill = 0;
+  if (dash == NULL || dash == key) return 0;
+  digits = dash + 1;
+  end = memchr(digits, '-', key_len - (size_t)(digits - key));
+  if (end == NULL || end == digits || end - digits > 18) return 0;
+  for (const char *p = digits; p < end; p++) {
+    if (*p < '0' || *p > '9') return 0;
+    bill = bill * 10 + (*p - '0');
+  }
+  *kind_len = (size_t)(dash - key);
+  *id = bill;
+  return 1;
 }

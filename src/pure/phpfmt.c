@@ -22,17 +22,8 @@ size_t jc_fmt_integer(long long v, char *buf) {
 
 /* Writes the exponent the way php_gcvt does: a sign, then digits without leading zeros. */
 static size_t put_exponent(int e, char *out) {
-  size_t len = 0;
-  char tmp[8];
-  size_t n = 0;
-  out[len++] = e < 0 ? '-' : '+';
-  if (e < 0) e = -e;
-  do {
-    tmp[n++] = (char)('0' + e % 10);
-    e /= 10;
-  } while (e != 0);
-  while (n > 0) out[len++] = tmp[--n];
-  return len;
+  out[0] = e < 0 ? '-' : '+';
+  return 1 + jc_fmt_integer(e < 0 ? -(long long)e : e, out + 1);
 }
 
 size_t jc_fmt_double(double v, char *buf) {

@@ -7,7 +7,8 @@
 /* Room for any result of the functions below. */
 #define JC_NUMBUF 32
 
-/* Decimal digits of an integer, as PHP prints an int. Returns the length. */
+/* Decimal digits of an integer, as PHP prints an int: the one writer of integers as text (at
+   most 20 bytes, no NUL). Returns the length. */
 size_t jc_fmt_integer(long long v, char *buf);
 
 /* A double as PHP 8 converts it to a string with the default `precision` of 14: rounded to 14

@@ -2,7 +2,8 @@
    Whatever the file is, at most JC_SECRET_BUF bytes are read: a pipe (--secret-file
    <(pass show shop)) is read as a file is, and a device such as /dev/zero is refused once it
    passes the limit. A file that the group or others may read works, with a warning, as ssh gives
-   for keys. No message ever holds the secret. */
+   for keys. No message ever holds the secret. The callers print the texts: the host on stderr,
+   the Lua binding hands them back. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -17,10 +18,11 @@ void jc_wipe(void *p, size_t n) {
   while (n-- > 0) *b++ = 0;
 }
 
-int jc_read_secret_file(const char *path, char *buf, size_t *len) {
+int jc_read_secret_file(const char *path, char *buf, size_t *len, jc_secret_outcome *out) {
   struct stat st;
   size_t n = 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
+  memset(out, 0, sizeof *out);
   if (fd < 0 || fstat(fd, &st) != 0) goto cannot_read;
   while (n < JC_SECRET_BUF) {
     ssize_t got = read(fd, buf + n, JC_SECRET_BUF - n);
@@ -34,22 +36,34 @@ int jc_read_secret_file(const char *path, char *buf, size_t *len) {
   while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
   if (n > JC_SECRET_MAX) goto too_long;
   if (n == 0 || memchr(buf, '\0', n)) {
-    fprintf(stderr, "justclick: the secret file %s holds no secret\n", path);
+    out->status = JC_SECRET_EMPTY;
     return -1;
   }
-  if ((S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) && (st.st_mode & 077)) {
-    fprintf(stderr, "justclick: warning: the secret file %s can be read by others (mode %04o); chmod 600 %s\n",
-            path, (unsigned)(st.st_mode & 07777), path);
-  }
+  if ((S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) && (st.st_mode & 077)) out->mode = (unsigned)(st.st_mode & 07777);
   *len = n;
   return 0;
-cannot_read: {
-    int saved = errno;
-    if (fd >= 0) close(fd);
-    fprintf(stderr, "justclick: cannot read the secret file %s: %s\n", path, strerror(saved));
-    return -1;
-  }
-too_long:
-  fprintf(stderr, "justclick: the secret file %s is longer than %d bytes\n", path, JC_SECRET_MAX);
+cannot_read:
+  out->status = JC_SECRET_UNREADABLE;
+  out->errnum = errno;
+  if (fd >= 0) close(fd);
   return -1;
+too_long:
+  out->status = JC_SECRET_TOO_LONG;
+  return -1;
+}
+
+void jc_secret_text(const jc_secret_outcome *o, const char *path, char *text, size_t cap) {
+  switch (o->status) {
+  case JC_SECRET_UNREADABLE:
+    snprintf(text, cap, "cannot read the secret file %s: %s", path, strerror(o->errnum));
+    break;
+  case JC_SECRET_EMPTY: snprintf(text, cap, "the secret file %s holds no secret", path); break;
+  case JC_SECRET_TOO_LONG: snprintf(text, cap, "the secret file %s is longer than %d bytes", path, JC_SECRET_MAX); break;
+  default:
+    if (o->mode)
+      snprintf(text, cap, "warning: the secret file %s can be read by others (mode %04o); chmod 600 %s", path, o->mode,
+               path);
+    else if (cap > 0)
+      text[0] = '\0';
+  }
 }

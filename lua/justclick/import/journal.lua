@@ -50,7 +50,7 @@ function journal.open(path, opts)
   local book = setmetatable({ path = path, states = {}, owned = {}, write = opts.write }, Book)
   if book.write then -- locked before it is read: a run that ends meanwhile is read whole
     local lock, err = core.lock(path)
-    if not lock then return nil, "justclick.import: " .. err end
+    if not lock then return nil, "justclick.import: " .. err.message end
     book.lock = lock
   end
   local function fail(message)
@@ -87,7 +87,7 @@ function journal.open(path, opts)
     -- Cuts a torn record, and proves the journal writable before anything is sent.
     local ok, err
     if book.torn then ok, err = core.truncate_durably(path, whole) else ok, err = core.append_durably(path, "") end
-    if not ok then return fail("cannot write the journal: " .. err) end
+    if not ok then return fail("cannot write the journal: " .. err.message) end
   end
   return book
 end
@@ -98,7 +98,7 @@ end
 function Book:record(record)
   if not self.write then return end
   local ok, err = core.append_durably(self.path, cjson.encode(record) .. "\n")
-  if not ok then error("justclick.import: cannot write the journal: " .. err, 0) end
+  if not ok then error("justclick.import: cannot write the journal: " .. err.message, 0) end
   fold(self.states, self.owned, record)
 end
 

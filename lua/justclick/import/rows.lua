@@ -191,7 +191,7 @@ end
 local function new_row(line, text, order, why)
   if not order then return { line = line, text = text, reject = why } end
   local body, refused = core.safe.signed_body(order, "", "") -- an interrupt still raises
-  if not body then return { line = line, text = text, reject = refused } end
+  if not body then return { line = line, text = text, reject = refused.message } end
   local query = body:gsub("&?hash=%x+$", "")
   local problem = justclick.order_problem(order) -- after build_query: it reads the order plainly
   if problem then return { line = line, text = text, reject = problem } end
