@@ -40,9 +40,12 @@ describe("justclick.core", function()
     m:close()
   end)
 
-  it("leaves the benchmark-only CPU clock to justclick.bench", function()
+  it("leaves the benchmark hooks (a CPU clock, md5) to justclick.bench", function()
     assert.is_nil(core._bench_cpu)
+    assert.is_nil(core.md5) -- the benchmarks' floor; the importer's row identity is core.row_id
     assert.are.equal("number", type(require("justclick.bench").cpu()))
+    assert.are.equal(core.row_id("a=1::u::s"), require("justclick.bench").md5("a=1::u::s"))
+    assert.are.equal("750f2d3078a444d7b13062b97c287baa", core.row_id("a=1::u::s")) -- md5sum's
     for _, name in ipairs({ "sleep", "now", "time", "boottime", "isatty" }) do
       assert.are.equal("function", type(core[name]), name)
     end

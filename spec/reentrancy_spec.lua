@@ -130,8 +130,7 @@ local keep = setmetatable({}, { __gc = function()
     core.build_query({ a = 1, b = { "x y" } }),
     core.sign({ a = 1 }, "u", "s"),
     core.signed_body({ a = 1 }, "u", "s"),
-    core.md5("a=1::u::s"),
-    tostring(core.verify_reply({ error_code = 0, error_text = "ok", hash = core.md5("0::ok::s") }, "s")),
+    tostring(core.verify_reply({ error_code = 0, error_text = "ok", hash = "493f5157924eba0085db9577928ffe2f" }, "s")),
     select(2, pcall(core.build_query, { x = { ["y]"] = 1 } })),
   }
   io.write(table.concat(got, "\n"), "\n")
@@ -139,7 +138,7 @@ local keep = setmetatable({}, { __gc = function()
 end })
 core = require "justclick.core" -- its state is marked for finalization after `keep`, so it goes first
 results = table.concat({
-  "a=1&b%5B0%5D=x+y", core.md5("a=1::u::s"), "a=1&hash=" .. core.md5("a=1::u::s"), core.md5("a=1::u::s"),
+  "a=1&b%5B0%5D=x+y", "750f2d3078a444d7b13062b97c287baa", "a=1&hash=750f2d3078a444d7b13062b97c287baa", -- md5("a=1::u::s")
   "true", 'justclick: x["y]"]: key contains \']\', where PHP ends a key part',
 }, "\n")
 ]])

@@ -70,20 +70,8 @@ static int l_safe_signed_body(lua_State *L) {
   return sign_call(L, 1, 1, 1);
 }
 
-/* md5(s) -> 32 hex digits: the identity of an imported row (lua/justclick/import/rows.lua), and
-   the floor that benchmarks compare sign() with. */
-static int l_md5(lua_State *L) {
-  jc_slice part;
-  char hex[JC_MD5_HEX];
-  part.p = luaL_checklstring(L, 1, &part.n);
-  jc_md5_hex(&part, 1, hex);
-  lua_pushlstring(L, hex, JC_MD5_HEX);
-  return 1;
-}
-
 static const luaL_Reg functions[] = {
   {"sign", l_sign},
-  {"md5", l_md5},
   {"signed_body", l_signed_body},
   {NULL, NULL},
 };

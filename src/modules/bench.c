@@ -1,4 +1,4 @@
-/* luaopen_justclick_bench: benchmark hooks, outside the public module (make bench, the specs): cpu(). */
+/* luaopen_justclick_bench: benchmark hooks, outside the public module (make bench, the specs): cpu(), md5(). */
 #include "../bind/bench.h"
 #include "modules.h"
 

@@ -195,7 +195,7 @@ local function new_row(line, text, order, why)
   local query = body:gsub("&?hash=%x+$", "")
   local problem = justclick.order_problem(order) -- after build_query: it reads the order plainly
   if problem then return { line = line, text = text, reject = problem } end
-  return { line = line, text = text, order = order, id = why or core.md5(query), named = why ~= nil }
+  return { line = line, text = text, order = order, id = why or core.row_id(query), named = why ~= nil }
 end
 
 --- rows.each(path) -> an iterator over the file's rows; it raises
