@@ -97,7 +97,7 @@ obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ      := $(call obj,$(LIB_SRC))
 # The receiver's own shared object carries the pure units and the support it uses.
 RECEIVER_OBJ := $(call obj,$(RECEIVER_SRC) $(PURE_SRC) $(SUPPORT_SRC))
-BENCH_OBJ    := $(call obj,$(BENCH_SRC) src/bind/compat.c src/pure/md5.c)
+BENCH_OBJ    := $(call obj,$(BENCH_SRC) src/bind/journal.c $(PURE_SRC) $(SUPPORT_SRC))
 HOST_OBJ     := $(call obj,src/host/host.c src/modules/preload.c $(LIB_SRC) $(RECEIVER_SRC)) $(BUILD)/obj/embedded.o
 
 # Installation: the standard paths of LUA_VERSION's Lua under PREFIX (LuaJIT's are 5.1's);

@@ -126,9 +126,7 @@ static int l_realpath(lua_State *L) {
   return 2;
 }
 
-/* row_id(query) -> 32 hex digits, the md5 of an order's query: the identity of an imported row,
-   as every journal written since 0.1 records it (lua/justclick/import/rows.lua). */
-static int l_row_id(lua_State *L) {
+int jc_row_id(lua_State *L) {
   jc_slice query;
   char hex[JC_MD5_HEX];
   query.p = luaL_checklstring(L, 1, &query.n);
@@ -139,7 +137,7 @@ static int l_row_id(lua_State *L) {
 
 static const luaL_Reg functions[] = {
   {"append_durably", l_append_durably},
-  {"row_id", l_row_id},
+  {"row_id", jc_row_id},
   {"truncate_durably", l_truncate_durably},
   {"lock", l_lock},
   {"realpath", l_realpath},
