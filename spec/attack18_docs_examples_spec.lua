@@ -1,7 +1,6 @@
 -- Attack on issue 18 (helper HA): every ```lua example of docs/api.md runs as printed against
 -- the sandbox, under the Lua that runs the specs (make check: 5.1, LuaJIT, 5.3 and 5.4); and the
 -- README's `assert(client:...)` idiom shows the failure when a call fails.
-local justclick = require "justclick"
 local sandbox = require "support.sandbox"
 local files = require "support.files"
 

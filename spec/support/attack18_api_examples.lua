@@ -1,3 +1,4 @@
+-- luacheck: globals setfenv loadstring
 -- Runs every ```lua block of docs/api.md against the sandbox, with the plain interpreter (its
 -- own assert, not busted's): `LUA spec/support/attack18_api_examples.lua API_URL`. Prints
 -- "BLOCK n: ok" or "BLOCK n: FAILED why" for each block it runs, and what the blocks print.
