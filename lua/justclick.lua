@@ -538,6 +538,10 @@ justclick.default_client = default_client
 -- The host's commands come with the justclick-host rock (Lua 5.4); the library alone has none:
 -- that is one line for the user, not a searcher's list of paths.
 local function host_module(name)
+  if _VERSION < "Lua 5.4" then -- a work tree has the host's files on every Lua's path: they need 5.4
+    return nil, new_error("input", nil,
+      ("%s needs Lua 5.4 and the justclick-host rock (luarocks install justclick-host)"):format(name))
+  end
   local ok, module = pcall(require, name)
   if ok then return module end
   if not tostring(module):find(("module '%s' not found"):format(name), 1, true) then error(module, 0) end
