@@ -432,11 +432,12 @@ function Client:confirm(event)
   local claim = CLAIMS[event.kind]
   if not claim then error(("confirm: event.kind %s is no notification's kind"):format(tostring(event.kind)), 2) end
   local order, err = self:order_details(event.id)
-  if not order then return nil, err end
+  if not order and not (err.kind == "api" and err.code == 601) then return nil, err end
   local function unread(what)
     return nil, new_error("protocol", nil, ("getOrderDetails gave bill %d %s"):format(event.id, visible(what)),
       { retryable = true, bill_id = event.id })
   end
+  if not order then return unread("as code 601, which answers CreateOrder") end -- a reply it cannot read
   -- the bill the reply describes first: one about another bill (or none) proves nothing, and its
   -- email must not close the event as another's
   local described = integer(order.id)
