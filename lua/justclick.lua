@@ -432,11 +432,12 @@ function Client:confirm(event)
   local claim = CLAIMS[event.kind]
   if not claim then error(("confirm: event.kind %s is no notification's kind"):format(tostring(event.kind)), 2) end
   local order, err = self:order_details(event.id)
-  if not order then return nil, err end
+  if not order and not (err.kind == "api" and err.code == 601) then return nil, err end
   local function unread(what)
     return nil, new_error("protocol", nil, ("getOrderDetails gave bill %d %s"):format(event.id, visible(what)),
       { retryable = true, bill_id = event.id })
   end
+  if not order then return unread("as code 601, which answers CreateOrder") end -- a reply it cannot read
   -- the bill the reply describes first: one about another bill (or none) proves nothing, and its
   -- email must not close the event as another's
   local described = integer(order.id)
@@ -538,6 +539,10 @@ justclick.default_client = default_client
 -- The host's commands come with the justclick-host rock (Lua 5.4); the library alone has none:
 -- that is one line for the user, not a searcher's list of paths.
 local function host_module(name)
+  if _VERSION < "Lua 5.4" then -- a work tree has the host's files on every Lua's path: they need 5.4
+    return nil, new_error("input", nil,
+      ("%s needs Lua 5.4 and the justclick-host rock (luarocks install justclick-host)"):format(name))
+  end
   local ok, module = pcall(require, name)
   if ok then return module end
   if not tostring(module):find(("module '%s' not found"):format(name), 1, true) then error(module, 0) end

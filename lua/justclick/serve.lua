@@ -401,6 +401,7 @@ end
 --- serve.main(...): `justclick serve ...`; returns the exit status: 0, 1 on a failure, 2 for a
 -- usage error.
 function serve.main(...)
+  if ... == "--help" or ... == "-h" then io.stdout:write(USAGE) return 0 end -- `justclick -h` points here
   local o, usage = parse_args({ ... })
   if not o then
     io.stderr:write("justclick serve: ", usage, "\n", USAGE)
