@@ -1,12 +1,12 @@
--- Attack on issue 18 (helper HA): docs/building.md's "What lands where" names the files of each
--- rock. BREAK (a doc fix): the library's row leaves out justclick/errors.lua, which
+-- Found by an attack on issue 18: docs/building.md's "What lands where" names the files of each
+-- rock. It once left out justclick/errors.lua, which
 -- `make install-library` and the justclick rock install (lua/justclick/errors.lua, the errors
 -- every call returns).
 local files = require "support.files"
 local shell = require "support.shell"
 
-describe("attack18: docs/building.md's table of what lands where", function()
-  it("BREAK: names every Lua file the library installs", function()
+describe("docs/building.md's table of what lands where", function()
+  it("names every Lua file the library installs", function()
     local doc = files.read("docs/building.md")
     local row = doc:match("\n| `justclick` |[^\n]*")
     assert.is_not_nil(row, "no row for the justclick rock")

@@ -1,4 +1,4 @@
--- Attack on issue 18 (helper HA): justclick.import and justclick.serve under a Lua that is not
+-- Found by an attack on issue 18: justclick.import and justclick.serve under a Lua that is not
 -- 5.4. api.md: "These two need Lua 5.4 and the justclick-host rock ... Under other Luas
 -- `require` fails with "not found"", and justclick.serve/import "return nil, err saying so".
 -- In the work tree (LUA_PATH="lua/?.lua;..."), as the README and busted use it, the host's Lua
@@ -6,7 +6,7 @@
 -- syntax error ("unexpected symbol near '<'") under 5.1, LuaJIT and 5.3.
 local justclick = require "justclick"
 
-describe("attack18: the host's commands under the Lua that runs the specs", function()
+describe("the host's commands under the Lua that runs the specs", function()
   it("justclick.import returns nil and one line naming the justclick-host rock and Lua 5.4, or runs (5.4)", function()
     local client = justclick.new{ user = "demo", secret = "s", api_url = "http://127.0.0.1:9/api" }
     local ok, result, err = pcall(justclick.import, "/nonexistent/attack18.csv", { client = client })

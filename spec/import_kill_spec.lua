@@ -1,4 +1,4 @@
--- Attack on issue 18 (helper HA): `justclick import` killed with SIGKILL while rows are unknown
+-- Found by an attack on issue 18: `justclick import` killed with SIGKILL while rows are unknown
 -- (their replies came too late) and while it settles them (the grace, GetBills, getOrderDetails),
 -- then run again: importer.md, "Each row is created once, through crashes ... A run killed at
 -- any point (kill -9 included) can simply be run again"; no row created twice, none lost.
@@ -9,7 +9,7 @@ local core = require "justclick.core"
 
 local HOST = importing.HOST
 
-describe("attack18: import killed while rows are unknown #lua54", function()
+describe("import killed while rows are unknown #lua54", function()
   local sb, dir
   importing.sandbox(lazy_setup, lazy_teardown, function(s, d) sb, dir = s, d end)
 

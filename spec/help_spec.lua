@@ -1,4 +1,4 @@
--- Attack on issue 18 (helper HA): the host's help texts. `justclick -h` ends its serve part with
+-- Found by an attack on issue 18: the host's help texts. `justclick -h` ends its serve part with
 -- "(justclick serve --help for the rest)", and docs/host.md and docs/receiving-payments.md say
 -- "`justclick serve --help` prints these" (its options). It printed them after "justclick serve:
 -- unknown option --help", as a usage error, with exit status 2.
@@ -6,7 +6,7 @@ local shell = require "support.shell"
 
 local HOST = os.getenv("PWD") .. "/build/bin/justclick"
 
-describe("attack18: the host's help #lua54", function()
+describe("the host's help #lua54", function()
   it("justclick -h points to `justclick serve --help`", function()
     local status, out = shell.run(HOST .. " -h 2>&1")
     assert.are.equal(0, status, out)

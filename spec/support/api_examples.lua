@@ -1,6 +1,6 @@
 -- luacheck: globals setfenv loadstring
 -- Runs every ```lua block of docs/api.md against the sandbox, with the plain interpreter (its
--- own assert, not busted's): `LUA spec/support/attack18_api_examples.lua API_URL`. Prints
+-- own assert, not busted's): `LUA spec/support/api_examples.lua API_URL`. Prints
 -- "BLOCK n: ok" or "BLOCK n: FAILED why" for each block it runs, and what the blocks print.
 -- Blocks not run: ngx's (12), a configure for another account (15), the process's dry run (16),
 -- the host's commands (27, 28), and <close> (2) under a Lua before 5.4. The calls' examples name
