@@ -6,8 +6,8 @@
 -- repeated as the retry policy says. The transports: a client's session (core.session's libcurl
 -- handle, or justclick.nginx's subrequests), which engine.send drives one call at a time; and
 -- core.multi, which the importer drives to run many calls at once, through engine.start,
--- engine.settle and engine.retry_wait. The back-off and the code-8 rule are here once, for the
--- client, the importer and justclick serve.
+-- engine.settle and engine.retry_wait. The back-off, the code-8 rule and the rule for unverified
+-- errors to writes are here once, for the client, the importer and justclick serve.
 local core = require "justclick.core"
 local errors = require "justclick.errors"
 local LIMITS = core.limits -- src/limits.h
@@ -226,17 +226,20 @@ local function interpret(method, body, secret, read_only)
     if code == 601 and type(usable) == "table" then usable.existing = true end -- there already: not a failure
     return usable
   end
+  local text = visible(redact(reply.error_text, secret))
   local fields = { verified = verified, hint = API_HINTS[code], result = result }
-  if code == LIMITED and not (verified or read_only) then
-    -- Anyone on the way can forge a "try again": the write may have been processed.
-    fields.hint = nil -- "the server did nothing" is what this reply cannot be trusted to say
-    return nil, unsettled("api", code, method, "a code 8 reply (the request limit) whose hash does not verify",
-      read_only, fields)
+  if not (verified or read_only) then
+    -- Anyone on the way can forge an error over a write that was processed (a "try again", an
+    -- "order data rejected"): what the server did is unknown, whatever the code says. A wrong
+    -- secret lands here too: JustClick signs its code 4 with the real secret.
+    if code == LIMITED then fields.hint = nil end -- "the server did nothing" is what this reply cannot say
+    return nil, unsettled("api", code, method, ('a code %s reply ("%s") whose hash does not verify')
+      :format(tostring(code), tostring(text)), read_only, fields)
   elseif code == LIMITED then -- refused before it was processed: safe to repeat
     fields.retryable = true
-    return nil, new_error("api", code, visible(redact(reply.error_text, secret)), fields), true
+    return nil, new_error("api", code, text, fields), true
   end
-  return nil, new_error("api", code, visible(redact(reply.error_text, secret)), fields)
+  return nil, new_error("api", code, text, fields)
 end
 
 --- engine.settle(client, method, status, reply [, read_only]) -> result | nil, err, retry: what

@@ -141,9 +141,13 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
         local limit = err and err.kind == "api" and err.code == engine.LIMITED -- one that does not verify
         if done.status and not limit then flow:answered(core.now()) end
         sender.fatal = sender.fatal or on.outcome(job.row, result, err, job)
-        if limit and not proven then -- no reply has verified yet: the secret may be wrong
-          sender.fatal = sender.fatal or ("stopped at line %d: %s; no reply has verified yet: check the secret")
-            :format(job.row.line, tostring(err))
+        -- An API error that does not verify: the row is unknown (outcome journals it so). Before
+        -- any reply has verified, the secret is likely wrong (JustClick signs its code 4 with the
+        -- real one), and every row would go the same way; an account-level code stops the run too.
+        if err and err.kind == "api" and err.verified == false and (not proven or FATAL[err.code]) then
+          sender.fatal = sender.fatal or ("stopped at line %d: %s%s; line %d is journaled as unknown: the next "
+            .. "run looks for its order before it sends it again"):format(job.row.line, tostring(err),
+            proven and "" or "; no reply has verified yet: check the secret", job.row.line)
         end
       end
       proven = proven or result ~= nil or (err and err.verified) or false

@@ -1,10 +1,11 @@
 <?php
-// A hostile stand-in for JustClick (attack18): it "processes" every API request (counts it, by
-// method, in $ATTACK18_DIR/count.METHOD) and answers an API error that is not signed with the
-// account's secret, as anyone on the way could answer a request that made the order:
-//   ATTACK18_DIR=dir ATTACK18_CODE=602 php -S 127.0.0.1:PORT spec/support/attack18_forger.php
-$dir = getenv('ATTACK18_DIR');
-$code = (int) (getenv('ATTACK18_CODE') ?: 602);
+// A hostile stand-in for JustClick (spec/unverified_error_spec.lua): it "processes" every API
+// request (counts it, by method, in $FORGER_DIR/count.METHOD) and answers an API error that is
+// not signed with the account's secret, as anyone on the way could answer a request that made
+// the order:
+//   FORGER_DIR=dir FORGER_CODE=602 php -S 127.0.0.1:PORT spec/support/unverified_forger.php
+$dir = getenv('FORGER_DIR');
+$code = (int) (getenv('FORGER_CODE') ?: 602);
 if (!preg_match('#/api/(\w+)$#', parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH), $m)) {
     http_response_code(404);
     return true;
