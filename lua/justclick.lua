@@ -106,8 +106,9 @@ function justclick.new(opts)
     backoff = opts.backoff or 0.5,
     max_input_vars = opts.max_input_vars and tointeger(opts.max_input_vars) or LIMITS.max_input_vars,
     timeout = opts.timeout or 30,
-    -- a dry run of the process (the host's --dry-run) holds for every client, whatever its options
-    dry_run = opts.dry_run or core.network_forbidden(),
+    -- this client's own; a dry run of the whole process (the host's --dry-run) is checked at each
+    -- call, in one place (engine.dry_run), so that it holds for clients made before it too
+    dry_run = opts.dry_run or false,
     verbose = opts.verbose or false,
     -- how this client speaks HTTP, for its session and for the multi sessions of an import
     http = {
