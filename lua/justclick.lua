@@ -7,7 +7,7 @@ local engine = require "justclick.engine"
 local errors = require "justclick.errors"
 local LIMITS = core.limits -- src/limits.h
 local math_type, tointeger, integer = engine.math_type, engine.tointeger, engine.integer
-local new_error, visible, redact = errors.new, errors.visible, errors.redact
+local new_error, visible, redact, check_options = errors.new, errors.visible, errors.redact, errors.check_options
 
 local justclick = {
   _VERSION = core._VERSION,
@@ -67,8 +67,8 @@ local NGINX_LEAVES = { connect_timeout = "proxy_connect_timeout", ca_file = "pro
 -- to that location (justclick.nginx), and waits leave the worker free.
 function justclick.new(opts)
   if type(opts) ~= "table" then error("justclick.new: expected a table of options", 2) end
+  check_options("justclick.new", opts, OPTIONS)
   for k, v in pairs(opts) do
-    if not OPTIONS[k] then error(("justclick.new: unknown option %q"):format(tostring(k)), 2) end
     if type(v) ~= OPTIONS[k] then error(("justclick.new: %s must be a %s"):format(k, OPTIONS[k]), 2) end
   end
   local user, secret = opts.user, opts.secret
@@ -191,20 +191,10 @@ local function bill_id_of(method, bill_id)
   return id
 end
 
--- Raises, for the caller of `method`, unless opts is nil or a table of the known options.
-local function options_of(method, opts, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(method .. ": options must be a table", 3) end
-  for k in pairs(opts) do
-    if not known[k] then error(("%s: unknown option %q"):format(method, tostring(k)), 3) end
-  end
-  return opts
-end
-
 --- client:order_details(bill_id [, {good_info = true}]) -> the order | nil, err
 function Client:order_details(bill_id, opts)
   local params = { bill_id = bill_id_of("order_details", bill_id) }
-  params.good_info = options_of("order_details", opts, { good_info = true }).good_info and true or nil
+  params.good_info = check_options("order_details", opts, { good_info = true }).good_info and true or nil
   return request(self, "getOrderDetails", params, true)
 end
 
@@ -215,7 +205,7 @@ local STATUSES = { sent = true, paid = true, ["return"] = true, cancel = true }
 -- paid, rpo (the tracking number) for sent.
 function Client:update_order_status(bill_id, status, opts)
   local params = { bill_id = bill_id_of("update_order_status", bill_id), status = status }
-  opts = options_of("update_order_status", opts, { date = true, rpo = true })
+  opts = check_options("update_order_status", opts, { date = true, rpo = true })
   if not STATUSES[status] then
     local message = ("status must be sent, paid, return or cancel, not %s"):format(tostring(status))
     return nil, new_error("input", nil, message)
@@ -263,7 +253,7 @@ end
 -- the bill's goods; both come back in this one shape. The goods' fields are not published:
 -- confirm a bill through order_details before relying on them.
 function Client:bills(email, opts)
-  opts = options_of("bills", opts, { pay_status = true })
+  opts = check_options("bills", opts, { pay_status = true })
   if type(email) ~= "string" or not email:find("%S") then return nil, new_error("input", nil, "email is required") end
   if opts.pay_status ~= nil and not PAY_STATUSES[opts.pay_status] then
     return nil, new_error("input", nil, "pay_status must be paid, waiting or cancel")
@@ -324,7 +314,7 @@ end
 -- paid: true or false filters by payment; goods: a product id or a list of them.
 function Client:orders_with_goods(opts)
   if type(opts) ~= "table" then error("orders_with_goods: expected a table of options", 2) end
-  options_of("orders_with_goods", opts, { from = true, to = true, paid = true, goods = true })
+  check_options("orders_with_goods", opts, { from = true, to = true, paid = true, goods = true })
   local first, last = day_of(opts.from), day_of(opts.to)
   if not first or not last then
     return nil, new_error("input", nil, "from and to must be unix times or dates (dd.mm.yyyy or yyyy-mm-dd)")
@@ -508,16 +498,16 @@ end
 -- before or after, prints its calls instead of sending them, and core refuses the network.
 function justclick.set_defaults(opts)
   if type(opts) ~= "table" then error("set_defaults: expected a table of options", 2) end
-  for k, v in pairs(opts) do
-    if not OPTIONS[k] then error(("set_defaults: unknown option %q"):format(tostring(k)), 2) end
-    defaults[k] = v
-  end
+  check_options("set_defaults", opts, OPTIONS)
+  for k, v in pairs(opts) do defaults[k] = v end
   if opts.dry_run then core.forbid_network() end
   if default then default:close() end
   default = nil
 end
 
-local function default_client()
+-- The module-level client, built on first use; nil and an "input" error when there is neither a
+-- configured client nor the environment's user and secret.
+local function configured_client()
   if not default then
     local opts = {
       user = os.getenv("JUSTCLICK_USER"), secret = os.getenv("JUSTCLICK_SECRET"),
@@ -525,16 +515,26 @@ local function default_client()
     }
     for k, v in pairs(defaults) do opts[k] = v end
     if not opts.user or not opts.secret then
-      error("justclick: not configured: call justclick.configure{user = ..., secret = ...}"
-        .. " or set JUSTCLICK_USER and JUSTCLICK_SECRET", 3)
+      return nil, new_error("input", nil, "not configured: call justclick.configure{user = ..., secret = ...}"
+        .. " or set JUSTCLICK_USER and JUSTCLICK_SECRET")
     end
     default = justclick.new(opts)
   end
   return default
 end
 
+local function default_client()
+  local client, err = configured_client()
+  if not client then error("justclick: " .. err.message, 3) end
+  return client
+end
+
 --- justclick.default_client() -> the module-level client, built on first use.
 justclick.default_client = default_client
+
+--- justclick._configured_client() -> the module-level client | nil, err (internal, for the host's
+-- commands, whose missing configuration is the user's failure to report in a line, not a raise).
+justclick._configured_client = configured_client
 
 --- justclick.serve(script [, options]): see justclick.serve.run.
 -- The host's commands come with the justclick-host rock (Lua 5.4); the library alone has none:
@@ -553,12 +553,17 @@ end
 
 -- serve: the receiver verifies notifications with the secret of the client that confirms them
 -- (options.client, or the module-level one) unless options.secret says otherwise.
+-- Without either (nothing configured), serve.run says there is no secret, in a line.
 function justclick.serve(handler, opts)
   local serve, err = host_module("justclick.serve")
   if not serve then return nil, err end
+  if opts ~= nil and type(opts) ~= "table" then error("justclick.serve: options must be a table", 2) end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
-  if o.secret == nil then o.secret = secrets[o.client or default_client()] end
+  if o.secret == nil then
+    local client = o.client or configured_client()
+    o.secret = client and secrets[client]
+  end
   return serve.run(handler, o)
 end
 

@@ -139,9 +139,10 @@ describe("import #lua54", function()
     write(path, csv(50))
     local summary, err = import.run(path, { client = sb:client({ secret = "wrong" }) })
     assert.is_nil(summary)
-    assert.is_truthy(err:find("stopped at line 2", 1, true), err)
-    assert.is_truthy(err:find("api error 4", 1, true), err)
-    assert.is_truthy(err:find("check the secret", 1, true), err)
+    assert.are.same({ "api", 4 }, { err.kind, err.code })
+    assert.is_truthy(err.message:find("stopped at line 2", 1, true), err.message)
+    assert.is_truthy(err.message:find("api error 4", 1, true), err.message)
+    assert.is_truthy(err.message:find("check the secret", 1, true), err.message)
     assert.are.equal(1, sb:stats().requests)
     -- its code 4 cannot verify (JustClick signs it with the real secret), so it may be forged over
     -- an order that was made: the row is unknown, settled by the next run, never sent blindly

@@ -84,6 +84,25 @@ function errors.new(kind, code, message, fields)
   return e
 end
 
+--- errors.adopt(err) -> err: an error table of the C layer ({kind =, message =, path =, errno =
+-- ...}, no metatable) made an error of this module, its fields kept.
+function errors.adopt(err)
+  if err.retryable == nil then err.retryable = false end
+  return setmetatable(err, Error)
+end
+
+--- errors.check_options(where, opts, known) -> opts, or {} for nil. Raises for the caller of the
+-- function that calls it (a programming error) when opts is not a table, or holds a key that
+-- `known` lacks: "where: unknown option \"key\"".
+function errors.check_options(where, opts, known)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(where .. ": options must be a table", 3) end
+  for k in pairs(opts) do
+    if known[k] == nil then error(("%s: unknown option %q"):format(where, tostring(k)), 3) end
+  end
+  return opts
+end
+
 --- Whether a value is an error returned by this library.
 function errors.is_error(value)
   return getmetatable(value) == Error

@@ -12,6 +12,7 @@
 local justclick = require "justclick"
 local core = require "justclick.core"
 local engine = require "justclick.engine"
+local errors = require "justclick.errors"
 local rows = require "justclick.import.rows"
 local journal = require "justclick.import.journal"
 local reconcile = require "justclick.import.reconcile"
@@ -49,6 +50,10 @@ local function default_progress(out)
     out:flush()
   end
 end
+
+-- The options of run(): another raises, naming it.
+local OPTIONS = { client = true, jobs = true, progress = true, grace = true, settle = true, resend = true,
+  limit_wait = true }
 
 -- The options of run(), checked: a wrong one is a programming error and raises.
 local function check_options(opts)
@@ -196,15 +201,17 @@ end
 -- a link points to meanwhile), or nil and why it cannot be imported under this name.
 local function real_path(path)
   local real, links = core.realpath(path)
-  if not real then return nil, "justclick.import: " .. links.message end -- links: then the error
+  if not real then -- links: then the error, kind "io" with its path and errno
+    return nil, errors.new("io", nil, "justclick.import: " .. links.message, { path = links.path, errno = links.errno })
+  end
   if links > 1 then
-    return nil, ("justclick.import: %s has %d hard links: under another name it would have another journal; "
-      .. "import it from a copy, or under one name"):format(path, links)
+    return nil, errors.new("input", nil, ("justclick.import: %s has %d hard links: under another name it would have"
+      .. " another journal; import it from a copy, or under one name"):format(path, links))
   end
   local named = path .. ".journal"
   if named ~= real .. ".journal" and io.open(named, "rb") and core.realpath(named) ~= real .. ".journal" then
-    return nil, ("justclick.import: %s is a journal beside a link to %s, written by an older version; "
-      .. "move it to %s.journal, then run again"):format(named, real, real)
+    return nil, errors.new("input", nil, ("justclick.import: %s is a journal beside a link to %s, written by an"
+      .. " older version; move it to %s.journal, then run again"):format(named, real, real))
   end
   return real
 end
@@ -276,7 +283,8 @@ end
 local function take(im, row)
   if row.reject then return count(im, "rejected", "rejects", { line = row.line, reason = row.reject }) end
   if im.scan.lines[row.id] ~= row.line then -- what the first pass checked is not what is read now
-    error(("justclick.import: %s changed while it was imported (line %d); run again"):format(im.path, row.line), 0)
+    error(errors.new("input", nil, ("justclick.import: %s changed while it was imported (line %d); run again")
+      :format(im.path, row.line)), 0)
   end
   local st, decision = im.book.states[row.id], im.manual[row.id] or {}
   if decision.settle then
@@ -331,6 +339,10 @@ local function send_all(im, real)
 end
 
 --- import.run(path [, options]) -> summary | nil, err
+-- err is an error table: kind "input" (nothing configured, a file or a --settle/--resend that
+-- cannot be taken), "io" (the file or its journal cannot be read or written), or that of the API
+-- error that stopped the run ("api", with its code). Its message is the line `justclick import`
+-- prints. An unknown option, or a wrong one, raises.
 -- options:
 --   client    the client (default: the module-level one); its dry_run sends nothing and writes
 --             no journal
@@ -349,9 +361,14 @@ end
 -- A wrong secret or another account-level error, or a request limit that does not lift, ends it
 -- with nil and the error.
 function import.run(path, opts)
-  opts = opts or {}
+  opts = errors.check_options("justclick.import", opts, OPTIONS)
   local jobs, grace, limit_wait = check_options(opts)
-  local client = opts.client or justclick.default_client()
+  local client = opts.client
+  if not client then
+    local unconfigured
+    client, unconfigured = justclick._configured_client()
+    if not client then return nil, errors.new(unconfigured.kind, nil, "justclick.import: " .. unconfigured.message) end
+  end
   local im = { path = path, opts = opts, grace = grace, client = client, pending = {},
     dry_run = engine.dry_run(client) }
 
@@ -370,7 +387,11 @@ function import.run(path, opts)
   local multi <close> = not im.dry_run and core.multi(client.http, jobs) or nil
   if multi then
     im.sender = new_sender(client, multi, jobs, book, {
-      outcome = function(...) return outcome(im, ...) end,
+      outcome = function(row, result, failure, job)
+        local stop = outcome(im, row, result, failure, job)
+        if stop then im.stopped_by = failure end -- the API error that ended the run
+        return stop
+      end,
       refused = function()
         im.s.rate_limited = im.s.rate_limited + 1
         im.progress(im.s, false)
@@ -381,11 +402,15 @@ function import.run(path, opts)
   if not ok then
     -- A journal that cannot be written ends the run with an error; anything else (an interrupt)
     -- goes on up.
-    if type(failure) == "string" and failure:find("^justclick%.import: ") then return nil, failure end
+    if errors.is_error(failure) then return nil, failure end
     error(failure, 0)
   end
   im.progress(im.s, true)
-  if im.sender and im.sender.fatal then return nil, "justclick import: " .. im.sender.fatal end
+  if im.sender and im.sender.fatal then
+    -- an account-level error of a row's, or else the request limit (code 8) that did not lift
+    local code = im.stopped_by and im.stopped_by.code or engine.LIMITED
+    return nil, errors.new("api", code, "justclick import: " .. im.sender.fatal, { retryable = code == engine.LIMITED })
+  end
   if not im.dry_run then rows.write_rejects(path, im.scan.rejects) end
   return im.s
 end
@@ -462,10 +487,10 @@ function import.main(...)
     io.stderr:write("justclick import: ", usage, "\n", USAGE)
     return 2
   end
-  local s, err = import.run(o.path, { progress = true, jobs = o.jobs, grace = o.grace, settle = o.settle,
+  local s, err = justclick.import(o.path, { progress = true, jobs = o.jobs, grace = o.grace, settle = o.settle,
     resend = o.resend, limit_wait = o.limit_wait })
-  if not s then
-    io.stderr:write(tostring(err), "\n")
+  if not s then -- one line: the message as the command has always said it
+    io.stderr:write(err.message, "\n")
     return 1
   end
   for _, r in ipairs(s.rejects) do

@@ -23,21 +23,30 @@
 local justclick = require "justclick"
 local core = require "justclick.core"
 local engine = require "justclick.engine"
+local errors = require "justclick.errors"
 
 local serve = {}
 
 -- The receiver (libmicrohttpd, threads) is a module of its own, which the justclick-host rock
--- installs; the justclick rock alone has none. inbox(path [, mode]) -> inbox | nil, message.
+-- installs; the justclick rock alone has none. inbox(path [, mode]) -> inbox | nil, err: kind
+-- "io" (the C layer's, with the path) when it cannot be opened, "input" when it is not installed.
 local function open_inbox(path, mode)
   local ok, receiver = pcall(require, "justclick.receiver")
   if not ok then
     if not tostring(receiver):find("module 'justclick.receiver' not found", 1, true) then error(receiver, 0) end
-    return nil, "the receiver (justclick.receiver) is not installed: it comes with the justclick-host rock"
-      .. " (luarocks install justclick-host)"
+    return nil, errors.new("input", nil, "the receiver (justclick.receiver) is not installed: it comes with the"
+      .. " justclick-host rock (luarocks install justclick-host)")
   end
   local inbox, err = receiver.inbox(path, mode)
-  if not inbox then return nil, err.message end
+  if not inbox then return nil, errors.adopt(err) end
   return inbox
+end
+
+-- The client that confirms events and redacts the log: options.client, else the module-level
+-- one; nil and an "input" error when nothing is configured (a line for the user, not a raise).
+local function client_of(opts)
+  if opts.client then return opts.client end
+  return justclick._configured_client()
 end
 
 local function say(fmt, ...)
@@ -236,8 +245,14 @@ local function confirming(opts)
   return true
 end
 
+-- The options of serve.run and serve.replay: another raises, naming it.
+local RUN_OPTIONS = { client = true, secret = true, inbox = true, host = true, port = true, attempts = true,
+  max_body = true, timeout = true, connections = true, confirm = true, on_ready = true }
+local REPLAY_OPTIONS = { client = true, inbox = true, attempts = true, confirm = true }
+
 --- serve.run(handler, options) -> true | nil, err: receives and handles until SIGTERM or Ctrl-C,
--- then stops taking requests, lets the handler in progress finish, and returns.
+-- then stops taking requests, lets the handler in progress finish, and returns. err is an error
+-- table: kind "input" (no secret, nothing configured) or "io" (the inbox cannot be opened).
 -- options: client (default: the module-level one), secret (what signs notifications: default
 -- JUSTCLICK_SECRET, which the module-level client reads too), inbox (a path,
 -- default "justclick-inbox"), host ("127.0.0.1"), port (8787), attempts (20), and for the HTTP
@@ -245,15 +260,17 @@ end
 -- true: each bill read back with client:confirm before the handler, in event.confirmed; false
 -- hands events over unconfirmed, with a warning); on_ready(port) is called once it listens.
 function serve.run(handler, opts)
-  opts = opts or {}
+  opts = errors.check_options("justclick.serve", opts, RUN_OPTIONS)
   handler = as_handler(handler, "the handler")
-  local client = opts.client or justclick.default_client()
   local attempts = opts.attempts or DEFAULT_ATTEMPTS
-  local confirm = confirming(opts)
   local secret = opts.secret or os.getenv("JUSTCLICK_SECRET")
   if secret == nil or secret == "" then
-    return nil, "no secret to verify notifications with: --secret-file PATH, or JUSTCLICK_SECRET"
+    return nil, errors.new("input", nil,
+      "no secret to verify notifications with: --secret-file PATH, or JUSTCLICK_SECRET")
   end
+  local client, unconfigured = client_of(opts)
+  if not client then return nil, unconfigured end
+  local confirm = confirming(opts)
   local inbox, err = open_inbox(opts.inbox or "justclick-inbox")
   if not inbox then return nil, err end
   inbox:listen({ host = opts.host or "127.0.0.1", port = opts.port or 8787, secret = secret,
@@ -282,11 +299,13 @@ end
 --- serve.replay(handler, key, options) -> true | nil, err: a parked event (key "all": every
 -- parked event) is pending again and handled now, with the events still pending before it.
 -- options: client, inbox, attempts, confirm (as serve.run's). Fails when the receiver runs: it
--- holds the inbox.
+-- holds the inbox. err: kind "input" (nothing configured, no such parked event), "io" (the
+-- inbox), or "handler" (an event failed again: err.keys lists them).
 function serve.replay(handler, key, opts)
-  opts = opts or {}
+  opts = errors.check_options("serve.replay", opts, REPLAY_OPTIONS)
   handler = as_handler(handler, "the handler")
-  local client = opts.client or justclick.default_client()
+  local client, unconfigured = client_of(opts)
+  if not client then return nil, unconfigured end
   local confirm = confirming(opts)
   local path = opts.inbox or "justclick-inbox"
   local inbox, err = open_inbox(path)
@@ -302,7 +321,7 @@ function serve.replay(handler, key, opts)
     local replayed, rerr = inbox:replay(k)
     if not replayed then
       inbox:close()
-      return nil, rerr and rerr.message or ("no parked event %s in %s"):format(k, path)
+      return nil, rerr and errors.adopt(rerr) or errors.new("input", nil, ("no parked event %s in %s"):format(k, path))
     end
     waiting[k] = true
   end
@@ -323,7 +342,8 @@ function serve.replay(handler, key, opts)
   for k in pairs(waiting) do failures[#failures + 1] = k end
   if #failures > 0 then
     table.sort(failures)
-    return nil, ("%s failed again"):format(table.concat(failures, ", "))
+    return nil, errors.new("handler", nil, ("%s failed again"):format(table.concat(failures, ", ")),
+      { keys = failures })
   end
   return true
 end
@@ -341,7 +361,8 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
                       about an hour of tries)
   --timeout S         seconds a client may take over its request (default 10)
   --connections N     connections at once, at most (default 64)
-  --secret-file PATH  the API key that signs notifications (else JUSTCLICK_SECRET)
+  --secret-file PATH  the API key that signs notifications (else the secret of
+                      SCRIPT's justclick.configure, else JUSTCLICK_SECRET)
   --no-confirm        hand events to the handler unconfirmed (warned at start). By
                       default each event's bill is read back (getOrderDetails) before
                       its handler, which gets it in event.confirmed: a bill of another
@@ -410,7 +431,7 @@ function serve.main(...)
   if o.parked then
     local inbox, err = open_inbox(o.inbox or "justclick-inbox", "r")
     if not inbox then
-      say("%s", err)
+      say("%s", err.message)
       return 1
     end
     for _, p in ipairs(inbox:parked()) do print(("%s\t%d failures"):format(p.key, p.attempts)) end
@@ -431,12 +452,14 @@ function serve.main(...)
   end
   local done, err
   if o.replay then
-    done, err = serve.replay(handler, o.replay, o)
+    done, err = serve.replay(handler, o.replay, { inbox = o.inbox, attempts = o.attempts, confirm = o.confirm })
   else
-    done, err = justclick.serve(handler, o) -- the secret: --secret-file, or the configured client's
+    -- the secret: --secret-file, else the script's justclick.configure, else JUSTCLICK_SECRET
+    done, err = justclick.serve(handler, { secret = o.secret, inbox = o.inbox, host = o.host, port = o.port,
+      attempts = o.attempts, timeout = o.timeout, connections = o.connections, confirm = o.confirm })
   end
-  if not done then
-    say("%s", tostring(err))
+  if not done then -- one line: the message as the command has always said it
+    say("%s", err.message)
     return 1
   end
   return 0

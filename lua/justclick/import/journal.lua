@@ -15,6 +15,7 @@
 -- outcome had not been written, so the row is still "sending", reconciled and never sent
 -- blindly. An unreadable whole line stops the import: rows would lose their state.
 local core = require "justclick.core"
+local errors = require "justclick.errors"
 local cjson = require("cjson").new()
 
 local journal = {}
@@ -50,12 +51,14 @@ function journal.open(path, opts)
   local book = setmetatable({ path = path, states = {}, owned = {}, write = opts.write }, Book)
   if book.write then -- locked before it is read: a run that ends meanwhile is read whole
     local lock, err = core.lock(path)
-    if not lock then return nil, "justclick.import: " .. err.message end
+    if not lock then
+      return nil, errors.new("io", nil, "justclick.import: " .. err.message, { path = err.path, errno = err.errno })
+    end
     book.lock = lock
   end
-  local function fail(message)
+  local function fail(message) -- the journal cannot be read or written, or is damaged: kind "io"
     book:close()
-    return nil, "justclick.import: " .. message
+    return nil, errors.new("io", nil, "justclick.import: " .. message, { path = path })
   end
   local f = io.open(path, "rb")
   local whole, size = 0, 0 -- bytes up to the end of the last whole line; all bytes
@@ -92,13 +95,16 @@ function journal.open(path, opts)
   return book
 end
 
---- book:record(record): appends it, fsynced, and folds it into the states; raises
+--- book:record(record): appends it, fsynced, and folds it into the states; raises an "io" error
 -- "justclick.import: cannot write the journal: ..." when it cannot (a full disk). Without
 -- write (a dry run) nothing is written and nothing is folded.
 function Book:record(record)
   if not self.write then return end
   local ok, err = core.append_durably(self.path, cjson.encode(record) .. "\n")
-  if not ok then error("justclick.import: cannot write the journal: " .. err.message, 0) end
+  if not ok then
+    error(errors.new("io", nil, "justclick.import: cannot write the journal: " .. err.message,
+      { path = self.path, errno = err.errno }), 0)
+  end
   fold(self.states, self.owned, record)
 end
 

@@ -28,6 +28,7 @@
 --   * Anything else is left to a person: the row stays unknown, and the summary says why.
 local justclick = require "justclick"
 local core = require "justclick.core"
+local errors = require "justclick.errors"
 
 local reconcile = {}
 
@@ -512,8 +513,10 @@ end
 -- {resend = true}} | nil, err: what a person decided for unknown rows (--settle LINE=BILL_ID,
 -- --resend LINE), checked before anything is sent: the row must be unknown, a bill can be given
 -- to one row only, must not be another row's, and must be an order of the row's email. Keyed by
--- the row's identity, not its line, so that it cannot land on another row.
+-- the row's identity, not its line, so that it cannot land on another row. err: kind "input", or
+-- the kind of the getOrderDetails error that kept a bill from being checked.
 function reconcile.manual(client, scan, book, settle, resend)
+  local function refused(message) return nil, errors.new("input", nil, "justclick.import: " .. message) end
   local function unknown_row(line)
     local row = scan.rows[line]
     if not row or row.reject then
@@ -529,32 +532,33 @@ function reconcile.manual(client, scan, book, settle, resend)
   local decisions, given = {}, {}
   for line, bill in pairs(settle) do
     local row, err = unknown_row(line)
-    if not row then return nil, "justclick.import: " .. err end
-    if resend[line] ~= nil then return nil, ("justclick.import: line %d: settled and resent at once"):format(line) end
+    if not row then return refused(err) end
+    if resend[line] ~= nil then return refused(("line %d: settled and resent at once"):format(line)) end
     if math.type(bill) ~= "integer" or bill <= 0 then
-      return nil, ("justclick.import: line %d: the bill id must be a positive integer"):format(line)
+      return refused(("line %d: the bill id must be a positive integer"):format(line))
     end
     local owner = book.owned[bill]
     if owner or given[bill] then
-      return nil, ("justclick.import: line %d: bill %d is the order of another row (line %s)")
-        :format(line, bill, tostring(given[bill] or scan.lines[owner] or "?"))
+      return refused(("line %d: bill %d is the order of another row (line %s)")
+        :format(line, bill, tostring(given[bill] or scan.lines[owner] or "?")))
     end
     given[bill] = line
     if not (client.dry_run or core.network_forbidden()) then
       local order, details_err = client:order_details(bill)
       if not order then
-        return nil, ("justclick.import: line %d: bill %d: %s"):format(line, bill, tostring(details_err))
+        return nil, errors.new(details_err.kind, details_err.code, ("justclick.import: line %d: bill %d: %s")
+          :format(line, bill, tostring(details_err)), { retryable = details_err.retryable })
       end
       if tostring(order.email):lower() ~= tostring(row.order.bill_email):lower() then
-        return nil, ("justclick.import: line %d: bill %d is an order of %s, not of %s"):format(line, bill,
-          justclick.visible(tostring(order.email)), justclick.visible(tostring(row.order.bill_email)))
+        return refused(("line %d: bill %d is an order of %s, not of %s"):format(line, bill,
+          justclick.visible(tostring(order.email)), justclick.visible(tostring(row.order.bill_email))))
       end
     end
     decisions[row.id] = { settle = bill }
   end
   for line in pairs(resend) do
     local row, err = unknown_row(line)
-    if not row then return nil, "justclick.import: " .. err end
+    if not row then return refused(err) end
     decisions[row.id] = { resend = true }
   end
   return decisions

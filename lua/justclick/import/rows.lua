@@ -6,6 +6,7 @@
 -- `id` column (or JSON field), else the md5 of its encoded content.
 local justclick = require "justclick"
 local core = require "justclick.core"
+local errors = require "justclick.errors"
 local dkjson = require "dkjson"
 
 local rows = {}
@@ -14,14 +15,14 @@ local function is_json_lines(path)
   return path:match("%.jsonl$") or path:match("%.ndjson$")
 end
 
--- The file, or nil and why it cannot be read (a directory opens, but does not read).
+-- The file, or nil, why it cannot be read (a directory opens, but does not read) and the errno.
 local function open(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local ok, read_err = f:read(0)
+  local f, err, errno = io.open(path, "rb")
+  if not f then return nil, err, errno end
+  local ok, read_err, read_errno = f:read(0)
   if ok == nil and read_err then
     f:close()
-    return nil, ("%s: %s"):format(path, read_err)
+    return nil, ("%s: %s"):format(path, read_err), read_errno
   end
   return f
 end
@@ -198,11 +199,11 @@ local function new_row(line, text, order, why)
   return { line = line, text = text, order = order, id = why or core.row_id(query), named = why ~= nil }
 end
 
---- rows.each(path) -> an iterator over the file's rows; it raises
--- "justclick.import: FILE: ..." when the file cannot be read or a quote is never closed.
+--- rows.each(path) -> an iterator over the file's rows; it raises an error "justclick.import:
+-- FILE: ...", of kind "io" when the file cannot be read, "input" when a quote is never closed.
 function rows.each(path)
-  local f, err = open(path)
-  if not f then error("justclick.import: " .. err, 0) end
+  local f, err, errno = open(path)
+  if not f then error(errors.new("io", nil, "justclick.import: " .. err, { path = path, errno = errno }), 0) end
   local records = is_json_lines(path) and json_records(f) or csv_records(f)
   local header
   return function()
@@ -211,7 +212,7 @@ function rows.each(path)
       if not ok then
         f:close()
         if type(r) ~= "string" or not r:find("^line %d+: ") then error(r, 0) end -- not the file's fault
-        error(("justclick.import: %s: %s"):format(path, r), 0)
+        error(errors.new("input", nil, ("justclick.import: %s: %s"):format(path, r)), 0)
       end
       if not r then
         f:close()
@@ -252,14 +253,14 @@ function rows.scan(path, wanted)
     end
   end)
   if not ok then
-    if type(err) == "string" and err:find("^justclick%.import: ") then return nil, err end
+    if errors.is_error(err) then return nil, err end
     error(err, 0)
   end
   if #repeated > 0 then
     local shown = { table.unpack(repeated, 1, math.min(#repeated, 10)) }
     if #repeated > 10 then shown[#shown + 1] = ("and %d more"):format(#repeated - 10) end
-    return nil, ("justclick.import: %s: rows repeat an identity, so nothing was sent:\n  %s")
-      :format(path, table.concat(shown, "\n  "))
+    return nil, errors.new("input", nil, ("justclick.import: %s: rows repeat an identity, so nothing was sent:\n  %s")
+      :format(path, table.concat(shown, "\n  ")))
   end
   return scan
 end
