@@ -149,10 +149,12 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
         -- An API error that does not verify: the row is unknown (outcome journals it so). Before
         -- any reply has verified, the secret is likely wrong (JustClick signs its code 4 with the
         -- real one), and every row would go the same way; an account-level code stops the run too.
-        if err and err.kind == "api" and err.verified == false and (not proven or FATAL[err.code]) then
-          sender.fatal = sender.fatal or ("stopped at line %d: %s%s; line %d is journaled as unknown: the next "
+        if not sender.fatal and err and err.kind == "api" and err.verified == false
+            and (not proven or FATAL[err.code]) then
+          sender.fatal = ("stopped at line %d: %s%s; line %d is journaled as unknown: the next "
             .. "run looks for its order before it sends it again"):format(job.row.line, tostring(err),
             proven and "" or "; no reply has verified yet: check the secret", job.row.line)
+          sender.stopped_by = err -- the API error that ended the run
         end
       end
       proven = proven or result ~= nil or (err and err.verified) or false
@@ -408,7 +410,8 @@ function import.run(path, opts)
   im.progress(im.s, true)
   if im.sender and im.sender.fatal then
     -- an account-level error of a row's, or else the request limit (code 8) that did not lift
-    local code = im.stopped_by and im.stopped_by.code or engine.LIMITED
+    local stopped_by = im.stopped_by or im.sender.stopped_by
+    local code = stopped_by and stopped_by.code or engine.LIMITED
     return nil, errors.new("api", code, "justclick import: " .. im.sender.fatal, { retryable = code == engine.LIMITED })
   end
   if not im.dry_run then rows.write_rejects(path, im.scan.rejects) end
