@@ -84,10 +84,10 @@ describe("the build layout", function()
     assert(run(("mkdir -p %s/justclick && cp build/lua/justclick/core.so %s/justclick/"):format(dir, dir)))
     local ok, out = run(("JUSTCLICK_USER=u JUSTCLICK_SECRET=s LUA_PATH='lua/?.lua;;' LUA_CPATH='%s/?.so;;' lua5.4 -e '"
       .. "local done, err = require(\"justclick.serve\").run(function() end, { inbox = \"%s/inbox\" }) "
-      .. "io.write(tostring(done), \"\\n\", tostring(err))'"):format(dir, dir))
+      .. "io.write(tostring(done), \"\\n\", err.kind, \"\\n\", err.message)'"):format(dir, dir))
     run("rm -rf " .. dir)
     assert.is_true(ok, out)
-    assert.are.equal("nil\nthe receiver (justclick.receiver) is not installed: it comes with the justclick-host rock"
+    assert.are.equal("nil\ninput\nthe receiver (justclick.receiver) is not installed: it comes with the justclick-host rock"
       .. " (luarocks install justclick-host)", out)
   end)
 
