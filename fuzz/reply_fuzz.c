@@ -26,7 +26,7 @@ static const char driver[] =
     "    assert(type(r) == 'table' and type(verified) == 'boolean')\n"
     "    assert(core.verify_reply(r, secret) == verified)\n"
     "  else\n"
-    "    assert(type(verified) == 'string')\n"
+    "    assert(type(verified) == 'table' and verified.kind == 'protocol' and type(verified.message) == 'string')\n"
     "  end\n"
     "  body = reply\n"
     "  for _, call in ipairs{function() return client:order_details(1) end,\n"
