@@ -50,6 +50,14 @@ describe("attack18b: justclick serve where it cannot listen #lua54", function()
     assert.are_not.equal(0, status, out)
   end)
 
+  it("BREAK: --connections 5000 and --timeout 99999 are usage errors, no traceback", function()
+    for _, opt in ipairs({ "--connections 5000", "--timeout 99999" }) do
+      local status, out = serve_with("127.0.0.1:0 " .. opt)
+      assert.is_nil(out:find("traceback", 1, true), opt .. ": " .. out)
+      assert.are_not.equal(0, status, out)
+    end
+  end)
+
   it("BREAK: justclick.serve on a port in use returns nil, err (kind io), not a raise", function()
     local port = tonumber(holder:match("(%d+)"))
     local dir = os.tmpname()
