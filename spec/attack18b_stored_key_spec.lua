@@ -74,4 +74,17 @@ describe("attack18b: the stored key and its body #lua54", function()
     local seen, out = serve_once(dir)
     assert.are_not.equal("111 222 b@x.ru\n", seen, out)
   end)
+
+  for _, key in ipairs({ "weird-5-aaaaaaaaaaaa", "PAID-5-aaaaaaaaaaaa" }) do
+    it(("BREAK: a stored key of no notification's kind (%s) is a failed try, not the receiver's end"):format(key),
+      function()
+        files.write(dir .. "/inbox", record(key, body(5, "a@x.ru")))
+        files.write(dir .. "/h.lua", "return function() return true end\n")
+        local status, out = shell.run(("cd %s && timeout 4 %s%s serve --listen 127.0.0.1:0 --inbox %s/inbox h.lua")
+          :format(dir, ENV, HOST, dir))
+        assert.is_nil(out:find("traceback", 1, true), out)
+        assert.are.equal(124, status, out) -- still running when timeout stopped it
+        assert.truthy(out:find("handler failed on " .. key, 1, true), out)
+      end)
+  end
 end)
