@@ -10,11 +10,12 @@ local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/bin/jus
 local ENV = "env -u LUA_PATH -u LUA_CPATH JUSTCLICK_USER=u JUSTCLICK_SECRET=attack18bsecret "
   .. "JUSTCLICK_API_URL=http://127.0.0.1:9/api "
 
-local function fnv32(s, h)
+-- FNV-1a, 32 bits (loaded as text: Lua 5.1 parses this file too, and skips its #lua54 specs)
+local fnv32 = (loadstring or load)([[
+  local s, h = ...
   h = h or 2166136261
   for i = 1, #s do h = ((h ~ s:byte(i)) * 16777619) & 0xffffffff end
-  return h
-end
+  return h]])
 
 -- an E record as pure/inbox.c writes it
 local function record(key, body)

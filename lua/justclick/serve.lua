@@ -113,8 +113,11 @@ local function stored_event(stored)
   if not stored.id then
     return nil, "input: its bill id is past 2^53, which this Lua's numbers cannot hold exactly"
   end
-  return { kind = stored.kind, id = stored.id, key = stored.key, order = core.notification_form(stored.body),
-    attempt = stored.attempts + 1 }
+  local order = core.notification_form(stored.body)
+  if order.id ~= stored.id then -- a record mended by hand, say: key and body of two bills
+    return nil, ("input: the stored key %s is not its body's (bill %s)"):format(stored.key, tostring(order.id))
+  end
+  return { kind = stored.kind, id = stored.id, key = stored.key, order = order, attempt = stored.attempts + 1 }
 end
 
 -- Whether the handler's results say it failed: it returned false, or nil and an error.
