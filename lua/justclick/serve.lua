@@ -108,12 +108,16 @@ end
 -- day: it is not checked again, so that a new API key does not strand what was acknowledged. Its
 -- kind and bill id come back from the inbox (they make its key); the body is parsed once.
 local function stored_event(stored)
-  if not stored.kind then return nil, ("input: the stored key %s names no kind and bill id"):format(stored.key) end
+  local kinds = { new_order = true, paid = true, prepaid = true, cancel_order = true, moneyback = true }
+  if not kinds[stored.kind] then return nil, ("input: the stored key %s names no kind and bill id"):format(stored.key) end
   if not stored.id then
     return nil, "input: its bill id is past 2^53, which this Lua's numbers cannot hold exactly"
   end
-  return { kind = stored.kind, id = stored.id, key = stored.key, order = core.notification_form(stored.body),
-    attempt = stored.attempts + 1 }
+  local order = core.notification_form(stored.body)
+  if order.id ~= stored.id then -- a record mended by hand, say: key and body of two bills
+    return nil, ("input: the stored key %s is not its body's (bill %s)"):format(stored.key, tostring(order.id))
+  end
+  return { kind = stored.kind, id = stored.id, key = stored.key, order = order, attempt = stored.attempts + 1 }
 end
 
 -- Whether the handler's results say it failed: it returned false, or nil and an error.

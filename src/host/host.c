@@ -349,8 +349,8 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
     /* A receiver outlives what its handlers touch: a mailer that quit (SIGPIPE) or a full file
        size limit (SIGXFSZ) is an error for that handler or that write, never the process's end. */
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGXFSZ, SIG_IGN);
   }
+  if (o->command) signal(SIGXFSZ, SIG_IGN); /* import too: a journal past the limit is an io error, EFBIG */
   if (o->command) {
     const char *name = lua_pushfstring(L, "=%s", o->command);
     const char *code = lua_pushfstring(L, "os.exit(require('justclick.%s').main(...))", o->command);

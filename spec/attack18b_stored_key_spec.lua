@@ -1,0 +1,91 @@
+-- Attack 18b (helper HB): serve's stored event reads kind and bill id back from the stored key
+-- (serve.lua stored_event), not from the body. An E record whose key and body are of two bills
+-- (an inbox mended by hand, or records swapped) then gives the handler the id of one bill and
+-- the body of another. The FNV-1a sums of the record catch a swap made without rewriting them;
+-- one written whole (sums recomputed) passes, and then only a cross-check of key and body tells.
+local files = require "support.files"
+local shell = require "support.shell"
+
+local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/bin/justclick")
+local ENV = "env -u LUA_PATH -u LUA_CPATH JUSTCLICK_USER=u JUSTCLICK_SECRET=attack18bsecret "
+  .. "JUSTCLICK_API_URL=http://127.0.0.1:9/api "
+
+-- FNV-1a, 32 bits (loaded as text: Lua 5.1 parses this file too, and skips its #lua54 specs)
+local fnv32 = (loadstring or load)([[
+  local s, h = ...
+  h = h or 2166136261
+  for i = 1, #s do h = ((h ~ s:byte(i)) * 16777619) & 0xffffffff end
+  return h]])
+
+-- an E record as pure/inbox.c writes it
+local function record(key, body)
+  local head = ("E %s %d.000 %d %08x"):format(key, os.time(), #body, fnv32(body))
+  return ("%s %08x\n%s\n"):format(head, fnv32(head), body)
+end
+
+local function body(id, email)
+  return ("id=%d&email=%s&paid=2026-12-07+03:00:00&last_payment_sum=100&hash=x"):format(id, email)
+end
+
+-- runs `justclick serve --no-confirm` on the inbox until its first event is handled; returns
+-- what the handler saw ("id order.id order.email", one line an event) and the command's output
+local function serve_once(dir)
+  files.write(dir .. "/h.lua", ([[
+return function(e)
+  local f = io.open(%q, "a")
+  f:write(("%%s %%s %%s\n"):format(e.id, tostring(e.order.id), tostring(e.order.email)))
+  f:close()
+  os.execute("kill -TERM " .. %q)
+  return true
+end]]):gsub("%%q", "%%q"):format(dir .. "/seen", "$PPID"))
+  local status, out = shell.run(("cd %s && timeout 10 %s%s serve --no-confirm --listen 127.0.0.1:0 --inbox %s/inbox h.lua")
+    :format(dir, ENV, HOST, dir))
+  return files.read(dir .. "/seen") or "", out, status
+end
+
+describe("attack18b: the stored key and its body #lua54", function()
+  local dir
+  before_each(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+  end)
+  after_each(function() os.execute("rm -rf " .. dir) end)
+
+  it("a consistent record is handled with its own id and body (holds)", function()
+    files.write(dir .. "/inbox", record("paid-111-aaaaaaaaaaaa", body(111, "a@x.ru")))
+    local seen, out = serve_once(dir)
+    assert.are.equal("111 111 a@x.ru\n", seen, out)
+  end)
+
+  it("bodies of equal length swapped between two records, sums not rewritten: refused as damaged (holds)",
+    function()
+      local a, b = record("paid-111-aaaaaaaaaaaa", body(111, "a@x.ru")), record("paid-222-bbbbbbbbbbbb", body(222, "b@x.ru"))
+      local ha, ba = a:match("^(.-\n)(.*)$")
+      local hb, bb = b:match("^(.-\n)(.*)$")
+      files.write(dir .. "/inbox", ha .. bb .. hb .. ba)
+      local seen, out = serve_once(dir)
+      assert.are.equal("", seen, out)
+      assert.truthy(out:find("damaged", 1, true), out)
+    end)
+
+  it("BREAK: a record whose key names bill 111 and whose body is bill 222's (sums right) reaches the handler"
+    .. " with id 111 and bill 222's body", function()
+    files.write(dir .. "/inbox", record("paid-111-aaaaaaaaaaaa", body(222, "b@x.ru")))
+    local seen, out = serve_once(dir)
+    assert.are_not.equal("111 222 b@x.ru\n", seen, out)
+  end)
+
+  for _, key in ipairs({ "weird-5-aaaaaaaaaaaa", "PAID-5-aaaaaaaaaaaa" }) do
+    it(("BREAK: a stored key of no notification's kind (%s) is a failed try, not the receiver's end"):format(key),
+      function()
+        files.write(dir .. "/inbox", record(key, body(5, "a@x.ru")))
+        files.write(dir .. "/h.lua", "return function() return true end\n")
+        local status, out = shell.run(("cd %s && timeout 4 %s%s serve --listen 127.0.0.1:0 --inbox %s/inbox h.lua")
+          :format(dir, ENV, HOST, dir))
+        assert.is_nil(out:find("traceback", 1, true), out)
+        assert.are.equal(124, status, out) -- still running when timeout stopped it
+        assert.truthy(out:find("handler failed on " .. key, 1, true), out)
+      end)
+  end
+end)
