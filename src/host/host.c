@@ -77,6 +77,9 @@ typedef struct {
 } options;
 
 static lua_State *running; /* the state a SIGINT interrupts */
+/* A built-in command (import, serve) runs: an interrupt in it is its end, not a script's error,
+   and a traceback would name the command's insides, which its user cannot act on. */
+static int running_command;
 
 /* ---- Ctrl-C ----
    As in lua.c, SIGINT sets a hook that raises "interrupted" in the running Lua code. Unlike
@@ -123,6 +126,7 @@ static int message_handler(lua_State *L) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
+  if (running_command && jc_interrupted) return 1; /* "interrupted", as lua.c says it, alone */
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
@@ -351,6 +355,7 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
     signal(SIGPIPE, SIG_IGN);
   }
   if (o->command) signal(SIGXFSZ, SIG_IGN); /* import too: a journal past the limit is an io error, EFBIG */
+  running_command = o->command != NULL;
   if (o->command) {
     const char *name = lua_pushfstring(L, "=%s", o->command);
     const char *code = lua_pushfstring(L, "os.exit(require('justclick.%s').main(...))", o->command);

@@ -1,15 +1,15 @@
--- Attack 18b (helper HB): Ctrl-C twice, the second time while the next run settles the rows the
+-- Found by an attack on issue 18: Ctrl-C twice, the second time while the next run settles the rows the
 -- first left in flight (its reads, its grace wait): each exits 130 without a traceback, and a
--- third run creates every row once (the sandbox counts duplicates). docs/host.md gives a script
--- a traceback with an error, and host_spec expects one after Ctrl-C too; but for the built-in
--- command the traceback names the importer's insides (journal.lua's Book:close, where the
--- hook fired), which no user of `justclick import` can act on.
+-- third run creates every row once (the sandbox counts duplicates). A script gets a traceback
+-- with an error, after Ctrl-C too (host_spec); the built-in command printed one as well, naming
+-- the importer's insides (journal.lua's Book:close, where the hook fired), which no user of
+-- `justclick import` can act on: now it says "justclick: interrupted" alone.
 local importing = require "support.importing"
 local files = require "support.files"
 local sandbox = require "support.sandbox"
 local core = require "justclick.core"
 
-describe("attack18b: Ctrl-C during import and during its settling #lua54", function()
+describe("Ctrl-C during import and during its settling #lua54", function()
   local sb, dir
   importing.sandbox(lazy_setup, lazy_teardown, function(s, d) sb, dir = s, d end)
 
@@ -23,7 +23,7 @@ describe("attack18b: Ctrl-C during import and during its settling #lua54", funct
     return files.read(path .. ".out") or ""
   end
 
-  it("BREAK: Ctrl-C of `justclick import` prints 'justclick: interrupted' and no traceback of the importer's"
+  it("Ctrl-C of `justclick import` prints 'justclick: interrupted' and no traceback of the importer's"
     .. " insides", function()
     sb:reset()
     local path = dir .. "/tb.csv"
