@@ -337,7 +337,15 @@ local function send_all(im, real)
     if sender and sender.fatal then break end
   end
   if sender then sender.drain() end
-  if not (sender and sender.fatal) and #im.pending > 0 then settle_pending(im) end
+  if sender and sender.fatal then
+    -- A stopped run looks nothing up: its unknown rows are counted as such, for the next run.
+    for _, row in ipairs(im.pending) do
+      count_unknown(im, row, "the run stopped before it looked for this row's order; the next run looks first")
+    end
+    im.pending = {}
+  elseif #im.pending > 0 then
+    settle_pending(im)
+  end
 end
 
 --- import.run(path [, options]) -> summary | nil, err

@@ -1,16 +1,16 @@
--- Attack 18b (helper HB): a run stopped by a wrong secret journals its first row unknown and says
+-- Found by an attack on issue 18: a run stopped by a wrong secret journals its first row unknown and says
 -- so in its stop line, but its summary line (importer.md: "At the end, a summary: created,
--- existing, skipped, rejected, failed and unknown rows") counts 0 unknown: the pending rows of a
--- stopped run are never counted.
+-- existing, skipped, rejected, failed and unknown rows") counted 0 unknown: the pending rows of a
+-- stopped run were never counted.
 local importing = require "support.importing"
 local files = require "support.files"
 local sandbox = require "support.sandbox"
 
-describe("attack18b: the summary of a run stopped by a wrong secret #lua54", function()
+describe("the summary of a run stopped by a wrong secret #lua54", function()
   local sb, dir
   importing.sandbox(lazy_setup, lazy_teardown, function(s, d) sb, dir = s, d end)
 
-  it("BREAK: counts the row it journaled unknown", function()
+  it("counts the row it journaled unknown", function()
     local path = dir .. "/wrong.csv"
     files.write(path, importing.csv(3))
     local p = assert(io.popen(("JUSTCLICK_USER=%s JUSTCLICK_SECRET=not-the-secret JUSTCLICK_API_URL=%s %s import %s 2>&1")
