@@ -109,7 +109,9 @@ end
 -- kind and bill id come back from the inbox (they make its key); the body is parsed once.
 local function stored_event(stored)
   local kinds = { new_order = true, paid = true, prepaid = true, cancel_order = true, moneyback = true }
-  if not kinds[stored.kind] then return nil, ("input: the stored key %s names no kind and bill id"):format(stored.key) end
+  if not kinds[stored.kind] then
+    return nil, ("input: the stored key %s names no kind and bill id"):format(stored.key)
+  end
   if not stored.id then
     return nil, "input: its bill id is past 2^53, which this Lua's numbers cannot hold exactly"
   end

@@ -1,4 +1,4 @@
--- Attack 18b (helper HB): serve's stored event reads kind and bill id back from the stored key
+-- Found by an attack on issue 18: serve's stored event reads kind and bill id back from the stored key
 -- (serve.lua stored_event), not from the body. An E record whose key and body are of two bills
 -- (an inbox mended by hand, or records swapped) then gives the handler the id of one bill and
 -- the body of another. The FNV-1a sums of the record catch a swap made without rewriting them;
@@ -11,7 +11,7 @@ local ENV = "env -u LUA_PATH -u LUA_CPATH JUSTCLICK_USER=u JUSTCLICK_SECRET=atta
   .. "JUSTCLICK_API_URL=http://127.0.0.1:9/api "
 
 -- FNV-1a, 32 bits (loaded as text: Lua 5.1 parses this file too, and skips its #lua54 specs)
-local fnv32 = (loadstring or load)([[
+local fnv32 = (_G.loadstring or load)([[
   local s, h = ...
   h = h or 2166136261
   for i = 1, #s do h = ((h ~ s:byte(i)) * 16777619) & 0xffffffff end
@@ -43,7 +43,7 @@ end]]):gsub("%%q", "%%q"):format(dir .. "/seen", "$PPID"))
   return files.read(dir .. "/seen") or "", out, status
 end
 
-describe("attack18b: the stored key and its body #lua54", function()
+describe("the stored key and its body #lua54", function()
   local dir
   before_each(function()
     dir = os.tmpname()
@@ -69,7 +69,7 @@ describe("attack18b: the stored key and its body #lua54", function()
       assert.truthy(out:find("damaged", 1, true), out)
     end)
 
-  it("BREAK: a record whose key names bill 111 and whose body is bill 222's (sums right) reaches the handler"
+  it("a record whose key names bill 111 and whose body is bill 222's (sums right) reaches the handler"
     .. " with id 111 and bill 222's body", function()
     files.write(dir .. "/inbox", record("paid-111-aaaaaaaaaaaa", body(222, "b@x.ru")))
     local seen, out = serve_once(dir)
@@ -77,7 +77,7 @@ describe("attack18b: the stored key and its body #lua54", function()
   end)
 
   for _, key in ipairs({ "weird-5-aaaaaaaaaaaa", "PAID-5-aaaaaaaaaaaa" }) do
-    it(("BREAK: a stored key of no notification's kind (%s) is a failed try, not the receiver's end"):format(key),
+    it(("a stored key of no notification's kind (%s) is a failed try, not the receiver's end"):format(key),
       function()
         files.write(dir .. "/inbox", record(key, body(5, "a@x.ru")))
         files.write(dir .. "/h.lua", "return function() return true end\n")

@@ -1,4 +1,4 @@
--- Attack 18b (helper HB): `justclick import` under a file size limit (ulimit -f) that its journal
+-- Found by an attack on issue 18: `justclick import` under a file size limit (ulimit -f) that its journal
 -- reaches. C failures are nil, err ("a full disk"): the journal's write fails with EFBIG and the
 -- run ends with one line and exit 1. The host ignores SIGXFSZ only for `serve`, so the import
 -- dies of the signal instead (exit 153, nothing said).
@@ -7,8 +7,8 @@ local files = require "support.files"
 
 local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/bin/justclick")
 
-describe("attack18b: justclick import at the file size limit #lua54", function()
-  it("BREAK: ends with exit 1 and a line that the journal cannot be written, not SIGXFSZ", function()
+describe("justclick import at the file size limit #lua54", function()
+  it("ends with exit 1 and a line that the journal cannot be written, not SIGXFSZ", function()
     local dir = os.tmpname()
     os.remove(dir)
     os.execute("mkdir -p " .. dir)
