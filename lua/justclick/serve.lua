@@ -258,7 +258,9 @@ local REPLAY_OPTIONS = { client = true, inbox = true, attempts = true, confirm =
 
 --- serve.run(handler, options) -> true | nil, err: receives and handles until SIGTERM or Ctrl-C,
 -- then stops taking requests, lets the handler in progress finish, and returns. err is an error
--- table: kind "input" (no secret, nothing configured) or "io" (the inbox cannot be opened).
+-- table: kind "input" (no secret, nothing configured, a host that is not an IP address, a port,
+-- timeout, connections or max_body out of range) or "io" (the inbox cannot be opened, or the
+-- machine refuses to listen there: a port in use, an address not its own; with errno).
 -- options: client (default: the module-level one), secret (what signs notifications: default
 -- JUSTCLICK_SECRET, which the module-level client reads too), inbox (a path,
 -- default "justclick-inbox"), host ("127.0.0.1"), port (8787), attempts (20), and for the HTTP
@@ -279,8 +281,15 @@ function serve.run(handler, opts)
   local confirm = confirming(opts)
   local inbox, err = open_inbox(opts.inbox or "justclick-inbox")
   if not inbox then return nil, err end
-  inbox:listen({ host = opts.host or "127.0.0.1", port = opts.port or 8787, secret = secret,
+  -- nil, err when it cannot listen: "io" (with errno) when the machine refuses, a port in use
+  -- say; "input" for a value out of range or a host that is not an IP address. The inbox is
+  -- closed then, its lock released, so that another receiver can take it.
+  local listening, lerr = inbox:listen({ host = opts.host or "127.0.0.1", port = opts.port or 8787, secret = secret,
     max_body = opts.max_body, timeout = opts.timeout, connections = opts.connections })
+  if not listening then
+    inbox:close()
+    return nil, errors.adopt(lerr)
+  end
   local counts = inbox:counts()
   say("listening on %s:%d; the inbox %s holds %d events, %d to handle, %d parked", opts.host or "127.0.0.1",
     inbox:port(), opts.inbox or "justclick-inbox", counts.stored, counts.pending, counts.parked)
@@ -360,13 +369,15 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
        justclick serve --inbox PATH --parked
        justclick serve --inbox PATH --replay KEY [--secret-file PATH] [--no-confirm] SCRIPT
   SCRIPT              returns function(event), or a table of them by event.kind
-  --listen HOST:PORT  where to take JustClick's POSTs (default 127.0.0.1:8787)
+  --listen HOST:PORT  where to take JustClick's POSTs (default 127.0.0.1:8787): an IP
+                      address ([::1]:8787 for IPv6), not a host name; port 0: a free one
   --inbox PATH        the file that keeps every acknowledged event (default justclick-inbox)
   --attempts N        failed tries of an event (its handler's failures, and reads of
                       a bill not yet in its state) before it is parked (default 20,
                       about an hour of tries)
-  --timeout S         seconds a client may take over its request (default 10)
-  --connections N     connections at once, at most (default 64)
+  --timeout S         seconds a client may take over its request (default 10,
+                      at most 3600)
+  --connections N     connections at once, at most (default 64; 1 to 1024)
   --secret-file PATH  the API key that signs notifications (else the secret of
                       SCRIPT's justclick.configure, else JUSTCLICK_SECRET)
   --no-confirm        hand events to the handler unconfirmed (warned at start). By
@@ -380,6 +391,28 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
   --replay KEY        handle a parked event again, now (KEY all: every parked event);
                       stop the receiver first: it holds the inbox
 ]]
+
+-- What the receiver takes (src/bind/receiver.c's JC_LISTEN_MAX_*): the command line says so
+-- before anything opens.
+local MAX_PORT, MAX_TIMEOUT, MAX_CONNECTIONS = 65535, 3600, 1024
+
+-- Whether host can be an IP address: a dotted quad, or IPv6's hex digits and colons (the
+-- receiver checks these exactly). A host name is not: the receiver resolves none.
+local function ip_address(host)
+  if host:find("^[%d.]+$") then
+    local parts = 0
+    for part in (host .. "."):gmatch("([^.]*)%.") do
+      if not part:find("^0$") and not part:find("^[1-9]%d?%d?$") or tonumber(part) > 255 then return false end
+      parts = parts + 1
+    end
+    return parts == 4
+  end
+  return host:find(":", 1, true) ~= nil and host:find("^[%x:.]+$") ~= nil
+end
+
+-- The whole numbers an option takes, from lo to hi: nil and the usage error naming it otherwise.
+local RANGES = { ["--attempts"] = { 1 }, ["--timeout"] = { 1, MAX_TIMEOUT },
+  ["--connections"] = { 1, MAX_CONNECTIONS } }
 
 local function parse_args(args)
   local o, i = {}, 1
@@ -395,13 +428,22 @@ local function parse_args(args)
     if a == "--listen" then
       local host, port = (value() or ""):match("^%[?([^%]]*)%]?:(%d+)$")
       if not host then return nil, "--listen takes HOST:PORT" end
-      o.host, o.port = host, math.tointeger(tonumber(port))
+      if not ip_address(host) then
+        return nil, ("--listen takes an IP address (127.0.0.1, [::1]), not '%s'"):format(host)
+      end
+      port = math.tointeger(tonumber(port))
+      if not port or port > MAX_PORT then return nil, ("--listen takes a port from 0 to %d"):format(MAX_PORT) end
+      o.host, o.port = host, port
     elseif a == "--inbox" then
       o.inbox = value()
-    elseif a == "--attempts" or a == "--timeout" or a == "--connections" then
-      local key, n = a:sub(3), math.tointeger(tonumber(value() or ""))
-      if not n or n < 1 then return nil, a .. " takes a whole number of 1 or more" end
-      o[key] = n
+    elseif RANGES[a] then
+      local lo, hi = RANGES[a][1], RANGES[a][2]
+      local n = math.tointeger(tonumber(value() or ""))
+      if not n or n < lo or (hi and n > hi) then
+        return nil, hi and ("%s takes a whole number from %d to %d"):format(a, lo, hi)
+          or ("%s takes a whole number of %d or more"):format(a, lo)
+      end
+      o[a:sub(3)] = n
     elseif a == "--secret-file" then
       o.secret_file = value()
     elseif a == "--confirm" then -- the default: kept for the command lines of before
@@ -431,7 +473,7 @@ function serve.main(...)
   if ... == "--help" or ... == "-h" then io.stdout:write(USAGE) return 0 end -- `justclick -h` points here
   local o, usage = parse_args({ ... })
   if not o then
-    io.stderr:write("justclick serve: ", usage, "\n", USAGE)
+    io.stderr:write("justclick serve: ", justclick.visible(usage), "\n", USAGE)
     return 2
   end
   if o.parked then

@@ -7,7 +7,12 @@
  *   local inbox = receiver.inbox(path)        -- nil, err when it cannot be opened or is in use
  *   local inbox = receiver.inbox(path, "r")   -- read-only: an existing inbox ("no inbox at PATH"),
  *                                             -- no lock, never changed; parked, counts, close only
- *   inbox:listen{host =, port =, secret =, max_body = 65536, timeout = 10, connections = 64}
+ *   inbox:listen{host =, port =, secret =, max_body = 65536, timeout = 10, connections = 64} --> true
+ *                                             -- or nil, err: "input" for a value out of range
+ *                                             -- (named) or a host not an IP address, "io" with
+ *                                             -- errno when the machine refuses (a port in use);
+ *                                             -- the inbox stays open. Raises for a wrong type,
+ *                                             -- a second listen, a closed or read-only inbox
  *   inbox:port()                              -- the port it listens on (port 0: a free one)
  *   local ev = inbox:next(seconds)            -- {key, kind, id, body, attempts, at, crashed = true|nil}
  *                                             -- or nil
@@ -49,6 +54,12 @@
 #include "receiver.h"
 
 #define JC_INBOX_TYPE "justclick.inbox"
+
+/* What listen takes (lua/justclick/serve.lua's parse_args checks the same bounds). */
+#define JC_LISTEN_MAX_PORT 65535
+#define JC_LISTEN_MAX_TIMEOUT 3600
+#define JC_LISTEN_MAX_CONNECTIONS 1024
+#define JC_LISTEN_MAX_BODY (1 << 24)
 
 typedef struct {
   jc_inbox *inbox;
@@ -314,16 +325,29 @@ static int l_inbox(lua_State *L) {
   return 1;
 }
 
-static lua_Integer int_field(lua_State *L, int idx, const char *name, lua_Integer fallback, lua_Integer lo, lua_Integer hi) {
-  lua_Integer v = fallback;
+/* The integer options[name] (fallback when nil) into *v: 1, or 0 with nil, err {kind = "input",
+   message naming the option} pushed when it is a number out of lo..hi or not whole (a value a user
+   may have given). Another type is a programming error: it raises. */
+static int int_field(lua_State *L, int idx, const char *name, lua_Integer fallback, lua_Integer lo, lua_Integer hi,
+                     lua_Integer *v) {
+  int isint;
+  lua_Integer n;
   lua_getfield(L, idx, name);
-  if (!lua_isnil(L, -1)) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < lo || lua_tointeger(L, -1) > hi)
-      luaL_error(L, "justclick: %s must be an integer from %d to %d", name, (int)lo, (int)hi); /* %I is 5.3's */
-    v = lua_tointeger(L, -1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    *v = fallback;
+    return 1;
   }
+  if (lua_type(L, -1) != LUA_TNUMBER)
+    return luaL_error(L, "justclick: listen: %s must be an integer, not a %s", name, luaL_typename(L, -1));
+  n = lua_tointegerx(L, -1, &isint);
   lua_pop(L, 1);
-  return v;
+  if (!isint || n < lo || n > hi) { /* %I is 5.3's: the bounds fit an int */
+    jc_push_errorf(L, "input", "%s must be a whole number from %d to %d", name, (int)lo, (int)hi);
+    return 0;
+  }
+  *v = n;
+  return 1;
 }
 
 /* inbox:listen{host =, port =, secret =, max_body =, timeout =, connections =} */
@@ -332,22 +356,27 @@ static int l_listen(lua_State *L) {
   struct sockaddr_storage addr;
   socklen_t addr_len;
   const char *host, *secret;
-  size_t secret_len;
-  lua_Integer port, timeout, connections;
+  size_t secret_len, host_len;
+  lua_Integer port, timeout, connections, max_body;
   struct sigaction sa;
   luaL_checktype(L, 2, LUA_TTABLE);
   if (rv->daemon) return luaL_error(L, "justclick: the inbox listens already");
   lua_getfield(L, 2, "host");
-  host = luaL_optstring(L, -1, "127.0.0.1");
+  host = luaL_optlstring(L, -1, "127.0.0.1", &host_len);
   lua_getfield(L, 2, "secret");
   secret = luaL_checklstring(L, -1, &secret_len);
-  port = int_field(L, 2, "port", 8787, 0, 65535);
-  timeout = int_field(L, 2, "timeout", 10, 1, 3600);
-  connections = int_field(L, 2, "connections", 64, 1, 1024);
-  rv->max_body = (size_t)int_field(L, 2, "max_body", 65536, 1, 1 << 24);
+  /* A value out of range, or a host that is not an IP address: nil, err (kind "input"), before
+     anything is set up. */
+  if (!int_field(L, 2, "port", 8787, 0, JC_LISTEN_MAX_PORT, &port) ||
+      !int_field(L, 2, "timeout", 10, 1, JC_LISTEN_MAX_TIMEOUT, &timeout) ||
+      !int_field(L, 2, "connections", 64, 1, JC_LISTEN_MAX_CONNECTIONS, &connections) ||
+      !int_field(L, 2, "max_body", 65536, 1, JC_LISTEN_MAX_BODY, &max_body))
+    return 2;
 
   memset(&addr, 0, sizeof addr);
-  if (inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)&addr)->sin_addr) == 1) {
+  if (strlen(host) != host_len) {
+    return jc_push_error(L, "input", "host must be an IP address, without NUL bytes");
+  } else if (inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)&addr)->sin_addr) == 1) {
     struct sockaddr_in *a = (struct sockaddr_in *)(void *)&addr;
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)port);
@@ -358,7 +387,7 @@ static int l_listen(lua_State *L) {
     a->sin6_port = htons((uint16_t)port);
     addr_len = sizeof *a;
   } else {
-    return luaL_error(L, "justclick: listen on an IP address, not '%s'", host);
+    return jc_push_errorf(L, "input", "host must be an IP address (127.0.0.1, ::1), not '%s'", host);
   }
   (void)addr_len;
 
@@ -366,6 +395,7 @@ static int l_listen(lua_State *L) {
   if (rv->secret == NULL) return luaL_error(L, "not enough memory");
   memcpy(rv->secret, secret, secret_len);
   rv->secret_len = secret_len;
+  rv->max_body = (size_t)max_body;
 
   /* SIGTERM and Ctrl-C stop the receiver between handlers, not in the middle of one. */
   stop_requested = 0;
@@ -386,12 +416,24 @@ static int l_listen(lua_State *L) {
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, rv,
       MHD_OPTION_END);
-  if (rv->daemon == NULL) {
+  if (rv->daemon == NULL) { /* the machine refused (a port in use, an address not its own):
+                               nil, err {kind = "io", errno}; the inbox stays open, as before */
     int saved = errno;
     stop_listening(rv);
-    return luaL_error(L, "justclick: cannot listen on %s:%d: %s", host, (int)port, strerror(saved));
+    memset(rv->secret, 0, rv->secret_len);
+    free(rv->secret);
+    rv->secret = NULL;
+    rv->secret_len = 0;
+    if (strchr(host, ':') != NULL)
+      jc_push_errorf(L, "io", "cannot listen on [%s]:%d: %s", host, (int)port, strerror(saved));
+    else
+      jc_push_errorf(L, "io", "cannot listen on %s:%d: %s", host, (int)port, strerror(saved));
+    lua_pushinteger(L, saved);
+    lua_setfield(L, -2, "errno");
+    return 2;
   }
-  return 0;
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 static int l_port(lua_State *L) {
