@@ -25,17 +25,7 @@ print(("created %%d existing %%d skipped %%d unknown %%d failed %%d"):format(sum
 for _, u in ipairs(summary.unknowns or {}) do print(u.line, u.message) end
 os.exit(summary.unknown == 0 and summary.failed == 0 and 0 or 1)
 ]]):format(sandbox.user, sandbox.secret, sb.api_url, path))
-    local cmd = ("%s %s > %s.out 2>&1"):format(HOST, script, path)
-    if background then
-      local p = assert(io.popen(cmd .. " & echo $!"))
-      local pid = tonumber(p:read("*l"))
-      p:close()
-      return pid
-    end
-    local p = assert(io.popen(cmd .. "; echo $?"))
-    local status = tonumber(p:read("*a"))
-    p:close()
-    return status, files.read(path .. ".out")
+    return importing.launch(("%s %s"):format(HOST, script), path, background)
   end
 
   it("holds each row's order once after runs killed in flight, in the grace and while settling", function()

@@ -45,8 +45,14 @@ end
 -- output (stdout and stderr, in path.out); or, in the background, its pid.
 function importing.host_import(sb, path, background, options, host_options)
   local env = ("JUSTCLICK_USER=%s JUSTCLICK_SECRET=%s JUSTCLICK_API_URL=%s"):format(sandbox.user, sandbox.secret, sb.api_url)
-  local cmd = ("%s %s %s import %s %s > %s.out 2>&1"):format(env, importing.HOST, host_options or "", options or "",
-    path, path)
+  return importing.launch(("%s %s %s import %s %s"):format(env, importing.HOST, host_options or "", options or "", path),
+    path, background)
+end
+
+--- importing.launch(cmd, path, background): runs the shell command cmd with its output (stdout and
+-- stderr) in path.out: its exit status and that output; or, in the background, its pid.
+function importing.launch(cmd, path, background)
+  cmd = ("%s > %s.out 2>&1"):format(cmd, path)
   if background then
     local p = assert(io.popen(cmd .. " & echo $!"))
     local pid = tonumber(p:read("*l"))
