@@ -28,6 +28,23 @@ local function record_sleeps()
   return sleeps, function() core.sleep = original end
 end
 
+-- Around each spec of the describe it is called in: reset(), then engine.backoff's calls and
+-- core.sleep's sleeps recorded afresh and handed to take(calls, sleeps); both restored after.
+local function record_waits(reset, take)
+  local restore_backoff, restore_sleep
+  before_each(function()
+    reset()
+    local calls, sleeps
+    calls, restore_backoff = record_backoff()
+    sleeps, restore_sleep = record_sleeps()
+    take(calls, sleeps)
+  end)
+  after_each(function()
+    restore_backoff()
+    restore_sleep()
+  end)
+end
+
 local function waits_of(calls)
   local waits = {}
   for i, call in ipairs(calls) do waits[i] = call.wait end
@@ -54,18 +71,10 @@ describe("engine.backoff", function()
 end)
 
 describe("the waits of a client", function()
-  local sb, calls, sleeps, restore_backoff, restore_sleep
+  local sb, calls, sleeps
   lazy_setup(function() sb = sandbox.start() end)
   lazy_teardown(function() if sb then sb:stop() end end)
-  before_each(function()
-    sb:reset()
-    calls, restore_backoff = record_backoff()
-    sleeps, restore_sleep = record_sleeps()
-  end)
-  after_each(function()
-    restore_backoff()
-    restore_sleep()
-  end)
+  record_waits(function() sb:reset() end, function(c, s) calls, sleeps = c, s end)
 
   it("are engine.backoff's, attempt by attempt, after 5xx on a read", function()
     local client = sb:client({ retries = 2, backoff = 0.05 })
@@ -145,17 +154,9 @@ describe("the waits of the importer #lua54", function()
   -- justclick.import is the host's, and Lua 5.4's only (#lua54)
   local import = require "justclick.import"
   local importing = require "support.importing"
-  local sb, dir, calls, sleeps, restore_backoff, restore_sleep
+  local sb, dir, calls, sleeps
   importing.sandbox(lazy_setup, lazy_teardown, function(s, d) sb, dir = s, d end)
-  before_each(function()
-    sb:reset()
-    calls, restore_backoff = record_backoff()
-    sleeps, restore_sleep = record_sleeps()
-  end)
-  after_each(function()
-    restore_backoff()
-    restore_sleep()
-  end)
+  record_waits(function() sb:reset() end, function(c, s) calls, sleeps = c, s end)
 
   local function one_row(name)
     local path = dir .. "/" .. name .. ".csv"

@@ -283,6 +283,17 @@ describe("import promises #lua54", function()
       write(path, "id,bill_email,goods,bill_tag\nfirst,first@example.com,sales,c\n" .. rest)
     end
 
+    -- The client, with each bill its GetBills reads changed by edit(bill) before the import sees it.
+    local function with_bills_read(client, edit)
+      local bills_of = client.bills
+      function client.bills(self, email)
+        local bills, err = bills_of(self, email)
+        for _, b in ipairs(bills or {}) do edit(b) end
+        return bills, err
+      end
+      return client
+    end
+
     it("finds a row's order when its sums were null or floats that PHP writes shorter", function()
       local path = dir .. "/sums.jsonl"
       write(path, '{"id":"first","bill_email":"first@example.com","goods":[{"good_name":"sales"}]}\n')
@@ -467,15 +478,9 @@ describe("import promises #lua54", function()
       with_first_row(path, "v,numbered@example.com,invoice,v\n")
       -- A GetBills keyed by the goods' numeric ids (GetAllGoods' good_id), not their product codes:
       -- the reference says only that each entry is keyed by the bill's goods.
-      local client = sb:client()
-      local bills_of = client.bills
-      function client.bills(self, email)
-        local bills, err = bills_of(self, email)
-        for _, b in ipairs(bills or {}) do
-          for i, g in ipairs(b.goods) do g.good_name = tostring(1000 + i) end
-        end
-        return bills, err
-      end
+      local client = with_bills_read(sb:client(), function(b)
+        for i, g in ipairs(b.goods) do g.good_name = tostring(1000 + i) end
+      end)
       sb:fault("drop", "", 1) -- v's order is made, its answer cut off
       local summary = assert(import.run(path, { client = client, grace = 0 }))
       assert.are.equal(0, sb:stats().duplicates, cjson.encode(summary))
@@ -489,13 +494,7 @@ describe("import promises #lua54", function()
       with_first_row(path, "v,partial@example.com,invoice;sales,v\n")
       -- A client whose GetBills reads no name for one of a bill's goods (their fields are not
       -- published): the goods it does name are not all the bill holds.
-      local client = sb:client()
-      local bills_of = client.bills
-      function client.bills(self, email)
-        local bills, err = bills_of(self, email)
-        for _, b in ipairs(bills or {}) do b.goods[#b.goods].good_name = nil end
-        return bills, err
-      end
+      local client = with_bills_read(sb:client(), function(b) b.goods[#b.goods].good_name = nil end)
       sb:fault("drop", "", 1) -- v's order is made, its answer cut off
       local summary = assert(import.run(path, { client = client, grace = 0 }))
       assert.are.equal(1, summary.existing, cjson.encode(summary))
