@@ -188,10 +188,22 @@ int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_
   return JC_NOTICE_OK;
 }
 
+/* The kinds jc_notice_check gives, which begin every key it makes. */
+static const jc_slice kinds[] = {
+  {"new_order", 9}, {"cancel_order", 12}, {"moneyback", 9}, {"prepaid", 7}, {"paid", 4},
+};
+
+static int a_kind(const char *p, size_t n) {
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    if (kinds[i].n == n && memcmp(kinds[i].p, p, n) == 0) return 1;
+  }
+  return 0;
+}
+
 int jc_notice_key_parts(const char *key, size_t key_len, size_t *kind_len, long long *id) {
   const char *dash = memchr(key, '-', key_len), *digits, *end;
   long long bill = 0;
-  if (dash == NULL || dash == key) return 0;
+  if (dash == NULL || !a_kind(key, (size_t)(dash - key))) return 0;
   digits = dash + 1;
   end = memchr(digits, '-', key_len - (size_t)(digits - key));
   if (end == NULL || end == digits || end - digits > 18) return 0;

@@ -22,7 +22,8 @@ typedef struct {
 int jc_notice_check(const jc_form *f, const char *secret, size_t secret_len, jc_notice *out);
 
 /* The kind and bill id a key (jc_notice's, "kind-id-digest") was made of: 1, *kind_len (the
-   kind is key[0..*kind_len)) and *id, or 0 when key is not of that form. The inbox keeps a
+   kind is key[0..*kind_len)) and *id, or 0 when key is not of that form (a kind that
+   jc_notice_check gives, a dash, up to 18 digits, a dash). The inbox keeps a
    stored event's key, so its kind and id come back from it without a second check. */
 int jc_notice_key_parts(const char *key, size_t key_len, size_t *kind_len, long long *id);
 
