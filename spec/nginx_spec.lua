@@ -54,6 +54,23 @@ local HANDLERS = [[
         ngx.say(cjson.encode{bill_id = order.bill_id, link = order.link, email = back.email, stats = client:stats()})
       }
     }
+    location = /default {
+      content_by_lua_block {
+        -- a client as a shop writes it inside nginx: no transport, no location (api_url and
+        -- transport from the query, to tell the transports apart)
+        local justclick = require "justclick"
+        local args = ngx.req.get_uri_args()
+        local client = justclick.new{ user = "demo", secret = os.getenv("JUSTCLICK_SECRET"),
+          api_url = args.api_url, transport = args.transport, backoff = 0.01 }
+        local order, err = client:create_order{bill_email = args.email, goods = {{good_name = "course"}}}
+        if not order then
+          ngx.status = 502
+          ngx.say(require("cjson").encode{kind = err.kind, code = err.code, text = tostring(err)})
+          return
+        end
+        ngx.say(require("cjson").encode{bill_id = order.bill_id, through = client.session.location or "curl"})
+      }
+    }
     location = /details {
       content_by_lua_block {
         local justclick = require "justclick"
@@ -222,6 +239,44 @@ describe("inside nginx", function()
     assert.is_true(seconds < serial / 2, ("%.2f s"):format(seconds))
   end)
 
+  describe("a client made without a transport", function()
+    it("goes through nginx's /justclick-upstream/, not libcurl", function()
+      -- api_url names a port where nothing listens: libcurl would fail to connect there; the
+      -- location stands for api_url and reaches the sandbox
+      local status, body = n:request("GET", ("/default?email=plain%%40example.com&api_url=http://127.0.0.1:%d/api")
+        :format(dead_port))
+      assert.are.equal(200, status, body)
+      local reply = decode(body)
+      assert.are.equal("/justclick-upstream", reply.through)
+      assert.are.equal(1, sb:stats().orders)
+    end)
+
+    it("uses libcurl when asked for it by name", function()
+      local status, body = n:request("GET", "/default?transport=curl&email=curl%40example.com&api_url="
+        .. escape(sb.api_url))
+      assert.are.equal(200, status, body)
+      assert.are.equal("curl", decode(body).through)
+      assert.are.equal(1, sb:stats().orders)
+    end)
+
+    it("lets 10 checkouts wait at once: together they take about as long as one", function()
+      sb:control("latency", { ms = 500 })
+      local paths = {}
+      for i = 1, 10 do
+        paths[i] = ("/default?email=many%d%%40example.com&api_url=http://127.0.0.1:%d/api"):format(i, dead_port)
+      end
+      local replies, seconds = n:parallel(paths)
+      local serial = 10 * 0.5 -- what a worker blocked by each call would take at least
+      print(("\nnginx: 10 checkouts of new{} at 500 ms each: %.2f s (a blocked worker: at least %.0f s)")
+        :format(seconds, serial))
+      for i = 1, 10 do
+        assert.are.equal(200, replies[i] and replies[i].status, replies[i] and replies[i].body)
+      end
+      assert.are.equal(10, sb:stats().orders)
+      assert.is_true(seconds < serial / 2, ("%.2f s"):format(seconds))
+    end)
+  end)
+
   it("verifies a notification JustClick sends to a handler using justclick.notification, and refuses a forged one",
     function()
       sb:notify({ url = n.url .. "/notify", events = "new_order" })
@@ -315,6 +370,7 @@ describe("inside nginx", function()
       local status, body = n:request("GET", "/phase")
       assert.are.equal(200, status, body)
       assert.matches("work in rewrite, access and content handlers, not in set", body)
+      assert.matches('only a client made with transport = "curl" can call', body, 1, true)
       assert.are.equal(0, sb:stats().requests)
     end)
 

@@ -122,7 +122,8 @@ function Session:post(url, body)
   local phase = ngx.get_phase()
   if not CAPTURES[phase] then -- a programming error, as a wrong argument is: it raises
     error(("justclick.nginx: calls go as subrequests, which work in rewrite, access and content"
-      .. " handlers, not in %s"):format(phase), 3)
+      .. " handlers, not in %s (from there, only a client made with transport = \"curl\" can call,"
+      .. " and it blocks the worker while it waits)"):format(phase), 3)
   end
   local uri = self:uri(url)
   local ctx = {}
