@@ -454,9 +454,10 @@ describe("inside nginx", function()
   describe("examples/nginx", function()
     local ex
 
-    -- The example's nginx.conf as it is, but for where it listens, where JustClick is (the
-    -- sandbox, over http), where the module is, and one foreground process: each line must be
-    -- there once, or the example has drifted from what this spec runs.
+    -- The example's nginx.conf as it is, but for where it listens, where the module is, and one
+    -- foreground process: each line must be there once, or the example has drifted from what
+    -- this spec runs. Its includes come from the same directory: the module's
+    -- nginx-upstream.conf, and a justclick-api.conf that points at the sandbox (over http).
     local function example_conf(dir, port)
       local conf = assert(io.open("examples/nginx/nginx.conf")):read("*a")
       local root = nginx.root()
@@ -470,15 +471,17 @@ describe("inside nginx", function()
         swap("load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;", "")
       end
       swap("worker_processes auto;", "worker_processes 1; daemon off; master_process off;")
-      swap('lua_package_path "/usr/local/share/lua/5.1/?.lua;$prefix/?.lua;;";',
+      swap('lua_package_path "$prefix/?.lua;;";',
         ('lua_package_path "%s/lua/?.lua;%s/examples/nginx/?.lua;;";'):format(root, root))
-      swap('lua_package_cpath "/usr/local/lib/lua/5.1/?.so;;";', nginx.lua_paths():match("lua_package_cpath[^\n]*"))
-      swap("http {", "http {\n" .. nginx.temp_lines(dir))
-      -- the log the spec reads, with the handlers' notices (granted ...)
-      swap("error_log logs/error.log;", ("error_log %s/error.log notice;"):format(dir))
+      swap('lua_package_cpath "$prefix/?.so;;";', nginx.lua_paths():match("lua_package_cpath[^\n]*"))
+      -- the log the spec reads, at the example's level: notice, for the handlers' lines (granted ...)
+      swap("error_log logs/error.log notice;", ("error_log %s/error.log notice;"):format(dir))
       swap("listen 8080;", ("listen 127.0.0.1:%d;"):format(port))
-      swap("proxy_pass https://myshop.justclick.io/api/;", ("proxy_pass %s/api/;"):format(sb.url))
-      assert(os.execute("mkdir -p " .. dir .. "/logs"))
+      swap("include nginx-upstream.conf;", ("include %s/lua/justclick/nginx-upstream.conf;"):format(root))
+      assert(os.execute("mkdir -p " .. dir .. "/logs " .. dir .. "/temp"))
+      local api = assert(io.open(dir .. "/justclick-api.conf", "w"))
+      api:write(("proxy_pass %s/api/;\n"):format(sb.url))
+      api:close()
       return conf
     end
 
@@ -555,7 +558,7 @@ describe("inside nginx", function()
     end)
   end)
 
-  describe("with the TLS lines of docs/nginx.md", function()
+  describe("with the module's nginx-upstream.conf, its TLS lines", function()
     local tls, dir
 
     -- The peer: a TLS server of the same nginx, with a self-signed certificate for localhost,
@@ -567,19 +570,16 @@ describe("inside nginx", function()
       assert(os.execute(("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/key.pem -out %s/cert.pem "
         .. "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null"):format(dir, dir)))
       local peer = nginx.free_port()
-      -- A location with the TLS lines of docs/nginx.md.
-      local function location(name, trusted)
+      -- A location as docs/nginx.md has a user write it: proxy_pass, and the module's
+      -- nginx-upstream.conf with its TLS lines (the system's CAs).
+      local function location(name)
         return ([[
     location /NAME/ {
       proxy_pass https://127.0.0.1:PEER/api/;
-      proxy_ssl_server_name on;
       proxy_ssl_name localhost;
-      proxy_ssl_verify on;
-      proxy_ssl_verify_depth 3;
-      proxy_ssl_trusted_certificate TRUSTED;
-      proxy_ssl_protocols TLSv1.2 TLSv1.3;
-      proxy_read_timeout 10s;
-]]):gsub("NAME", name):gsub("PEER", tostring(peer)):gsub("TRUSTED", trusted) .. UPSTREAM .. "    }\n"
+      include ROOT/lua/justclick/nginx-upstream.conf;
+    }
+]]):gsub("NAME", name):gsub("PEER", tostring(peer)):gsub("ROOT", nginx.root())
       end
       tls = nginx.start{
         env = { JUSTCLICK_SECRET = sandbox.secret },
@@ -587,7 +587,7 @@ describe("inside nginx", function()
           .. "    ssl_certificate " .. dir .. "/cert.pem;\n    ssl_certificate_key " .. dir .. "/key.pem;\n"
           .. "    location / { return 200 'no API here'; }\n  }\n"
           .. "  server {\n    listen 127.0.0.1:$PORT;\n"
-          .. location("justclick-upstream", "/etc/ssl/certs/ca-certificates.crt") .. HANDLERS .. "  }\n",
+          .. location("justclick-upstream") .. HANDLERS .. "  }\n",
       }
     end)
 
