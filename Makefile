@@ -222,7 +222,7 @@ $(BENCH_FLOOD): bench/flood.c src/pure/form.c $(PURE_HEADERS)
 bench-flood: $(BENCH_FLOOD)
 	@$(BENCH_FLOOD)
 
-bench: all $(BENCH_MODULE) $(BENCH_WALK) $(BENCH_FLOOD)
+bench: all $(BENCH_MODULE) $(BENCH_WALK) $(BENCH_FLOOD) jit-module
 	@$(LUA54) bench/sign.lua
 	@$(LUA54) bench/instructions.lua
 	@$(LUA54) bench/client.lua
@@ -230,6 +230,7 @@ bench: all $(BENCH_MODULE) $(BENCH_WALK) $(BENCH_FLOOD)
 	@$(LUA54) bench/import.lua
 	@$(LUA54) bench/notify.lua
 	@$(LUA54) bench/serve.lua
+	@$(LUA54) bench/nginx.lua
 	@$(BENCH_FLOOD)
 
 # The core and the host with AddressSanitizer and UBSan, running every spec. The instrumented
