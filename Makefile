@@ -108,7 +108,7 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 INST_BINDIR ?= $(PREFIX)/bin
 
-.PHONY: all library receiver host install-library install-host check check-busy test test-all jit-module memcheck asan fuzz bench bench-flood lint sandbox demo install uninstall rock clean
+.PHONY: all library receiver host install-library install-host check check-busy test test-all jit-module memcheck asan fuzz bench bench-flood lint sandbox nginx-example demo install uninstall rock clean
 # The library for every Lua; the receiver and the host under 5.4.
 all: library $(if $(filter 5.4,$(LUA_VERSION)),receiver host)
 library: $(LIB_MODULE)
@@ -222,7 +222,7 @@ $(BENCH_FLOOD): bench/flood.c src/pure/form.c $(PURE_HEADERS)
 bench-flood: $(BENCH_FLOOD)
 	@$(BENCH_FLOOD)
 
-bench: all $(BENCH_MODULE) $(BENCH_WALK) $(BENCH_FLOOD)
+bench: all $(BENCH_MODULE) $(BENCH_WALK) $(BENCH_FLOOD) jit-module
 	@$(LUA54) bench/sign.lua
 	@$(LUA54) bench/instructions.lua
 	@$(LUA54) bench/client.lua
@@ -230,6 +230,7 @@ bench: all $(BENCH_MODULE) $(BENCH_WALK) $(BENCH_FLOOD)
 	@$(LUA54) bench/import.lua
 	@$(LUA54) bench/notify.lua
 	@$(LUA54) bench/serve.lua
+	@$(LUA54) bench/nginx.lua
 	@$(BENCH_FLOOD)
 
 # The core and the host with AddressSanitizer and UBSan, running every spec. The instrumented
@@ -288,6 +289,11 @@ PORT ?= 8080
 sandbox:
 	php sandbox/server.php $(PORT)
 
+# examples/nginx, a checkout inside nginx, against the sandbox with nothing installed: the shop on
+# PORT, what to try printed, Ctrl-C stops it (scripts/nginx-example.sh; --check runs it once).
+nginx-example:
+	PORT=$(PORT) scripts/nginx-example.sh
+
 lint:
 	luacheck lua spec bench examples tools
 	cppcheck --enable=warning,style,performance,portability --std=c11 --inline-suppr \
@@ -309,6 +315,7 @@ endef
 
 install-library: library
 	$(call install_lua,$(LIBRARY_LUA))
+	install -m 644 lua/justclick/nginx-upstream.conf $(DESTDIR)$(INST_LUADIR)/justclick/
 	install -d $(DESTDIR)$(INST_LIBDIR)/justclick
 	install -m 755 $(LIB_MODULE) $(DESTDIR)$(INST_LIBDIR)/justclick/core.so
 
@@ -324,6 +331,7 @@ install: install-library $(if $(filter 5.4,$(LUA_VERSION)),install-host)
 
 uninstall:
 	for f in $(LIBRARY_LUA) $(HOST_LUA); do rm -f $(DESTDIR)$(INST_LUADIR)/$${f#lua/}; done
+	rm -f $(DESTDIR)$(INST_LUADIR)/justclick/nginx-upstream.conf
 	rm -f $(DESTDIR)$(INST_LIBDIR)/justclick/core.so $(DESTDIR)$(INST_LIBDIR)/justclick/receiver.so
 	-rmdir $(DESTDIR)$(INST_LUADIR)/justclick/import $(DESTDIR)$(INST_LUADIR)/justclick
 	-rmdir $(DESTDIR)$(INST_LIBDIR)/justclick

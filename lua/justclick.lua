@@ -61,10 +61,18 @@ local OPTIONS = {
 local NGINX_LEAVES = { connect_timeout = "proxy_connect_timeout", ca_file = "proxy_ssl_trusted_certificate",
   keep_alive = "an upstream block's keepalive" }
 
+-- Whether this Lua runs inside nginx (lua-nginx-module, OpenResty): there, libcurl would hold
+-- the worker, and every other request it serves, for the whole of each call.
+local function inside_nginx()
+  local n = rawget(_G, "ngx")
+  return type(n) == "table" and type(n.location) == "table" and type(n.location.capture) == "function"
+end
+
 --- justclick.new{user=, secret=, api_url=, timeout=30, connect_timeout=10, retries=2,
 -- ca_file=nil, max_reply=8 MiB, backoff=0.5, max_input_vars=1000} -> client
--- transport = "nginx", location = "/justclick-upstream": inside nginx, calls go as subrequests
--- to that location (justclick.nginx), and waits leave the worker free.
+-- transport = "nginx", location = "/justclick-upstream": calls go as subrequests to that
+-- location (justclick.nginx), and waits leave the worker free. Inside nginx it is the default;
+-- libcurl, which blocks the worker, only when asked for by name (transport = "curl").
 function justclick.new(opts)
   if type(opts) ~= "table" then error("justclick.new: expected a table of options", 2) end
   check_options("justclick.new", opts, OPTIONS)
@@ -116,14 +124,18 @@ function justclick.new(opts)
       max_reply = opts.max_reply and tointeger(opts.max_reply), keep_alive = opts.keep_alive,
     },
   }, Client)
-  local transport, sleep = opts.transport or "curl", nil -- sleep: the wait between attempts
+  local transport, sleep = opts.transport, nil -- sleep: the wait between attempts
+  if transport == nil then transport = inside_nginx() and "nginx" or "curl" end
   if transport == "nginx" then
     for k, directive in pairs(NGINX_LEAVES) do
-      if opts[k] ~= nil then error(("justclick.new: %s is the location's %s under nginx"):format(k, directive), 2) end
+      if opts[k] ~= nil then
+        error(("justclick.new: %s is the location's %s under nginx%s"):format(k, directive,
+          opts.transport and "" or " (the transport inside nginx; transport = \"curl\" for libcurl's)"), 2)
+      end
     end
     local nginx = require "justclick.nginx"
     client.session = nginx.session({
-      location = opts.location, api_url = client.api_url, max_reply = client.http.max_reply,
+      location = opts.location or "/justclick-upstream", api_url = client.api_url, max_reply = client.http.max_reply,
     })
     sleep = nginx.sleep
   elseif transport == "curl" then

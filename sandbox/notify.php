@@ -126,6 +126,17 @@ function prepay_control(array $post): array {
                   'notification' => notify_event('prepaid', $id, ['prepayment_sum' => (float)$sum])]];
 }
 
+// POST /__sandbox/pay, cancel or refund: the bill's status set as UpdateOrderStatus sets it
+// (paid now, cancel, return), with the same notification; [status, reply].
+function bill_event_control(string $what, array $post): array {
+    $id = order_id($post);
+    if ($id === null) return [400, ['error' => 'bill_id: a bill number']];
+    $status = ['pay' => 'paid', 'cancel' => 'cancel', 'refund' => 'return'][$what];
+    [$code, $text] = update_order_status(['bill_id' => (string)$id, 'status' => $status, 'date' => (string)time()]);
+    if ($code !== 0) return [$code === 302 ? 404 : 400, ['error' => "bill $id: $text"]];
+    return [200, ['ok' => true, 'bill_id' => $id, 'pay_status' => find_order($id)['pay_status']]];
+}
+
 // Queues the notification of $event about bill $id if the shop has a URL for it; returns its id.
 // $extra: the event's own fields, and overrides (moneyback's paid).
 function notify_event(string $event, int $id, array $extra = []): ?int {

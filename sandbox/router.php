@@ -22,6 +22,9 @@
 //   POST /__sandbox/notify               the shop's notification URLs and switches (notify.php):
 //                                        url, events, url_EVENT, forge, timeout
 //   POST /__sandbox/prepay               bill_id, sum: a prepayment, notified as prepaid
+//   POST /__sandbox/pay                  bill_id: the bill paid now, notified as paid
+//   POST /__sandbox/cancel               bill_id: the bill cancelled, notified as cancel_order
+//   POST /__sandbox/refund               bill_id: the money given back, notified as moneyback
 //   GET  /__sandbox/notifications        every notification since reset: event, bill, attempts,
 //                                        last status, delivered or given up, body
 //
@@ -171,6 +174,13 @@ function control(string $what): void {
             return;
         case 'prepay':
             [$status, $reply] = prepay_control($_POST);
+            send_json($reply, $status);
+            return;
+        case 'pay':
+        case 'cancel':
+        case 'refund':
+            // What the buyer or the shop's staff do at JustClick: UpdateOrderStatus, unsigned here
+            [$status, $reply] = bill_event_control($what, $_POST);
             send_json($reply, $status);
             return;
         case 'notifications':

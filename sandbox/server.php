@@ -29,6 +29,32 @@
 // ids to the notifier's stdin, which releases them. The notifier is stopped with php -S, and
 // ends by itself when its stdin closes, so even SIGKILL of this script does not leave it.
 
+// What a person needs to use the sandbox, printed once it listens: its account, the export lines
+// for the client and the program, and a command for each event a bill can have (router.php's
+// /__sandbox/pay, prepay, cancel and refund). The account is the sandbox's own, a test secret.
+function banner(string $url): string {
+    $word = fn(string $s) => preg_match('~^[A-Za-z0-9_.,:/@%+=-]+$~', $s) ? $s : escapeshellarg($s);
+    $user = getenv('JUSTCLICK_SANDBOX_USER') ?: 'demo';
+    $secret = getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret';
+    $lines = [
+        "  user $user, secret $secret, API $url/api",
+        '  export JUSTCLICK_USER=' . $word($user) . ' JUSTCLICK_SECRET=' . $word($secret)
+            . ' JUSTCLICK_API_URL=' . $word("$url/api"),
+        '  an order, with the program (make builds it; run from the work tree), printing its bill_id:',
+        '    build/bin/justclick -e \'print(assert(require("justclick").create_order{bill_email = "buyer@example.com",'
+            . ' goods = {{good_name = "invoice"}}}).bill_id)\'',
+        '  events of a bill (BILL: its bill_id), each notified to the URL set with /__sandbox/notify:',
+        "    curl -d bill_id=BILL $url/__sandbox/pay               # paid",
+        "    curl -d bill_id=BILL -d sum=100 $url/__sandbox/prepay # prepaid: 100 of it",
+        "    curl -d bill_id=BILL $url/__sandbox/cancel            # cancel_order",
+        "    curl -d bill_id=BILL $url/__sandbox/refund            # moneyback",
+        "    curl -d url=http://127.0.0.1:8787/justclick/notify $url/__sandbox/notify   # where notifications go",
+        "    curl $url/__sandbox/notifications                      # what was sent, and the shop's answers",
+        '  Ctrl-C stops it; docs/sandbox.md has the rest',
+    ];
+    return implode("\n", $lines) . "\n";
+}
+
 const READ_CHUNK = 65536;
 const BAD_GATEWAY = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 const WORKERS = 16; // php -S answers this many requests at once
@@ -204,7 +230,9 @@ if (!$notifier) {
 }
 $notifier_in = $notifier_pipes[0];
 stream_set_blocking($notifier_in, false); // never stall the front: a lost id is released late
-echo 'sandbox listening on http://127.0.0.1:' . port_of($listen) . "\n";
+$url = 'http://127.0.0.1:' . port_of($listen);
+echo "sandbox listening on $url\n"; // the line the specs and scripts wait for: keep it first
+echo banner($url);
 
 // POST /__fast/...: a signed success answered by the front itself, with no check and no
 // storage, so that benchmarks measure the client and not php -S.

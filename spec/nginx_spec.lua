@@ -54,6 +54,23 @@ local HANDLERS = [[
         ngx.say(cjson.encode{bill_id = order.bill_id, link = order.link, email = back.email, stats = client:stats()})
       }
     }
+    location = /default {
+      content_by_lua_block {
+        -- a client as a shop writes it inside nginx: no transport, no location (api_url and
+        -- transport from the query, to tell the transports apart)
+        local justclick = require "justclick"
+        local args = ngx.req.get_uri_args()
+        local client = justclick.new{ user = "demo", secret = os.getenv("JUSTCLICK_SECRET"),
+          api_url = args.api_url, transport = args.transport, backoff = 0.01 }
+        local order, err = client:create_order{bill_email = args.email, goods = {{good_name = "course"}}}
+        if not order then
+          ngx.status = 502
+          ngx.say(require("cjson").encode{kind = err.kind, code = err.code, text = tostring(err)})
+          return
+        end
+        ngx.say(require("cjson").encode{bill_id = order.bill_id, through = client.session.location or "curl"})
+      }
+    }
     location = /details {
       content_by_lua_block {
         local justclick = require "justclick"
@@ -222,6 +239,44 @@ describe("inside nginx", function()
     assert.is_true(seconds < serial / 2, ("%.2f s"):format(seconds))
   end)
 
+  describe("a client made without a transport", function()
+    it("goes through nginx's /justclick-upstream/, not libcurl", function()
+      -- api_url names a port where nothing listens: libcurl would fail to connect there; the
+      -- location stands for api_url and reaches the sandbox
+      local status, body = n:request("GET", ("/default?email=plain%%40example.com&api_url=http://127.0.0.1:%d/api")
+        :format(dead_port))
+      assert.are.equal(200, status, body)
+      local reply = decode(body)
+      assert.are.equal("/justclick-upstream", reply.through)
+      assert.are.equal(1, sb:stats().orders)
+    end)
+
+    it("uses libcurl when asked for it by name", function()
+      local status, body = n:request("GET", "/default?transport=curl&email=curl%40example.com&api_url="
+        .. escape(sb.api_url))
+      assert.are.equal(200, status, body)
+      assert.are.equal("curl", decode(body).through)
+      assert.are.equal(1, sb:stats().orders)
+    end)
+
+    it("lets 10 checkouts wait at once: together they take about as long as one", function()
+      sb:control("latency", { ms = 500 })
+      local paths = {}
+      for i = 1, 10 do
+        paths[i] = ("/default?email=many%d%%40example.com&api_url=http://127.0.0.1:%d/api"):format(i, dead_port)
+      end
+      local replies, seconds = n:parallel(paths)
+      local serial = 10 * 0.5 -- what a worker blocked by each call would take at least
+      print(("\nnginx: 10 checkouts of new{} at 500 ms each: %.2f s (a blocked worker: at least %.0f s)")
+        :format(seconds, serial))
+      for i = 1, 10 do
+        assert.are.equal(200, replies[i] and replies[i].status, replies[i] and replies[i].body)
+      end
+      assert.are.equal(10, sb:stats().orders)
+      assert.is_true(seconds < serial / 2, ("%.2f s"):format(seconds))
+    end)
+  end)
+
   it("verifies a notification JustClick sends to a handler using justclick.notification, and refuses a forged one",
     function()
       sb:notify({ url = n.url .. "/notify", events = "new_order" })
@@ -315,6 +370,7 @@ describe("inside nginx", function()
       local status, body = n:request("GET", "/phase")
       assert.are.equal(200, status, body)
       assert.matches("work in rewrite, access and content handlers, not in set", body)
+      assert.matches('only a client made with transport = "curl" can call', body, 1, true)
       assert.are.equal(0, sb:stats().requests)
     end)
 
@@ -398,9 +454,10 @@ describe("inside nginx", function()
   describe("examples/nginx", function()
     local ex
 
-    -- The example's nginx.conf as it is, but for where it listens, where JustClick is (the
-    -- sandbox, over http), where the module is, and one foreground process: each line must be
-    -- there once, or the example has drifted from what this spec runs.
+    -- The example's nginx.conf as it is, but for where it listens, where the module is, and one
+    -- foreground process: each line must be there once, or the example has drifted from what
+    -- this spec runs. Its includes come from the same directory: the module's
+    -- nginx-upstream.conf, and a justclick-api.conf that points at the sandbox (over http).
     local function example_conf(dir, port)
       local conf = assert(io.open("examples/nginx/nginx.conf")):read("*a")
       local root = nginx.root()
@@ -414,15 +471,17 @@ describe("inside nginx", function()
         swap("load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;", "")
       end
       swap("worker_processes auto;", "worker_processes 1; daemon off; master_process off;")
-      swap('lua_package_path "/usr/local/share/lua/5.1/?.lua;$prefix/?.lua;;";',
+      swap('lua_package_path "$prefix/?.lua;;";',
         ('lua_package_path "%s/lua/?.lua;%s/examples/nginx/?.lua;;";'):format(root, root))
-      swap('lua_package_cpath "/usr/local/lib/lua/5.1/?.so;;";', nginx.lua_paths():match("lua_package_cpath[^\n]*"))
-      swap("http {", "http {\n" .. nginx.temp_lines(dir))
-      -- the log the spec reads, with the handlers' notices (granted ...)
-      swap("error_log logs/error.log;", ("error_log %s/error.log notice;"):format(dir))
+      swap('lua_package_cpath "$prefix/?.so;;";', nginx.lua_paths():match("lua_package_cpath[^\n]*"))
+      -- the log the spec reads, at the example's level: notice, for the handlers' lines (granted ...)
+      swap("error_log logs/error.log notice;", ("error_log %s/error.log notice;"):format(dir))
       swap("listen 8080;", ("listen 127.0.0.1:%d;"):format(port))
-      swap("proxy_pass https://myshop.justclick.io/api/;", ("proxy_pass %s/api/;"):format(sb.url))
-      assert(os.execute("mkdir -p " .. dir .. "/logs"))
+      swap("include nginx-upstream.conf;", ("include %s/lua/justclick/nginx-upstream.conf;"):format(root))
+      assert(os.execute("mkdir -p " .. dir .. "/logs " .. dir .. "/temp"))
+      local api = assert(io.open(dir .. "/justclick-api.conf", "w"))
+      api:write(("proxy_pass %s/api/;\n"):format(sb.url))
+      api:close()
       return conf
     end
 
@@ -499,7 +558,7 @@ describe("inside nginx", function()
     end)
   end)
 
-  describe("with the TLS lines of docs/nginx.md", function()
+  describe("with the module's nginx-upstream.conf, its TLS lines", function()
     local tls, dir
 
     -- The peer: a TLS server of the same nginx, with a self-signed certificate for localhost,
@@ -511,19 +570,16 @@ describe("inside nginx", function()
       assert(os.execute(("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/key.pem -out %s/cert.pem "
         .. "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null"):format(dir, dir)))
       local peer = nginx.free_port()
-      -- A location with the TLS lines of docs/nginx.md.
-      local function location(name, trusted)
+      -- A location as docs/nginx.md has a user write it: proxy_pass, and the module's
+      -- nginx-upstream.conf with its TLS lines (the system's CAs).
+      local function location(name)
         return ([[
     location /NAME/ {
       proxy_pass https://127.0.0.1:PEER/api/;
-      proxy_ssl_server_name on;
       proxy_ssl_name localhost;
-      proxy_ssl_verify on;
-      proxy_ssl_verify_depth 3;
-      proxy_ssl_trusted_certificate TRUSTED;
-      proxy_ssl_protocols TLSv1.2 TLSv1.3;
-      proxy_read_timeout 10s;
-]]):gsub("NAME", name):gsub("PEER", tostring(peer)):gsub("TRUSTED", trusted) .. UPSTREAM .. "    }\n"
+      include ROOT/lua/justclick/nginx-upstream.conf;
+    }
+]]):gsub("NAME", name):gsub("PEER", tostring(peer)):gsub("ROOT", nginx.root())
       end
       tls = nginx.start{
         env = { JUSTCLICK_SECRET = sandbox.secret },
@@ -531,7 +587,7 @@ describe("inside nginx", function()
           .. "    ssl_certificate " .. dir .. "/cert.pem;\n    ssl_certificate_key " .. dir .. "/key.pem;\n"
           .. "    location / { return 200 'no API here'; }\n  }\n"
           .. "  server {\n    listen 127.0.0.1:$PORT;\n"
-          .. location("justclick-upstream", "/etc/ssl/certs/ca-certificates.crt") .. HANDLERS .. "  }\n",
+          .. location("justclick-upstream") .. HANDLERS .. "  }\n",
       }
     end)
 

@@ -49,11 +49,11 @@ local TREES = {
   { id = "5.4", lua = "lua5.4", abi = "5.4", rock = HOST },
 }
 
--- What a tree must hold: the library's module and Lua files; with the host, its program, its
+-- What a tree must hold: the library's module, Lua files and nginx include; with the host, its program, its
 -- receiver module and its commands' Lua files too.
 local function expected_files(tree)
   local expected = { [("./lib/lua/%s/justclick/core.so"):format(tree.abi)] = true }
-  for file in pairs(lines("cd lua && find . -name '*.lua'")) do
+  for file in pairs(lines("cd lua && find . -name '*.lua' -o -name '*.conf'")) do -- .conf: nginx's include
     file = file:sub(3)
     if tree.rock == HOST or not host_lua(file) then
       expected[("./share/lua/%s/%s"):format(tree.abi, file)] = true

@@ -1,8 +1,8 @@
 --- The checkout of examples/nginx/nginx.conf: `require("checkout").checkout()` in a
 -- content_by_lua_block creates the order and redirects the buyer to the payment link;
 -- `require("checkout").paid()` verifies JustClick's payment notifications and acts on a payment
--- only once the API confirms the bill is paid. Inside nginx every
--- API call is a subrequest to /justclick-upstream/, so a slow JustClick never stalls the
+-- only once the API confirms the bill is paid. Inside nginx a client's every API call is a
+-- subrequest to /justclick-upstream/ (the default there), so a slow JustClick never stalls the
 -- worker's other requests.
 -- luacheck: std +ngx_lua
 local justclick = require "justclick"
@@ -17,7 +17,6 @@ local function the_client()
     client = justclick.new {
       user = assert(os.getenv("JUSTCLICK_USER"), "JUSTCLICK_USER is not set"),
       secret = assert(os.getenv("JUSTCLICK_SECRET"), "JUSTCLICK_SECRET is not set"),
-      transport = "nginx", location = "/justclick-upstream",
       timeout = 60, -- no attempt starts later than this after the call began
     }
   end

@@ -1,22 +1,14 @@
 --- justclick.nginx: the transport of a client inside nginx (lua-nginx-module, OpenResty).
--- justclick.new{transport = "nginx", location = "/justclick-upstream", ...} sends each API call
--- as an ngx.location.capture subrequest to an internal location that proxy_passes to JustClick:
--- nginx itself does the HTTP and the TLS, and the worker goes on serving other requests while
--- one waits. The location must run justclick.nginx.observe() as its header filter, so that a
--- failure tells whether the request may have reached JustClick:
+-- justclick.new{...} inside nginx (transport = "nginx" is the default there; location defaults
+-- to "/justclick-upstream") sends each API call as an ngx.location.capture subrequest to an
+-- internal location that proxy_passes to JustClick: nginx itself does the HTTP and the TLS, and
+-- the worker goes on serving other requests while one waits. The location is proxy_pass and the
+-- module's include, nginx-upstream.conf (beside this file), which runs observe() as its header
+-- filter, so that a failure tells whether the request may have reached JustClick:
 --
 --   location /justclick-upstream/ {
---       internal;
 --       proxy_pass https://USER.justclick.io/api/;
---       proxy_next_upstream off;            # the client's retry rules decide, not nginx's
---       proxy_pass_request_headers off;     # the buyer's cookies are not JustClick's business
---       proxy_pass_request_body on;
---       proxy_set_header Content-Type application/x-www-form-urlencoded;
---       proxy_buffering off;                # limit() sees the reply as it comes
---       proxy_ignore_headers X-Accel-Redirect ...;  # or a reply makes nginx send it again
---       header_filter_by_lua_block { require("justclick.nginx").observe() }
---       body_filter_by_lua_block { require("justclick.nginx").limit() }
---       ...                                  # timeouts and TLS: see README, "In nginx"
+--       include /usr/local/share/lua/5.1/justclick/nginx-upstream.conf;
 --   }
 --
 -- A session here answers as core.session's post does: status and body when JustClick answered
@@ -122,7 +114,8 @@ function Session:post(url, body)
   local phase = ngx.get_phase()
   if not CAPTURES[phase] then -- a programming error, as a wrong argument is: it raises
     error(("justclick.nginx: calls go as subrequests, which work in rewrite, access and content"
-      .. " handlers, not in %s"):format(phase), 3)
+      .. " handlers, not in %s (from there, only a client made with transport = \"curl\" can call,"
+      .. " and it blocks the worker while it waits)"):format(phase), 3)
   end
   local uri = self:uri(url)
   local ctx = {}

@@ -89,6 +89,9 @@ function Sandbox:control(what, params)
   return cjson.decode(body)
 end
 
+--- What the sandbox printed: the "sandbox listening on" line, then its banner (server.php).
+function Sandbox:banner() return log_of(self.dir .. "/log") end
+
 function Sandbox:reset() return self:control("reset") end
 function Sandbox:stats() return self:control("stats") end
 function Sandbox:orders() return self:control("orders") end
