@@ -80,6 +80,8 @@ static lua_State *running; /* the state a SIGINT interrupts */
 /* A built-in command (import, serve) runs: an interrupt in it is its end, not a script's error,
    and a traceback would name the command's insides, which its user cannot act on. */
 static int running_command;
+/* --verbose: a command's interrupt shows where it was, as a script's error does. */
+static int verbose;
 
 /* ---- Ctrl-C ----
    As in lua.c, SIGINT sets a hook that raises "interrupted" in the running Lua code. Unlike
@@ -126,7 +128,7 @@ static int message_handler(lua_State *L) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
-  if (running_command && jc_interrupted) return 1; /* "interrupted", as lua.c says it, alone */
+  if (running_command && jc_interrupted && !verbose) return 1; /* "interrupted", as lua.c says it, alone */
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
@@ -343,6 +345,21 @@ static int run_chunks(lua_State *L, char **argv, const options *o) {
   return LUA_OK;
 }
 
+/* Ctrl-C ended the command: its module's `interrupted` (if it has one) ends the live line and
+   prints what was done, before "justclick: interrupted". docall has removed the hook and put
+   SIGINT back to its default, so this runs to its end, and a second Ctrl-C still ends the
+   process. A failure here is said in a line: the interrupt stays the exit status. */
+static void command_interrupted(lua_State *L, const char *command) {
+  int top = lua_gettop(L);
+  lua_getglobal(L, "require");
+  lua_pushfstring(L, "justclick.%s", command);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "interrupted") == LUA_TFUNCTION &&
+      lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    fprintf(stderr, "justclick: %s\n", lua_isstring(L, -1) ? lua_tostring(L, -1) : "(an error object)");
+  }
+  lua_settop(L, top);
+}
+
 /* Runs the script at argv[o->script] (standard input for "-"; for the commands import and serve,
    the main of justclick.import or justclick.serve, ending with its status) with the arguments
    after it. */
@@ -356,6 +373,7 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
   }
   if (o->command) signal(SIGXFSZ, SIG_IGN); /* import too: a journal past the limit is an io error, EFBIG */
   running_command = o->command != NULL;
+  verbose = o->verbose;
   if (o->command) {
     const char *name = lua_pushfstring(L, "=%s", o->command);
     const char *code = lua_pushfstring(L, "os.exit(require('justclick.%s').main(...))", o->command);
@@ -368,7 +386,9 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
   if (status != LUA_OK) return report(L, status);
   luaL_checkstack(L, argc - script, "too many arguments to the script");
   for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
-  return report(L, docall(L, argc - script - 1, 0));
+  status = docall(L, argc - script - 1, 0);
+  if (status != LUA_OK && jc_interrupted && o->command) command_interrupted(L, o->command);
+  return report(L, status);
 }
 
 /* Everything that touches Lua runs in here, under lua_pcall. Returns the exit status. */
