@@ -547,6 +547,16 @@ function justclick._shell_quote(text)
   return "'" .. text:gsub("'", "'\\''") .. "'"
 end
 
+--- justclick._error_fields(err) -> "kind input, code 4, errno 2" (internal: what --verbose adds to
+-- a command's failure line, whose message is already said in the shell's words).
+function justclick._error_fields(err)
+  local said = {}
+  for _, k in ipairs({ "kind", "code", "errno", "path" }) do
+    if err[k] ~= nil then said[#said + 1] = ("%s %s"):format(k, tostring(err[k])) end
+  end
+  return table.concat(said, ", ")
+end
+
 --- justclick._verbose() -> whether the host's --verbose is on (internal, for its commands).
 function justclick._verbose()
   return defaults.verbose == true

@@ -147,6 +147,19 @@ describe("the host's commands with nothing configured #lua54", function()
       .. " /nonexistent/dir/inbox: No such file or directory")
   end)
 
+  -- Issue 19: a traceback only with --verbose (or for a bug); the line comes first, unchanged.
+  it("`justclick --verbose serve` and `--verbose import` add a traceback after the same one line", function()
+    for _, case in ipairs({
+      { "serve handler.lua", "justclick serve: %S+ not configured: no user: %-%-user NAME, or JUSTCLICK_USER; no" },
+      { "import orders.csv", "justclick import: not configured: no user: %-%-user NAME, or JUSTCLICK_USER; no" } }) do
+      local status, out = host("--verbose " .. case[1])
+      assert.are.equal(1, status, out)
+      assert.truthy(out:find("^" .. case[2]), out)
+      assert.truthy(out:find("\n[^\n]*--verbose: kind input\nstack traceback:\n", 1), out)
+      assert.is_nil(out:find("justclick.configure", 1, true), out)
+    end
+  end)
+
   it("`justclick import` of a missing file says so in one line, and exits 1", function()
     local status, out = host("import missing.csv", "JUSTCLICK_USER=demo JUSTCLICK_SECRET=s ")
     one_line(status, out, "justclick.import: missing.csv: No such file or directory")

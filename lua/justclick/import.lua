@@ -577,7 +577,7 @@ function import.main(...)
   if not s then -- one line, naming what to mend
     io.stderr:write(justclick.visible(failure_line(err)), "\n")
     if justclick._verbose() then
-      io.stderr:write(debug.traceback("justclick import: --verbose: " .. tostring(err), 1), "\n")
+      io.stderr:write(debug.traceback("justclick import: --verbose: " .. justclick._error_fields(err), 1), "\n")
     end
     return EXIT.failed
   end
