@@ -580,7 +580,9 @@ function serve.main(...)
   end
   if not done then -- one line, naming the flag or variable to mend
     say("%s", failure_line(err))
-    if justclick._verbose() then io.stderr:write(debug.traceback("--verbose: " .. justclick._error_fields(err), 1), "\n") end
+    if justclick._verbose() then
+      io.stderr:write(debug.traceback("--verbose: " .. justclick._error_fields(err), 1), "\n")
+    end
     return 1
   end
   return 0
