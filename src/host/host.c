@@ -7,7 +7,8 @@
  * It behaves like `lua` (arg, ..., -e, -l, -, --), and is configured like the module: from
  * JUSTCLICK_USER, JUSTCLICK_SECRET and JUSTCLICK_API_URL, or --user, --api-url and
  * --secret-file. The secret never comes from the command line, where `ps` shows it.
- * Exit status: 0, 1 for a script error, 2 for a usage error, n for os.exit(n), 130 for Ctrl-C.
+ * Exit status: 0, 1 for a script error, 2 for a usage error, n for os.exit(n), 130 for Ctrl-C
+ * (import has its own for rejected and unknown rows: lua/justclick/import.lua's EXIT).
  * The Lua state is always closed, so connections are released.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -34,7 +35,7 @@ static const char usage_text[] =
     "       justclick [options] import [--jobs N] [--grace S] [--limit-wait S] [--settle LINE=BILL_ID]\n"
     "                                  [--resend LINE] FILE\n"
     "       justclick [options] serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--no-confirm]\n"
-    "                                 SCRIPT\n"
+    "                                 [--trust-proxy ADDR]... SCRIPT\n"
     "Runs a Lua 5.4 script with justclick built in, as lua does, imports a file of orders, or\n"
     "receives payment notifications.\n"
     "  -e CODE             run CODE\n"
@@ -45,7 +46,7 @@ static const char usage_text[] =
     "  --api-url URL       the API (overrides JUSTCLICK_API_URL)\n"
     "  --secret-file PATH  read the secret from PATH, mode 600 (else JUSTCLICK_SECRET)\n"
     "  --dry-run           send nothing: print each call's method, URL and body\n"
-    "  --verbose           a line on stderr for each call\n"
+    "  --verbose           a line on stderr for each call; a command's failure with a traceback\n"
     "  -v, --version       print the version\n"
     "  -h, --help          print this help\n"
     "import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactly once\n"
@@ -56,6 +57,8 @@ static const char usage_text[] =
     "                         no request through, before the import stops (default 300)\n"
     "  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID\n"
     "  --resend LINE          settle a row whose outcome is unknown: it has no order; send it\n"
+    "  exit status: 0 done; 4 a row unknown; 1 a row failed, or stopped; 3 a row rejected\n"
+    "  (the first of 4, 1, 3 wins); 2 usage; 130 Ctrl-C (justclick import --help for more)\n"
     "serve SCRIPT: receive JustClick's payment notifications, verify and store each before the\n"
     "reply, confirm each through the API (getOrderDetails), and run the handler SCRIPT returns on\n"
     "it (justclick serve --help for the rest)\n"
@@ -63,6 +66,8 @@ static const char usage_text[] =
     "  --inbox PATH           the file that keeps every acknowledged event (default justclick-inbox)\n"
     "  --attempts N           failed tries of an event before it is parked (default 20)\n"
     "  --no-confirm           hand events to the handler unconfirmed (warned at start)\n"
+    "  --trust-proxy ADDR     a proxy's IP address (repeatable): the log names the client of its\n"
+    "                         X-Forwarded-For; from other addresses the header is ignored\n"
     "  --parked, --replay KEY list the parked events; handle one again\n";
 
 typedef struct {
