@@ -147,6 +147,25 @@ describe("the host's commands with nothing configured #lua54", function()
       .. " /nonexistent/dir/inbox: No such file or directory")
   end)
 
+  -- Issue 19: every line `justclick serve` writes carries its time, the host's own too (a secret
+  -- file's warning, with --secret-file before or after `serve`).
+  it("`justclick serve` stamps the host's lines too: a secret file's warning, then the failure", function()
+    files.write(dir .. "/secret", "s\n")
+    os.execute("chmod 644 " .. dir .. "/secret")
+    for _, args in ipairs({ "--secret-file secret serve handler.lua", "serve --secret-file secret handler.lua" }) do
+      local status, out = host(args)
+      assert.are.equal(1, status, out)
+      local lines = {}
+      for line in out:gmatch("[^\n]+") do
+        assert.truthy(line:find("^justclick serve: %d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ "), out)
+        lines[#lines + 1] = line
+      end
+      assert.are.equal(2, #lines, out)
+      assert.truthy(lines[1]:find("chmod 600", 1, true), out)
+      assert.truthy(lines[2]:find("no user: --user NAME, or JUSTCLICK_USER", 1, true), out)
+    end
+  end)
+
   -- Issue 19: a traceback only with --verbose (or for a bug); the line comes first, unchanged.
   it("`justclick --verbose serve` and `--verbose import` add a traceback after the same one line", function()
     for _, case in ipairs({

@@ -100,6 +100,22 @@ describe("Ctrl-C during `justclick import` #lua54", function()
     assert.truthy(stderr:find("\njustclick: interrupted\n$") or stderr:find("^justclick: interrupted\n$"), stderr)
   end)
 
+  it("with --verbose, Ctrl-C shows where the import was, and still the summary and exit 130", function()
+    sb:reset()
+    sb:fault("slow", "300", 0)
+    local path = dir .. "/verbose.csv"
+    files.write(path, importing.csv(50, 200))
+    local out = io.popen(("python3 %s pipe %s.journal 3 %s -- %s"):format(driver, path, path,
+      command(path):gsub(" import ", " --verbose import ")))
+    local status = tonumber(out:read("l"))
+    out:close()
+    sb:control("clear")
+    local stdout, stderr = files.read(path .. ".stdout"), files.read(path .. ".stderr")
+    assert.are.equal(130, status, stdout .. stderr)
+    assert.truthy(summary(stdout), stdout)
+    assert.truthy(stderr:find("\njustclick: interrupted\nstack traceback:\n", 1, true), stderr)
+  end)
+
   it("on a terminal: the live line ends before 'justclick: interrupted', the summary follows, exit 130", function()
     sb:reset()
     sb:fault("slow", "300", 0)

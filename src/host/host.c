@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -87,6 +88,24 @@ static lua_State *running; /* the state a SIGINT interrupts */
 static int running_command;
 /* --verbose: a command's interrupt shows where it was, as a script's error does. */
 static int verbose;
+/* The command named on the command line ("import", "serve"), or NULL: what say() prefixes. */
+static const char *command_name;
+
+/* A line on stderr from the host. Under `justclick serve` it is a line of the receiver's log,
+   stamped as the others are (ISO-8601 UTC, lua/justclick/serve.lua's say()). */
+static void say(const char *text) {
+  if (command_name != NULL && strcmp(command_name, "serve") == 0) {
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "justclick serve: %s %s\n", when, text);
+  } else {
+    fprintf(stderr, "justclick: %s\n", text);
+  }
+  fflush(stderr);
+}
 
 /* ---- Ctrl-C ----
    As in lua.c, SIGINT sets a hook that raises "interrupted" in the running Lua code. Unlike
@@ -140,8 +159,7 @@ static int message_handler(lua_State *L) {
 
 static int report(lua_State *L, int status) {
   if (status != LUA_OK) {
-    fprintf(stderr, "justclick: %s\n", lua_tostring(L, -1));
-    fflush(stderr);
+    say(lua_tostring(L, -1));
     lua_pop(L, 1);
   }
   return status;
@@ -257,7 +275,7 @@ static int exit_closing(lua_State *L) {
   catch_sigint(SIG_DFL);
   if (jc_interrupted) { /* Ctrl-C after the script's last Lua instruction: it wins, as in docall */
     lua_sethook(L, NULL, 0, 0);
-    fprintf(stderr, "justclick: interrupted\n");
+    say("interrupted");
     status = EXIT_INTERRUPTED;
   }
   lua_close(L);
@@ -296,7 +314,7 @@ static int apply_configuration(lua_State *L, const options *o) {
     char text[JC_SECRET_TEXT];
     int failed = jc_read_secret_file(o->secret_file, secret, &secret_len, &outcome) != 0;
     jc_secret_text(&outcome, o->secret_file, text, sizeof text);
-    if (text[0]) fprintf(stderr, "justclick: %s\n", text);
+    if (text[0]) say(text);
     if (failed) {
       jc_wipe(secret, sizeof secret);
       return EXIT_USAGE;
@@ -360,7 +378,7 @@ static void command_interrupted(lua_State *L, const char *command) {
   lua_pushfstring(L, "justclick.%s", command);
   if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "interrupted") == LUA_TFUNCTION &&
       lua_pcall(L, 0, 0, 0) != LUA_OK) {
-    fprintf(stderr, "justclick: %s\n", lua_isstring(L, -1) ? lua_tostring(L, -1) : "(an error object)");
+    say(lua_isstring(L, -1) ? lua_tostring(L, -1) : "(an error object)");
   }
   lua_settop(L, top);
 }
@@ -409,6 +427,7 @@ static int pmain(lua_State *L) {
     lua_pushinteger(L, EXIT_USAGE);
     return 1;
   }
+  command_name = o.command;
   if (o.help) {
     fputs(usage_text, stdout);
     lua_pushinteger(L, EXIT_SUCCESS);
