@@ -542,8 +542,10 @@ end
 -- flags and variables, not justclick.configure.
 local function failure_line(err)
   if err.missing then return "justclick import: " .. justclick._shell_unconfigured(err.missing) end
-  if err.check_secret then
-    return err.message .. " (the secret comes from --secret-file PATH, else JUSTCLICK_SECRET)"
+  if err.check_secret then -- where the line blames the secret, it says where the secret comes from
+    local line, n = err.message:gsub("check the secret",
+      "check the secret (--secret-file PATH, or JUSTCLICK_SECRET)", 1)
+    return n == 1 and line or err.message .. " (the secret: --secret-file PATH, or JUSTCLICK_SECRET)"
   end
   return err.message
 end
