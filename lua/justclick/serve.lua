@@ -311,7 +311,7 @@ function serve.run(handler, opts)
   hint.inbox = opts.inbox or "justclick-inbox"
   local inbox, err = open_inbox(opts.inbox or "justclick-inbox")
   if not inbox then
-    err.inbox = opts.inbox or "justclick-inbox" -- serve.main names --inbox
+    if err.kind == "io" then err.inbox = opts.inbox or "justclick-inbox" end -- serve.main names --inbox
     return nil, err
   end
   -- nil, err when it cannot listen: "io" (with errno) when the machine refuses, a port in use
