@@ -527,12 +527,51 @@ local function configured_client()
     }
     for k, v in pairs(defaults) do opts[k] = v end
     if not opts.user or not opts.secret then
+      -- Said to a Lua user; `missing` lets the host's commands say it to a shell user, in flags.
+      local missing = {}
+      if not opts.user then missing[#missing + 1] = "user" end
+      if not opts.secret then missing[#missing + 1] = "secret" end
       return nil, new_error("input", nil, "not configured: call justclick.configure{user = ..., secret = ...}"
-        .. " or set JUSTCLICK_USER and JUSTCLICK_SECRET")
+        .. " or set JUSTCLICK_USER and JUSTCLICK_SECRET", { missing = missing })
     end
     default = justclick.new(opts)
   end
   return default
+end
+
+-- What a shell user of the host's commands is told for a configuration that lacks `missing`
+-- (the "input" error's field): the flags and variables to set, never justclick.configure,
+-- which is a Lua user's remedy.
+local SHELL_REMEDY = { user = "no user: --user NAME, or JUSTCLICK_USER",
+  secret = "no secret: --secret-file PATH, or JUSTCLICK_SECRET" }
+
+--- justclick._shell_unconfigured(missing) -> the line (internal, for the host's commands).
+function justclick._shell_unconfigured(missing)
+  local said = {}
+  for _, what in ipairs(missing) do said[#said + 1] = SHELL_REMEDY[what] end
+  return "not configured: " .. table.concat(said, "; ")
+end
+
+--- justclick._shell_quote(text) -> text as one word for a POSIX shell (internal, for the hints
+-- of the host's commands): as it is when it needs no quoting, else in single quotes.
+function justclick._shell_quote(text)
+  if text ~= "" and not text:find("[^%w%%+,./:=@_-]") then return text end
+  return "'" .. text:gsub("'", "'\\''") .. "'"
+end
+
+--- justclick._error_fields(err) -> "kind input, code 4, errno 2" (internal: what --verbose adds to
+-- a command's failure line, whose message is already said in the shell's words).
+function justclick._error_fields(err)
+  local said = {}
+  for _, k in ipairs({ "kind", "code", "errno", "path" }) do
+    if err[k] ~= nil then said[#said + 1] = ("%s %s"):format(k, tostring(err[k])) end
+  end
+  return table.concat(said, ", ")
+end
+
+--- justclick._verbose() -> whether the host's --verbose is on (internal, for its commands).
+function justclick._verbose()
+  return defaults.verbose == true
 end
 
 local function default_client()

@@ -23,6 +23,23 @@ describe("the host's help #lua54", function()
     end
   end)
 
+  -- Issue 19: every subcommand's help is help: exit 0, on stdout, nothing on stderr; `import
+  -- --help` was "unknown option --help", exit 2. A --help among other options is help too.
+  for _, args in ipairs({ "--help", "-h", "import --help", "import -h", "import --jobs 3 --help", "serve --help",
+    "serve -h", "serve --listen 127.0.0.1:0 --help" }) do
+    it(("`justclick %s` prints its usage on stdout and exits 0"):format(args), function()
+      local err = os.tmpname()
+      local status, out = shell.run(("%s %s 2>%s"):format(HOST, args, err))
+      local stderr = require("support.files").read(err)
+      os.remove(err)
+      assert.are.equal(0, status, out .. stderr)
+      assert.are.equal("", stderr)
+      assert.truthy(out:find("^usage: justclick"), out)
+      local command = args:match("^(%a+)")
+      if command then assert.truthy(out:find("^usage: justclick " .. command), out) end
+    end)
+  end
+
   it("every option of `justclick -h` is in docs/host.md", function()
     local _, out = shell.run(HOST .. " -h 2>&1")
     local doc = require("support.files").read("docs/host.md")

@@ -52,6 +52,9 @@ describe("justclick serve where it cannot listen #lua54", function()
     assert.are.equal(1, status, out)
     assert.is_true(one_line(out), out)
     assert.truthy(out:find("cannot listen on 127.0.0.1:" .. port .. ": Address already in use", 1, true), out)
+    -- issue 19: the line names the flag that mends it, and carries its time
+    assert.truthy(out:find("choose another address with --listen HOST:PORT", 1, true), out)
+    assert.truthy(out:find("^justclick serve: %d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ "), out)
     -- no fd or lock left behind: another serve on the same inbox starts, listens, and stops
     local _, again = serve_with("127.0.0.1:0", dir .. "/inbox", "timeout -s INT 3")
     os.execute("rm -rf " .. dir)

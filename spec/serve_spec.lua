@@ -122,7 +122,8 @@ describe("justclick serve #lua54", function()
     assert.is_truthy(log:find("127.0.0.1 paid 100001 200 %d+ms"), log)
     assert.is_falsy(log:find(SECRET, 1, true), log)
     -- run with --no-confirm (start: no API here), which the log says at the start
-    assert.is_truthy(log:find("^justclick serve: WARNING: events go to the handler unconfirmed %(%-%-no%-confirm%)"), log)
+    assert.is_truthy(log:find("^justclick serve: %S+ WARNING: events go to the handler unconfirmed %(%-%-no%-confirm%)"),
+      log)
   end)
 
   it("verifies with the secret the script configured, when no --secret-file or JUSTCLICK_SECRET gives one", function()
@@ -206,6 +207,15 @@ describe("justclick serve #lua54", function()
     assert.is_truthy(log:find("handler failed on paid%-100002%-%x+ %(try 1%): cannot grant 100002"), log)
     assert.is_truthy(log:find("parked paid%-100002%-%x+ after 2 failures"), log)
     assert.is_truthy(log:find("parked paid%-100003%-%x+ after 2 failures: [^\n]*boom 100003"), log)
+    -- issue 19: the hint is the command to run, with this receiver's real inbox and script (it
+    -- printed PATH and SCRIPT); and every line of the log says when, as the request lines do
+    local real = require("justclick.core").realpath
+    local hint = log:match("parked paid%-100002%-%x+ after[^\n]*replay it with: ([^\n]*)")
+    assert.truthy(hint and hint:find(("^justclick serve %%-%%-inbox %s %%-%%-replay paid%%-100002%%-%%x+ %s$"):format(
+      real(s.inbox):gsub("%p", "%%%0"), real(dir .. "/handler.lua"):gsub("%p", "%%%0"))), log)
+    for line in log:gmatch("[^\n]+") do
+      assert.truthy(line:find("^justclick serve: %d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ "), line)
+    end
     local status, out = shell.run(("%s serve --inbox %s --parked"):format(importing.HOST, s.inbox))
     assert.are.equal(0, status, out)
     local key = out:match("(paid%-100002%-%x+)\t2 failures")
@@ -230,7 +240,7 @@ describe("justclick serve #lua54", function()
     assert.are.equal(503, (s:post(notification(100002))))
     assert.are.equal(0, s:signal("0")) -- no second signal (that one ends it at once): waits for the end
     assert.are.equal(1, #s:handled(1, 0))
-    assert.is_truthy(files.read(s.log):find("justclick serve: stopped\n", 1, true))
+    assert.is_truthy(files.read(s.log):find("justclick serve: %S+ stopped\n"))
     assert.is_falsy(files.read(s.inbox):find("paid-100002", 1, true))
   end)
 

@@ -21,6 +21,9 @@ local pace = require "justclick.import.pace"
 local import = {}
 local MAX_JOBS = core.limits.jobs
 
+-- The run under way (its counts and its progress), for import.interrupted.
+local running
+
 -- API codes that no row can get past: the account or the signature is wrong.
 local FATAL = { [1] = true, [4] = true, [5] = true, [6] = true, [7] = true }
 
@@ -155,6 +158,7 @@ local function new_sender(client, multi, jobs, book, on, limit_wait)
             .. "run looks for its order before it sends it again"):format(job.row.line, tostring(err),
             proven and "" or "; no reply has verified yet: check the secret", job.row.line)
           sender.stopped_by = err -- the API error that ended the run
+          sender.check_secret = not proven
         end
       end
       proven = proven or result ~= nil or (err and err.verified) or false
@@ -377,7 +381,10 @@ function import.run(path, opts)
   if not client then
     local unconfigured
     client, unconfigured = justclick._configured_client()
-    if not client then return nil, errors.new(unconfigured.kind, nil, "justclick.import: " .. unconfigured.message) end
+    if not client then
+      return nil, errors.new(unconfigured.kind, nil, "justclick.import: " .. unconfigured.message,
+        { missing = unconfigured.missing })
+    end
   end
   local im = { path = path, opts = opts, grace = grace, client = client, pending = {},
     dry_run = engine.dry_run(client) }
@@ -393,6 +400,7 @@ function import.run(path, opts)
   if not im.manual then return nil, err end
 
   new_summary(im, opts.progress == true and default_progress(io.stderr) or opts.progress or function() end)
+  running = im -- what import.interrupted reports, should Ctrl-C end the run
   -- released on every way out of run, an error included: its connections and their buffers
   local multi <close> = not im.dry_run and core.multi(client.http, jobs) or nil
   if multi then
@@ -409,18 +417,21 @@ function import.run(path, opts)
     }, limit_wait)
   end
   local ok, failure = pcall(send_all, im, real)
+  if ok or errors.is_error(failure) then running = nil end
   if not ok then
     -- A journal that cannot be written ends the run with an error; anything else (an interrupt)
     -- goes on up.
     if errors.is_error(failure) then return nil, failure end
     error(failure, 0)
   end
+  running = nil
   im.progress(im.s, true)
   if im.sender and im.sender.fatal then
     -- an account-level error of a row's, or else the request limit (code 8) that did not lift
     local stopped_by = im.stopped_by or im.sender.stopped_by
     local code = stopped_by and stopped_by.code or engine.LIMITED
-    return nil, errors.new("api", code, "justclick import: " .. im.sender.fatal, { retryable = code == engine.LIMITED })
+    return nil, errors.new("api", code, "justclick import: " .. im.sender.fatal, { retryable = code == engine.LIMITED,
+      check_secret = im.sender.check_secret or nil })
   end
   if not im.dry_run then rows.write_rejects(path, im.scan.rejects) end
   return im.s
@@ -439,7 +450,9 @@ local function parse_args(args)
     local a, v, err = args[i], nil, nil
     local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
     if name then a, v = name, inline end
-    if a == "--jobs" or a == "-j" then
+    if a == "--help" or a == "-h" then
+      return { help = true }
+    elseif a == "--jobs" or a == "-j" then
       if not v then v, err = value(a) end
       o.jobs = math.tointeger(tonumber(v or ""))
       if not o.jobs or o.jobs < 1 or o.jobs > MAX_JOBS then
@@ -476,9 +489,16 @@ local function parse_args(args)
   return o
 end
 
+-- The exit statuses of `justclick import` (docs/importer.md, docs/host.md): when a run has
+-- several, the first of unknown, failed, rejected wins (a person must act on an unknown row
+-- before a rerun can settle it; a failed row goes again on the next run; a rejected row waits
+-- for its line to be mended in FILE, and is listed in FILE.rejects meanwhile).
+local EXIT = { ok = 0, failed = 1, usage = 2, rejected = 3, unknown = 4 }
+
 local USAGE = ([[
 usage: justclick import [--jobs N] [--grace S] [--limit-wait S] [--settle LINE=BILL_ID] [--resend LINE]
                         FILE
+       justclick import --help
   FILE                   CSV with a header row, or .jsonl: each order created exactly once
   --jobs N               orders under way at once, 1 to %d (default 4)
   --grace S              seconds to let the server finish a request that got no answer,
@@ -487,33 +507,26 @@ usage: justclick import [--jobs N] [--grace S] [--limit-wait S] [--settle LINE=B
                          no request through, before the import stops (default 300)
   --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID
   --resend LINE          settle a row whose outcome is unknown: it has no order; send it
+  -h, --help             print this help
+Progress goes to stderr, the summary to stdout. Exit status: 0 every row done; 4 a row's
+outcome is unknown (settle it with --settle or --resend); 1 a row failed (the next run sends
+it again), or the import stopped; 3 a row was rejected (mend its line: FILE.rejects lists
+them); the first of 4, 1, 3 wins; 2 a usage error; 130 Ctrl-C (the summary so far is printed).
 ]]):format(MAX_JOBS)
 
---- import.main(...): `justclick import [options] FILE`. Prints the progress and the summary;
--- returns the exit status: 0; 1 when a row failed or its outcome is unknown, or the import
--- stopped; 2 for a usage error.
-function import.main(...)
-  local o, usage = parse_args({ ... })
-  if not o then
-    io.stderr:write("justclick import: ", usage, "\n", USAGE)
-    return 2
-  end
-  local s, err = justclick.import(o.path, { progress = true, jobs = o.jobs, grace = o.grace, settle = o.settle,
-    resend = o.resend, limit_wait = o.limit_wait })
-  if not s then -- one line: the message as the command has always said it
-    io.stderr:write(err.message, "\n")
-    return 1
-  end
+-- The rows a run could not do, on stderr, then its summary on stdout.
+local function report(s, path)
   for _, r in ipairs(s.rejects) do
     io.stderr:write(("line %d: rejected: %s\n"):format(r.line, justclick.visible(r.reason)))
   end
   for _, f in ipairs(s.failures) do io.stderr:write(("line %d: %s\n"):format(f.line, f.message)) end
   for _, u in ipairs(s.unknowns) do io.stderr:write(("line %d: outcome unknown: %s\n"):format(u.line, u.message)) end
   if s.unknown > 0 then
+    local file = justclick._shell_quote(path)
     io.stderr:write(("justclick import: %d row(s) need a person: look the order up in JustClick, then run\n"
       .. "  justclick import --settle LINE=BILL_ID %s   (that bill is the row's order), or\n"
       .. "  justclick import --resend LINE %s           (the row has no order: send it)\n")
-      :format(s.unknown, o.path, o.path))
+      :format(s.unknown, file, file))
   end
   if s.dry_run then
     print(("dry run: would send %d, skipped %d, rejected %d, unknown %d")
@@ -522,7 +535,59 @@ function import.main(...)
     print(("created %d, existing %d, skipped %d, rejected %d, failed %d, unknown %d, rate limited %d"):format(
       s.created, s.existing, s.skipped, s.rejected, s.failed, s.unknown, s.rate_limited))
   end
-  return (s.failed + s.unknown > 0) and 1 or 0
+  io.stdout:flush()
+end
+
+-- The line `justclick import` prints for a run that ended with err: for a shell user, who sets
+-- flags and variables, not justclick.configure.
+local function failure_line(err)
+  if err.missing then return "justclick import: " .. justclick._shell_unconfigured(err.missing) end
+  if err.check_secret then -- where the line blames the secret, it says where the secret comes from
+    local line, n = err.message:gsub("check the secret",
+      "check the secret (--secret-file PATH, or JUSTCLICK_SECRET)", 1)
+    return n == 1 and line or err.message .. " (the secret: --secret-file PATH, or JUSTCLICK_SECRET)"
+  end
+  return err.message
+end
+
+--- import.interrupted(): what `justclick import` says when Ctrl-C ended it: the live progress
+-- line ended (or, on a pipe, a current one), and the summary of what was done so far. The host
+-- calls it after the interrupt has unwound the run, with the interrupt's hook removed.
+function import.interrupted()
+  local im = running
+  if not im then return end
+  running = nil
+  pcall(im.progress, im.s, true)
+  report(im.s, im.path)
+end
+
+--- import.main(...): `justclick import [options] FILE`. Prints the progress and the summary;
+-- returns the exit status (EXIT above): 0; 4 when a row's outcome is unknown; 1 when a row
+-- failed, or the import stopped; 3 when a row was rejected; 2 for a usage error.
+function import.main(...)
+  local o, usage = parse_args({ ... })
+  if not o then
+    io.stderr:write("justclick import: ", usage, "\n", USAGE)
+    return EXIT.usage
+  end
+  if o.help then
+    io.stdout:write(USAGE)
+    return EXIT.ok
+  end
+  local s, err = justclick.import(o.path, { progress = true, jobs = o.jobs, grace = o.grace, settle = o.settle,
+    resend = o.resend, limit_wait = o.limit_wait })
+  if not s then -- one line, naming what to mend
+    io.stderr:write(justclick.visible(failure_line(err)), "\n")
+    if justclick._verbose() then
+      io.stderr:write(debug.traceback("justclick import: --verbose: " .. justclick._error_fields(err), 1), "\n")
+    end
+    return EXIT.failed
+  end
+  report(s, o.path)
+  if s.unknown > 0 then return EXIT.unknown end
+  if s.failed > 0 then return EXIT.failed end
+  if s.rejected > 0 then return EXIT.rejected end
+  return EXIT.ok
 end
 
 return import

@@ -49,10 +49,17 @@ local function client_of(opts)
   return justclick._configured_client()
 end
 
+-- A line of the log, stamped as the receiver's request lines are (ISO-8601, UTC), so that every
+-- line of a long-running receiver says when.
 local function say(fmt, ...)
-  io.stderr:write(justclick.visible(("justclick serve: " .. fmt):format(...)), "\n")
+  io.stderr:write(justclick.visible(("justclick serve: %s " .. fmt):format(os.date("!%Y-%m-%dT%H:%M:%SZ"), ...)),
+    "\n")
   io.stderr:flush()
 end
+
+-- What the parked hint names: the inbox of the receiver that runs, and the SCRIPT and
+-- --secret-file that `justclick serve` was given (nil when serve.run is called from Lua).
+local hint = {}
 
 -- The tables of handlers by kind behind the functions as_handler made of them.
 local by_kind = setmetatable({}, { __mode = "k" })
@@ -126,6 +133,22 @@ local function failed(n, result, err)
   return result == false or (n >= 2 and result == nil and err ~= nil)
 end
 
+-- The path as the shell of a person who replays an event should give it: absolute (the replay
+-- may run from another directory), and quoted when it needs to be.
+local function shell_path(path)
+  return justclick._shell_quote(core.realpath(path) or path)
+end
+
+-- The command that replays the event `key`, with the real paths of this receiver.
+local function replay_command(key)
+  local words = { "justclick serve" }
+  if hint.secret_file then words[#words + 1] = "--secret-file " .. shell_path(hint.secret_file) end
+  words[#words + 1] = "--inbox " .. shell_path(hint.inbox or "justclick-inbox")
+  words[#words + 1] = "--replay " .. justclick._shell_quote(key)
+  words[#words + 1] = hint.script and shell_path(hint.script) or "SCRIPT"
+  return table.concat(words, " ")
+end
+
 -- Records a failure of the event's handler; parks it after `attempts` of them.
 local function record_failure(client, inbox, stored, attempts, failure)
   local n = stored.attempts + 1
@@ -134,9 +157,8 @@ local function record_failure(client, inbox, stored, attempts, failure)
   if not outcome then
     say("cannot record the failure of %s: %s", stored.key, err.message)
   elseif outcome == "parked" then
-    say("parked %s after %d failures: %s; once the cause is mended, stop the receiver and replay it with:"
-      .. " justclick serve --inbox PATH --replay %s SCRIPT",
-      stored.key, n, describe(client, failure), stored.key)
+    say("parked %s after %d failures: %s; once the cause is mended, stop the receiver and replay it with: %s",
+      stored.key, n, describe(client, failure), replay_command(stored.key))
   else
     say("handler failed on %s (try %d): %s; trying again in %d s", stored.key, n, describe(client, failure), wait)
   end
@@ -252,7 +274,7 @@ end
 
 -- The options of serve.run and serve.replay: another raises, naming it.
 local RUN_OPTIONS = { client = true, secret = true, inbox = true, host = true, port = true, attempts = true,
-  max_body = true, timeout = true, connections = true, confirm = true, on_ready = true }
+  max_body = true, timeout = true, connections = true, confirm = true, on_ready = true, trust_proxy = true }
 local REPLAY_OPTIONS = { client = true, inbox = true, attempts = true, confirm = true }
 
 --- serve.run(handler, options) -> true | nil, err: receives and handles until SIGTERM or Ctrl-C,
@@ -265,28 +287,41 @@ local REPLAY_OPTIONS = { client = true, inbox = true, attempts = true, confirm =
 -- default "justclick-inbox"), host ("127.0.0.1"), port (8787), attempts (20), and for the HTTP
 -- side max_body (64 KiB), timeout (10 s, for slow clients), connections (64); confirm (default
 -- true: each bill read back with client:confirm before the handler, in event.confirmed; false
--- hands events over unconfirmed, with a warning); on_ready(port) is called once it listens.
+-- hands events over unconfirmed, with a warning); on_ready(port) is called once it listens;
+-- trust_proxy (a list of IP addresses: the proxies in front of the receiver): for a connection
+-- from one of them, the log names the client that X-Forwarded-For gives (the right-most entry
+-- that is not itself a trusted proxy); from any other address the header is ignored.
 function serve.run(handler, opts)
   opts = errors.check_options("justclick.serve", opts, RUN_OPTIONS)
   handler = as_handler(handler, "the handler")
   local attempts = opts.attempts or DEFAULT_ATTEMPTS
   local secret = opts.secret or os.getenv("JUSTCLICK_SECRET")
-  if secret == nil or secret == "" then
-    return nil, errors.new("input", nil,
-      "no secret to verify notifications with: --secret-file PATH, or JUSTCLICK_SECRET")
+  if secret == nil or secret == "" then -- and the user too, when it is missing: both said at once
+    local _, unconfigured = client_of(opts)
+    return nil, errors.new("input", nil, "no secret to verify notifications with: options.secret, or"
+      .. " justclick.configure{...}, or JUSTCLICK_SECRET",
+      { missing = unconfigured and unconfigured.missing or { "secret" } })
   end
   local client, unconfigured = client_of(opts)
   if not client then return nil, unconfigured end
+  if opts.trust_proxy ~= nil and type(opts.trust_proxy) ~= "table" then
+    error("justclick.serve: trust_proxy must be a list of IP addresses", 2)
+  end
   local confirm = confirming(opts)
+  hint.inbox = opts.inbox or "justclick-inbox"
   local inbox, err = open_inbox(opts.inbox or "justclick-inbox")
-  if not inbox then return nil, err end
+  if not inbox then
+    if err.kind == "io" then err.inbox = opts.inbox or "justclick-inbox" end -- serve.main names --inbox
+    return nil, err
+  end
   -- nil, err when it cannot listen: "io" (with errno) when the machine refuses, a port in use
   -- say; "input" for a value out of range or a host that is not an IP address. The inbox is
   -- closed then, its lock released, so that another receiver can take it.
   local listening, lerr = inbox:listen({ host = opts.host or "127.0.0.1", port = opts.port or 8787, secret = secret,
-    max_body = opts.max_body, timeout = opts.timeout, connections = opts.connections })
+    max_body = opts.max_body, timeout = opts.timeout, connections = opts.connections, trust_proxy = opts.trust_proxy })
   if not listening then
     inbox:close()
+    if lerr.kind == "io" then lerr.listen = true end -- the machine refused: serve.main names --listen
     return nil, errors.adopt(lerr)
   end
   local counts = inbox:counts()
@@ -364,7 +399,8 @@ end
 
 local USAGE = [[
 usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--timeout S]
-                       [--connections N] [--secret-file PATH] [--no-confirm] SCRIPT
+                       [--connections N] [--secret-file PATH] [--no-confirm]
+                       [--trust-proxy ADDR]... SCRIPT
        justclick serve --inbox PATH --parked
        justclick serve --inbox PATH --replay KEY [--secret-file PATH] [--no-confirm] SCRIPT
   SCRIPT              returns function(event), or a table of them by event.kind
@@ -386,9 +422,17 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
                       for paid, ...) or no bill is a failed try, tried again, then
                       parked; the request limit (code 8) pauses until it lifts.
                       (--confirm, the default now, is still taken)
+  --trust-proxy ADDR  a proxy in front of the receiver, by IP address (repeatable): for its
+                      connections the log names the client of X-Forwarded-For (the
+                      right-most address that is not a trusted proxy); from any other
+                      address the header is ignored
   --parked            list the parked events (also while the receiver runs)
   --replay KEY        handle a parked event again, now (KEY all: every parked event);
                       stop the receiver first: it holds the inbox
+  -h, --help          print this help
+Every log line (stderr) begins "justclick serve: " and the time, ISO-8601 UTC. Exit status:
+0 stopped by SIGTERM or Ctrl-C; 1 a failure, said in one line that names the flag or
+variable to mend (justclick --verbose serve ...: and where it came from); 2 a usage error.
 ]]
 
 -- What the receiver takes (src/bind/receiver.c's JC_LISTEN_MAX_*): the command line says so
@@ -424,7 +468,9 @@ local function parse_args(args)
       i = i + 1
       return args[i]
     end
-    if a == "--listen" then
+    if a == "--help" or a == "-h" then
+      return { help = true }
+    elseif a == "--listen" then
       local host, port = (value() or ""):match("^%[?([^%]]*)%]?:(%d+)$")
       if not host then return nil, "--listen takes HOST:PORT" end
       if not ip_address(host) then
@@ -435,6 +481,14 @@ local function parse_args(args)
       o.host, o.port = host, port
     elseif a == "--inbox" then
       o.inbox = value()
+    elseif a == "--trust-proxy" then -- repeatable; an address, checked as --listen's host is
+      local addr = value() or ""
+      addr = addr:match("^%[(.*)%]$") or addr
+      if not ip_address(addr) then
+        return nil, ("--trust-proxy takes an IP address (127.0.0.1, ::1), not '%s'"):format(addr)
+      end
+      o.trust_proxy = o.trust_proxy or {}
+      o.trust_proxy[#o.trust_proxy + 1] = addr
     elseif RANGES[a] then
       local lo, hi = RANGES[a][1], RANGES[a][2]
       local n = math.tointeger(tonumber(value() or ""))
@@ -466,15 +520,31 @@ local function parse_args(args)
   return o
 end
 
+-- The line `justclick serve` says for a failure: for a shell user, who mends it with a flag or
+-- a variable (serve.run's own messages are a Lua caller's).
+local function failure_line(err)
+  if err.missing then
+    if #err.missing == 1 and err.missing[1] == "secret" then -- serve.run's: a user, and no secret
+      return "no secret to verify notifications with: --secret-file PATH, or JUSTCLICK_SECRET"
+    end
+    return justclick._shell_unconfigured(err.missing)
+  elseif err.inbox then
+    return ("the inbox cannot be opened (--inbox %s): %s"):format(justclick._shell_quote(err.inbox), err.message)
+  elseif err.listen then
+    return err.message .. ": stop what holds it, or choose another address with --listen HOST:PORT"
+  end
+  return err.message
+end
+
 --- serve.main(...): `justclick serve ...`; returns the exit status: 0, 1 on a failure, 2 for a
 -- usage error.
 function serve.main(...)
-  if ... == "--help" or ... == "-h" then io.stdout:write(USAGE) return 0 end -- `justclick -h` points here
   local o, usage = parse_args({ ... })
   if not o then
     io.stderr:write("justclick serve: ", justclick.visible(usage), "\n", USAGE)
     return 2
   end
+  if o.help then io.stdout:write(USAGE) return 0 end -- `justclick -h` points here
   if o.parked then
     local inbox, err = open_inbox(o.inbox or "justclick-inbox", "r")
     if not inbox then
@@ -487,11 +557,12 @@ function serve.main(...)
   end
   if o.secret_file then
     local secret, problem = core.read_secret_file(o.secret_file) -- problem: a warning, or why there is none
-    if problem then io.stderr:write("justclick: ", justclick.visible(problem.message or problem), "\n") end
+    if problem then say("%s", problem.message or problem) end
     if not secret then return 2 end
     justclick.set_defaults({ secret = secret })
     o.secret = secret
   end
+  hint.script, hint.secret_file = o.script, o.secret_file
   local ok, handler = pcall(serve.load, o.script)
   if not ok then
     say("%s", tostring(handler))
@@ -499,14 +570,19 @@ function serve.main(...)
   end
   local done, err
   if o.replay then
+    hint.inbox = o.inbox or "justclick-inbox"
     done, err = serve.replay(handler, o.replay, { inbox = o.inbox, attempts = o.attempts, confirm = o.confirm })
   else
     -- the secret: --secret-file, else the script's justclick.configure, else JUSTCLICK_SECRET
     done, err = justclick.serve(handler, { secret = o.secret, inbox = o.inbox, host = o.host, port = o.port,
-      attempts = o.attempts, timeout = o.timeout, connections = o.connections, confirm = o.confirm })
+      attempts = o.attempts, timeout = o.timeout, connections = o.connections, confirm = o.confirm,
+      trust_proxy = o.trust_proxy })
   end
-  if not done then -- one line: the message as the command has always said it
-    say("%s", err.message)
+  if not done then -- one line, naming the flag or variable to mend
+    say("%s", failure_line(err))
+    if justclick._verbose() then
+      io.stderr:write(debug.traceback("--verbose: " .. justclick._error_fields(err), 1), "\n")
+    end
     return 1
   end
   return 0

@@ -60,6 +60,15 @@
 #define JC_LISTEN_MAX_TIMEOUT 3600
 #define JC_LISTEN_MAX_CONNECTIONS 1024
 #define JC_LISTEN_MAX_BODY (1 << 24)
+/* The most proxies listen's trust_proxy takes: a few are the case (a load balancer, a local
+   nginx); a fixed array needs no release path. */
+#define JC_MAX_TRUSTED 16
+
+/* An address to compare: IPv4 (an IPv4-mapped IPv6 address is taken as its IPv4) or IPv6. */
+typedef struct {
+  int family;
+  unsigned char bytes[16];
+} jc_addr;
 
 typedef struct {
   jc_inbox *inbox;
@@ -68,6 +77,8 @@ typedef struct {
   size_t secret_len, max_body;
   struct sigaction old_term, old_int;
   int signals_set, readonly;
+  jc_addr trusted[JC_MAX_TRUSTED]; /* listen's trust_proxy: set before the daemon starts */
+  int ntrusted;
 } receiver;
 
 /* Set by SIGTERM and SIGINT while a receiver listens. */
@@ -87,9 +98,82 @@ typedef struct {
   size_t len, cap;
   int too_big, refused; /* refused: answered already (a wrong method or type) */
   double started;
+  const receiver *rv; /* for log_line: the proxies it trusts */
 } request;
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The address in text[0..len) (spaces around it dropped): 1, or 0 when it is not an IP address. */
+static int parse_addr(const char *text, size_t len, jc_addr *out) {
+  char buf[INET6_ADDRSTRLEN];
+  while (len > 0 && (*text == ' ' || *text == '\t')) text++, len--;
+  while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t')) len--;
+  if (len == 0 || len >= sizeof buf) return 0;
+  memcpy(buf, text, len);
+  buf[len] = '\0';
+  memset(out, 0, sizeof *out);
+  if (inet_pton(AF_INET, buf, out->bytes) == 1) {
+    out->family = AF_INET;
+    return 1;
+  }
+  if (inet_pton(AF_INET6, buf, out->bytes) != 1) return 0;
+  out->family = AF_INET6;
+  if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)out->bytes)) {
+    out->family = AF_INET;
+    memmove(out->bytes, out->bytes + 12, 4);
+    memset(out->bytes + 4, 0, 12);
+  }
+  return 1;
+}
+
+static int trusted(const receiver *rv, const jc_addr *a) {
+  for (int i = 0; rv != NULL && i < rv->ntrusted; i++)
+    if (rv->trusted[i].family == a->family && memcmp(rv->trusted[i].bytes, a->bytes, 16) == 0) return 1;
+  return 0;
+}
+
+/* The values of the X-Forwarded-For headers, in their order (the last JC_MAX_FORWARDED). */
+#define JC_MAX_FORWARDED 8
+typedef struct {
+  const char *values[JC_MAX_FORWARDED];
+  int n;
+} forwarded;
+
+static enum MHD_Result collect_forwarded(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  forwarded *f = cls;
+  (void)kind;
+  if (key == NULL || value == NULL || strcasecmp(key, "X-Forwarded-For") != 0) return MHD_YES;
+  if (f->n == JC_MAX_FORWARDED) {
+    memmove(f->values, f->values + 1, sizeof f->values - sizeof f->values[0]);
+    f->n--;
+  }
+  f->values[f->n++] = value;
+  return MHD_YES;
+}
+
+/* The client behind a trusted proxy: X-Forwarded-For read from the right, each proxy adding the
+   address it got the request from; the right-most entry that is not itself a trusted proxy is
+   the first address no one we trust vouches for beyond: anything left of it may be forged by
+   the client. A malformed entry stops the walk at the last trusted hop. */
+static void forwarded_client(struct MHD_Connection *c, const receiver *rv, jc_addr *peer) {
+  forwarded f;
+  f.n = 0;
+  MHD_get_connection_values(c, MHD_HEADER_KIND, collect_forwarded, &f);
+  for (int h = f.n - 1; h >= 0; h--) {
+    const char *v = f.values[h];
+    size_t end = strlen(v);
+    while (trusted(rv, peer)) {
+      size_t start = end;
+      jc_addr next;
+      while (start > 0 && v[start - 1] != ',') start--;
+      if (!parse_addr(v + start, end - start, &next)) return;
+      *peer = next;
+      if (start == 0) break; /* this header is done: the one before it goes on */
+      end = start - 1;
+    }
+    if (!trusted(rv, peer)) return;
+  }
+}
 
 static void log_line(struct MHD_Connection *c, const request *r, const char *kind, long long id, unsigned status) {
   const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -99,10 +183,19 @@ static void log_line(struct MHD_Connection *c, const request *r, const char *kin
   struct tm tm;
   if (info && info->client_addr) {
     const struct sockaddr *a = info->client_addr;
-    if (a->sa_family == AF_INET)
-      inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)a)->sin_addr, remote, sizeof remote);
-    else if (a->sa_family == AF_INET6)
-      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr, remote, sizeof remote);
+    jc_addr peer;
+    memset(&peer, 0, sizeof peer);
+    if (a->sa_family == AF_INET) {
+      peer.family = AF_INET;
+      memcpy(peer.bytes, &((const struct sockaddr_in *)(const void *)a)->sin_addr, 4);
+    } else if (a->sa_family == AF_INET6) {
+      char text[INET6_ADDRSTRLEN];
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr, text, sizeof text);
+      parse_addr(text, strlen(text), &peer); /* an IPv4-mapped peer compares as IPv4 */
+    }
+    /* X-Forwarded-For is anyone's to write: only a trusted proxy's is read. */
+    if (peer.family != 0 && trusted(r->rv, &peer)) forwarded_client(c, r->rv, &peer);
+    if (peer.family != 0) inet_ntop(peer.family, peer.bytes, remote, sizeof remote);
   }
   gmtime_r(&now, &tm);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -194,6 +287,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     r = calloc(1, sizeof *r);
     if (r == NULL) return MHD_NO;
     r->started = jc_clock(CLOCK_MONOTONIC);
+    r->rv = rv;
     *state = r;
     if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) {
       jc_inbox_counts k = jc_inbox_count(rv->inbox);
@@ -390,6 +484,29 @@ static int l_listen(lua_State *L) {
     return jc_push_errorf(L, "input", "host must be an IP address (127.0.0.1, ::1), not '%s'", host);
   }
   (void)addr_len;
+
+  /* trust_proxy: a list of IP addresses; one that is not is nil, err, like the host. */
+  lua_getfield(L, 2, "trust_proxy");
+  rv->ntrusted = 0;
+  if (!lua_isnil(L, -1)) {
+    lua_Integer n;
+    luaL_argexpected(L, lua_istable(L, -1), 2, "trust_proxy as a list of IP addresses");
+    n = (lua_Integer)lua_rawlen(L, -1);
+    if (n > JC_MAX_TRUSTED) return jc_push_errorf(L, "input", "trust_proxy takes at most %d addresses", JC_MAX_TRUSTED);
+    for (lua_Integer i = 1; i <= n; i++) {
+      size_t len;
+      const char *text;
+      lua_rawgeti(L, -1, i);
+      if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "justclick: listen: trust_proxy[%d] must be a string, not a %s", (int)i, luaL_typename(L, -1));
+      text = lua_tolstring(L, -1, &len);
+      if (strlen(text) != len || !parse_addr(text, len, &rv->trusted[rv->ntrusted]))
+        return jc_push_errorf(L, "input", "trust_proxy: '%s' is not an IP address", text);
+      rv->ntrusted++;
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
 
   rv->secret = malloc(secret_len + 1);
   if (rv->secret == NULL) return luaL_error(L, "not enough memory");

@@ -7,7 +7,8 @@
  * It behaves like `lua` (arg, ..., -e, -l, -, --), and is configured like the module: from
  * JUSTCLICK_USER, JUSTCLICK_SECRET and JUSTCLICK_API_URL, or --user, --api-url and
  * --secret-file. The secret never comes from the command line, where `ps` shows it.
- * Exit status: 0, 1 for a script error, 2 for a usage error, n for os.exit(n), 130 for Ctrl-C.
+ * Exit status: 0, 1 for a script error, 2 for a usage error, n for os.exit(n), 130 for Ctrl-C
+ * (import has its own for rejected and unknown rows: lua/justclick/import.lua's EXIT).
  * The Lua state is always closed, so connections are released.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -34,7 +36,7 @@ static const char usage_text[] =
     "       justclick [options] import [--jobs N] [--grace S] [--limit-wait S] [--settle LINE=BILL_ID]\n"
     "                                  [--resend LINE] FILE\n"
     "       justclick [options] serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--no-confirm]\n"
-    "                                 SCRIPT\n"
+    "                                 [--trust-proxy ADDR]... SCRIPT\n"
     "Runs a Lua 5.4 script with justclick built in, as lua does, imports a file of orders, or\n"
     "receives payment notifications.\n"
     "  -e CODE             run CODE\n"
@@ -45,7 +47,7 @@ static const char usage_text[] =
     "  --api-url URL       the API (overrides JUSTCLICK_API_URL)\n"
     "  --secret-file PATH  read the secret from PATH, mode 600 (else JUSTCLICK_SECRET)\n"
     "  --dry-run           send nothing: print each call's method, URL and body\n"
-    "  --verbose           a line on stderr for each call\n"
+    "  --verbose           a line on stderr for each call; a command's failure with a traceback\n"
     "  -v, --version       print the version\n"
     "  -h, --help          print this help\n"
     "import FILE: create each order of FILE (CSV with a header row, or .jsonl) exactly once\n"
@@ -56,6 +58,8 @@ static const char usage_text[] =
     "                         no request through, before the import stops (default 300)\n"
     "  --settle LINE=BILL_ID  settle a row whose outcome is unknown: its order is BILL_ID\n"
     "  --resend LINE          settle a row whose outcome is unknown: it has no order; send it\n"
+    "  exit status: 0 done; 4 a row unknown; 1 a row failed, or stopped; 3 a row rejected\n"
+    "  (the first of 4, 1, 3 wins); 2 usage; 130 Ctrl-C (justclick import --help for more)\n"
     "serve SCRIPT: receive JustClick's payment notifications, verify and store each before the\n"
     "reply, confirm each through the API (getOrderDetails), and run the handler SCRIPT returns on\n"
     "it (justclick serve --help for the rest)\n"
@@ -63,6 +67,8 @@ static const char usage_text[] =
     "  --inbox PATH           the file that keeps every acknowledged event (default justclick-inbox)\n"
     "  --attempts N           failed tries of an event before it is parked (default 20)\n"
     "  --no-confirm           hand events to the handler unconfirmed (warned at start)\n"
+    "  --trust-proxy ADDR     a proxy's IP address (repeatable): the log names the client of its\n"
+    "                         X-Forwarded-For; from other addresses the header is ignored\n"
     "  --parked, --replay KEY list the parked events; handle one again\n";
 
 typedef struct {
@@ -80,6 +86,26 @@ static lua_State *running; /* the state a SIGINT interrupts */
 /* A built-in command (import, serve) runs: an interrupt in it is its end, not a script's error,
    and a traceback would name the command's insides, which its user cannot act on. */
 static int running_command;
+/* --verbose: a command's interrupt shows where it was, as a script's error does. */
+static int verbose;
+/* The command named on the command line ("import", "serve"), or NULL: what say() prefixes. */
+static const char *command_name;
+
+/* A line on stderr from the host. Under `justclick serve` it is a line of the receiver's log,
+   stamped as the others are (ISO-8601 UTC, lua/justclick/serve.lua's say()). */
+static void say(const char *text) {
+  if (command_name != NULL && strcmp(command_name, "serve") == 0) {
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "justclick serve: %s %s\n", when, text);
+  } else {
+    fprintf(stderr, "justclick: %s\n", text);
+  }
+  fflush(stderr);
+}
 
 /* ---- Ctrl-C ----
    As in lua.c, SIGINT sets a hook that raises "interrupted" in the running Lua code. Unlike
@@ -126,15 +152,14 @@ static int message_handler(lua_State *L) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
-  if (running_command && jc_interrupted) return 1; /* "interrupted", as lua.c says it, alone */
+  if (running_command && jc_interrupted && !verbose) return 1; /* "interrupted", as lua.c says it, alone */
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
 
 static int report(lua_State *L, int status) {
   if (status != LUA_OK) {
-    fprintf(stderr, "justclick: %s\n", lua_tostring(L, -1));
-    fflush(stderr);
+    say(lua_tostring(L, -1));
     lua_pop(L, 1);
   }
   return status;
@@ -250,7 +275,7 @@ static int exit_closing(lua_State *L) {
   catch_sigint(SIG_DFL);
   if (jc_interrupted) { /* Ctrl-C after the script's last Lua instruction: it wins, as in docall */
     lua_sethook(L, NULL, 0, 0);
-    fprintf(stderr, "justclick: interrupted\n");
+    say("interrupted");
     status = EXIT_INTERRUPTED;
   }
   lua_close(L);
@@ -289,7 +314,7 @@ static int apply_configuration(lua_State *L, const options *o) {
     char text[JC_SECRET_TEXT];
     int failed = jc_read_secret_file(o->secret_file, secret, &secret_len, &outcome) != 0;
     jc_secret_text(&outcome, o->secret_file, text, sizeof text);
-    if (text[0]) fprintf(stderr, "justclick: %s\n", text);
+    if (text[0]) say(text);
     if (failed) {
       jc_wipe(secret, sizeof secret);
       return EXIT_USAGE;
@@ -343,6 +368,21 @@ static int run_chunks(lua_State *L, char **argv, const options *o) {
   return LUA_OK;
 }
 
+/* Ctrl-C ended the command: its module's `interrupted` (if it has one) ends the live line and
+   prints what was done, before "justclick: interrupted". docall has removed the hook and put
+   SIGINT back to its default, so this runs to its end, and a second Ctrl-C still ends the
+   process. A failure here is said in a line: the interrupt stays the exit status. */
+static void command_interrupted(lua_State *L, const char *command) {
+  int top = lua_gettop(L);
+  lua_getglobal(L, "require");
+  lua_pushfstring(L, "justclick.%s", command);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "interrupted") == LUA_TFUNCTION &&
+      lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    say(lua_isstring(L, -1) ? lua_tostring(L, -1) : "(an error object)");
+  }
+  lua_settop(L, top);
+}
+
 /* Runs the script at argv[o->script] (standard input for "-"; for the commands import and serve,
    the main of justclick.import or justclick.serve, ending with its status) with the arguments
    after it. */
@@ -356,6 +396,7 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
   }
   if (o->command) signal(SIGXFSZ, SIG_IGN); /* import too: a journal past the limit is an io error, EFBIG */
   running_command = o->command != NULL;
+  verbose = o->verbose;
   if (o->command) {
     const char *name = lua_pushfstring(L, "=%s", o->command);
     const char *code = lua_pushfstring(L, "os.exit(require('justclick.%s').main(...))", o->command);
@@ -368,7 +409,9 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
   if (status != LUA_OK) return report(L, status);
   luaL_checkstack(L, argc - script, "too many arguments to the script");
   for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
-  return report(L, docall(L, argc - script - 1, 0));
+  status = docall(L, argc - script - 1, 0);
+  if (status != LUA_OK && jc_interrupted && o->command) command_interrupted(L, o->command);
+  return report(L, status);
 }
 
 /* Everything that touches Lua runs in here, under lua_pcall. Returns the exit status. */
@@ -384,6 +427,7 @@ static int pmain(lua_State *L) {
     lua_pushinteger(L, EXIT_USAGE);
     return 1;
   }
+  command_name = o.command;
   if (o.help) {
     fputs(usage_text, stdout);
     lua_pushinteger(L, EXIT_SUCCESS);
