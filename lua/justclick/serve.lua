@@ -130,7 +130,7 @@ end
 local function record_failure(client, inbox, stored, attempts, failure)
   local n = stored.attempts + 1
   local wait = retry_after(n)
-  local outcome, err = inbox:failed(stored.key, wait, attempts)
+  local outcome, err = inbox:failed(stored.key, wait, attempts, describe(client, failure)) -- its row's last_error
   if not outcome then
     say("cannot record the failure of %s: %s", stored.key, err.message)
   elseif outcome == "parked" then

@@ -263,7 +263,7 @@ static receiver *check_receiver(lua_State *L) {
 /* An inbox open for writing: methods that change it, or listen, raise on a read-only one. */
 static receiver *check_writable(lua_State *L) {
   receiver *rv = check_receiver(L);
-  if (rv->readonly) luaL_error(L, "justclick: the inbox is open read-only: only parked, counts and close");
+  if (rv->readonly) luaL_error(L, "justclick: the inbox is open read-only: only parked, counts, events, trim and close");
   return rv;
 }
 
@@ -522,19 +522,22 @@ static int l_handled(lua_State *L) {
   return 1;
 }
 
-/* inbox:failed(key, retry_after, max_attempts) -> "parked" | "retry" | nil, err */
+/* inbox:failed(key, retry_after, max_attempts [, why]) -> "parked" | "retry" | nil, err. why: the
+   row's last_error. */
 static int l_failed(lua_State *L) {
   receiver *rv = check_writable(L);
   const char *key = luaL_checkstring(L, 2);
   double retry_after = luaL_checknumber(L, 3);
   int max_attempts = (int)luaL_checkinteger(L, 4);
-  int rc = jc_inbox_failed(rv->inbox, key, jc_clock(CLOCK_MONOTONIC), retry_after, max_attempts);
+  const char *why = luaL_optstring(L, 5, NULL);
+  int rc = jc_inbox_failed(rv->inbox, key, jc_clock(CLOCK_MONOTONIC), retry_after, max_attempts, why);
   if (rc < 0) return write_failed(L);
   lua_pushstring(L, rc == 1 ? "parked" : "retry");
   return 1;
 }
 
-/* inbox:replay(key) -> true | false (no such parked event) | nil, err */
+/* inbox:replay(key) -> true | false (no such event) | nil, err: any stored event, a handled one
+   included, is pending again */
 static int l_replay(lua_State *L) {
   receiver *rv = check_writable(L);
   int rc = jc_inbox_replay(rv->inbox, luaL_checkstring(L, 2));
@@ -592,10 +595,92 @@ static int l_counts(lua_State *L) {
   return 1;
 }
 
+/* The events' rows, copied out of the store before any Lua call (an allocation may raise). */
+typedef struct {
+  char **cells; /* 7 a row: key, kind, bill_id, state, received, last_error (NULL), tries */
+  long long *numbers; /* 2 a row: tries, attempts */
+  size_t n, cells_cap, numbers_cap;
+  int failed;
+} rows;
+
+static char *dup_or_null(const char *s) {
+  return s ? strdup(s) : NULL;
+}
+
+static int collect_row(void *ctx, const jc_inbox_row *r) {
+  rows *w = ctx;
+  char **c;
+  if (!jc_grow((void **)&w->cells, &w->cells_cap, 6 * (w->n + 1), sizeof *w->cells, 64) ||
+      !jc_grow((void **)&w->numbers, &w->numbers_cap, 2 * (w->n + 1), sizeof *w->numbers, 32)) {
+    w->failed = 1;
+    return -1;
+  }
+  c = w->cells + 6 * w->n;
+  c[0] = dup_or_null(r->key), c[1] = dup_or_null(r->kind), c[2] = dup_or_null(r->bill_id);
+  c[3] = dup_or_null(r->state), c[4] = dup_or_null(r->received), c[5] = dup_or_null(r->last_error);
+  w->numbers[2 * w->n] = r->tries;
+  w->numbers[2 * w->n + 1] = r->attempts;
+  w->n++;
+  for (int i = 0; i < 5; i++)
+    if (c[i] == NULL) w->failed = 1;
+  return w->failed ? -1 : 0;
+}
+
+static void free_rows(rows *w) {
+  for (size_t i = 0; i < 6 * w->n; i++) free(w->cells[i]);
+  free(w->cells);
+  free(w->numbers);
+}
+
+/* inbox:events([state]) -> {{key, kind, bill_id, state, received, tries, attempts, last_error}...}
+   in arrival order | nil, err */
+static int l_events(lua_State *L) {
+  receiver *rv = check_receiver(L);
+  const char *state = luaL_optstring(L, 2, NULL);
+  static const char *const names[] = {"key", "kind", "bill_id", "state", "received", "last_error"};
+  rows w = {NULL, NULL, 0, 0, 0, 0};
+  char err[256];
+  if (jc_inbox_list(rv->inbox, state, collect_row, &w, err, sizeof err) != 0 || w.failed) {
+    free_rows(&w);
+    if (w.failed) return jc_push_error(L, "io", "justclick: not enough memory to list the inbox");
+    return jc_push_errorf(L, "io", "justclick: %s", err);
+  }
+  lua_createtable(L, (int)w.n, 0);
+  for (size_t i = 0; i < w.n; i++) {
+    lua_createtable(L, 0, 8);
+    for (int j = 0; j < 6; j++) {
+      if (w.cells[6 * i + j] == NULL) continue;
+      lua_pushstring(L, w.cells[6 * i + j]);
+      lua_setfield(L, -2, names[j]);
+    }
+    lua_pushinteger(L, (lua_Integer)w.numbers[2 * i]);
+    lua_setfield(L, -2, "tries");
+    lua_pushinteger(L, (lua_Integer)w.numbers[2 * i + 1]);
+    lua_setfield(L, -2, "attempts");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  free_rows(&w);
+  return 1;
+}
+
+/* inbox:trim(days) -> how many handled events it deleted | nil, err. A read-only handle's (the
+   receiver may be running: SQLite's own locks, waited on, keep them apart). */
+static int l_trim(lua_State *L) {
+  receiver *rv = check_receiver(L);
+  double days = luaL_checknumber(L, 2);
+  char err[256];
+  long long n;
+  if (!rv->readonly) return luaL_error(L, "justclick: trim an inbox opened read-only (\"r\")");
+  n = jc_inbox_trim(rv->inbox, days, err, sizeof err);
+  if (n < 0) return jc_push_errorf(L, "io", "justclick: %s", err);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
 static const luaL_Reg inbox_methods[] = {
   {"listen", l_listen}, {"port", l_port}, {"next", l_next}, {"begin", l_begin}, {"handled", l_handled},
   {"failed", l_failed}, {"replay", l_replay}, {"parked", l_parked}, {"counts", l_counts},
-  {"stopping", l_stopping}, {"close", l_close}, {NULL, NULL},
+  {"events", l_events}, {"trim", l_trim}, {"stopping", l_stopping}, {"close", l_close}, {NULL, NULL},
 };
 
 int jc_open_receiver(lua_State *L) {
