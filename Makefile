@@ -153,7 +153,7 @@ LUA_MODULES := justclick=lua/justclick.lua justclick.engine=lua/justclick/engine
   justclick.import.journal=lua/justclick/import/journal.lua \
   justclick.import.reconcile=lua/justclick/import/reconcile.lua \
   justclick.import.pace=lua/justclick/import/pace.lua \
-  justclick.serve=lua/justclick/serve.lua
+  justclick.serve=lua/justclick/serve.lua justclick.events=lua/justclick/events.lua
 LUA_FILES   := $(foreach m,$(LUA_MODULES),$(word 2,$(subst =, ,$(m))))
 $(BUILD)/embedded.c: $(LUA_FILES) tools/embed.lua
 	@mkdir -p $(dir $@)
@@ -298,7 +298,8 @@ lint:
 # its commands, import and serve, which it embeds but `lua5.4` can require). No file is in both,
 # so that luarocks installs the two rocks side by side. (luarocks passes its own INST_*
 # directories, and builds for the Lua it was given.)
-HOST_LUA    := lua/justclick/import.lua $(wildcard lua/justclick/import/*.lua) lua/justclick/serve.lua
+HOST_LUA    := lua/justclick/import.lua $(wildcard lua/justclick/import/*.lua) lua/justclick/serve.lua \
+               lua/justclick/events.lua
 LIBRARY_LUA := $(filter-out $(HOST_LUA),$(sort $(wildcard lua/*.lua lua/justclick/*.lua lua/justclick/*/*.lua)))
 
 # Each Lua file to the same path under INST_LUADIR (lua/justclick/x.lua -> justclick/x.lua).

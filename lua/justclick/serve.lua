@@ -310,10 +310,11 @@ function serve.run(handler, opts)
   return true
 end
 
---- serve.replay(handler, key, options) -> true | nil, err: a parked event (key "all": every
--- parked event) is pending again and handled now, with the events still pending before it.
+--- serve.replay(handler, key, options) -> true | nil, err: a stored event, whatever its state (a
+-- handled one included: its handler runs again), or with key "all" every parked event, is
+-- pending again and handled now, with the events still pending before it.
 -- options: client, inbox, attempts, confirm (as serve.run's). Fails when the receiver runs: it
--- holds the inbox. err: kind "input" (nothing configured, no such parked event), "io" (the
+-- holds the inbox. err: kind "input" (nothing configured, no such event), "io" (the
 -- inbox), or "handler" (an event failed again: err.keys lists them).
 function serve.replay(handler, key, opts)
   opts = errors.check_options("serve.replay", opts, REPLAY_OPTIONS)
@@ -335,7 +336,7 @@ function serve.replay(handler, key, opts)
     local replayed, rerr = inbox:replay(k)
     if not replayed then
       inbox:close()
-      return nil, rerr and errors.adopt(rerr) or errors.new("input", nil, ("no parked event %s in %s"):format(k, path))
+      return nil, rerr and errors.adopt(rerr) or errors.new("input", nil, ("no event %s in %s"):format(k, path))
     end
     waiting[k] = true
   end

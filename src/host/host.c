@@ -68,7 +68,7 @@ static const char usage_text[] =
 typedef struct {
   int script;        /* argv index of the script (or of "-"), or 0 */
   int run_stdin;     /* the script is "-": standard input */
-  const char *command; /* the script is the command "import" or "serve", not a file (never after "--") */
+  const char *command; /* the script is the command "import", "serve" or "events", not a file (never after "--") */
   int *chunks;       /* argv indexes of the -e and -l options, in their order */
   int nchunks;
   int version, help;
@@ -194,7 +194,7 @@ static int parse_options(char **argv, options *o) {
     const char *a = argv[i], *v;
     int missing = 0;
     if (a[0] != '-') {
-      if (strcmp(a, "import") == 0 || strcmp(a, "serve") == 0) o->command = a;
+      if (strcmp(a, "import") == 0 || strcmp(a, "serve") == 0 || strcmp(a, "events") == 0) o->command = a;
       break;
     }
     if (strcmp(a, "-") == 0) {
