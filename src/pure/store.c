@@ -36,8 +36,7 @@
   " handled TEXT,"                           /* when its outcome 'handled' was recorded */              \
   " handled_at REAL,"                                                                                   \
   " body BLOB NOT NULL);"                                                                               \
-  "CREATE INDEX IF NOT EXISTS events_todo ON events(seq) WHERE state IN ('stored','trying');"          \
-  "CREATE INDEX IF NOT EXISTS events_state ON events(state, seq);"
+  "CREATE INDEX IF NOT EXISTS events_todo ON events(seq) WHERE state IN ('stored','trying');"
 
 /* The page of the try in progress (PATH-try). `outcome` is stored last, in one aligned store. */
 enum { OUT_NONE, OUT_HANDLED, OUT_FAILED, OUT_PARKED };
@@ -78,13 +77,21 @@ struct jc_inbox {
   int writer_started, stop;
   op *head, *tail;
   int sync_full; /* the writer connection's synchronous setting now */
-  /* an outcome its row could not take: written again each second, before any try begins */
+  /* the outcome of the last try while its row does not have it: written by the writer, again
+     each second when it fails, and always before the next try begins */
   int held;
+  uint64_t held_gen;
+  double held_due;
   op held_op;
   char held_key[JC_INBOX_KEY_MAX + 1], held_why[256];
   int blocked;
   sched *sched;
   size_t nsched, sched_cap;
+  struct {
+    const char *sql;
+    sqlite3_stmt *st;
+  } stmts[16];
+  size_t nstmts;
   jc_inbox_counts counts;
 };
 
@@ -181,11 +188,32 @@ static int sched_set(jc_inbox *b, const char *key, double at) {
 
 /* ---- the writer ---- */
 
+/* The writer connection's statement for sql (a string literal: its address is its name),
+   prepared once and kept. */
+static int prep(jc_inbox *b, const char *sql, sqlite3_stmt **st) {
+  size_t i;
+  for (i = 0; i < b->nstmts; i++)
+    if (b->stmts[i].sql == sql) {
+      *st = b->stmts[i].st;
+      return SQLITE_OK;
+    }
+  if (i == sizeof b->stmts / sizeof b->stmts[0]) return SQLITE_MISUSE; /* more statements than room: raise it */
+  if (sqlite3_prepare_v3(b->w, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) return sqlite3_errcode(b->w);
+  b->stmts[b->nstmts].sql = sql;
+  b->stmts[b->nstmts++].st = *st;
+  return SQLITE_OK;
+}
+
+static void unprep(sqlite3_stmt *st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
 /* The state of key's row (its first letter: s t h p), 0 when there is none, -1 on error. */
-static int state_of(sqlite3 *db, const char *key, int *tries) {
+static int state_of(jc_inbox *b, const char *key, int *tries) {
   sqlite3_stmt *st;
   int rc, s = 0;
-  if (sqlite3_prepare_v2(db, "SELECT state, tries FROM events WHERE key = ?", -1, &st, NULL) != SQLITE_OK) return -1;
+  if (prep(b, "SELECT state, tries FROM events WHERE key = ?", &st) != SQLITE_OK) return -1;
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
@@ -195,12 +223,13 @@ static int state_of(sqlite3 *db, const char *key, int *tries) {
   } else if (rc != SQLITE_DONE) {
     s = -1;
   }
-  sqlite3_finalize(st);
+  unprep(st);
   return s;
 }
 
 /* Runs one op inside the writer's transaction: SQLite's code; o->rc and o->was set. */
-static int apply(sqlite3 *db, op *o) {
+static int apply(jc_inbox *b, op *o) {
+  sqlite3 *db = b->w;
   sqlite3_stmt *st = NULL;
   int rc;
   char when[96];
@@ -212,10 +241,8 @@ static int apply(sqlite3 *db, op *o) {
       long long id = 0;
       int parts = jc_notice_key_parts(o->key, strlen(o->key), &kind_len, &id);
       iso_time(o->at, when, sizeof when);
-      rc = sqlite3_prepare_v2(db,
-                              "INSERT OR IGNORE INTO events (key, kind, bill_id, state, received, received_at, body)"
-                              " VALUES (?, ?, ?, 'stored', ?, ?, ?)",
-                              -1, &st, NULL);
+      rc = prep(b, "INSERT OR IGNORE INTO events (key, kind, bill_id, state, received, received_at, body)"
+                              " VALUES (?, ?, ?, 'stored', ?, ?, ?)", &st);
       if (rc != SQLITE_OK) return rc;
       sqlite3_bind_text(st, 1, o->key, -1, SQLITE_STATIC);
       sqlite3_bind_text(st, 2, o->key, parts ? (int)kind_len : 0, SQLITE_STATIC);
@@ -225,7 +252,7 @@ static int apply(sqlite3 *db, op *o) {
       sqlite3_bind_double(st, 5, o->at);
       sqlite3_bind_blob64(st, 6, o->body, o->len, SQLITE_STATIC);
       rc = step_done(st);
-      sqlite3_finalize(st);
+      unprep(st);
       if (rc != SQLITE_OK) return rc;
       if (sqlite3_changes(db) == 1) {
         o->rc = 1;
@@ -235,20 +262,17 @@ static int apply(sqlite3 *db, op *o) {
          refused (a cancel_order made from the new order's body) takes the key the real one will
          come with, and is parked before it comes: the real one, taken for its resend, would
          else never be handled. */
-      rc = sqlite3_prepare_v2(db, "UPDATE events SET state = 'stored', attempts = 0 WHERE key = ? AND state = 'parked'",
-                              -1, &st, NULL);
+      rc = prep(b, "UPDATE events SET state = 'stored', attempts = 0 WHERE key = ? AND state = 'parked'", &st);
       if (rc != SQLITE_OK) return rc;
       sqlite3_bind_text(st, 1, o->key, -1, SQLITE_STATIC);
       rc = step_done(st);
-      sqlite3_finalize(st);
+      unprep(st);
       if (rc == SQLITE_OK && sqlite3_changes(db) == 1) o->was = 'p';
       return rc;
     }
     case OP_BEGIN:
-      rc = sqlite3_prepare_v2(db,
-                              "UPDATE events SET state = 'trying', tries = tries + 1 WHERE key = ?"
-                              " AND state IN ('stored', 'trying') RETURNING tries",
-                              -1, &st, NULL);
+      rc = prep(b, "UPDATE events SET state = 'trying', tries = tries + 1 WHERE key = ?"
+                              " AND state IN ('stored', 'trying') RETURNING tries", &st);
       if (rc != SQLITE_OK) return rc;
       sqlite3_bind_text(st, 1, o->key, -1, SQLITE_STATIC);
       if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -258,25 +282,21 @@ static int apply(sqlite3 *db, op *o) {
       } else if (rc == SQLITE_DONE) {
         rc = SQLITE_OK;
       }
-      sqlite3_finalize(st);
+      unprep(st);
       return rc;
     case OP_HANDLED:
     case OP_FAILED:
       if (o->type == OP_HANDLED) {
         iso_time(o->at, when, sizeof when);
-        rc = sqlite3_prepare_v2(db,
-                                "UPDATE events SET state = 'handled', handled = ?, handled_at = ?, last_error = NULL"
-                                " WHERE key = ? AND state IN ('stored', 'trying')",
-                                -1, &st, NULL);
+        rc = prep(b, "UPDATE events SET state = 'handled', handled = ?, handled_at = ?, last_error = NULL"
+                                " WHERE key = ? AND state IN ('stored', 'trying')", &st);
         if (rc != SQLITE_OK) return rc;
         sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 2, o->at);
         sqlite3_bind_text(st, 3, o->key, -1, SQLITE_STATIC);
       } else {
-        rc = sqlite3_prepare_v2(db,
-                                "UPDATE events SET state = ?, attempts = ?, last_error = coalesce(?, last_error)"
-                                " WHERE key = ? AND state IN ('stored', 'trying')",
-                                -1, &st, NULL);
+        rc = prep(b, "UPDATE events SET state = ?, attempts = ?, last_error = coalesce(?, last_error)"
+                                " WHERE key = ? AND state IN ('stored', 'trying')", &st);
         if (rc != SQLITE_OK) return rc;
         sqlite3_bind_text(st, 1, o->park ? "parked" : "stored", -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, o->attempts);
@@ -285,19 +305,19 @@ static int apply(sqlite3 *db, op *o) {
         sqlite3_bind_text(st, 4, o->key, -1, SQLITE_STATIC);
       }
       rc = step_done(st);
-      sqlite3_finalize(st);
+      unprep(st);
       if (rc == SQLITE_OK && sqlite3_changes(db) == 1) o->rc = 1;
       return rc;
     case OP_REPLAY: {
-      int s = state_of(db, o->key, NULL);
+      int s = state_of(b, o->key, NULL);
       if (s < 0) return sqlite3_errcode(db);
       if (s == 's' || s == 't') o->rc = 1;
       if (s != 'h' && s != 'p') return SQLITE_OK;
-      rc = sqlite3_prepare_v2(db, "UPDATE events SET state = 'stored', attempts = 0 WHERE key = ?", -1, &st, NULL);
+      rc = prep(b, "UPDATE events SET state = 'stored', attempts = 0 WHERE key = ?", &st);
       if (rc != SQLITE_OK) return rc;
       sqlite3_bind_text(st, 1, o->key, -1, SQLITE_STATIC);
       rc = step_done(st);
-      sqlite3_finalize(st);
+      unprep(st);
       if (rc == SQLITE_OK) {
         o->rc = 1;
         o->was = s;
@@ -320,8 +340,8 @@ static int run_group(jc_inbox *b, op *list, int held) {
   }
   errno = 0;
   rc = exec(b->w, "BEGIN IMMEDIATE");
-  if (rc == SQLITE_OK && held) rc = apply(b->w, &b->held_op);
-  for (op *o = list; rc == SQLITE_OK && o; o = o->next) rc = apply(b->w, o);
+  if (rc == SQLITE_OK && held) rc = apply(b, &b->held_op);
+  for (op *o = list; rc == SQLITE_OK && o; o = o->next) rc = apply(b, o);
   if (rc == SQLITE_OK) rc = exec(b->w, "COMMIT");
   if (rc != SQLITE_OK) {
     /* SQLite keeps no errno for a short write (EFBIG past a file-size limit): the call's own
@@ -349,43 +369,79 @@ static void count(jc_inbox *b, const op *o) {
   }
 }
 
+static double mono_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* After a group ran (rc): its ops done, the counts and the held outcome settled. Under the mutex. */
+static void finish(jc_inbox *b, op *list, int rc, int err, int held, uint64_t gen) {
+  int arrived = 0;
+  if (held && rc == SQLITE_OK && b->held_gen == gen) b->held = 0;
+  else if (held && rc != SQLITE_OK) b->held_due = mono_now() + 1.0; /* again in a second */
+  for (op *o = list; o; o = o->next) {
+    if (rc == SQLITE_OK) {
+      count(b, o);
+      arrived |= o->rc == 1 || o->was;
+    } else {
+      o->rc = -1;
+      o->err = err;
+    }
+    o->done = 1;
+  }
+  pthread_cond_broadcast(&b->done);
+  if (arrived) pthread_cond_broadcast(&b->arrived);
+}
+
+/* The writer: what is queued goes in two transactions, the marks first (with the held outcome;
+   synchronous=NORMAL, no fsync: a try's begin never waits for the events' fsync that follows),
+   then the events (synchronous=FULL: fsynced before their 200s). Each op's caller is woken when
+   its transaction ends. */
 static void *writer_main(void *arg) {
   jc_inbox *b = arg;
   pthread_mutex_lock(&b->mu);
-  while (!b->stop || b->head) {
-    op *list;
-    int held, rc, err, arrived = 0;
+  for (;;) {
+    op *list, *marks = NULL, *stores = NULL, **mt = &marks, **st = &stores;
+    int held, rc, err;
+    uint64_t gen;
     if (b->head == NULL) {
-      if (b->held) {
-        struct timespec until = mono_after(1.0);
-        if (pthread_cond_timedwait(&b->work, &b->mu, &until) != ETIMEDOUT) continue;
-        /* a second passed: the held outcome alone */
-      } else {
+      double wait;
+      if (b->stop) break;
+      if (!b->held) {
         pthread_cond_wait(&b->work, &b->mu);
+        continue;
+      }
+      if ((wait = b->held_due - mono_now()) > 0) {
+        struct timespec until = mono_after(wait);
+        pthread_cond_timedwait(&b->work, &b->mu, &until);
         continue;
       }
     }
     list = b->head;
     b->head = b->tail = NULL;
-    held = b->held;
-    pthread_mutex_unlock(&b->mu);
-    rc = run_group(b, list, held);
-    err = errno;
-    pthread_mutex_lock(&b->mu);
-    if (rc == SQLITE_OK && held) b->held = 0;
-    for (op *o = list, *next; o; o = next) {
+    for (op *o = list, *next; o; o = next) { /* in order, each kind */
       next = o->next;
-      if (rc == SQLITE_OK) {
-        count(b, o);
-        arrived |= o->rc == 1 || o->was;
-      } else {
-        o->rc = -1;
-        o->err = err;
-      }
-      o->done = 1;
+      o->next = NULL;
+      if (o->type == OP_STORE) *st = o, st = &o->next;
+      else *mt = o, mt = &o->next;
     }
-    pthread_cond_broadcast(&b->done);
-    if (arrived) pthread_cond_broadcast(&b->arrived);
+    held = b->held;
+    gen = b->held_gen;
+    if (marks || held) {
+      pthread_mutex_unlock(&b->mu);
+      rc = run_group(b, marks, held);
+      err = errno;
+      pthread_mutex_lock(&b->mu);
+      finish(b, marks, rc, err, held, gen);
+    }
+    if (stores) {
+      pthread_mutex_unlock(&b->mu);
+      rc = run_group(b, stores, 0);
+      err = errno;
+      pthread_mutex_lock(&b->mu);
+      finish(b, stores, rc, err, 0, 0);
+    }
   }
   pthread_mutex_unlock(&b->mu);
   return NULL;
@@ -426,7 +482,7 @@ int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, d
 int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
   sqlite3_stmt *st;
   double soonest = -1;
-  int rc, found = 0;
+  int rc, found = 0, attempts = 0; /* found 2: the held outcome's event */
   *wait = -1;
   if (b->readonly) {
     errno = EBADF;
@@ -444,22 +500,29 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
     const char *key = (const char *)sqlite3_column_text(st, 0);
     const sched *s;
     if (key == NULL || strlen(key) > JC_INBOX_KEY_MAX) continue;
-    if (b->held && strcmp(key, b->held_key) == 0) continue; /* its outcome is known */
+    /* Its row is behind its held outcome: handled or parked, it is done; failed, it is as the
+       outcome says, once due. */
+    if (b->held && strcmp(key, b->held_key) == 0) {
+      if (b->held_op.type == OP_HANDLED || b->held_op.park) continue;
+      found = 2;
+    }
     if ((s = sched_find(b, key)) != NULL && s->next_at > now) {
       if (soonest < 0 || s->next_at - now < soonest) soonest = s->next_at - now;
+      found = 0;
       continue;
     }
-    found = 1;
+    if (found == 0) found = 1;
     break;
   }
+  if (found == 2) attempts = b->held_op.attempts;
   pthread_mutex_unlock(&b->mu);
   if (found) {
     const void *body = sqlite3_column_blob(st, 4);
     size_t len = (size_t)sqlite3_column_bytes(st, 4);
     const unsigned char *state = sqlite3_column_text(st, 1);
     snprintf(ev->key, sizeof ev->key, "%s", (const char *)sqlite3_column_text(st, 0));
-    ev->attempts = sqlite3_column_int(st, 2);
-    ev->crashed = state && state[0] == 't';
+    ev->attempts = found == 2 ? attempts : sqlite3_column_int(st, 2);
+    ev->crashed = found == 1 && state && state[0] == 't';
     ev->at = sqlite3_column_double(st, 3);
     ev->len = len;
     if ((ev->body = malloc(len + 1)) == NULL) {
@@ -530,23 +593,25 @@ int jc_inbox_blocked(jc_inbox *b) {
 static int outcome(jc_inbox *b, op *o, int code) {
   int in_page = strncmp(b->page->key, o->key, sizeof b->page->key) == 0 &&
                 __atomic_load_n(&b->page->outcome, __ATOMIC_ACQUIRE) == OUT_NONE;
-  if (in_page) {
-    b->page->attempts = o->attempts;
-    __atomic_store_n(&b->page->outcome, code, __ATOMIC_RELEASE);
+  if (!in_page) { /* no try began (a refusal): into its row, or not at all */
+    submit(b, o);
+    if (o->rc < 0) errno = o->err;
+    return o->rc;
   }
-  submit(b, o);
-  if (o->rc >= 0) return o->rc;
-  if (!in_page) { /* no try began: nothing to keep it, and a try would run anyway */
-    errno = o->err;
-    return -1;
-  }
+  /* Its try's page holds it from now on, kill -9 or not: the row can follow. The caller does
+     not wait for it (the writer runs it before the next try's begin, which waits). */
+  b->page->attempts = o->attempts;
+  __atomic_store_n(&b->page->outcome, code, __ATOMIC_RELEASE);
   b->held = 1;
+  b->held_gen++;
+  b->held_due = 0;
   b->held_op = *o;
   snprintf(b->held_key, sizeof b->held_key, "%s", o->key);
   b->held_op.key = b->held_key;
   snprintf(b->held_why, sizeof b->held_why, "%s", o->why ? o->why : "");
   b->held_op.why = o->why ? b->held_why : NULL;
   b->held_op.next = NULL;
+  pthread_cond_signal(&b->work);
   return 1;
 }
 
@@ -643,8 +708,18 @@ int jc_inbox_replay(jc_inbox *b, const char *key) {
   return o.rc;
 }
 
+/* Waits until the held outcome, when one is on its way, is in its row (or failed to go): a
+   reader of the table then sees what this inbox was told. */
+static void settle(jc_inbox *b) {
+  if (b->readonly) return;
+  pthread_mutex_lock(&b->mu);
+  while (b->held && b->held_due == 0) pthread_cond_wait(&b->done, &b->mu);
+  pthread_mutex_unlock(&b->mu);
+}
+
 void jc_inbox_parked(jc_inbox *b, void (*fn)(void *ctx, const char *key, int attempts), void *ctx) {
   sqlite3_stmt *st;
+  settle(b);
   if (sqlite3_prepare_v2(b->r, "SELECT key, attempts FROM events WHERE state = 'parked' ORDER BY seq", -1, &st, NULL) !=
       SQLITE_OK)
     return;
@@ -688,6 +763,7 @@ int jc_inbox_list(jc_inbox *b, const char *state, int (*fn)(void *ctx, const jc_
                   size_t errlen) {
   sqlite3_stmt *st;
   int rc;
+  settle(b);
   if (sqlite3_prepare_v2(b->r,
                          "SELECT key, kind, coalesce(bill_id, ''), state, received, tries, attempts, last_error"
                          " FROM events WHERE ?1 IS NULL OR state = ?1 ORDER BY seq",
@@ -952,7 +1028,7 @@ static int apply_page(jc_inbox *b) {
   memcpy(key, pg->key, JC_INBOX_KEY_MAX);
   key[JC_INBOX_KEY_MAX] = '\0';
   if (!valid_key(key)) return SQLITE_OK;
-  s = state_of(b->w, key, &tries);
+  s = state_of(b, key, &tries);
   if (s < 0) return sqlite3_errcode(b->w);
   if (s != 't' || tries != pg->try_n) return SQLITE_OK;
   o.type = code == OUT_HANDLED ? OP_HANDLED : OP_FAILED;
@@ -1044,6 +1120,7 @@ void jc_inbox_close(jc_inbox *b) {
     pthread_join(b->writer, NULL);
   }
   if (b->held && b->w) run_group(b, NULL, 1); /* a last try */
+  for (size_t i = 0; i < b->nstmts; i++) sqlite3_finalize(b->stmts[i].st);
   sqlite3_close(b->r);
   sqlite3_close(b->w);
   pthread_mutex_destroy(&b->mu);
