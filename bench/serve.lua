@@ -75,6 +75,12 @@ end
 local at_end = health()
 core.sleep(3)
 local later, rss_later = health(), rss_kib()
+-- What the store costs: the receiver's CPU seconds (user and system, its handler's loop
+-- included) and the bytes it had the disk write, for the run and the 3 s after.
+local stat = files.read("/proc/" .. pid .. "/stat") or ""
+local utime, stime = stat:match("^%d+ %b() %S+" .. (" %S+"):rep(10) .. " (%d+) (%d+)")
+local cpu = (tonumber(utime) or 0) + (tonumber(stime) or 0)
+local written = tonumber((files.read("/proc/" .. pid .. "/io") or ""):match("\nwrite_bytes: (%d+)")) or 0
 os.execute("kill -TERM " .. pid)
 for _ = 1, 200 do
   if not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
@@ -93,3 +99,5 @@ for _, r in ipairs(rss) do print(("  resident after %6d: %6d KiB"):format(r[1], 
 print(("  inbox at the end %s; 3 s later %s, resident %d KiB"):format(at_end, later, rss_later))
 print(("  (the store grew to %.1f MiB, its database and log; no event is kept in memory)")
   :format(inbox_bytes / 2^20))
+print(("  the receiver's CPU: %.1f s (%.0f us a notification, its handling included); it wrote %.0f MiB to disk"
+  .. " (%.1f KiB a notification)"):format(cpu / 100, cpu / 100 / TOTAL * 1e6, written / 2^20, written / 1024 / TOTAL))
