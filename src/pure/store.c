@@ -986,8 +986,8 @@ static int open_page(jc_inbox *b, const char *path, char *err, size_t errlen) {
   }
   snprintf(p, n + 8, "%s-try", path);
   b->lockfd = jc_open_durably(p, strlen(p), O_RDWR);
-  if (b->lockfd < 0) {
-    snprintf(err, errlen, "%s: %s", p, strerror(errno));
+  if (b->lockfd < 0) { /* a missing directory is the inbox's: named so */
+    snprintf(err, errlen, "%s: %s", errno == ENOENT ? path : p, strerror(errno));
     goto fail;
   }
   if (flock(b->lockfd, LOCK_EX | LOCK_NB) != 0) {
