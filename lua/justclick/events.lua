@@ -62,8 +62,8 @@ end
 
 -- A row as a line of columns a person reads: fixed widths for the short ones.
 local function line_of(e)
-  return ("%-40s %-14s %10s %-8s %-24s %5d  %s"):format(e.key, e.kind, e.bill_id or "", e.state, e.received, e.tries,
-    e.last_error or "")
+  return (("%-40s %-14s %10s %-8s %-24s %5d  %s"):format(e.key, e.kind, e.bill_id or "", e.state, e.received, e.tries,
+    e.last_error or ""):gsub("%s+$", ""))
 end
 
 function events.main(...)
