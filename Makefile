@@ -89,7 +89,7 @@ SUPPORT_SRC  := $(addprefix src/bind/,compat.c luabuf.c support.c encode.c formt
 LIB_SRC      := $(PURE_SRC) $(SUPPORT_SRC) \
                 $(addprefix src/bind/,query.c sign.c reply.c form.c http.c journal.c sys.c secret.c notify.c constants.c) \
                 src/modules/core.c
-RECEIVER_SRC := src/pure/store.c src/pure/inbox_v1.c src/bind/receiver.c src/modules/receiver.c
+RECEIVER_SRC := src/pure/store.c src/pure/inbox_v1.c src/bind/inboxud.c src/bind/store.c src/bind/receiver.c src/modules/receiver.c
 BENCH_SRC    := src/bind/bench.c src/modules/bench.c
 HEADERS      := $(wildcard src/*/*.h)
 PURE_HEADERS := $(wildcard src/pure/*.h)
