@@ -301,6 +301,48 @@ os.execute("kill -KILL " .. pid)
       inbox:close()
     end)
 
+    it("holds the page's outcome when it opens on a disk that still refuses its row, and writes it once it can", function()
+      -- Twelve begins (a commit each): the log (PATH-wal) passes 32 KiB, the size of SQLite's
+      -- -shm, which it makes again at open; a limit at the log's size lets it open, and refuses
+      -- the row's change.
+      fill(path, { 1, 2 })
+      local status, out = host_script([[
+local inbox = assert(receiver.inbox(arg[1]))
+local pid = io.open("/proc/self/stat"):read("*n")
+local ev = inbox:next(0)
+for _ = 1, 12 do assert(inbox:begin(ev.key)) end
+assert(os.execute(("prlimit --pid %d --fsize=1:unlimited"):format(pid)))
+if inbox:handled(ev.key) ~= true then os.exit(3) end
+os.execute("kill -KILL " .. pid)
+]], path .. " " .. SECRET, "trap '' XFSZ;")
+      assert.are.equal(137, status, out)
+      local wal = #files.read(path .. "-wal")
+      assert.is_true(wal >= 32768, tostring(wal))
+      status, out = host_script(([[
+local pid = io.open("/proc/self/stat"):read("*n")
+assert(os.execute(("prlimit --pid %%d --fsize=%d:unlimited"):format(pid)))
+local inbox, err = receiver.inbox(arg[1]) -- its row cannot take the outcome: held
+local counts = inbox and inbox:counts() or {}
+local ev = inbox and inbox:next(0) or { key = "" }
+local began = inbox and inbox:begin(ev.key)
+assert(os.execute(("prlimit --pid %%d --fsize=unlimited:unlimited"):format(pid)))
+print("opened", inbox ~= nil, err and err.message)
+print("counts", counts.handled, counts.pending)
+print("next", ev.key:match("^paid%%-(%%d+)"), began)
+for _ = 1, 100 do began = inbox:begin(ev.key) if began then break end core.sleep(0.05) end
+print("began", began)
+inbox:close()
+]]):format(wal), path .. " " .. SECRET, "trap '' XFSZ;")
+      assert.are.equal(0, status, out)
+      assert.is_truthy(out:find("opened\ttrue\tnil\n", 1, true), out)
+      assert.is_truthy(out:find("counts\t1\t1\n", 1, true), out)
+      assert.is_truthy(out:find("next\t2\tnil\n", 1, true), out) -- 1 is handled; no try of 2 begins yet
+      assert.is_truthy(out:find("began\ttrue\n", 1, true), out)
+      local r = assert(receiver.inbox(path, "r"))
+      assert.are.same({ stored = 2, handled = 1, parked = 0, pending = 1 }, r:counts())
+      r:close()
+    end)
+
     it("writes a held outcome into its row once there is room, and then lets tries begin", function()
       fill(path, { 1, 2 })
       local status, out = host_script([[

@@ -1036,8 +1036,15 @@ static int apply_page(jc_inbox *b) {
   o.at = wall_now();
   o.attempts = pg->attempts;
   o.park = code == OUT_PARKED;
-  o.why = code == OUT_HANDLED ? NULL : "(recorded from PATH-try at open)";
-  return run_group(b, &o, 0);
+  if (run_group(b, &o, 0) != SQLITE_OK) {
+    /* A disk still full: held, as when it was made (written each second, no try before it). */
+    b->held = 1;
+    b->held_due = mono_now() + 1.0;
+    b->held_op = o;
+    memcpy(b->held_key, key, sizeof b->held_key);
+    b->held_op.key = b->held_key;
+  }
+  return SQLITE_OK;
 }
 
 jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
@@ -1096,6 +1103,11 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
       exec(b->w, SCHEMA) != SQLITE_OK || apply_page(b) != SQLITE_OK || recount(b->w, &b->counts) != SQLITE_OK) {
     snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(b->w));
     goto fail;
+  }
+  if (b->held && (b->held_op.type == OP_HANDLED || b->held_op.park)) { /* counted as what it is */
+    b->counts.pending--;
+    if (b->held_op.type == OP_HANDLED) b->counts.handled++;
+    else b->counts.parked++;
   }
   b->sync_full = 1;
   if (open_db(path, SQLITE_OPEN_READWRITE, &b->r, err, errlen) != 0) goto fail;
