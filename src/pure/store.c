@@ -1099,6 +1099,7 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
     close(fd);
   }
   if (open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &b->w, err, errlen) != 0) goto fail;
+  b->sync_full = 1; /* what the next line sets; run_group changes both together */
   if (exec(b->w, "PRAGMA journal_mode = WAL") != SQLITE_OK || exec(b->w, "PRAGMA synchronous = FULL") != SQLITE_OK ||
       exec(b->w, SCHEMA) != SQLITE_OK || apply_page(b) != SQLITE_OK || recount(b->w, &b->counts) != SQLITE_OK) {
     snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(b->w));
@@ -1109,7 +1110,6 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
     if (b->held_op.type == OP_HANDLED) b->counts.handled++;
     else b->counts.parked++;
   }
-  b->sync_full = 1;
   if (open_db(path, SQLITE_OPEN_READWRITE, &b->r, err, errlen) != 0) goto fail;
   if (pthread_create(&b->writer, NULL, writer_main, b) != 0) {
     snprintf(err, errlen, "cannot start the inbox's writer: %s", strerror(errno));
