@@ -36,9 +36,9 @@ WERROR     ?=
 WARNINGS   := -std=c11 -Wall -Wextra -Wpedantic $(WERROR) -Wshadow -Wstrict-prototypes
 # Without pkg-config or the -dev packages, make stops at once with one line (below). The library
 # (justclick.core) needs libcurl and OpenSSL; the receiver and the host, Lua 5.4's, also need
-# libmicrohttpd, which is asked for only when a goal builds them.
+# libmicrohttpd and SQLite (the event store), which are asked for only when a goal builds them.
 LIB_PKGS      := libcrypto libcurl
-RECEIVER_PKGS := libmicrohttpd
+RECEIVER_PKGS := libmicrohttpd sqlite3
 # Goals that build the library alone, or nothing.
 LIB_ONLY_GOALS := library install-library clean demo sandbox uninstall lint rock
 ifeq ($(LUA_VERSION),5.4)
@@ -51,22 +51,22 @@ DEPS_PKGS   := $(LIB_PKGS) $(if $(WANTS_RECEIVER),$(RECEIVER_PKGS))
 # which a user may override, CURL_DIR=/opt/curl); they come before pkg-config's flags. Debian
 # keeps curl's headers in a multiarch directory that luarocks does not search but the compiler
 # does, so CURL_INCDIR may be /usr/include, without curl/curl.h in it.
-EXT_INCDIRS := $(sort $(CURL_INCDIR) $(OPENSSL_INCDIR) $(MICROHTTPD_INCDIR))
-EXT_LIBDIRS := $(sort $(CURL_LIBDIR) $(OPENSSL_LIBDIR) $(MICROHTTPD_LIBDIR))
+EXT_INCDIRS := $(sort $(CURL_INCDIR) $(OPENSSL_INCDIR) $(MICROHTTPD_INCDIR) $(SQLITE_INCDIR))
+EXT_LIBDIRS := $(sort $(CURL_LIBDIR) $(OPENSSL_LIBDIR) $(MICROHTTPD_LIBDIR) $(SQLITE_LIBDIR))
 LUA_CFLAGS  := $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(shell $(PKG_CONFIG) --cflags $(LUA_PKG) 2>/dev/null))
 DEPS_OK     := $(shell { [ -n "$(EXT_LIBDIRS)" ] || $(PKG_CONFIG) --exists $(DEPS_PKGS) 2>/dev/null; } && { [ -n "$(LUA_INCDIR)" ] || $(PKG_CONFIG) --exists $(LUA_PKG); } && echo yes)
 # Pure C (src/pure) sees OpenSSL's headers and no Lua's; the rest sees them all.
-PURE_CFLAGS := $(addprefix -I,$(OPENSSL_INCDIR)) $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+PURE_CFLAGS := $(addprefix -I,$(OPENSSL_INCDIR) $(SQLITE_INCDIR)) $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
 DEPS_CFLAGS := $(LUA_CFLAGS) $(addprefix -I,$(EXT_INCDIRS)) $(shell $(PKG_CONFIG) --cflags $(DEPS_PKGS) 2>/dev/null)
 # A Lua module takes the Lua API from the program that loads it: no -llua here.
 LIB_LIBS    := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null),-lcrypto -lcurl) -lm
-RECEIVER_LIBS := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs libcrypto $(RECEIVER_PKGS) 2>/dev/null),-lcrypto -lmicrohttpd) -pthread -lm
-HOST_LIBS   := $(addprefix -L,$(LUA_LIBDIR) $(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs lua5.4 $(LIB_PKGS) $(RECEIVER_PKGS) 2>/dev/null),-llua5.4 -lcrypto -lcurl -lmicrohttpd) -pthread -lm
+RECEIVER_LIBS := $(addprefix -L,$(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs libcrypto $(RECEIVER_PKGS) 2>/dev/null),-lcrypto -lmicrohttpd -lsqlite3) -pthread -lm
+HOST_LIBS   := $(addprefix -L,$(LUA_LIBDIR) $(EXT_LIBDIRS)) $(or $(shell $(PKG_CONFIG) --libs lua5.4 $(LIB_PKGS) $(RECEIVER_PKGS) 2>/dev/null),-llua5.4 -lcrypto -lcurl -lmicrohttpd -lsqlite3) -pthread -lm
 comma := ,
 # Goals that build need them; make stops before anything runs, with one line.
 ifneq ($(DEPS_OK),yes)
 ifneq ($(filter-out clean demo sandbox uninstall lint rock,$(or $(MAKECMDGOALS),all)),)
-$(error missing build dependencies (Lua $(LUA_VERSION), libcurl and OpenSSL headers$(if $(WANTS_RECEIVER),$(comma) and libmicrohttpd for the receiver and the host)$(comma) pkg-config): run scripts/deps.sh, or make demo)
+$(error missing build dependencies (Lua $(LUA_VERSION), libcurl and OpenSSL headers$(if $(WANTS_RECEIVER),$(comma) and libmicrohttpd and SQLite for the receiver and the host)$(comma) pkg-config): run scripts/deps.sh, or make demo)
 endif
 endif
 
@@ -89,7 +89,7 @@ SUPPORT_SRC  := $(addprefix src/bind/,compat.c luabuf.c support.c encode.c formt
 LIB_SRC      := $(PURE_SRC) $(SUPPORT_SRC) \
                 $(addprefix src/bind/,query.c sign.c reply.c form.c http.c journal.c sys.c secret.c notify.c constants.c) \
                 src/modules/core.c
-RECEIVER_SRC := src/pure/inbox.c src/bind/receiver.c src/modules/receiver.c
+RECEIVER_SRC := src/pure/store.c src/pure/inbox_v1.c src/bind/inboxud.c src/bind/store.c src/bind/receiver.c src/modules/receiver.c
 BENCH_SRC    := src/bind/bench.c src/modules/bench.c
 HEADERS      := $(wildcard src/*/*.h)
 PURE_HEADERS := $(wildcard src/pure/*.h)
@@ -153,7 +153,7 @@ LUA_MODULES := justclick=lua/justclick.lua justclick.engine=lua/justclick/engine
   justclick.import.journal=lua/justclick/import/journal.lua \
   justclick.import.reconcile=lua/justclick/import/reconcile.lua \
   justclick.import.pace=lua/justclick/import/pace.lua \
-  justclick.serve=lua/justclick/serve.lua
+  justclick.serve=lua/justclick/serve.lua justclick.events=lua/justclick/events.lua
 LUA_FILES   := $(foreach m,$(LUA_MODULES),$(word 2,$(subst =, ,$(m))))
 $(BUILD)/embedded.c: $(LUA_FILES) tools/embed.lua
 	@mkdir -p $(dir $@)
@@ -304,7 +304,8 @@ lint:
 # its commands, import and serve, which it embeds but `lua5.4` can require). No file is in both,
 # so that luarocks installs the two rocks side by side. (luarocks passes its own INST_*
 # directories, and builds for the Lua it was given.)
-HOST_LUA    := lua/justclick/import.lua $(wildcard lua/justclick/import/*.lua) lua/justclick/serve.lua
+HOST_LUA    := lua/justclick/import.lua $(wildcard lua/justclick/import/*.lua) lua/justclick/serve.lua \
+               lua/justclick/events.lua
 LIBRARY_LUA := $(filter-out $(HOST_LUA),$(sort $(wildcard lua/*.lua lua/justclick/*.lua lua/justclick/*/*.lua)))
 
 # Each Lua file to the same path under INST_LUADIR (lua/justclick/x.lua -> justclick/x.lua).

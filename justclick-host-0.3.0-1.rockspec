@@ -1,5 +1,6 @@
 -- The `justclick` program for Lua 5.4: scripts, `justclick import` and `justclick serve`, with
--- the receiver's C module (libmicrohttpd). The library itself is the justclick rock.
+-- the receiver's C module (libmicrohttpd, and SQLite for its event store). The library itself is
+-- the justclick rock, which links neither.
 rockspec_format = "3.0"
 package = "justclick-host"
 version = "0.3.0-1"
@@ -12,7 +13,8 @@ description = {
   detailed = [[
     Runs Lua order scripts, imports files of orders exactly once (`justclick import`), receives
     JustClick's payment notifications into a durable inbox and confirms each through the API
-    before a handler grants anything (`justclick serve`). Lua 5.4, libmicrohttpd.
+    before a handler grants anything (`justclick serve`), and lists them (`justclick events`,
+    or sqlite3). Lua 5.4, libmicrohttpd, SQLite.
   ]],
   homepage = "https://example.invalid/justclick-lua",
   license = "MIT",
@@ -28,6 +30,7 @@ external_dependencies = {
   CURL = { library = "curl" },
   OPENSSL = { header = "openssl/md5.h", library = "crypto" },
   MICROHTTPD = { header = "microhttpd.h", library = "microhttpd" },
+  SQLITE = { header = "sqlite3.h", library = "sqlite3" },
 }
 build = {
   type = "make",
@@ -41,6 +44,8 @@ build = {
     OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
     MICROHTTPD_INCDIR = "$(MICROHTTPD_INCDIR)",
     MICROHTTPD_LIBDIR = "$(MICROHTTPD_LIBDIR)",
+    SQLITE_INCDIR = "$(SQLITE_INCDIR)",
+    SQLITE_LIBDIR = "$(SQLITE_LIBDIR)",
   },
   build_variables = {
     CFLAGS = "$(CFLAGS)",

@@ -12,7 +12,7 @@ packages=(
   lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev
   # OpenResty's LuaJIT, which nginx's lua module is built on (Debian's luajit would conflict)
   luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua
-  libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev sqlite3
   php-cli php-sqlite3
   valgrind cppcheck locales
   # serve_disk_spec: a tmpfs and an ext4 image to fill, prlimit for a file-size limit

@@ -66,18 +66,6 @@ inbox:close()
   assert(status == 0, out)
 end
 
--- The byte span of the n-th event record's header fields: start and end of its length field.
-local function header_of(data, n)
-  local at = 1
-  for _ = 1, n - 1 do
-    local len = tonumber(data:match("^E %S+ %S+ (%d+)", at))
-    at = data:find("\n", at, true) + len + 2
-  end
-  local s, e = data:find("^E %S+ %S+ %d+", at)
-  local ls = data:sub(s, e):find("%d+$")
-  return at, s + ls - 1, e
-end
-
 describe("the inbox #lua54", function()
   local dir, path
   setup(function() receiver = require "justclick.receiver" end)
@@ -89,19 +77,20 @@ describe("the inbox #lua54", function()
 
   describe("on a disk that refuses a write (EFBIG under ulimit -f)", function()
     it("refuses that event only: marks are kept and later events are written", function()
-      -- dash's ulimit -f counts 512-byte blocks, bash's 1024: 200 blocks is 100 or 200 KiB, and
-      -- the huge event (300 KB) is past either while the small ones fit either.
+      -- dash's ulimit -f counts 512-byte blocks, bash's 1024: 4000 blocks is 2 or 4 MiB, and
+      -- the huge event (5 MB) is past either while the small ones (a few pages of the
+      -- database's write-ahead log each) fit either.
       local status, out = host_script([[
-local inbox, s, url = receiving(1 << 20)
+local inbox, s, url = receiving(1 << 23)
 local function post(id, pad) return (s:post(url, body(id, pad))) end
 for id = 1, 3 do assert(post(id) == 200) end
 print("handled1", inbox:handled(inbox:next(0).key))
-print("huge", post(4, 300000))
+print("huge", post(4, 5000000))
 print("handled2", inbox:handled(inbox:next(0).key))
 print("failed3", inbox:failed(inbox:next(0).key, 60, 5))
-print("again", post(5), post(4, 300000), post(6))
+print("again", post(5), post(4, 5000000), post(6))
 inbox:close()
-]], path .. " " .. SECRET, "trap '' XFSZ; ulimit -f 200;")
+]], path .. " " .. SECRET, "trap '' XFSZ; ulimit -f 4000;")
       assert.are.equal(0, status, out)
       assert.is_truthy(out:find("handled1\ttrue\n", 1, true), out)
       assert.is_truthy(out:find("huge\t503\n", 1, true), out)
@@ -119,16 +108,18 @@ inbox:close()
       assert.is_truthy(events[2].key:find("^paid%-5%-"), events[2].key)
       assert.is_truthy(events[3].key:find("^paid%-6%-"), events[3].key)
       assert.is_falsy(files.read(path):find("xxxxxxxxxx", 1, true))
+      assert.is_falsy((files.read(path .. "-wal") or ""):find("xxxxxxxxxx", 1, true))
     end)
   end)
 
   it("lets no try begin while its marks cannot be written, and begins again once they can", function()
-    -- The file is filled to its limit by events, then by tries, until a try's mark cannot be
-    -- written: begin says so. A kill then would lose nothing that a handler did.
+    -- The database is filled to its limit by events, then by tries, until a try's mark cannot
+    -- be written: begin says so. A kill then would lose nothing that a handler did. (The limit:
+    -- room for SQLite's 32 KiB -shm and a few pages of its log.)
     local status, out = host_script([[
 local inbox, s, url = receiving(1 << 20)
 local id = 0
-for _, pad in ipairs({ 8000, 1000, 100, 0 }) do
+for _, pad in ipairs({ 30000, 8000, 1000, 100, 0 }) do
   repeat id = id + 1 until s:post(url, body(id, pad)) ~= 200
 end
 local key = inbox:next(0).key
@@ -143,7 +134,7 @@ local other = inbox:next(0).key
 print("other", other ~= key, inbox:begin(other))
 print("crashed", inbox:next(0).crashed) -- no try of it began: none to count as a crash
 inbox:close()
-]], path .. " " .. SECRET, "trap '' XFSZ; ulimit -f 40;")
+]], path .. " " .. SECRET, "trap '' XFSZ; ulimit -f 400;")
     assert.are.equal(0, status, out)
     assert.is_truthy(out:find("crashed\tnil\n", 1, true), out)
     assert.is_truthy(out:find("begin\tnil\t[^\n]*File too large", 1), out)
@@ -180,54 +171,74 @@ inbox:close()
     assert(ok, failure)
   end)
 
-  describe("when opening", function()
-    it("refuses an event whose length was damaged to point past the end, and leaves the file", function()
-      fill(path, { 1, 2, 3 })
-      local data = files.read(path)
-      local _, ls, le = header_of(data, 1)
-      local damaged = data:sub(1, ls - 1) .. "9" .. data:sub(ls, le) .. data:sub(le + 1)
+  describe("an inbox of the first format (0.3's file)", function()
+    -- FNV-1a 32, the first format's checksum, and its records, as 0.3 wrote them.
+    local function fnv32(text)
+      local h = 2166136261
+      for i = 1, #text do h = ((h ~ text:byte(i)) * 16777619) & 0xffffffff end
+      return h
+    end
+    local function event(key, body)
+      local head = ("E %s 1764748800.125 %d %08x"):format(key, #body, fnv32(body))
+      return ("%s %08x\n%s\n"):format(head, fnv32(head), body)
+    end
+    local function key(id) return ("paid-%d-0123456789abcdef"):format(id) end
+    local function slot(n) return (" "):rep(2 * #key(n) + 15) .. "\n" end
+    local V1 = table.concat({
+      event(key(1), "one"), ("T %s 1\n"):format(key(1)), ("H %s\n"):format(key(1)), (" "):rep(20) .. "\n", -- handled
+      event(key(2), "two"), ("T %s 1\nF %s 1\nP %s\n"):format(key(2), key(2), key(2)), -- parked, a try without a slot
+      event(key(3), "three"), ("T %s 1\n"):format(key(3)), slot(3), -- a try the process died in
+      event(key(4), "four\0bytes"), ("T %s 2\nH %s\n"):format(key(4), key(4)), (" "):rep(30) .. "\n", -- its outcome in its slot
+      event(key(5), "five"), ("F %s 1\n"):format(key(5)), -- failed once, no try begun
+      event(key(6), "six"), ("P %s\nR %s\n"):format(key(6), key(6)), -- parked, then replayed
+    })
+
+    it("is converted on first open, the old file kept at PATH.v1: handled stay handled, parked parked, a crashed try counts", function()
+      files.write(path, V1 .. "E " .. key(7) .. " 17647") -- and a torn last record, as a crash left it
+      local inbox, err = receiver.inbox(path)
+      assert.is_not_nil(inbox, err and err.message)
+      assert.are.same({ stored = 6, handled = 2, parked = 1, pending = 3 }, inbox:counts())
+      local ev = inbox:next(0)
+      assert.are.same({ key(3), true, 0, "three" }, { ev.key, ev.crashed, ev.attempts, ev.body })
+      assert.are.equal("retry", inbox:failed(ev.key, 3600, 5))
+      ev = inbox:next(0)
+      assert.are.same({ key(5), nil, 1, "five" }, { ev.key, ev.crashed, ev.attempts, ev.body })
+      assert.are.equal("retry", inbox:failed(ev.key, 3600, 5))
+      ev = inbox:next(0)
+      assert.are.same({ key(6), 0 }, { ev.key, ev.attempts })
+      assert.are.same({ { key = key(2), attempts = 1 } }, inbox:parked())
+      inbox:close()
+      assert.are.equal(V1 .. "E " .. key(7) .. " 17647", files.read(path .. ".v1"))
+      assert.are.equal("SQLite format 3\0", files.read(path):sub(1, 16))
+      assert.is_nil(files.read(path .. ".converting"))
+      local r = assert(receiver.inbox(path, "r"))
+      local states = {}
+      for _, row in ipairs(r:events()) do states[#states + 1] = row.key:match("^paid%-(%d)") .. "=" .. row.state end
+      assert.are.same({ "1=handled", "2=parked", "3=stored", "4=handled", "5=stored", "6=stored" }, states)
+      r:close()
+      -- Opened again: the database as it is, not converted twice.
+      inbox = assert(receiver.inbox(path))
+      assert.are.same({ stored = 6, handled = 2, parked = 1, pending = 3 }, inbox:counts())
+      inbox:close()
+    end)
+
+    it("is refused when damaged, and left as it was", function()
+      local damaged = V1:gsub("three", "thr3e")
       files.write(path, damaged)
       local inbox, err = receiver.inbox(path)
       if inbox then inbox:close() end
       assert.is_nil(inbox)
-      assert.is_truthy(err.message:find("record at byte 0 is damaged; mend or remove it by hand", 1, true), err.message)
+      assert.is_truthy(err.message:find("is damaged; mend or remove it by hand", 1, true), err.message)
       assert.are.equal(damaged, files.read(path))
+      assert.is_nil(files.read(path .. ".converting"))
     end)
 
-    it("refuses an event whose length reads -1", function()
-      fill(path, { 1, 2, 3 })
-      local data = files.read(path)
-      local start, ls, le = header_of(data, 2)
-      files.write(path, data:sub(1, ls - 1) .. "-1" .. data:sub(le + 1))
-      local inbox, err = receiver.inbox(path)
-      if inbox then inbox:close() end
-      assert.is_nil(inbox)
-      assert.is_truthy(err.message:find(("record at byte %d is damaged"):format(start - 1), 1, true), err.message)
-    end)
-
-    it("refuses an event whose body was damaged", function()
-      fill(path, { 1, 2 })
-      local data = files.read(path)
-      local at = data:find("email=buyer", 1, true)
-      files.write(path, data:sub(1, at - 1) .. "E" .. data:sub(at + 1))
-      local inbox, err = receiver.inbox(path)
-      if inbox then inbox:close() end
-      assert.is_nil(inbox)
-      assert.is_truthy(err.message:find("record at byte 0 is damaged", 1, true), err.message)
-    end)
-
-    it("cuts a torn last record, mid-body or mid-header, and keeps the ones before", function()
-      fill(path, { 1, 2, 3 })
-      local data = files.read(path)
-      local third = header_of(data, 3)
-      for _, cut in ipairs({ third + 3, third + 40, #data - 5, #data - 1 }) do
-        files.write(path, data:sub(1, cut))
-        local inbox, err = receiver.inbox(path)
-        assert.is_not_nil(inbox, err and err.message)
-        assert.are.same({ stored = 2, handled = 0, parked = 0, pending = 2 }, inbox:counts())
-        inbox:close()
-        assert.are.equal(data:sub(1, third - 1), files.read(path))
-      end
+    it("is not converted by a reader", function()
+      files.write(path, V1)
+      local r, err = receiver.inbox(path, "r")
+      assert.is_nil(r)
+      assert.is_truthy(err.message:find("first format", 1, true), err.message)
+      assert.are.equal(V1, files.read(path))
     end)
   end)
 
@@ -264,104 +275,109 @@ inbox:close()
     end)
   end)
 
-  describe("the slot a try's begin leaves for its outcome", function()
-    it("takes the outcome in place: handled, failed and parked do not grow the file", function()
-      fill(path, { 1, 2, 3 })
+  describe("the page of the try in progress (PATH-try)", function()
+    it("keeps a handler's outcome that its row could not take (a file-size limit of 1 byte), through kill -9", function()
+      fill(path, { 1, 2 })
+      local status, out = host_script([[
+local inbox = assert(receiver.inbox(arg[1]))
+local pid = io.open("/proc/self/stat"):read("*n")
+local ev = inbox:next(0)
+assert(inbox:begin(ev.key))
+assert(os.execute(("prlimit --pid %d --fsize=1:unlimited"):format(pid))) -- the handler's try runs; then no write passes byte 1
+-- (no output now: it would not pass byte 1 of the file it goes to; the exit status tells)
+if inbox:handled(ev.key) ~= true then os.exit(3) end -- held: in the page, and in memory
+if inbox:counts().handled ~= 1 then os.exit(4) end
+local other = inbox:next(0)
+if other.key == ev.key then os.exit(5) end
+if inbox:begin(other.key) then os.exit(6) end -- no try begins while it is held
+os.execute("kill -KILL " .. pid)
+]], path .. " " .. SECRET, "trap '' XFSZ;")
+      assert.are.equal(137, status, out)
       local inbox = assert(receiver.inbox(path))
-      local sizes = {}
-      for _, outcome in ipairs({ "handled", "retry", "parked" }) do
-        local ev = inbox:next(0)
-        assert.is_true(inbox:begin(ev.key))
-        local size = #files.read(path)
-        if outcome == "handled" then
-          assert.is_true(inbox:handled(ev.key))
-        else
-          assert.are.equal(outcome, inbox:failed(ev.key, 3600, outcome == "parked" and 1 or 2))
-        end
-        sizes[#sizes + 1] = #files.read(path) - size
-      end
-      inbox:close()
-      assert.are.same({ 0, 0, 0 }, sizes)
-      inbox = assert(receiver.inbox(path))
-      assert.are.same({ stored = 3, handled = 1, parked = 1, pending = 1 }, inbox:counts())
+      assert.are.same({ stored = 2, handled = 1, parked = 0, pending = 1 }, inbox:counts())
       local ev = inbox:next(0)
-      assert.are.equal(1, ev.attempts)
+      assert.is_truthy(ev.key:find("^paid%-2%-"), ev.key)
       assert.is_nil(ev.crashed)
       inbox:close()
     end)
 
-    it("never crosses a 4 KiB boundary, so that a kill cannot tear an outcome written there", function()
-      local ids = {}
-      for id = 1, 60 do ids[id] = id end
-      fill(path, ids)
-      local inbox = assert(receiver.inbox(path))
-      for _ = 1, 60 do
-        local ev = inbox:next(0)
-        assert.is_true(inbox:begin(ev.key))
-        assert.is_true(inbox:handled(ev.key))
-      end
-      inbox:close()
-      local data, slots = files.read(path), 0
-      for key, slot in data:gmatch("T (%S+) 1\n()") do
-        local outcome, padding = data:match("^(H %S+\n)( *\n)", slot)
-        assert.are.equal("H " .. key .. "\n", outcome)
-        local last = slot + #outcome + #padding - 1 -- string positions are 1 + the byte's offset
-        assert.are.equal(math.floor((slot - 1) / 4096), math.floor((last - 1) / 4096), ("the slot at byte %d"):format(slot - 1))
-        slots = slots + 1
-      end
-      assert.are.equal(60, slots) -- of 60 slots of 56 bytes in 24 KiB, some would cross without the padding
-    end)
-
-    it("takes a crash's failure, read at the next open, in the slot of the try that died", function()
-      fill(path, { 1 })
-      local inbox = assert(receiver.inbox(path))
-      assert.is_true(inbox:begin(inbox:next(0).key))
-      inbox:close() -- as if its handler had killed the process
-      local size = #files.read(path)
-      inbox = assert(receiver.inbox(path))
-      local ev = inbox:next(0)
-      assert.is_true(ev.crashed)
-      assert.are.equal("retry", inbox:failed(ev.key, 0, 5))
-      inbox:close()
-      assert.are.equal(size, #files.read(path))
-      inbox = assert(receiver.inbox(path))
-      ev = inbox:next(0)
-      assert.are.same({ 1, nil }, { ev.attempts, ev.crashed })
-      inbox:close()
-    end)
-
-    it("reads an inbox written before slots: a try without one has its outcome appended", function()
+    it("holds the page's outcome when it opens on a disk that still refuses its row, and writes it once it can", function()
+      -- Twelve begins (a commit each): the log (PATH-wal) passes 32 KiB, the size of SQLite's
+      -- -shm, which it makes again at open; a limit at the log's size lets it open, and refuses
+      -- the row's change.
       fill(path, { 1, 2 })
-      local key = files.read(path):match("^E (%S+)")
-      files.write(path, files.read(path) .. ("T %s 1\n"):format(key)) -- a try, no slot after it
-      local inbox = assert(receiver.inbox(path))
-      local ev = inbox:next(0)
-      assert.are.same({ key, true }, { ev.key, ev.crashed })
-      assert.are.equal("retry", inbox:failed(ev.key, 0, 5))
-      inbox:close()
-      assert.is_truthy(files.read(path):find(("T %s 1\nF %s 1\n"):format(key, key), 1, true))
-      inbox = assert(receiver.inbox(path))
-      ev = inbox:next(0)
-      assert.are.same({ key, 1 }, { ev.key, ev.attempts })
-      assert.is_true(inbox:begin(ev.key))
-      assert.is_true(inbox:handled(ev.key))
-      inbox:close()
-      inbox = assert(receiver.inbox(path))
-      assert.are.same({ stored = 2, handled = 1, parked = 0, pending = 1 }, inbox:counts())
-      inbox:close()
+      local status, out = host_script([[
+local inbox = assert(receiver.inbox(arg[1]))
+local pid = io.open("/proc/self/stat"):read("*n")
+local ev = inbox:next(0)
+for _ = 1, 12 do assert(inbox:begin(ev.key)) end
+assert(os.execute(("prlimit --pid %d --fsize=1:unlimited"):format(pid)))
+if inbox:handled(ev.key) ~= true then os.exit(3) end
+os.execute("kill -KILL " .. pid)
+]], path .. " " .. SECRET, "trap '' XFSZ;")
+      assert.are.equal(137, status, out)
+      local wal = #files.read(path .. "-wal")
+      assert.is_true(wal >= 32768, tostring(wal))
+      status, out = host_script(([[
+local pid = io.open("/proc/self/stat"):read("*n")
+assert(os.execute(("prlimit --pid %%d --fsize=%d:unlimited"):format(pid)))
+local inbox, err = receiver.inbox(arg[1]) -- its row cannot take the outcome: held
+local counts = inbox and inbox:counts() or {}
+local ev = inbox and inbox:next(0) or { key = "" }
+local began = inbox and inbox:begin(ev.key)
+assert(os.execute(("prlimit --pid %%d --fsize=unlimited:unlimited"):format(pid)))
+print("opened", inbox ~= nil, err and err.message)
+print("counts", counts.handled, counts.pending)
+print("next", ev.key:match("^paid%%-(%%d+)"), began)
+for _ = 1, 100 do began = inbox:begin(ev.key) if began then break end core.sleep(0.05) end
+print("began", began)
+inbox:close()
+]]):format(wal), path .. " " .. SECRET, "trap '' XFSZ;")
+      assert.are.equal(0, status, out)
+      assert.is_truthy(out:find("opened\ttrue\tnil\n", 1, true), out)
+      assert.is_truthy(out:find("counts\t1\t1\n", 1, true), out)
+      assert.is_truthy(out:find("next\t2\tnil\n", 1, true), out) -- 1 is handled; no try of 2 begins yet
+      assert.is_truthy(out:find("began\ttrue\n", 1, true), out)
+      local r = assert(receiver.inbox(path, "r"))
+      assert.are.same({ stored = 2, handled = 1, parked = 0, pending = 1 }, r:counts())
+      r:close()
     end)
 
-    it("refuses as damage a line of padding that holds anything but spaces", function()
+    it("writes a held outcome into its row once there is room, and then lets tries begin", function()
+      fill(path, { 1, 2 })
+      local status, out = host_script([[
+local inbox = assert(receiver.inbox(arg[1]))
+local pid = io.open("/proc/self/stat"):read("*n")
+local ev = inbox:next(0)
+assert(inbox:begin(ev.key))
+assert(os.execute(("prlimit --pid %d --fsize=1:unlimited"):format(pid)))
+local failed = inbox:failed(ev.key, 3600, 1) -- parked, held
+assert(os.execute(("prlimit --pid %d --fsize=unlimited:unlimited"):format(pid)))
+print("failed", failed)
+local other = inbox:next(0)
+local began
+for _ = 1, 100 do began = inbox:begin(other.key) if began then break end core.sleep(0.05) end
+print("began", began)
+inbox:close()
+]], path .. " " .. SECRET, "trap '' XFSZ;")
+      assert.are.equal(0, status, out)
+      assert.is_truthy(out:find("failed\tparked\n", 1, true), out)
+      assert.is_truthy(out:find("began\ttrue\n", 1, true), out)
+      local r = assert(receiver.inbox(path, "r"))
+      assert.are.same({ stored = 2, handled = 0, parked = 1, pending = 1 }, r:counts())
+      r:close()
+    end)
+
+    it("is the lock: a second receiver cannot open the inbox, a reader can", function()
       fill(path, { 1 })
-      local inbox = assert(receiver.inbox(path))
-      assert.is_true(inbox:begin(inbox:next(0).key))
-      inbox:close()
-      local data = files.read(path)
-      files.write(path, data:sub(1, -3) .. "x\n")
+      local w = assert(receiver.inbox(path))
       local again, err = receiver.inbox(path)
-      if again then again:close() end
       assert.is_nil(again)
-      assert.is_truthy(err.message:find("is damaged", 1, true), err.message)
+      assert.is_truthy(err.message:find("in use by another justclick serve", 1, true), err.message)
+      local r = assert(receiver.inbox(path, "r"))
+      assert.are.equal(1, #r:events())
+      r:close()
+      w:close()
     end)
   end)
 
@@ -413,14 +429,17 @@ os.execute("kill -KILL " .. pid) -- no close: the writer thread dies with the pr
       w:close()
     end)
 
-    it("ignores a torn tail and leaves it", function()
+    it("is read by sqlite3 while a receiver writes", function()
       fill(path, { 1, 2 })
-      local data = files.read(path)
-      files.write(path, data:sub(1, #data - 4))
-      local r = assert(receiver.inbox(path, "r"))
-      assert.are.same({ stored = 1, handled = 0, parked = 0, pending = 1 }, r:counts())
-      r:close()
-      assert.are.equal(#data - 4, #files.read(path))
+      local w = assert(receiver.inbox(path))
+      local ev = w:next(0)
+      assert.is_true(w:begin(ev.key))
+      assert.is_true(w:handled(ev.key))
+      local status, out = shell.run(("sqlite3 %s \"select key, kind, bill_id, state, tries from events order by seq\""):format(path))
+      w:close()
+      assert.are.equal(0, status, out)
+      assert.are.equal(("%s|paid|1|handled|1\n"):format(ev.key), out:match("^[^\n]*\n"))
+      assert.is_truthy(out:find("|paid|2|stored|0\n", 1, true), out)
     end)
   end)
 

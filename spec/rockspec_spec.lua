@@ -18,7 +18,7 @@ local HOST = { name = "justclick-host", rockspec = ("justclick-host-%s-1.rockspe
 for _, rock in ipairs({ LIBRARY, HOST }) do rock.file = ("%s-%s-1.src.rock"):format(rock.name, VERSION) end
 
 -- The Lua files of the host's commands; every other file under lua/ is the library's.
-local HOST_LUA = { "^justclick/import%.lua$", "^justclick/import/", "^justclick/serve%.lua$" }
+local HOST_LUA = { "^justclick/import%.lua$", "^justclick/import/", "^justclick/serve%.lua$", "^justclick/events%.lua$" }
 
 local function host_lua(file)
   for _, pattern in ipairs(HOST_LUA) do
@@ -155,11 +155,14 @@ describe("the source rocks #lua54", function()
       end
       assert.is_true(curl, tree.id .. ": ldd names no libcurl, so it read nothing")
     end
-    -- The same reading finds libmicrohttpd where it is: in the host's receiver.
+    -- The same reading finds libmicrohttpd and SQLite (the event store) where they are: in the
+    -- host's receiver.
     local receiver = ("%s/lib/lua/5.4/justclick/receiver.so"):format(installs["5.4"].path)
-    local found = false
-    for line in pairs(lines("ldd " .. receiver)) do found = found or line:find("microhttpd", 1, true) ~= nil end
-    assert.is_true(found, "ldd shows no libmicrohttpd in " .. receiver)
+    for _, wanted in ipairs({ "microhttpd", "sqlite3" }) do
+      local found = false
+      for line in pairs(lines("ldd " .. receiver)) do found = found or line:find(wanted, 1, true) ~= nil end
+      assert.is_true(found, "ldd shows no " .. wanted .. " in " .. receiver)
+    end
   end)
 
   it("loads from another directory with only the tree on the path, under 5.1, LuaJIT, 5.3 and 5.4", function()

@@ -18,7 +18,7 @@ local fnv32 = (_G.loadstring or load)([[
   for i = 1, #s do h = ((h ~ s:byte(i)) * 16777619) & 0xffffffff end
   return h]])
 
--- an E record as pure/inbox.c writes it
+-- an E record as the first inbox format had it (pure/inbox_v1.h): converted when serve opens it
 local function record(key, body)
   local head = ("E %s %d.000 %d %08x"):format(key, os.time(), #body, fnv32(body))
   return ("%s %08x\n%s\n"):format(head, fnv32(head), body)

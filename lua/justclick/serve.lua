@@ -153,7 +153,7 @@ end
 local function record_failure(client, inbox, stored, attempts, failure)
   local n = stored.attempts + 1
   local wait = retry_after(n)
-  local outcome, err = inbox:failed(stored.key, wait, attempts)
+  local outcome, err = inbox:failed(stored.key, wait, attempts, describe(client, failure)) -- its row's last_error
   if not outcome then
     say("cannot record the failure of %s: %s", stored.key, err.message)
   elseif outcome == "parked" then
@@ -345,10 +345,11 @@ function serve.run(handler, opts)
   return true
 end
 
---- serve.replay(handler, key, options) -> true | nil, err: a parked event (key "all": every
--- parked event) is pending again and handled now, with the events still pending before it.
+--- serve.replay(handler, key, options) -> true | nil, err: a stored event, whatever its state (a
+-- handled one included: its handler runs again), or with key "all" every parked event, is
+-- pending again and handled now, with the events still pending before it.
 -- options: client, inbox, attempts, confirm (as serve.run's). Fails when the receiver runs: it
--- holds the inbox. err: kind "input" (nothing configured, no such parked event), "io" (the
+-- holds the inbox. err: kind "input" (nothing configured, no such event), "io" (the
 -- inbox), or "handler" (an event failed again: err.keys lists them).
 function serve.replay(handler, key, opts)
   opts = errors.check_options("serve.replay", opts, REPLAY_OPTIONS)
@@ -370,7 +371,7 @@ function serve.replay(handler, key, opts)
     local replayed, rerr = inbox:replay(k)
     if not replayed then
       inbox:close()
-      return nil, rerr and errors.adopt(rerr) or errors.new("input", nil, ("no parked event %s in %s"):format(k, path))
+      return nil, rerr and errors.adopt(rerr) or errors.new("input", nil, ("no event %s in %s"):format(k, path))
     end
     waiting[k] = true
   end
@@ -406,7 +407,7 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
   SCRIPT              returns function(event), or a table of them by event.kind
   --listen HOST:PORT  where to take JustClick's POSTs (default 127.0.0.1:8787): an IP
                       address ([::1]:8787 for IPv6), not a host name; port 0: a free one
-  --inbox PATH        the file that keeps every acknowledged event (default justclick-inbox)
+  --inbox PATH        the SQLite store of every acknowledged event (default justclick-inbox)
   --attempts N        failed tries of an event (its handler's failures, and reads of
                       a bill not yet in its state) before it is parked (default 20,
                       about an hour of tries)
@@ -427,8 +428,8 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
                       right-most address that is not a trusted proxy); from any other
                       address the header is ignored
   --parked            list the parked events (also while the receiver runs)
-  --replay KEY        handle a parked event again, now (KEY all: every parked event);
-                      stop the receiver first: it holds the inbox
+  --replay KEY        handle a stored event again, now, a handled one too (KEY all:
+                      every parked event); stop the receiver first: it holds the inbox
   -h, --help          print this help
 Every log line (stderr) begins "justclick serve: " and the time, ISO-8601 UTC. Exit status:
 0 stopped by SIGTERM or Ctrl-C; 1 a failure, said in one line that names the flag or

@@ -1,12 +1,13 @@
 /*
  * The notification receiver behind `justclick serve`: libmicrohttpd threads take POSTs, check
  * them (pure/notice.c, on pure/form.c's parse, without Lua), store the verified ones in the inbox
- * (pure/inbox.c: fsynced before the reply) and answer; the Lua thread takes the stored events one by
- * one and runs the shop's handler (lua/justclick/serve.lua).
+ * (pure/store.c, SQLite: committed before the reply) and answer; the Lua thread takes the stored
+ * events one by one (bind/store.c's methods of the same object) and runs the shop's handler
+ * (lua/justclick/serve.lua).
  *
  *   local inbox = receiver.inbox(path)        -- nil, err when it cannot be opened or is in use
  *   local inbox = receiver.inbox(path, "r")   -- read-only: an existing inbox ("no inbox at PATH"),
- *                                             -- no lock, never changed; parked, counts, close only
+ *                                             -- no lock; parked, counts, events, trim, close only
  *   inbox:listen{host =, port =, secret =, max_body = 65536, timeout = 10, connections = 64} --> true
  *                                             -- or nil, err: "input" for a value out of range
  *                                             -- (named) or a host not an IP address, "io" with
@@ -14,17 +15,7 @@
  *                                             -- the inbox stays open. Raises for a wrong type,
  *                                             -- a second listen, a closed or read-only inbox
  *   inbox:port()                              -- the port it listens on (port 0: a free one)
- *   local ev = inbox:next(seconds)            -- {key, kind, id, body, attempts, at, crashed = true|nil}
- *                                             -- or nil
- *                                             -- (none due, or stopping), or nil, err (a read error)
- *   inbox:begin(key) --> true                 -- a try of the handler begins (before running it),
- *                                             -- once its outcome's room is in the file
- *   inbox:handled(key) --> true
- *   inbox:failed(key, retry_after, max_attempts) --> "parked" | "retry"
- *   inbox:replay(key) --> true | false        -- false: no such parked event
- *     (these four: nil, err when memory runs out; a full disk fails only begin, see inbox.h;
- *     while begin fails for want of room, POSTs get 503 and GET /health 503 with "blocked")
- *   inbox:parked() --> {{key =, attempts =}...};  inbox:counts() --> {stored, handled, parked, pending}
+ *   inbox:next, begin, handled, failed, replay, parked, counts, events, trim: bind/store.c
  *   inbox:stopping()                          -- SIGTERM or SIGINT came: finish and close
  *   inbox:close()                             -- also __close and __gc
  *
@@ -50,10 +41,9 @@
 #include "../pure/inbox.h"
 #include "../pure/notice.h"
 #include "../pure/sys.h"
+#include "inboxud.h"
 #include "support.h"
 #include "receiver.h"
-
-#define JC_INBOX_TYPE "justclick.inbox"
 
 /* What listen takes (lua/justclick/serve.lua's parse_args checks the same bounds). */
 #define JC_LISTEN_MAX_PORT 65535
@@ -71,12 +61,12 @@ typedef struct {
 } jc_addr;
 
 typedef struct {
-  jc_inbox *inbox;
+  jc_inbox_ud ud; /* first: the store's binding (bind/store.c) sees only this */
   struct MHD_Daemon *daemon;
   char *secret;
   size_t secret_len, max_body;
   struct sigaction old_term, old_int;
-  int signals_set, readonly;
+  int signals_set;
   jc_addr trusted[JC_MAX_TRUSTED]; /* listen's trust_proxy: set before the daemon starts */
   int ntrusted;
 } receiver;
@@ -254,7 +244,7 @@ static enum MHD_Result finish(receiver *rv, struct MHD_Connection *c, request *r
   }
   /* No handler can begin (no room for its outcome): what room comes goes to that first, and
      the sender sends this again later. */
-  if ((rc = jc_inbox_blocked(rv->inbox)) != 0) {
+  if ((rc = jc_inbox_blocked(rv->ud.inbox)) != 0) {
     char text[160];
     snprintf(text, sizeof text, "no room in the inbox for a handler's outcome (%s); send it again later\n",
              strerror(rc));
@@ -262,7 +252,7 @@ static enum MHD_Result finish(receiver *rv, struct MHD_Connection *c, request *r
     return answer(c, 503, text);
   }
   /* Stored, fsynced, before the 200: an acknowledged notification survives kill -9. */
-  if (jc_inbox_store(rv->inbox, n.key, r->body ? r->body : "", r->len, jc_clock(CLOCK_REALTIME)) < 0) {
+  if (jc_inbox_store(rv->ud.inbox, n.key, r->body ? r->body : "", r->len, jc_clock(CLOCK_REALTIME)) < 0) {
     log_line(c, r, n.kind, n.id, 503);
     return answer(c, 503, "cannot store it now; send it again later\n");
   }
@@ -290,8 +280,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     r->rv = rv;
     *state = r;
     if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) {
-      jc_inbox_counts k = jc_inbox_count(rv->inbox);
-      int blocked = jc_inbox_blocked(rv->inbox);
+      jc_inbox_counts k = jc_inbox_count(rv->ud.inbox);
+      int blocked = jc_inbox_blocked(rv->ud.inbox);
       char json[320];
       int n = snprintf(json, sizeof json, "{\"stored\":%zu,\"handled\":%zu,\"parked\":%zu,\"pending\":%zu", k.stored,
                        k.handled, k.parked, k.pending);
@@ -348,27 +338,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state, enum
 
 /* ---- the Lua side ---- */
 
+/* The receiver at 1 (its first member is the store's ud), open; writable: not read-only. */
 static receiver *check_receiver(lua_State *L) {
-  receiver *rv = luaL_checkudata(L, 1, JC_INBOX_TYPE);
-  if (rv->inbox == NULL) luaL_error(L, "justclick: the inbox is closed");
-  return rv;
+  return (receiver *)jc_inbox_check(L, 0);
 }
 
-/* An inbox open for writing: methods that change it, or listen, raise on a read-only one. */
 static receiver *check_writable(lua_State *L) {
-  receiver *rv = check_receiver(L);
-  if (rv->readonly) luaL_error(L, "justclick: the inbox is open read-only: only parked, counts and close");
-  return rv;
-}
-
-/* nil, err {kind = "io", message = "justclick: cannot write the inbox: ...", errno} for a failed
-   inbox call. */
-static int write_failed(lua_State *L) {
-  int saved = errno;
-  jc_push_errorf(L, "io", "justclick: cannot write the inbox: %s", strerror(saved));
-  lua_pushinteger(L, saved);
-  lua_setfield(L, -2, "errno");
-  return 2;
+  return (receiver *)jc_inbox_check(L, 1);
 }
 
 static void stop_listening(receiver *rv) {
@@ -386,8 +362,8 @@ static void stop_listening(receiver *rv) {
 static int l_close(lua_State *L) {
   receiver *rv = luaL_checkudata(L, 1, JC_INBOX_TYPE);
   stop_listening(rv);
-  jc_inbox_close(rv->inbox);
-  rv->inbox = NULL;
+  jc_inbox_close(rv->ud.inbox);
+  rv->ud.inbox = NULL;
   if (rv->secret) {
     memset(rv->secret, 0, rv->secret_len);
     free(rv->secret);
@@ -408,9 +384,10 @@ static int l_inbox(lua_State *L) {
   rv = lua_newuserdatauv(L, sizeof *rv, 0);
   memset(rv, 0, sizeof *rv);
   luaL_setmetatable(L, JC_INBOX_TYPE);
-  rv->readonly = mode[0] == 'r';
-  rv->inbox = jc_inbox_open(path, rv->readonly ? JC_INBOX_READONLY : 0, err, sizeof err);
-  if (rv->inbox == NULL) {
+  rv->ud.readonly = mode[0] == 'r';
+  rv->ud.stop = &stop_requested; /* next returns at once on SIGTERM or SIGINT */
+  rv->ud.inbox = jc_inbox_open(path, rv->ud.readonly ? JC_INBOX_READONLY : 0, err, sizeof err);
+  if (rv->ud.inbox == NULL) {
     jc_push_error(L, "io", err);
     lua_pushvalue(L, 1);
     lua_setfield(L, -2, "path");
@@ -566,153 +543,10 @@ static int l_stopping(lua_State *L) {
   return 1;
 }
 
-/* inbox:next(seconds) -> {key, kind, id, body, attempts, at[, crashed = true]} | nil | nil, err. Due by
-   the monotonic clock: a wall clock stepped by NTP or by hand does not move retries. */
-static int l_next(lua_State *L) {
-  receiver *rv = check_writable(L);
-  double seconds = luaL_optnumber(L, 2, 0), until = jc_clock(CLOCK_MONOTONIC) + seconds;
-  jc_inbox_event ev;
-  for (;;) {
-    double wait;
-    int rc;
-    if (stop_requested || jc_interrupted) break;
-    rc = jc_inbox_next(rv->inbox, jc_clock(CLOCK_MONOTONIC), &ev, &wait);
-    if (rc < 0) {
-      int saved = errno;
-      jc_push_errorf(L, "io", "justclick: cannot read the inbox: %s", strerror(saved));
-      lua_pushinteger(L, saved);
-      lua_setfield(L, -2, "errno");
-      return 2;
-    }
-    if (rc > 0) {
-      lua_createtable(L, 0, 7);
-      lua_pushlstring(L, ev.body, ev.len);
-      free(ev.body);
-      lua_setfield(L, -2, "body");
-      size_t key_len = strlen(ev.key), kind_len;
-      long long id;
-      lua_pushlstring(L, ev.key, key_len);
-      lua_setfield(L, -2, "key");
-      /* The key is the receiver's check made text (pure/notice.c): kind and bill id come from it,
-         not from a second check of the body. An id past what this Lua holds exactly stays out. */
-      if (jc_notice_key_parts(ev.key, key_len, &kind_len, &id)) {
-        lua_pushlstring(L, ev.key, kind_len);
-        lua_setfield(L, -2, "kind");
-        if (id <= JC_LUA_INTEGER_MAX) {
-          lua_pushinteger(L, (lua_Integer)id);
-          lua_setfield(L, -2, "id");
-        }
-      }
-      lua_pushinteger(L, ev.attempts);
-      lua_setfield(L, -2, "attempts");
-      lua_pushnumber(L, ev.at);
-      lua_setfield(L, -2, "at");
-      if (ev.crashed) {
-        lua_pushboolean(L, 1);
-        lua_setfield(L, -2, "crashed");
-      }
-      return 1;
-    }
-    double left = until - jc_clock(CLOCK_MONOTONIC);
-    if (left <= 0) break;
-    if (wait >= 0 && wait < left) left = wait;
-    jc_inbox_wait(rv->inbox, left < 0.25 ? left : 0.25); /* a signal is noticed within 0.25 s */
-  }
-  lua_pushnil(L);
-  return 1;
-}
-
-/* inbox:begin(key) -> true | nil, err: written before the handler runs, so that a handler that
-   kills the process is seen (next's crashed) when the inbox opens again. */
-static int l_begin(lua_State *L) {
-  receiver *rv = check_writable(L);
-  if (jc_inbox_begin(rv->inbox, luaL_checkstring(L, 2)) != 0) return write_failed(L);
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-/* inbox:handled(key) -> true | nil, err */
-static int l_handled(lua_State *L) {
-  receiver *rv = check_writable(L);
-  if (jc_inbox_handled(rv->inbox, luaL_checkstring(L, 2)) != 0) return write_failed(L);
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-/* inbox:failed(key, retry_after, max_attempts) -> "parked" | "retry" | nil, err */
-static int l_failed(lua_State *L) {
-  receiver *rv = check_writable(L);
-  const char *key = luaL_checkstring(L, 2);
-  double retry_after = luaL_checknumber(L, 3);
-  int max_attempts = (int)luaL_checkinteger(L, 4);
-  int rc = jc_inbox_failed(rv->inbox, key, jc_clock(CLOCK_MONOTONIC), retry_after, max_attempts);
-  if (rc < 0) return write_failed(L);
-  lua_pushstring(L, rc == 1 ? "parked" : "retry");
-  return 1;
-}
-
-/* inbox:replay(key) -> true | false (no such parked event) | nil, err */
-static int l_replay(lua_State *L) {
-  receiver *rv = check_writable(L);
-  int rc = jc_inbox_replay(rv->inbox, luaL_checkstring(L, 2));
-  if (rc < 0) return write_failed(L);
-  lua_pushboolean(L, rc == 1);
-  return 1;
-}
-
-typedef struct {
-  char (*keys)[JC_INBOX_KEY_MAX + 1];
-  int *attempts;
-  size_t n, keys_cap, attempts_cap;
-} parked_list;
-
-static void collect_parked(void *ctx, const char *key, int attempts) {
-  parked_list *p = ctx;
-  if (!jc_grow((void **)&p->keys, &p->keys_cap, p->n + 1, sizeof *p->keys, 16) ||
-      !jc_grow((void **)&p->attempts, &p->attempts_cap, p->n + 1, sizeof *p->attempts, 16))
-    return;
-  memcpy(p->keys[p->n], key, strlen(key) + 1);
-  p->attempts[p->n++] = attempts;
-}
-
-/* inbox:parked() -> {{key =, attempts =}, ...} in arrival order */
-static int l_parked(lua_State *L) {
-  receiver *rv = check_receiver(L);
-  parked_list p = {NULL, NULL, 0, 0, 0};
-  jc_inbox_parked(rv->inbox, collect_parked, &p); /* copied out: no Lua call under the inbox's lock */
-  lua_createtable(L, (int)p.n, 0);
-  for (size_t i = 0; i < p.n; i++) {
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, p.keys[i]);
-    lua_setfield(L, -2, "key");
-    lua_pushinteger(L, p.attempts[i]);
-    lua_setfield(L, -2, "attempts");
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  free(p.keys);
-  free(p.attempts);
-  return 1;
-}
-
-static int l_counts(lua_State *L) {
-  receiver *rv = check_receiver(L);
-  jc_inbox_counts k = jc_inbox_count(rv->inbox);
-  lua_createtable(L, 0, 4);
-  lua_pushinteger(L, (lua_Integer)k.stored);
-  lua_setfield(L, -2, "stored");
-  lua_pushinteger(L, (lua_Integer)k.handled);
-  lua_setfield(L, -2, "handled");
-  lua_pushinteger(L, (lua_Integer)k.parked);
-  lua_setfield(L, -2, "parked");
-  lua_pushinteger(L, (lua_Integer)k.pending);
-  lua_setfield(L, -2, "pending");
-  return 1;
-}
-
+/* The HTTP side's methods; the store's (next, begin, handled, ...) are bind/store.c's, added to
+   the same type by jc_open_store. */
 static const luaL_Reg inbox_methods[] = {
-  {"listen", l_listen}, {"port", l_port}, {"next", l_next}, {"begin", l_begin}, {"handled", l_handled},
-  {"failed", l_failed}, {"replay", l_replay}, {"parked", l_parked}, {"counts", l_counts},
-  {"stopping", l_stopping}, {"close", l_close}, {NULL, NULL},
+  {"listen", l_listen}, {"port", l_port}, {"stopping", l_stopping}, {"close", l_close}, {NULL, NULL},
 };
 
 int jc_open_receiver(lua_State *L) {

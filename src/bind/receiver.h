@@ -1,5 +1,5 @@
 /* The notification receiver for Lua: justclick.receiver's inbox (libmicrohttpd in front of
-   pure/inbox.c). */
+   pure/store.c, whose Lua methods are bind/store.c's). */
 #ifndef JC_BIND_RECEIVER_H
 #define JC_BIND_RECEIVER_H
 

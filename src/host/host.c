@@ -37,6 +37,7 @@ static const char usage_text[] =
     "                                  [--resend LINE] FILE\n"
     "       justclick [options] serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--no-confirm]\n"
     "                                 [--trust-proxy ADDR]... SCRIPT\n"
+    "       justclick events --inbox PATH [--state STATE] [--json] | --trim DAYS\n"
     "Runs a Lua 5.4 script with justclick built in, as lua does, imports a file of orders, or\n"
     "receives payment notifications.\n"
     "  -e CODE             run CODE\n"
@@ -64,17 +65,18 @@ static const char usage_text[] =
     "reply, confirm each through the API (getOrderDetails), and run the handler SCRIPT returns on\n"
     "it (justclick serve --help for the rest)\n"
     "  --listen HOST:PORT     where to listen (default 127.0.0.1:8787)\n"
-    "  --inbox PATH           the file that keeps every acknowledged event (default justclick-inbox)\n"
+    "  --inbox PATH           the SQLite store of every acknowledged event (default justclick-inbox)\n"
     "  --attempts N           failed tries of an event before it is parked (default 20)\n"
     "  --no-confirm           hand events to the handler unconfirmed (warned at start)\n"
     "  --trust-proxy ADDR     a proxy's IP address (repeatable): the log names the client of its\n"
     "                         X-Forwarded-For; from other addresses the header is ignored\n"
-    "  --parked, --replay KEY list the parked events; handle one again\n";
+    "  --parked, --replay KEY list the parked events; handle a stored event again\n"
+    "events: list the stored events, or trim the handled ones (justclick events --help)\n";
 
 typedef struct {
   int script;        /* argv index of the script (or of "-"), or 0 */
   int run_stdin;     /* the script is "-": standard input */
-  const char *command; /* the script is the command "import" or "serve", not a file (never after "--") */
+  const char *command; /* the script is the command "import", "serve" or "events", not a file (never after "--") */
   int *chunks;       /* argv indexes of the -e and -l options, in their order */
   int nchunks;
   int version, help;
@@ -219,7 +221,7 @@ static int parse_options(char **argv, options *o) {
     const char *a = argv[i], *v;
     int missing = 0;
     if (a[0] != '-') {
-      if (strcmp(a, "import") == 0 || strcmp(a, "serve") == 0) o->command = a;
+      if (strcmp(a, "import") == 0 || strcmp(a, "serve") == 0 || strcmp(a, "events") == 0) o->command = a;
       break;
     }
     if (strcmp(a, "-") == 0) {
