@@ -39,7 +39,7 @@ local function events(args)
 end
 
 describe("justclick events #lua54", function()
-  local dir, inbox, pid
+  local dir, inbox, pid, url
   before_each(function()
     dir = importing.tmpdir()
     inbox = dir .. "/inbox"
@@ -57,7 +57,6 @@ describe("justclick events #lua54", function()
     local log = dir .. "/serve.log"
     local cmd = ("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s serve --no-confirm --attempts 1"
       .. " --listen 127.0.0.1:0 --inbox %s %s/handler.lua >> %s 2>&1"):format(SECRET, dir, importing.HOST, inbox, dir, log)
-    local url
     pid, url = serving.launch(cmd, dir, log, running)
     local session = core.session({ timeout = 10 })
     for id = 100001, 100003 do assert.are.equal(200, (session:post(url .. "/notify", notification(id)))) end
@@ -134,9 +133,21 @@ describe("justclick events #lua54", function()
     status, out = events("--inbox " .. inbox .. " --trim 0")
     assert.are.equal("deleted 1 handled events handled more than 0 days ago\n", out)
     assert.are.equal(0, status, out)
+    -- A trimmed event sent again is known: acknowledged, never handled again. 100004, sent after
+    -- it, is handled: by then the resend has been stored or refused.
+    local session = core.session({ timeout = 10 })
+    for _, id in ipairs({ 100001, 100003, 100004 }) do
+      assert.are.equal(200, (session:post(url .. "/notify", notification(id))))
+    end
+    session:close()
+    local deadline = core.now() + 10
+    while core.now() < deadline and #lines_of(files.read(dir .. "/handled")) < 3 do core.sleep(0.05) end
+    assert.are.same({ "100001 1", "100003 1", "100004 1" }, lines_of(files.read(dir .. "/handled")))
     stop()
+    out = select(2, shell.run(("sqlite3 %s \"select count(*) from trimmed\""):format(inbox)))
+    assert.are.equal("2\n", out)
     out = select(2, shell.run(("sqlite3 %s \"select bill_id, state from events\""):format(inbox)))
-    assert.are.equal("100002|parked\n", out)
+    assert.are.equal("100002|parked\n100004|handled\n", out)
   end)
 
   it("replays a handled event: its handler runs again (serve --replay KEY)", function()

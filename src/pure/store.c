@@ -36,7 +36,9 @@
   " handled TEXT,"                           /* when its outcome 'handled' was recorded */              \
   " handled_at REAL,"                                                                                   \
   " body BLOB NOT NULL);"                                                                               \
-  "CREATE INDEX IF NOT EXISTS events_todo ON events(seq) WHERE state IN ('stored','trying');"
+  "CREATE INDEX IF NOT EXISTS events_todo ON events(seq) WHERE state IN ('stored','trying');"        \
+  /* the keys of the events trimmed: a notification sent again after its trim is still known */   \
+  "CREATE TABLE IF NOT EXISTS trimmed (key TEXT PRIMARY KEY, handled TEXT) WITHOUT ROWID;"
 
 /* The page of the try in progress (PATH-try). `outcome` is stored last, in one aligned store. */
 enum { OUT_NONE, OUT_HANDLED, OUT_FAILED, OUT_PARKED };
@@ -242,7 +244,8 @@ static int apply(jc_inbox *b, op *o) {
       int parts = jc_notice_key_parts(o->key, strlen(o->key), &kind_len, &id);
       iso_time(o->at, when, sizeof when);
       rc = prep(b, "INSERT OR IGNORE INTO events (key, kind, bill_id, state, received, received_at, body)"
-                              " VALUES (?, ?, ?, 'stored', ?, ?, ?)", &st);
+                              " SELECT ?1, ?2, ?3, 'stored', ?4, ?5, ?6"
+                              " WHERE NOT EXISTS (SELECT 1 FROM trimmed WHERE key = ?1)", &st);
       if (rc != SQLITE_OK) return rc;
       sqlite3_bind_text(st, 1, o->key, -1, SQLITE_STATIC);
       sqlite3_bind_text(st, 2, o->key, parts ? (int)kind_len : 0, SQLITE_STATIC);
@@ -805,18 +808,31 @@ long long jc_inbox_trim(jc_inbox *b, double days, char *err, size_t errlen) {
     snprintf(err, errlen, "trim an inbox through a reader's handle");
     return -1;
   }
-  if ((rc = sqlite3_prepare_v2(db, "DELETE FROM events WHERE state = 'handled' AND handled_at < ?", -1, &st, NULL)) ==
-      SQLITE_OK) {
-    sqlite3_bind_double(st, 1, wall_now() - days * 86400.0);
+  /* The keys stay (trimmed), so that the event is still known when it is sent again: a
+     handler that returned true never runs again, however old its event. */
+  static const char *const steps[] = {
+    "INSERT OR IGNORE INTO trimmed (key, handled) SELECT key, handled FROM events"
+    " WHERE state = 'handled' AND handled_at < ?",
+    "DELETE FROM events WHERE state = 'handled' AND handled_at < ?",
+  };
+  double before = wall_now() - days * 86400.0;
+  long long deleted = 0;
+  rc = exec(db, "BEGIN IMMEDIATE");
+  for (size_t i = 0; rc == SQLITE_OK && i < sizeof steps / sizeof steps[0]; i++) {
+    if ((rc = sqlite3_prepare_v2(db, steps[i], -1, &st, NULL)) != SQLITE_OK) break;
+    sqlite3_bind_double(st, 1, before);
     rc = step_done(st);
     sqlite3_finalize(st);
+    deleted = sqlite3_changes64(db);
   }
+  if (rc == SQLITE_OK) rc = exec(db, "COMMIT");
   if (rc != SQLITE_OK) {
     snprintf(err, errlen, "cannot trim the inbox: %s", sqlite3_errmsg(db));
     errno = sql_errno(db, rc);
+    if (!sqlite3_get_autocommit(db)) exec(db, "ROLLBACK");
     return -1;
   }
-  return sqlite3_changes64(db);
+  return deleted;
 }
 
 /* ---- opening ---- */
