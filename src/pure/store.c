@@ -72,6 +72,7 @@ typedef struct {
 struct jc_inbox {
   sqlite3 *w, *r;
   int readonly, lockfd;
+  int dbfd; /* the database file's, flock'd: the lock of its inode, whatever name reached it */
   try_page *page;
   pthread_mutex_t mu;
   pthread_cond_t work, done, arrived; /* work and arrived: on the monotonic clock */
@@ -1072,6 +1073,7 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
     return NULL;
   }
   b->lockfd = -1;
+  b->dbfd = -1;
   b->readonly = (flags & JC_INBOX_READONLY) != 0;
   pthread_mutex_init(&b->mu, NULL);
   pthread_condattr_init(&mono_attr);
@@ -1106,13 +1108,19 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
   }
   if (open_page(b, path, err, errlen) != 0) goto fail;
   if (first && convert(path, err, errlen) != 0) goto fail;
-  { /* made here, mode 0600 and its directory fsynced, before SQLite opens it */
-    int fd = jc_open_durably(path, strlen(path), O_RDWR);
-    if (fd < 0) {
-      snprintf(err, errlen, "%s: %s", path, strerror(errno));
-      goto fail;
-    }
-    close(fd);
+  /* Made here, mode 0600 and its directory fsynced, before SQLite opens it; and locked, as its
+     page is: a second receiver reaching the same database by another name (a symlink, a hard
+     link) has another page, but not another database file. Kept open until SQLite has closed
+     it: closing any descriptor of the file drops the process's POSIX locks on it, SQLite's. */
+  b->dbfd = jc_open_durably(path, strlen(path), O_RDWR);
+  if (b->dbfd < 0) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    goto fail;
+  }
+  if (flock(b->dbfd, LOCK_EX | LOCK_NB) != 0) {
+    snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve" : "%s: %s", path,
+             strerror(errno));
+    goto fail;
   }
   if (open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &b->w, err, errlen) != 0) goto fail;
   b->sync_full = 1; /* what the next line sets; run_group changes both together */
@@ -1151,6 +1159,7 @@ void jc_inbox_close(jc_inbox *b) {
   for (size_t i = 0; i < b->nstmts; i++) sqlite3_finalize(b->stmts[i].st);
   sqlite3_close(b->r);
   sqlite3_close(b->w);
+  if (b->dbfd >= 0) close(b->dbfd); /* after SQLite's own: see jc_inbox_open */
   pthread_mutex_destroy(&b->mu);
   pthread_cond_destroy(&b->work);
   pthread_cond_destroy(&b->done);
