@@ -1013,14 +1013,37 @@ static int open_page(jc_inbox *b, const char *path, char *err, size_t errlen) {
     goto fail;
   }
   if (fstat(b->lockfd, &st) != 0) goto fail_errno;
-  if (st.st_size < PAGE) {
-    char zeros[PAGE];
-    try_page head;
+  {
+    /* What is there is kept: a page cut after its outcome still has it. A page that is empty,
+       or no more than the start of its making (magic, then zeros), is made again; one of
+       another magic, or cut before its outcome, may have held a handler's outcome that is lost
+       now: refused (its try would count as a crash, and a handler that returned true would run
+       again). */
+    char zeros[PAGE], have[sizeof(try_page)];
+    size_t got = st.st_size < (off_t)sizeof have ? (size_t)st.st_size : sizeof have, i, blank, zero = 1;
+    memset(have, 0, sizeof have);
+    if (got > 0 && pread(b->lockfd, have, got, 0) != (ssize_t)got) goto fail_errno;
+    for (i = 0; i < got; i++) zero &= have[i] == 0;
+    for (i = 0; i < got && i < sizeof(TRY_MAGIC) && have[i] == TRY_MAGIC[i]; i++) {}
+    for (blank = zero || i == got || i == sizeof(TRY_MAGIC); i < got && blank; i++) blank = have[i] == 0;
     memset(zeros, 0, sizeof zeros);
-    memset(&head, 0, sizeof head);
-    memcpy(head.magic, TRY_MAGIC, sizeof head.magic);
-    memcpy(zeros, &head, sizeof head);
-    if (pwrite(b->lockfd, zeros, PAGE, 0) != PAGE || fsync(b->lockfd) != 0) goto fail_errno;
+    if (blank && (st.st_size < PAGE || memcmp(have, TRY_MAGIC, sizeof(TRY_MAGIC)) != 0)) {
+      try_page head;
+      memset(&head, 0, sizeof head);
+      memcpy(head.magic, TRY_MAGIC, sizeof head.magic);
+      memcpy(zeros, &head, sizeof head);
+      if (pwrite(b->lockfd, zeros, PAGE, 0) != PAGE || fsync(b->lockfd) != 0) goto fail_errno;
+    } else if (memcmp(have, TRY_MAGIC, sizeof(TRY_MAGIC)) != 0) {
+      snprintf(err, errlen, "%s is not the page of a justclick inbox's try in progress: mend or remove it by hand", p);
+      goto fail;
+    } else if (got < sizeof have) {
+      snprintf(err, errlen, "%s is cut short (%lld bytes, not %d): the outcome of the try it held is lost; remove it by hand",
+               p, (long long)st.st_size, PAGE);
+      goto fail;
+    } else if (st.st_size < PAGE) {
+      size_t rest = PAGE - (size_t)st.st_size;
+      if (pwrite(b->lockfd, zeros, rest, st.st_size) != (ssize_t)rest || fsync(b->lockfd) != 0) goto fail_errno;
+    }
   }
   m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, b->lockfd, 0);
   if (m == MAP_FAILED) goto fail_errno;
