@@ -851,6 +851,55 @@ static int open_db(const char *path, int flags, sqlite3 **db, char *err, size_t 
   return 0;
 }
 
+/* Whether db is an inbox, or empty (a new one): 0, or -1 and err. Another program's database
+   is not written (no table added, its journal mode kept); a table `events` of another shape
+   (one whose key is not unique would store a notification sent again as a second event, and
+   run its handler again) is not taken. */
+static int check_schema(sqlite3 *db, const char *path, char *err, size_t errlen) {
+  static const char *const columns[] = {"seq",   "key",   "kind",       "bill_id", "state",   "received",  "received_at",
+                                        "tries", "attempts", "last_error", "handled", "handled_at", "body"};
+  sqlite3_stmt *st;
+  int rc, tables = 0, events = 0, have = 0, unique_key = 0;
+  if ((rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &st, NULL)) != SQLITE_OK)
+    goto unreadable;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    tables++;
+    if (name && strcmp(name, "events") == 0) events = 1;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) goto unreadable;
+  if (tables == 0) return 0;
+  if (events) {
+    if ((rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('events')", -1, &st, NULL)) != SQLITE_OK)
+      goto unreadable;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(st, 0);
+      for (size_t i = 0; name && i < sizeof columns / sizeof columns[0]; i++) have += strcmp(name, columns[i]) == 0;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) goto unreadable;
+    /* a unique index of the one column key */
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT 1 FROM pragma_index_list('events') AS l WHERE l.\"unique\""
+                            " AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1"
+                            " AND (SELECT name FROM pragma_index_info(l.name)) = 'key'",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) goto unreadable;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) unique_key = 1;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) goto unreadable;
+  }
+  if (events && have == (int)(sizeof columns / sizeof columns[0]) && unique_key) return 0;
+  snprintf(err, errlen, "%s is a SQLite database but not a justclick inbox (%s): name another --inbox", path,
+           !events ? "it has no table events" : unique_key ? "its table events has other columns"
+                                                         : "its table events has no unique key");
+  return -1;
+unreadable:
+  snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+  return -1;
+}
+
 /* Whether the file at path is one of the first format (not SQLite's, and not empty): 1, 0, or
    -1 (errno) when it cannot be read. */
 static int first_format(const char *path) {
@@ -1118,7 +1167,8 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
       goto fail;
     }
     /* Read-write without creating: a reader of a WAL database needs its -shm; it takes no lock. */
-    if (open_db(path, SQLITE_OPEN_READWRITE, &b->r, err, errlen) != 0) goto fail;
+    if (open_db(path, SQLITE_OPEN_READWRITE, &b->r, err, errlen) != 0 || check_schema(b->r, path, err, errlen) != 0)
+      goto fail;
     if (recount(b->r, &b->counts) != SQLITE_OK) {
       snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(b->r));
       goto fail;
@@ -1146,6 +1196,7 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
     goto fail;
   }
   if (open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &b->w, err, errlen) != 0) goto fail;
+  if (check_schema(b->w, path, err, errlen) != 0) goto fail;
   b->sync_full = 1; /* what the next line sets; run_group changes both together */
   if (exec(b->w, "PRAGMA journal_mode = WAL") != SQLITE_OK || exec(b->w, "PRAGMA synchronous = FULL") != SQLITE_OK ||
       exec(b->w, SCHEMA) != SQLITE_OK || apply_page(b) != SQLITE_OK || recount(b->w, &b->counts) != SQLITE_OK) {
