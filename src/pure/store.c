@@ -1136,7 +1136,7 @@ static int apply_page(jc_inbox *b) {
   return SQLITE_OK;
 }
 
-jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
+static jc_inbox *open_at(const char *path, int flags, char *err, size_t errlen) {
   jc_inbox *b = calloc(1, sizeof *b);
   pthread_condattr_t mono_attr;
   int first;
@@ -1218,6 +1218,23 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
 fail:
   jc_inbox_close(b);
   return NULL;
+}
+
+/* A symlink is its target, whatever name reaches it: the page (the lock) beside the target, and
+   a file of the first format converted there (renamed over the symlink, it left the old file at
+   the target, for a receiver given that name to convert again: two stores of one inbox). */
+jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
+  struct stat st;
+  char *real;
+  jc_inbox *b;
+  if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) return open_at(path, flags, err, errlen);
+  if ((real = realpath(path, NULL)) == NULL) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  b = open_at(real, flags, err, errlen);
+  free(real);
+  return b;
 }
 
 void jc_inbox_close(jc_inbox *b) {
