@@ -769,7 +769,9 @@ int jc_inbox_list(jc_inbox *b, const char *state, int (*fn)(void *ctx, const jc_
   int rc;
   settle(b);
   if (sqlite3_prepare_v2(b->r,
-                         "SELECT key, kind, coalesce(bill_id, ''), state, received, tries, attempts, last_error"
+                         /* coalesced: a row edited by hand (a table without its NOT NULLs) is listed too */
+                         "SELECT coalesce(key, ''), coalesce(kind, ''), coalesce(bill_id, ''), coalesce(state, ''),"
+                         " coalesce(received, ''), tries, attempts, last_error"
                          " FROM events WHERE ?1 IS NULL OR state = ?1 ORDER BY seq",
                          -1, &st, NULL) != SQLITE_OK) {
     snprintf(err, errlen, "cannot read the inbox: %s", sqlite3_errmsg(b->r));
