@@ -359,7 +359,10 @@ function serve.replay(handler, key, opts)
   local confirm = confirming(opts)
   local path = opts.inbox or "justclick-inbox"
   local inbox, err = open_inbox(path)
-  if not inbox then return nil, err end
+  if not inbox then
+    if err.kind == "io" then err.inbox = path end -- serve.main names --inbox, as for serve.run
+    return nil, err
+  end
   local keys = {}
   if key == "all" then
     for _, p in ipairs(inbox:parked()) do keys[#keys + 1] = p.key end
@@ -549,7 +552,8 @@ function serve.main(...)
   if o.parked then
     local inbox, err = open_inbox(o.inbox or "justclick-inbox", "r")
     if not inbox then
-      say("%s", err.message)
+      if err.kind == "io" then err.inbox = o.inbox or "justclick-inbox" end -- named as serve's own failure is
+      say("%s", failure_line(err))
       return 1
     end
     for _, p in ipairs(inbox:parked()) do print(("%s\t%d failures"):format(p.key, p.attempts)) end
