@@ -233,7 +233,10 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
     event.confirmed = order
   end
   local began, berr = inbox:begin(stored.key)
-  if not began then -- no room for the try's outcome: no try begins until there is (said once)
+  if began == false then -- its row is no longer one to handle (changed by hand): no try, no handler
+    say("%s is no longer to handle (its row was changed): its handler does not run", stored.key)
+    return false
+  elseif not began then -- no room for the try's outcome: no try begins until there is (said once)
     if not blocked[inbox] then
       say("no handler begins, and new events are answered 503, until the inbox has room for a handler's outcome: %s",
         berr.message)

@@ -67,8 +67,9 @@ typedef struct {
 int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait);
 /* Waits up to `seconds` for a new event to be stored. */
 void jc_inbox_wait(jc_inbox *b, double seconds);
-/* The handler's next try of the event begins: 0 once its row says so, or -1 (errno): then no try
-   may begin, and jc_inbox_blocked says why until a begin succeeds. */
+/* The handler's next try of the event begins: 0 once its row says so; 1 when no row to handle
+   has that key (a row changed by hand since next gave it): no try may begin, nothing is blocked;
+   or -1 (errno): then no try may begin, and jc_inbox_blocked says why until a begin succeeds. */
 int jc_inbox_begin(jc_inbox *b, const char *key);
 /* 0, or the errno of the last jc_inbox_begin that failed. */
 int jc_inbox_blocked(jc_inbox *b);

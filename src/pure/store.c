@@ -494,7 +494,7 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
   }
   if (sqlite3_prepare_v2(b->r,
                          "SELECT key, state, attempts, received_at, body FROM events"
-                         " WHERE state IN ('stored', 'trying') ORDER BY seq",
+                         " WHERE state IN ('stored', 'trying') AND typeof(key) = 'text' ORDER BY seq",
                          -1, &st, NULL) != SQLITE_OK) {
     errno = sql_errno(b->r, sqlite3_errcode(b->r));
     return -1;
@@ -503,7 +503,10 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *key = (const char *)sqlite3_column_text(st, 0);
     const sched *s;
-    if (key == NULL || strlen(key) > JC_INBOX_KEY_MAX) continue;
+    /* Only a key the receiver makes: begin's and the marks' UPDATEs find its row by it. One
+       edited by hand into another (a NUL inside) would be handled without its try recorded,
+       and again at each next, its handler running on and on. */
+    if (key == NULL || (size_t)sqlite3_column_bytes(st, 0) != strlen(key) || !valid_key(key)) continue;
     /* Its row is behind its held outcome: handled or parked, it is done; failed, it is as the
        outcome says, once due. */
     if (b->held && strcmp(key, b->held_key) == 0) {
@@ -574,12 +577,15 @@ int jc_inbox_begin(jc_inbox *b, const char *key) {
     return -1;
   }
   b->blocked = 0;
-  if (o.rc == 1) { /* its row says 'trying' at try n: now the page, outcome first */
-    __atomic_store_n(&b->page->outcome, OUT_NONE, __ATOMIC_RELEASE);
-    memset(b->page->key, 0, sizeof b->page->key);
-    memcpy(b->page->key, key, strlen(key));
-    b->page->try_n = o.attempts;
+  if (o.rc != 1) { /* no row to handle took it (changed by hand since next gave it): no try */
+    pthread_mutex_unlock(&b->mu);
+    return 1;
   }
+  /* its row says 'trying' at try n: now the page, outcome first */
+  __atomic_store_n(&b->page->outcome, OUT_NONE, __ATOMIC_RELEASE);
+  memset(b->page->key, 0, sizeof b->page->key);
+  memcpy(b->page->key, key, strlen(key));
+  b->page->try_n = o.attempts;
   pthread_mutex_unlock(&b->mu);
   return 0;
 }
