@@ -354,6 +354,13 @@ static int run_group(jc_inbox *b, op *list, int held) {
     if (!saved && (rc & 0xff) == SQLITE_IOERR && now) saved = now;
     if (!saved) saved = sql_errno(b->w, rc);
     if (!sqlite3_get_autocommit(b->w)) exec(b->w, "ROLLBACK");
+    /* No room at the log's end: a checkpoint lets the next commit start the log over, reusing
+       what it holds. SQLite checkpoints only after a commit, and none passes here: a log that
+       a reader's long transaction let grow until it filled the disk would, once the reader is
+       gone, keep the receiver blocked for good. (Passive: it waits on no reader. Not for a
+       file-size limit: the log's size is not what it limits.) */
+    if ((rc & 0xff) == SQLITE_FULL || saved == ENOSPC || saved == EDQUOT)
+      sqlite3_wal_checkpoint_v2(b->w, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     errno = saved;
   } else {
     errno = 0;
