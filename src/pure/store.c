@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -157,6 +158,12 @@ static int step_done(sqlite3_stmt *st) {
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* A count from a row (edited by hand, it may be anything), plus more: 0 to INT_MAX. */
+static int clamp_count(sqlite3_int64 n, int more) {
+  if (n < 0) n = 0;
+  return n >= (sqlite3_int64)INT_MAX - more ? INT_MAX : (int)n + more;
 }
 
 /* ---- the schedule of retries (memory: a restart makes every event due, as before) ---- */
@@ -535,7 +542,7 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
     size_t len = (size_t)sqlite3_column_bytes(st, 4);
     const unsigned char *state = sqlite3_column_text(st, 1);
     snprintf(ev->key, sizeof ev->key, "%s", (const char *)sqlite3_column_text(st, 0));
-    ev->attempts = found == 2 ? attempts : sqlite3_column_int(st, 2);
+    ev->attempts = found == 2 ? attempts : clamp_count(sqlite3_column_int64(st, 2), 0);
     ev->crashed = found == 1 && state && state[0] == 't';
     ev->at = sqlite3_column_double(st, 3);
     ev->len = len;
@@ -671,7 +678,7 @@ int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) attempts = sqlite3_column_int(st, 0) + 1;
+    if (rc == SQLITE_ROW) attempts = clamp_count(sqlite3_column_int64(st, 0), 1);
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE) return 0;
     if (rc != SQLITE_ROW) {
