@@ -80,8 +80,9 @@ int jc_inbox_handled(jc_inbox *b, const char *key);
    or parked when this was the `max_attempts`-th failure. 1 parked, 0 scheduled again, -1. */
 int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after, int max_attempts,
                     const char *why);
-/* A stored event made pending again, whatever its state (handled, parked). 1 done (or pending
-   already), 0 no such event, -1 (errno). */
+/* A stored event made pending again, whatever its state (handled, parked, trying: one the
+   process died in runs again, its crash not counted). 1 done (or pending already), 0 no such
+   event, -1 (errno). */
 int jc_inbox_replay(jc_inbox *b, const char *key);
 /* Calls fn for each parked event's key, in arrival order. */
 void jc_inbox_parked(jc_inbox *b, void (*fn)(void *ctx, const char *key, int attempts), void *ctx);

@@ -322,8 +322,10 @@ static int apply(jc_inbox *b, op *o) {
     case OP_REPLAY: {
       int s = state_of(b, o->key, NULL);
       if (s < 0) return sqlite3_errcode(db);
-      if (s == 's' || s == 't') o->rc = 1;
-      if (s != 'h' && s != 'p') return SQLITE_OK;
+      if (s == 's') o->rc = 1;
+      /* 't': the process died in its last try. Replayed, it is pending again as the others
+         are, and its handler runs now (else the replay only counted the crash). */
+      if (s != 'h' && s != 'p' && s != 't') return SQLITE_OK;
       rc = prep(b, "UPDATE events SET state = 'stored', attempts = 0 WHERE key = ?", &st);
       if (rc != SQLITE_OK) return rc;
       sqlite3_bind_text(st, 1, o->key, -1, SQLITE_STATIC);
@@ -380,7 +382,7 @@ static void count(jc_inbox *b, const op *o) {
   if (o->type == OP_STORE && o->rc == 1) {
     b->counts.stored++;
     b->counts.pending++;
-  } else if ((o->type == OP_STORE || o->type == OP_REPLAY) && o->was) {
+  } else if ((o->type == OP_STORE || o->type == OP_REPLAY) && (o->was == 'p' || o->was == 'h')) {
     if (o->was == 'p') b->counts.parked--;
     else b->counts.handled--;
     b->counts.pending++;
