@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -151,7 +152,7 @@ static void collect_parked(void *ctx, const char *key, int attempts) {
   if (!jc_grow((void **)&p->keys, &p->keys_cap, p->n + 1, sizeof *p->keys, 16) ||
       !jc_grow((void **)&p->attempts, &p->attempts_cap, p->n + 1, sizeof *p->attempts, 16))
     return;
-  memcpy(p->keys[p->n], key, strlen(key) + 1);
+  snprintf(p->keys[p->n], sizeof p->keys[p->n], "%s", key); /* bounded, whatever the store gives */
   p->attempts[p->n++] = attempts;
 }
 

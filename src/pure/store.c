@@ -749,8 +749,12 @@ void jc_inbox_parked(jc_inbox *b, void (*fn)(void *ctx, const char *key, int att
   if (sqlite3_prepare_v2(b->r, "SELECT key, attempts FROM events WHERE state = 'parked' ORDER BY seq", -1, &st, NULL) !=
       SQLITE_OK)
     return;
-  while (sqlite3_step(st) == SQLITE_ROW)
-    fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *key = (const char *)sqlite3_column_text(st, 0);
+    /* only a key the receiver makes, as next takes (one edited by hand may be any length) */
+    if (key == NULL || (size_t)sqlite3_column_bytes(st, 0) != strlen(key) || !valid_key(key)) continue;
+    fn(ctx, key, clamp_count(sqlite3_column_int64(st, 1), 0));
+  }
   sqlite3_finalize(st);
 }
 
