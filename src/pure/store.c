@@ -580,6 +580,7 @@ int jc_inbox_begin(jc_inbox *b, const char *key) {
     errno = EBADF;
     return -1;
   }
+  if (!valid_key(key)) return 1; /* no row to handle has it (next gives none); nor would the page hold it */
   o.type = OP_BEGIN;
   o.key = key;
   pthread_mutex_lock(&b->mu);
