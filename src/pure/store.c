@@ -695,9 +695,11 @@ int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after
   o.park = attempts >= max_attempts;
   o.why = why;
   pthread_mutex_lock(&b->mu);
-  if (b->held && strcmp(b->held_key, key) == 0) { /* its failure is held already */
+  if (b->held && strcmp(b->held_key, key) == 0) { /* its failure is held already: put off all the same */
+    int park = b->held_op.park;
+    if (!park) sched_set(b, key, now + retry_after);
     pthread_mutex_unlock(&b->mu);
-    return b->held_op.park;
+    return park;
   }
   rc = outcome(b, &o, o.park ? OUT_PARKED : OUT_FAILED);
   if (rc < 0 && !o.park) { /* no try of it began: put off all the same, in memory */
