@@ -77,7 +77,7 @@ describe("justclick serve after a reader starved its checkpoints until the disk 
   it("resumes handling once the reader ends", function()
     -- The events stored (their handler held at the first), then checkpointed into the database:
     -- what follows changes pages it has, and needs no more room once checkpointed.
-    local pid, url, log = serve()
+    local pid, url = serve()
     local session = core.session({ timeout = 10 })
     for id = 1, EVENTS do assert.are.equal(200, (session:post(url .. "/notify", notification(100000 + id)))) end
     session:close()
@@ -97,7 +97,9 @@ describe("justclick serve after a reader starved its checkpoints until the disk 
     deadline = core.now() + 10
     while not (files.read(dir .. "/reader.out") or ""):find("%d") and core.now() < deadline do core.sleep(0.02) end
     files.write(dir .. "/go", "")
+    local log
     pid, url, log = serve()
+    assert(pid)
     -- handling fills the log: the disk is full, and the receiver blocked
     await(url, function(h) return h.blocked ~= nil end, "blocked", log)
     reader:write("COMMIT;\n.quit\n")
