@@ -233,7 +233,10 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
     event.confirmed = order
   end
   local began, berr = inbox:begin(stored.key)
-  if not began then -- no room for the try's outcome: no try begins until there is (said once)
+  if began == false then -- its row is no longer one to handle (changed by hand): no try, no handler
+    say("%s is no longer to handle (its row was changed): its handler does not run", stored.key)
+    return false
+  elseif not began then -- no room for the try's outcome: no try begins until there is (said once)
     if not blocked[inbox] then
       say("no handler begins, and new events are answered 503, until the inbox has room for a handler's outcome: %s",
         berr.message)
@@ -359,7 +362,10 @@ function serve.replay(handler, key, opts)
   local confirm = confirming(opts)
   local path = opts.inbox or "justclick-inbox"
   local inbox, err = open_inbox(path)
-  if not inbox then return nil, err end
+  if not inbox then
+    if err.kind == "io" then err.inbox = path end -- serve.main names --inbox, as for serve.run
+    return nil, err
+  end
   local keys = {}
   if key == "all" then
     for _, p in ipairs(inbox:parked()) do keys[#keys + 1] = p.key end
@@ -549,7 +555,8 @@ function serve.main(...)
   if o.parked then
     local inbox, err = open_inbox(o.inbox or "justclick-inbox", "r")
     if not inbox then
-      say("%s", err.message)
+      if err.kind == "io" then err.inbox = o.inbox or "justclick-inbox" end -- named as serve's own failure is
+      say("%s", failure_line(err))
       return 1
     end
     for _, p in ipairs(inbox:parked()) do print(("%s\t%d failures"):format(p.key, p.attempts)) end

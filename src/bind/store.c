@@ -7,7 +7,8 @@
  *                                             -- or nil
  *                                             -- (none due, or stopping), or nil, err (a read error)
  *   inbox:begin(key) --> true                 -- a try of the handler begins (before running it),
- *                                             -- once its row says so
+ *                                             -- once its row says so; false: no row to handle has
+ *                                             -- that key (changed by hand): no try, no handler
  *   inbox:handled(key) --> true
  *   inbox:failed(key, retry_after, max_attempts [, why]) --> "parked" | "retry"
  *   inbox:replay(key) --> true | false        -- any stored event pending again; false: no such event
@@ -19,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -97,12 +99,13 @@ static int l_next(lua_State *L) {
   return 1;
 }
 
-/* inbox:begin(key) -> true | nil, err: written before the handler runs, so that a handler that
+/* inbox:begin(key) -> true | false | nil, err: written before the handler runs, so that a handler that
    kills the process is seen (next's crashed) when the inbox opens again. */
 static int l_begin(lua_State *L) {
   jc_inbox_ud *rv = jc_inbox_check(L, 1);
-  if (jc_inbox_begin(rv->inbox, luaL_checkstring(L, 2)) != 0) return write_failed(L);
-  lua_pushboolean(L, 1);
+  int rc = jc_inbox_begin(rv->inbox, luaL_checkstring(L, 2));
+  if (rc < 0) return write_failed(L);
+  lua_pushboolean(L, rc == 0); /* false: no row to handle has that key (changed by hand): no try */
   return 1;
 }
 
@@ -149,7 +152,7 @@ static void collect_parked(void *ctx, const char *key, int attempts) {
   if (!jc_grow((void **)&p->keys, &p->keys_cap, p->n + 1, sizeof *p->keys, 16) ||
       !jc_grow((void **)&p->attempts, &p->attempts_cap, p->n + 1, sizeof *p->attempts, 16))
     return;
-  memcpy(p->keys[p->n], key, strlen(key) + 1);
+  snprintf(p->keys[p->n], sizeof p->keys[p->n], "%s", key); /* bounded, whatever the store gives */
   p->attempts[p->n++] = attempts;
 }
 

@@ -67,8 +67,9 @@ typedef struct {
 int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait);
 /* Waits up to `seconds` for a new event to be stored. */
 void jc_inbox_wait(jc_inbox *b, double seconds);
-/* The handler's next try of the event begins: 0 once its row says so, or -1 (errno): then no try
-   may begin, and jc_inbox_blocked says why until a begin succeeds. */
+/* The handler's next try of the event begins: 0 once its row says so; 1 when no row to handle
+   has that key (a row changed by hand since next gave it): no try may begin, nothing is blocked;
+   or -1 (errno): then no try may begin, and jc_inbox_blocked says why until a begin succeeds. */
 int jc_inbox_begin(jc_inbox *b, const char *key);
 /* 0, or the errno of the last jc_inbox_begin that failed. */
 int jc_inbox_blocked(jc_inbox *b);
@@ -79,8 +80,9 @@ int jc_inbox_handled(jc_inbox *b, const char *key);
    or parked when this was the `max_attempts`-th failure. 1 parked, 0 scheduled again, -1. */
 int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after, int max_attempts,
                     const char *why);
-/* A stored event made pending again, whatever its state (handled, parked). 1 done (or pending
-   already), 0 no such event, -1 (errno). */
+/* A stored event made pending again, whatever its state (handled, parked, trying: one the
+   process died in runs again, its crash not counted). 1 done (or pending already), 0 no such
+   event, -1 (errno). */
 int jc_inbox_replay(jc_inbox *b, const char *key);
 /* Calls fn for each parked event's key, in arrival order. */
 void jc_inbox_parked(jc_inbox *b, void (*fn)(void *ctx, const char *key, int attempts), void *ctx);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -72,6 +73,7 @@ typedef struct {
 struct jc_inbox {
   sqlite3 *w, *r;
   int readonly, lockfd;
+  int dbfd; /* the database file's, flock'd: the lock of its inode, whatever name reached it */
   try_page *page;
   pthread_mutex_t mu;
   pthread_cond_t work, done, arrived; /* work and arrived: on the monotonic clock */
@@ -156,6 +158,12 @@ static int step_done(sqlite3_stmt *st) {
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* A count from a row (edited by hand, it may be anything), plus more: 0 to INT_MAX. */
+static int clamp_count(sqlite3_int64 n, int more) {
+  if (n < 0) n = 0;
+  return n >= (sqlite3_int64)INT_MAX - more ? INT_MAX : (int)n + more;
 }
 
 /* ---- the schedule of retries (memory: a restart makes every event due, as before) ---- */
@@ -314,8 +322,10 @@ static int apply(jc_inbox *b, op *o) {
     case OP_REPLAY: {
       int s = state_of(b, o->key, NULL);
       if (s < 0) return sqlite3_errcode(db);
-      if (s == 's' || s == 't') o->rc = 1;
-      if (s != 'h' && s != 'p') return SQLITE_OK;
+      if (s == 's') o->rc = 1;
+      /* 't': the process died in its last try. Replayed, it is pending again as the others
+         are, and its handler runs now (else the replay only counted the crash). */
+      if (s != 'h' && s != 'p' && s != 't') return SQLITE_OK;
       rc = prep(b, "UPDATE events SET state = 'stored', attempts = 0 WHERE key = ?", &st);
       if (rc != SQLITE_OK) return rc;
       sqlite3_bind_text(st, 1, o->key, -1, SQLITE_STATIC);
@@ -353,6 +363,13 @@ static int run_group(jc_inbox *b, op *list, int held) {
     if (!saved && (rc & 0xff) == SQLITE_IOERR && now) saved = now;
     if (!saved) saved = sql_errno(b->w, rc);
     if (!sqlite3_get_autocommit(b->w)) exec(b->w, "ROLLBACK");
+    /* No room at the log's end: a checkpoint lets the next commit start the log over, reusing
+       what it holds. SQLite checkpoints only after a commit, and none passes here: a log that
+       a reader's long transaction let grow until it filled the disk would, once the reader is
+       gone, keep the receiver blocked for good. (Passive: it waits on no reader. Not for a
+       file-size limit: the log's size is not what it limits.) */
+    if ((rc & 0xff) == SQLITE_FULL || saved == ENOSPC || saved == EDQUOT)
+      sqlite3_wal_checkpoint_v2(b->w, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     errno = saved;
   } else {
     errno = 0;
@@ -365,7 +382,7 @@ static void count(jc_inbox *b, const op *o) {
   if (o->type == OP_STORE && o->rc == 1) {
     b->counts.stored++;
     b->counts.pending++;
-  } else if ((o->type == OP_STORE || o->type == OP_REPLAY) && o->was) {
+  } else if ((o->type == OP_STORE || o->type == OP_REPLAY) && (o->was == 'p' || o->was == 'h')) {
     if (o->was == 'p') b->counts.parked--;
     else b->counts.handled--;
     b->counts.pending++;
@@ -493,7 +510,7 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
   }
   if (sqlite3_prepare_v2(b->r,
                          "SELECT key, state, attempts, received_at, body FROM events"
-                         " WHERE state IN ('stored', 'trying') ORDER BY seq",
+                         " WHERE state IN ('stored', 'trying') AND typeof(key) = 'text' ORDER BY seq",
                          -1, &st, NULL) != SQLITE_OK) {
     errno = sql_errno(b->r, sqlite3_errcode(b->r));
     return -1;
@@ -502,7 +519,10 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *key = (const char *)sqlite3_column_text(st, 0);
     const sched *s;
-    if (key == NULL || strlen(key) > JC_INBOX_KEY_MAX) continue;
+    /* Only a key the receiver makes: begin's and the marks' UPDATEs find its row by it. One
+       edited by hand into another (a NUL inside) would be handled without its try recorded,
+       and again at each next, its handler running on and on. */
+    if (key == NULL || (size_t)sqlite3_column_bytes(st, 0) != strlen(key) || !valid_key(key)) continue;
     /* Its row is behind its held outcome: handled or parked, it is done; failed, it is as the
        outcome says, once due. */
     if (b->held && strcmp(key, b->held_key) == 0) {
@@ -524,7 +544,7 @@ int jc_inbox_next(jc_inbox *b, double now, jc_inbox_event *ev, double *wait) {
     size_t len = (size_t)sqlite3_column_bytes(st, 4);
     const unsigned char *state = sqlite3_column_text(st, 1);
     snprintf(ev->key, sizeof ev->key, "%s", (const char *)sqlite3_column_text(st, 0));
-    ev->attempts = found == 2 ? attempts : sqlite3_column_int(st, 2);
+    ev->attempts = found == 2 ? attempts : clamp_count(sqlite3_column_int64(st, 2), 0);
     ev->crashed = found == 1 && state && state[0] == 't';
     ev->at = sqlite3_column_double(st, 3);
     ev->len = len;
@@ -560,6 +580,7 @@ int jc_inbox_begin(jc_inbox *b, const char *key) {
     errno = EBADF;
     return -1;
   }
+  if (!valid_key(key)) return 1; /* no row to handle has it (next gives none); nor would the page hold it */
   o.type = OP_BEGIN;
   o.key = key;
   pthread_mutex_lock(&b->mu);
@@ -573,12 +594,15 @@ int jc_inbox_begin(jc_inbox *b, const char *key) {
     return -1;
   }
   b->blocked = 0;
-  if (o.rc == 1) { /* its row says 'trying' at try n: now the page, outcome first */
-    __atomic_store_n(&b->page->outcome, OUT_NONE, __ATOMIC_RELEASE);
-    memset(b->page->key, 0, sizeof b->page->key);
-    memcpy(b->page->key, key, strlen(key));
-    b->page->try_n = o.attempts;
+  if (o.rc != 1) { /* no row to handle took it (changed by hand since next gave it): no try */
+    pthread_mutex_unlock(&b->mu);
+    return 1;
   }
+  /* its row says 'trying' at try n: now the page, outcome first */
+  __atomic_store_n(&b->page->outcome, OUT_NONE, __ATOMIC_RELEASE);
+  memset(b->page->key, 0, sizeof b->page->key);
+  memcpy(b->page->key, key, strlen(key));
+  b->page->try_n = o.attempts;
   pthread_mutex_unlock(&b->mu);
   return 0;
 }
@@ -657,7 +681,7 @@ int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) attempts = sqlite3_column_int(st, 0) + 1;
+    if (rc == SQLITE_ROW) attempts = clamp_count(sqlite3_column_int64(st, 0), 1);
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE) return 0;
     if (rc != SQLITE_ROW) {
@@ -671,9 +695,11 @@ int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after
   o.park = attempts >= max_attempts;
   o.why = why;
   pthread_mutex_lock(&b->mu);
-  if (b->held && strcmp(b->held_key, key) == 0) { /* its failure is held already */
+  if (b->held && strcmp(b->held_key, key) == 0) { /* its failure is held already: put off all the same */
+    int park = b->held_op.park;
+    if (!park) sched_set(b, key, now + retry_after);
     pthread_mutex_unlock(&b->mu);
-    return b->held_op.park;
+    return park;
   }
   rc = outcome(b, &o, o.park ? OUT_PARKED : OUT_FAILED);
   if (rc < 0 && !o.park) { /* no try of it began: put off all the same, in memory */
@@ -726,8 +752,12 @@ void jc_inbox_parked(jc_inbox *b, void (*fn)(void *ctx, const char *key, int att
   if (sqlite3_prepare_v2(b->r, "SELECT key, attempts FROM events WHERE state = 'parked' ORDER BY seq", -1, &st, NULL) !=
       SQLITE_OK)
     return;
-  while (sqlite3_step(st) == SQLITE_ROW)
-    fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *key = (const char *)sqlite3_column_text(st, 0);
+    /* only a key the receiver makes, as next takes (one edited by hand may be any length) */
+    if (key == NULL || (size_t)sqlite3_column_bytes(st, 0) != strlen(key) || !valid_key(key)) continue;
+    fn(ctx, key, clamp_count(sqlite3_column_int64(st, 1), 0));
+  }
   sqlite3_finalize(st);
 }
 
@@ -768,7 +798,9 @@ int jc_inbox_list(jc_inbox *b, const char *state, int (*fn)(void *ctx, const jc_
   int rc;
   settle(b);
   if (sqlite3_prepare_v2(b->r,
-                         "SELECT key, kind, coalesce(bill_id, ''), state, received, tries, attempts, last_error"
+                         /* coalesced: a row edited by hand (a table without its NOT NULLs) is listed too */
+                         "SELECT coalesce(key, ''), coalesce(kind, ''), coalesce(bill_id, ''), coalesce(state, ''),"
+                         " coalesce(received, ''), tries, attempts, last_error"
                          " FROM events WHERE ?1 IS NULL OR state = ?1 ORDER BY seq",
                          -1, &st, NULL) != SQLITE_OK) {
     snprintf(err, errlen, "cannot read the inbox: %s", sqlite3_errmsg(b->r));
@@ -848,6 +880,55 @@ static int open_db(const char *path, int flags, sqlite3 **db, char *err, size_t 
     return -1;
   }
   return 0;
+}
+
+/* Whether db is an inbox, or empty (a new one): 0, or -1 and err. Another program's database
+   is not written (no table added, its journal mode kept); a table `events` of another shape
+   (one whose key is not unique would store a notification sent again as a second event, and
+   run its handler again) is not taken. */
+static int check_schema(sqlite3 *db, const char *path, char *err, size_t errlen) {
+  static const char *const columns[] = {"seq",   "key",   "kind",       "bill_id", "state",   "received",  "received_at",
+                                        "tries", "attempts", "last_error", "handled", "handled_at", "body"};
+  sqlite3_stmt *st;
+  int rc, tables = 0, events = 0, have = 0, unique_key = 0;
+  if ((rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &st, NULL)) != SQLITE_OK)
+    goto unreadable;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    tables++;
+    if (name && strcmp(name, "events") == 0) events = 1;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) goto unreadable;
+  if (tables == 0) return 0;
+  if (events) {
+    if ((rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('events')", -1, &st, NULL)) != SQLITE_OK)
+      goto unreadable;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      const char *name = (const char *)sqlite3_column_text(st, 0);
+      for (size_t i = 0; name && i < sizeof columns / sizeof columns[0]; i++) have += strcmp(name, columns[i]) == 0;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) goto unreadable;
+    /* a unique index of the one column key */
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT 1 FROM pragma_index_list('events') AS l WHERE l.\"unique\""
+                            " AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1"
+                            " AND (SELECT name FROM pragma_index_info(l.name)) = 'key'",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) goto unreadable;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) unique_key = 1;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) goto unreadable;
+  }
+  if (events && have == (int)(sizeof columns / sizeof columns[0]) && unique_key) return 0;
+  snprintf(err, errlen, "%s is a SQLite database but not a justclick inbox (%s): name another --inbox", path,
+           !events ? "it has no table events" : unique_key ? "its table events has other columns"
+                                                         : "its table events has no unique key");
+  return -1;
+unreadable:
+  snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+  return -1;
 }
 
 /* Whether the file at path is one of the first format (not SQLite's, and not empty): 1, 0, or
@@ -1012,14 +1093,37 @@ static int open_page(jc_inbox *b, const char *path, char *err, size_t errlen) {
     goto fail;
   }
   if (fstat(b->lockfd, &st) != 0) goto fail_errno;
-  if (st.st_size < PAGE) {
-    char zeros[PAGE];
-    try_page head;
+  {
+    /* What is there is kept: a page cut after its outcome still has it. A page that is empty,
+       or no more than the start of its making (magic, then zeros), is made again; one of
+       another magic, or cut before its outcome, may have held a handler's outcome that is lost
+       now: refused (its try would count as a crash, and a handler that returned true would run
+       again). */
+    char zeros[PAGE], have[sizeof(try_page)];
+    size_t got = st.st_size < (off_t)sizeof have ? (size_t)st.st_size : sizeof have, i, blank, zero = 1;
+    memset(have, 0, sizeof have);
+    if (got > 0 && pread(b->lockfd, have, got, 0) != (ssize_t)got) goto fail_errno;
+    for (i = 0; i < got; i++) zero &= have[i] == 0;
+    for (i = 0; i < got && i < sizeof(TRY_MAGIC) && have[i] == TRY_MAGIC[i]; i++) {}
+    for (blank = zero || i == got || i == sizeof(TRY_MAGIC); i < got && blank; i++) blank = have[i] == 0;
     memset(zeros, 0, sizeof zeros);
-    memset(&head, 0, sizeof head);
-    memcpy(head.magic, TRY_MAGIC, sizeof head.magic);
-    memcpy(zeros, &head, sizeof head);
-    if (pwrite(b->lockfd, zeros, PAGE, 0) != PAGE || fsync(b->lockfd) != 0) goto fail_errno;
+    if (blank && (st.st_size < PAGE || memcmp(have, TRY_MAGIC, sizeof(TRY_MAGIC)) != 0)) {
+      try_page head;
+      memset(&head, 0, sizeof head);
+      memcpy(head.magic, TRY_MAGIC, sizeof head.magic);
+      memcpy(zeros, &head, sizeof head);
+      if (pwrite(b->lockfd, zeros, PAGE, 0) != PAGE || fsync(b->lockfd) != 0) goto fail_errno;
+    } else if (memcmp(have, TRY_MAGIC, sizeof(TRY_MAGIC)) != 0) {
+      snprintf(err, errlen, "%s is not the page of a justclick inbox's try in progress: mend or remove it by hand", p);
+      goto fail;
+    } else if (got < sizeof have) {
+      snprintf(err, errlen, "%s is cut short (%lld bytes, not %d): the outcome of the try it held is lost; remove it by hand",
+               p, (long long)st.st_size, PAGE);
+      goto fail;
+    } else if (st.st_size < PAGE) {
+      size_t rest = PAGE - (size_t)st.st_size;
+      if (pwrite(b->lockfd, zeros, rest, st.st_size) != (ssize_t)rest || fsync(b->lockfd) != 0) goto fail_errno;
+    }
   }
   m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, b->lockfd, 0);
   if (m == MAP_FAILED) goto fail_errno;
@@ -1063,7 +1167,7 @@ static int apply_page(jc_inbox *b) {
   return SQLITE_OK;
 }
 
-jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
+static jc_inbox *open_at(const char *path, int flags, char *err, size_t errlen) {
   jc_inbox *b = calloc(1, sizeof *b);
   pthread_condattr_t mono_attr;
   int first;
@@ -1072,6 +1176,7 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
     return NULL;
   }
   b->lockfd = -1;
+  b->dbfd = -1;
   b->readonly = (flags & JC_INBOX_READONLY) != 0;
   pthread_mutex_init(&b->mu, NULL);
   pthread_condattr_init(&mono_attr);
@@ -1093,7 +1198,8 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
       goto fail;
     }
     /* Read-write without creating: a reader of a WAL database needs its -shm; it takes no lock. */
-    if (open_db(path, SQLITE_OPEN_READWRITE, &b->r, err, errlen) != 0) goto fail;
+    if (open_db(path, SQLITE_OPEN_READWRITE, &b->r, err, errlen) != 0 || check_schema(b->r, path, err, errlen) != 0)
+      goto fail;
     if (recount(b->r, &b->counts) != SQLITE_OK) {
       snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(b->r));
       goto fail;
@@ -1106,15 +1212,22 @@ jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
   }
   if (open_page(b, path, err, errlen) != 0) goto fail;
   if (first && convert(path, err, errlen) != 0) goto fail;
-  { /* made here, mode 0600 and its directory fsynced, before SQLite opens it */
-    int fd = jc_open_durably(path, strlen(path), O_RDWR);
-    if (fd < 0) {
-      snprintf(err, errlen, "%s: %s", path, strerror(errno));
-      goto fail;
-    }
-    close(fd);
+  /* Made here, mode 0600 and its directory fsynced, before SQLite opens it; and locked, as its
+     page is: a second receiver reaching the same database by another name (a symlink, a hard
+     link) has another page, but not another database file. Kept open until SQLite has closed
+     it: closing any descriptor of the file drops the process's POSIX locks on it, SQLite's. */
+  b->dbfd = jc_open_durably(path, strlen(path), O_RDWR);
+  if (b->dbfd < 0) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    goto fail;
+  }
+  if (flock(b->dbfd, LOCK_EX | LOCK_NB) != 0) {
+    snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve" : "%s: %s", path,
+             strerror(errno));
+    goto fail;
   }
   if (open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &b->w, err, errlen) != 0) goto fail;
+  if (check_schema(b->w, path, err, errlen) != 0) goto fail;
   b->sync_full = 1; /* what the next line sets; run_group changes both together */
   if (exec(b->w, "PRAGMA journal_mode = WAL") != SQLITE_OK || exec(b->w, "PRAGMA synchronous = FULL") != SQLITE_OK ||
       exec(b->w, SCHEMA) != SQLITE_OK || apply_page(b) != SQLITE_OK || recount(b->w, &b->counts) != SQLITE_OK) {
@@ -1138,6 +1251,23 @@ fail:
   return NULL;
 }
 
+/* A symlink is its target, whatever name reaches it: the page (the lock) beside the target, and
+   a file of the first format converted there (renamed over the symlink, it left the old file at
+   the target, for a receiver given that name to convert again: two stores of one inbox). */
+jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen) {
+  struct stat st;
+  char *real;
+  jc_inbox *b;
+  if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) return open_at(path, flags, err, errlen);
+  if ((real = realpath(path, NULL)) == NULL) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  b = open_at(real, flags, err, errlen);
+  free(real);
+  return b;
+}
+
 void jc_inbox_close(jc_inbox *b) {
   if (b == NULL) return;
   if (b->writer_started) {
@@ -1151,6 +1281,7 @@ void jc_inbox_close(jc_inbox *b) {
   for (size_t i = 0; i < b->nstmts; i++) sqlite3_finalize(b->stmts[i].st);
   sqlite3_close(b->r);
   sqlite3_close(b->w);
+  if (b->dbfd >= 0) close(b->dbfd); /* after SQLite's own: see jc_inbox_open */
   pthread_mutex_destroy(&b->mu);
   pthread_cond_destroy(&b->work);
   pthread_cond_destroy(&b->done);
