@@ -24,6 +24,11 @@ port=${PORT:-8080}
 nginx=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 say() { echo "nginx-example: $*"; }
 [ -x "$nginx" ] || command -v "$nginx" > /dev/null || { say "no nginx ($nginx): run scripts/deps.sh" >&2; exit 1; }
+# Whether something listens on the shop's port: then whatever answers there is not the example
+# (another program, or a second run of this script), and nginx would not start.
+port_taken() { (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; }
+in_use() { say "port $port is in use: stop what holds it, or choose another with PORT=N (make nginx-example PORT=N)" >&2; }
+port_taken && { in_use; exit 1; }
 
 make --no-print-directory LUA_VERSION=jit all > /dev/null # justclick/core.so for nginx's LuaJIT
 
@@ -75,6 +80,8 @@ JUSTCLICK_USER=demo JUSTCLICK_SECRET=sandbox-secret "$nginx" -p "$prefix/" -c ng
 server=$!
 up=""
 for _ in $(seq 150); do
+  # taken since the check above: nginx cannot bind, and what answers is not it
+  if grep -qs 'bind() to .* failed' "$prefix/logs/error.log" "$work/nginx.out"; then in_use; exit 1; fi
   if curl -s -o /dev/null "http://127.0.0.1:$port/"; then up=yes; break; fi
   kill -0 "$server" 2> /dev/null || break
   sleep 0.1

@@ -21,3 +21,26 @@ describe("scripts/nginx-example.sh --check", function()
     assert.are.equal("000", shell.output(("curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/"):format(port)))
   end)
 end)
+
+describe("scripts/nginx-example.sh where the shop's port is taken", function()
+  it("says so in one line naming PORT, and sends nothing to what holds it", function()
+    local port = shell.free_port()
+    -- a listener that is not nginx: any HTTP answer from it is not the example's
+    local holder = shell.output(("php -S 127.0.0.1:%d -t /tmp > /dev/null 2>&1 & echo $!"):format(port))
+    for _ = 1, 300 do
+      if shell.ok(("curl -s -o /dev/null http://127.0.0.1:%d/"):format(port)) then break end
+      os.execute("sleep 0.1")
+    end
+    local status, out = shell.run(("env -u MAKEFLAGS -u MAKELEVEL PORT=%d timeout 120 scripts/nginx-example.sh --check"):format(port))
+    local interactive, said = shell.run(("env -u MAKEFLAGS -u MAKELEVEL PORT=%d timeout 120 scripts/nginx-example.sh < /dev/null")
+      :format(port))
+    os.execute("kill " .. holder:match("%d+"))
+    for _, run in ipairs({ { status, out }, { interactive, said } }) do
+      assert.are.equal(1, run[1], run[2])
+      assert.matches("port " .. port .. " is in use", run[2])
+      assert.matches("PORT=", run[2])
+      assert.is_nil(run[2]:find("checkout:", 1, true), run[2])
+      assert.is_nil(run[2]:find("Try:", 1, true), run[2])
+    end
+  end)
+end)
