@@ -395,6 +395,10 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
     signal(SIGPIPE, SIG_IGN);
   }
   if (o->command) signal(SIGXFSZ, SIG_IGN); /* import too: a journal past the limit is an io error, EFBIG */
+  /* `justclick import FILE 2>&1 | head -1`: a reader that has gone is no reason to stop creating
+     orders; a write to it fails (EPIPE), which progress and summary ignore, and the import ends
+     with its own status. It runs no one's script, so no child inherits this. */
+  if (o->command != NULL && strcmp(o->command, "import") == 0) signal(SIGPIPE, SIG_IGN);
   running_command = o->command != NULL;
   verbose = o->verbose;
   if (o->command) {
