@@ -358,7 +358,10 @@ function serve.replay(handler, key, opts)
   local confirm = confirming(opts)
   local path = opts.inbox or "justclick-inbox"
   local inbox, err = open_inbox(path)
-  if not inbox then return nil, err end
+  if not inbox then
+    if err.kind == "io" then err.inbox = path end -- serve.main names --inbox, as serve.run's
+    return nil, err
+  end
   local keys = {}
   if key == "all" then
     for _, p in ipairs(inbox:parked()) do keys[#keys + 1] = p.key end
@@ -530,8 +533,8 @@ local function failure_line(err)
     return justclick._shell_unconfigured(err.missing)
   elseif err.inbox then
     return ("the inbox cannot be opened (--inbox %s): %s"):format(justclick._shell_quote(err.inbox), err.message)
-  elseif err.listen then
-    return err.message .. ": stop what holds it, or choose another address with --listen HOST:PORT"
+  elseif err.listen then -- "stop what holds it" only where something does: not for an address not the machine's
+    return err.message .. (err.in_use and ": stop what holds it, or" or ":") .. " choose another address with --listen HOST:PORT"
   end
   return err.message
 end
