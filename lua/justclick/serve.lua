@@ -51,9 +51,12 @@ end
 
 -- A line of the log, stamped as the receiver's request lines are (ISO-8601, UTC), so that every
 -- line of a long-running receiver says when.
+local function stamp()
+  return ("justclick serve: %s "):format(os.date("!%Y-%m-%dT%H:%M:%SZ"))
+end
+
 local function say(fmt, ...)
-  io.stderr:write(justclick.visible(("justclick serve: %s " .. fmt):format(os.date("!%Y-%m-%dT%H:%M:%SZ"), ...)),
-    "\n")
+  io.stderr:write(justclick.visible((stamp() .. fmt):format(...)), "\n")
   io.stderr:flush()
 end
 
@@ -566,6 +569,7 @@ function serve.main(...)
     o.secret = secret
   end
   hint.script, hint.secret_file = o.script, o.secret_file
+  engine.log_prefix = stamp -- --verbose's line of each call is a line of this log too
   local ok, handler = pcall(serve.load, o.script)
   if not ok then
     say("%s", tostring(handler))
