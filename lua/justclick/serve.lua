@@ -536,8 +536,9 @@ local function failure_line(err)
     return justclick._shell_unconfigured(err.missing)
   elseif err.inbox then
     return ("the inbox cannot be opened (--inbox %s): %s"):format(justclick._shell_quote(err.inbox), err.message)
-  elseif err.listen then -- "stop what holds it" only where something does: not for an address not the machine's
-    return err.message .. (err.in_use and ": stop what holds it, or" or ":") .. " choose another address with --listen HOST:PORT"
+  elseif err.listen then -- "stop what holds it" only where something does (not an address not the machine's)
+    return err.message .. (err.in_use and ": stop what holds it, or" or ":")
+      .. " choose another address with --listen HOST:PORT"
   end
   return err.message
 end
