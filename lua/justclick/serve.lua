@@ -145,6 +145,7 @@ end
 -- The command that replays the event `key`, with the real paths of this receiver.
 local function replay_command(key)
   local words = { "justclick serve" }
+  if hint.unconfirmed then words[#words + 1] = "--no-confirm" end -- as the receiver ran: else it confirms
   if hint.secret_file then words[#words + 1] = "--secret-file " .. shell_path(hint.secret_file) end
   words[#words + 1] = "--inbox " .. shell_path(hint.inbox or "justclick-inbox")
   words[#words + 1] = "--replay " .. justclick._shell_quote(key)
@@ -311,7 +312,7 @@ function serve.run(handler, opts)
     error("justclick.serve: trust_proxy must be a list of IP addresses", 2)
   end
   local confirm = confirming(opts)
-  hint.inbox = opts.inbox or "justclick-inbox"
+  hint.inbox, hint.unconfirmed = opts.inbox or "justclick-inbox", not confirm
   local inbox, err = open_inbox(opts.inbox or "justclick-inbox")
   if not inbox then
     if err.kind == "io" then err.inbox = opts.inbox or "justclick-inbox" end -- serve.main names --inbox
@@ -359,6 +360,7 @@ function serve.replay(handler, key, opts)
   local client, unconfigured = client_of(opts)
   if not client then return nil, unconfigured end
   local confirm = confirming(opts)
+  hint.unconfirmed = not confirm
   local path = opts.inbox or "justclick-inbox"
   local inbox, err = open_inbox(path)
   if not inbox then
