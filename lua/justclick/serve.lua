@@ -147,7 +147,7 @@ local function replay_command(key)
   local words = { "justclick serve" }
   if hint.unconfirmed then words[#words + 1] = "--no-confirm" end -- as the receiver ran: else it confirms
   if hint.secret_file then words[#words + 1] = "--secret-file " .. shell_path(hint.secret_file) end
-  words[#words + 1] = "--inbox " .. shell_path(hint.inbox or "justclick-inbox")
+  words[#words + 1] = "--inbox " .. shell_path(hint.inbox)
   words[#words + 1] = "--replay " .. justclick._shell_quote(key)
   words[#words + 1] = hint.script and shell_path(hint.script) or "SCRIPT"
   return table.concat(words, " ")
@@ -312,10 +312,11 @@ function serve.run(handler, opts)
     error("justclick.serve: trust_proxy must be a list of IP addresses", 2)
   end
   local confirm = confirming(opts)
-  hint.inbox, hint.unconfirmed = opts.inbox or "justclick-inbox", not confirm
-  local inbox, err = open_inbox(opts.inbox or "justclick-inbox")
+  local path = opts.inbox or "justclick-inbox"
+  hint.inbox, hint.unconfirmed = path, not confirm
+  local inbox, err = open_inbox(path)
   if not inbox then
-    if err.kind == "io" then err.inbox = opts.inbox or "justclick-inbox" end -- serve.main names --inbox
+    if err.kind == "io" then err.inbox = path end -- serve.main names --inbox
     return nil, err
   end
   -- nil, err when it cannot listen: "io" (with errno) when the machine refuses, a port in use
@@ -330,7 +331,7 @@ function serve.run(handler, opts)
   end
   local counts = inbox:counts()
   say("listening on %s:%d; the inbox %s holds %d events, %d to handle, %d parked", opts.host or "127.0.0.1",
-    inbox:port(), opts.inbox or "justclick-inbox", counts.stored, counts.pending, counts.parked)
+    inbox:port(), path, counts.stored, counts.pending, counts.parked)
   if opts.on_ready then opts.on_ready(inbox:port()) end
   local limits = 0 -- code 8s in a row
   while not inbox:stopping() do
@@ -360,8 +361,8 @@ function serve.replay(handler, key, opts)
   local client, unconfigured = client_of(opts)
   if not client then return nil, unconfigured end
   local confirm = confirming(opts)
-  hint.unconfirmed = not confirm
   local path = opts.inbox or "justclick-inbox"
+  hint.inbox, hint.unconfirmed = path, not confirm
   local inbox, err = open_inbox(path)
   if not inbox then
     if err.kind == "io" then err.inbox = path end -- serve.main names --inbox, as serve.run's
@@ -580,7 +581,6 @@ function serve.main(...)
   end
   local done, err
   if o.replay then
-    hint.inbox = o.inbox or "justclick-inbox"
     done, err = serve.replay(handler, o.replay, { inbox = o.inbox, attempts = o.attempts, confirm = o.confirm })
   else
     -- the secret: --secret-file, else the script's justclick.configure, else JUSTCLICK_SECRET
