@@ -232,6 +232,33 @@ describe("justclick serve #lua54", function()
     assert.is_truthy(lines[2]:find("^paid 100002 " .. key:gsub("%-", "%%-") .. " 1$"), table.concat(lines, "\n"))
   end)
 
+  it("puts the host's own --user, --api-url and --secret-file in the parked hint", function()
+    -- given before `serve`, they configure the receiver: the replay needs them as much
+    local secret_file = dir .. "/my secret"
+    files.write(secret_file, SECRET .. "\n")
+    os.execute(("chmod 600 '%s'"):format(secret_file))
+    local script = dir .. "/handler.lua"
+    files.write(script, "return function() return false end\n")
+    local log = dir .. "/hint.log"
+    local cmd = ("env -u JUSTCLICK_USER -u JUSTCLICK_SECRET -u JUSTCLICK_API_URL %s --user demo --api-url"
+      .. " http://127.0.0.1:9/api --secret-file '%s' serve --no-confirm --attempts 1 --listen 127.0.0.1:0"
+      .. " --inbox %s/inbox %s >> %s 2>&1"):format(importing.HOST, secret_file, dir, script, log)
+    local pid, url = serving.launch(cmd, dir, log, running)
+    local status = core.session({ timeout = 10 }):post(url .. "/notify", notification(100007))
+    assert.are.equal(200, status)
+    local deadline = core.now() + 10
+    while not (files.read(log) or ""):find("parked paid%-100007") and core.now() < deadline do core.sleep(0.1) end
+    os.execute("kill -TERM " .. pid)
+    deadline = core.now() + 10 -- gone, before after_each removes its directory
+    while sandbox.alive(pid) and core.now() < deadline do core.sleep(0.05) end
+    local said = files.read(log)
+    local hint = said:match("replay it with: ([^\n]*)")
+    assert.is_string(hint, said)
+    local real = require("justclick.core").realpath
+    assert.is_truthy(hint:find("^justclick %-%-user demo %-%-api%-url http://127%.0%.0%.1:9/api serve %-%-no%-confirm "), hint)
+    assert.is_truthy(hint:find("--secret-file '" .. real(secret_file) .. "' ", 1, true), hint)
+  end)
+
   it("lets the handler in progress finish on SIGTERM, and exits 0", function()
     local s = start(dir, handler({ pause = 1 }))
     assert.are.equal(200, (s:post(notification(100001))))

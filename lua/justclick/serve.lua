@@ -142,9 +142,38 @@ local function shell_path(path)
   return justclick._shell_quote(core.realpath(path) or path)
 end
 
+-- The host's own --user, --api-url and --secret-file, given before `serve` (the global `arg`
+-- holds them below 0, as lua puts a script's interpreter options): they configure the receiver,
+-- and the replay needs them as much. { user =, api_url =, secret_file = }, each when given.
+local function host_options()
+  local given, args = {}, rawget(_G, "arg")
+  if type(args) ~= "table" or args[0] ~= "serve" then return given end -- serve.main called from Lua
+  local first = 0
+  while args[first - 1] ~= nil do first = first - 1 end
+  local i = first + 1 -- args[first] is the program
+  while i < 0 do
+    local name, inline = args[i]:match("^(%-%-[%w-]+)=(.*)$")
+    name = name or args[i]
+    local key = ({ ["--user"] = "user", ["--api-url"] = "api_url", ["--secret-file"] = "secret_file" })[name]
+    if key and inline then
+      given[key] = inline
+    elseif key then
+      i = i + 1
+      given[key] = args[i]
+    elseif name == "-e" or name == "-l" then
+      i = i + 1
+    end
+    i = i + 1
+  end
+  return given
+end
+
 -- The command that replays the event `key`, with the real paths of this receiver.
 local function replay_command(key)
-  local words = { "justclick serve" }
+  local words = { "justclick" }
+  if hint.user then words[#words + 1] = "--user " .. justclick._shell_quote(hint.user) end
+  if hint.api_url then words[#words + 1] = "--api-url " .. justclick._shell_quote(hint.api_url) end
+  words[#words + 1] = "serve"
   if hint.unconfirmed then words[#words + 1] = "--no-confirm" end -- as the receiver ran: else it confirms
   if hint.secret_file then words[#words + 1] = "--secret-file " .. shell_path(hint.secret_file) end
   words[#words + 1] = "--inbox " .. shell_path(hint.inbox)
@@ -572,7 +601,9 @@ function serve.main(...)
     justclick.set_defaults({ secret = secret })
     o.secret = secret
   end
-  hint.script, hint.secret_file = o.script, o.secret_file
+  local host = host_options()
+  hint.script, hint.secret_file = o.script, o.secret_file or host.secret_file
+  hint.user, hint.api_url = host.user, host.api_url
   engine.log_prefix = stamp -- --verbose's line of each call is a line of this log too
   local ok, handler = pcall(serve.load, o.script)
   if not ok then
