@@ -11,7 +11,9 @@
  *                                             -- or nil, err: "input" for a value out of range
  *                                             -- (named) or a host not an IP address, "io" with
  *                                             -- errno when the machine refuses (in_use: true
- *                                             -- for a port in use);
+ *                                             -- for a port in use); trust_proxy = {ADDR, ...}
+ *                                             -- (at most 16): their X-Forwarded-For names the
+ *                                             -- client in the log;
  *                                             -- the inbox stays open. Raises for a wrong type,
  *                                             -- a second listen, a closed or read-only inbox
  *   inbox:port()                              -- the port it listens on (port 0: a free one)
