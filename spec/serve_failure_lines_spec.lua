@@ -34,6 +34,14 @@ describe("justclick serve's failure lines #lua54", function()
     assert.is_nil(out:find("servefailuresecret", 1, true))
   end)
 
+  it("takes at most 16 --trust-proxy, a usage error naming the flag past them", function()
+    local many = {}
+    for i = 1, 17 do many[i] = "--trust-proxy 10.0.0." .. i end
+    local status, out = serve(table.concat(many, " ") .. " --listen 127.0.0.1:0 --inbox inbox h.lua")
+    assert.are.equal(2, status, out)
+    assert.matches("--trust-proxy: at most 16", out, 1, true)
+  end)
+
   it("says an address the machine does not have is not its, without 'stop what holds it'", function()
     local status, out = serve("--listen 192.0.2.1:8787 --inbox inbox h.lua")
     assert.are.equal(1, status, out)

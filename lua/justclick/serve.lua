@@ -473,9 +473,9 @@ Every log line (stderr) begins "justclick serve: " and the time, ISO-8601 UTC. E
 variable to mend (justclick --verbose serve ...: and where it came from); 2 a usage error.
 ]]
 
--- What the receiver takes (src/bind/receiver.c's JC_LISTEN_MAX_*): the command line says so
--- before anything opens.
-local MAX_PORT, MAX_TIMEOUT, MAX_CONNECTIONS = 65535, 3600, 1024
+-- What the receiver takes (src/bind/receiver.c's JC_LISTEN_MAX_* and JC_MAX_TRUSTED): the
+-- command line says so before anything opens.
+local MAX_PORT, MAX_TIMEOUT, MAX_CONNECTIONS, MAX_TRUSTED = 65535, 3600, 1024, 16
 
 -- Whether host can be an IP address: a dotted quad, or IPv6's hex digits and colons (the
 -- receiver checks these exactly). A host name is not: the receiver resolves none.
@@ -527,6 +527,7 @@ local function parse_args(args)
       end
       o.trust_proxy = o.trust_proxy or {}
       o.trust_proxy[#o.trust_proxy + 1] = addr
+      if #o.trust_proxy > MAX_TRUSTED then return nil, ("--trust-proxy: at most %d addresses"):format(MAX_TRUSTED) end
     elseif RANGES[a] then
       local lo, hi = RANGES[a][1], RANGES[a][2]
       local n = math.tointeger(tonumber(value() or ""))
