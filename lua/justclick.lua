@@ -58,8 +58,8 @@ local OPTIONS = {
 }
 
 -- What the nginx transport leaves to the location's directives (README, "In nginx").
-local NGINX_LEAVES = { connect_timeout = "proxy_connect_timeout", ca_file = "proxy_ssl_trusted_certificate",
-  keep_alive = "an upstream block's keepalive" }
+local NGINX_LEAVES = { connect_timeout = "the location's proxy_connect_timeout",
+  ca_file = "the location's proxy_ssl_trusted_certificate", keep_alive = "an upstream block's keepalive" }
 
 -- Whether this Lua runs inside nginx (lua-nginx-module, OpenResty): there, libcurl would hold
 -- the worker, and every other request it serves, for the whole of each call.
@@ -127,11 +127,14 @@ function justclick.new(opts)
   local transport, sleep = opts.transport, nil -- sleep: the wait between attempts
   if transport == nil then transport = inside_nginx() and "nginx" or "curl" end
   if transport == "nginx" then
+    local given = {} -- every one given, in one error, in a stable order
     for k, directive in pairs(NGINX_LEAVES) do
-      if opts[k] ~= nil then
-        error(("justclick.new: %s is the location's %s under nginx%s"):format(k, directive,
-          opts.transport and "" or " (the transport inside nginx; transport = \"curl\" for libcurl's)"), 2)
-      end
+      if opts[k] ~= nil then given[#given + 1] = ("%s is %s"):format(k, directive) end
+    end
+    if #given > 0 then
+      table.sort(given)
+      error(("justclick.new: %s under nginx%s"):format(table.concat(given, ", "),
+        opts.transport and "" or " (the transport inside nginx; transport = \"curl\" for libcurl's)"), 2)
     end
     local nginx = require "justclick.nginx"
     client.session = nginx.session({

@@ -127,11 +127,31 @@ function prepay_control(array $post): array {
 }
 
 // POST /__sandbox/pay, cancel or refund: the bill's status set as UpdateOrderStatus sets it
-// (paid now, cancel, return), with the same notification; [status, reply].
+// (paid now, cancel, return), with the same notification; [status, reply]. Only what a buyer or
+// the shop's staff can do at JustClick: pay or cancel a bill not paid yet (waiting, or sent
+// unpaid), give the money of a paid bill back; anything else (a second payment, a refund of a
+// bill never paid) is a 400 that sends nothing.
+const BILL_EVENTS = [
+    'pay' => ['paid', ['waiting', 'sent'], 'nothing to pay'],
+    'cancel' => ['cancel', ['waiting', 'sent'], 'nothing to cancel (a paid bill is refunded)'],
+    'refund' => ['return', ['paid'], 'nothing to refund (only a paid bill is)'],
+];
+
 function bill_event_control(string $what, array $post): array {
     $id = order_id($post);
     if ($id === null) return [400, ['error' => 'bill_id: a bill number']];
-    $status = ['pay' => 'paid', 'cancel' => 'cancel', 'refund' => 'return'][$what];
+    [$status, $from, $nothing] = BILL_EVENTS[$what];
+    // The status is claimed under the write lock, so that of two payments at once one is
+    // refused; `paid` stays, for moneyback's notification (update_order_status reads it).
+    $db = store();
+    begin_writing($db);
+    $o = find_order($id);
+    if ($o && !in_array($o['pay_status'], $from, true)) {
+        $db->exec('COMMIT');
+        return [400, ['error' => "bill $id is {$o['pay_status']}: $nothing"]];
+    }
+    if ($o) $db->prepare('UPDATE orders SET pay_status = ? WHERE id = ?')->execute([$status, $id]);
+    $db->exec('COMMIT');
     [$code, $text] = update_order_status(['bill_id' => (string)$id, 'status' => $status, 'date' => (string)time()]);
     if ($code !== 0) return [$code === 302 ? 404 : 400, ['error' => "bill $id: $text"]];
     return [200, ['ok' => true, 'bill_id' => $id, 'pay_status' => find_order($id)['pay_status']]];

@@ -24,6 +24,11 @@ port=${PORT:-8080}
 nginx=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 say() { echo "nginx-example: $*"; }
 [ -x "$nginx" ] || command -v "$nginx" > /dev/null || { say "no nginx ($nginx): run scripts/deps.sh" >&2; exit 1; }
+# Whether something listens on the shop's port: then whatever answers there is not the example
+# (another program, or a second run of this script), and nginx would not start.
+port_taken() { (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; }
+in_use() { say "port $port is in use: stop what holds it, or choose another with PORT=N (make nginx-example PORT=N)" >&2; }
+port_taken && { in_use; exit 1; }
 
 make --no-print-directory LUA_VERSION=jit all > /dev/null # justclick/core.so for nginx's LuaJIT
 
@@ -31,17 +36,30 @@ work=$(mktemp -d)
 chmod 755 "$work" # nginx reads the prefix, whoever it runs as
 sandbox=""
 server=""
+# A watchdog for a SIGKILL of this script, which runs no trap: once the script is gone it stops
+# what the script started (their pids are in $work), and removes $work. The cleanup below ends
+# the watchdog first, so that it never signals a pid that a stopped process has given back.
+( trap '' INT HUP
+  while kill -0 $$ 2> /dev/null; do sleep 1; done
+  [ -s "$work/nginx.pid" ] && kill -QUIT "$(cat "$work/nginx.pid")" 2> /dev/null
+  [ -s "$work/sandbox.pid" ] && kill -TERM -- "-$(cat "$work/sandbox.pid")" 2> /dev/null
+  rm -rf "$work" ) < /dev/null > /dev/null 2>&1 &
+watchdog=$!
 cleanup() {
+  kill "$watchdog" 2> /dev/null || true
   if [ -n "$server" ]; then kill -QUIT "$server" 2> /dev/null || true; wait "$server" 2> /dev/null || true; fi
   if [ -n "$sandbox" ]; then kill -TERM -- "-$sandbox" 2> /dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # The sandbox, on a free port, in a session of its own (its processes stop together).
 JUSTCLICK_SANDBOX_DB="$work/sandbox.sqlite" setsid php sandbox/server.php 0 > "$work/sandbox.log" 2>&1 &
 sandbox=$!
+echo "$sandbox" > "$work/sandbox.pid"
 api=""
 for _ in $(seq 150); do
   api=$(sed -n 's/^sandbox listening on //p' "$work/sandbox.log")
@@ -73,8 +91,11 @@ curl -sf -o /dev/null -d "url=http://127.0.0.1:$port/justclick/paid" "$api/__san
 JUSTCLICK_USER=demo JUSTCLICK_SECRET=sandbox-secret "$nginx" -p "$prefix/" -c nginx.conf \
   -e "$prefix/logs/error.log" -g 'daemon off; master_process off;' > "$work/nginx.out" 2>&1 &
 server=$!
+echo "$server" > "$work/nginx.pid"
 up=""
 for _ in $(seq 150); do
+  # taken since the check above: nginx cannot bind, and what answers is not it
+  if grep -qs 'bind() to .* failed' "$prefix/logs/error.log" "$work/nginx.out"; then in_use; exit 1; fi
   if curl -s -o /dev/null "http://127.0.0.1:$port/"; then up=yes; break; fi
   kill -0 "$server" 2> /dev/null || break
   sleep 0.1

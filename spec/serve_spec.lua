@@ -211,7 +211,8 @@ describe("justclick serve #lua54", function()
     -- printed PATH and SCRIPT); and every line of the log says when, as the request lines do
     local real = require("justclick.core").realpath
     local hint = log:match("parked paid%-100002%-%x+ after[^\n]*replay it with: ([^\n]*)")
-    assert.truthy(hint and hint:find(("^justclick serve %%-%%-inbox %s %%-%%-replay paid%%-100002%%-%%x+ %s$"):format(
+    -- (with --no-confirm, as this receiver ran: the replay would confirm, against no API)
+    assert.truthy(hint and hint:find(("^justclick serve %%-%%-no%%-confirm %%-%%-inbox %s %%-%%-replay paid%%-100002%%-%%x+ %s$"):format(
       real(s.inbox):gsub("%p", "%%%0"), real(dir .. "/handler.lua"):gsub("%p", "%%%0"))), log)
     for line in log:gmatch("[^\n]+") do
       assert.truthy(line:find("^justclick serve: %d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ "), line)
@@ -222,11 +223,40 @@ describe("justclick serve #lua54", function()
     assert.is_string(key, out)
     -- Fixed, the handler takes it again.
     files.write(dir .. "/handler.lua", handler())
-    status, out = shell.run(("JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s serve --no-confirm --inbox %s --replay %s %s/handler.lua")
-      :format(SECRET, dir, importing.HOST, s.inbox, key, dir))
+    -- the hint as printed, run from elsewhere
+    assert.are.equal(key, hint:match("%-%-replay (%S+)"))
+    status, out = shell.run(("cd / && JUSTCLICK_USER=demo JUSTCLICK_SECRET=%s HANDLED=%s/handled %s")
+      :format(SECRET, dir, hint:gsub("^justclick", importing.HOST)))
     assert.are.equal(0, status, out)
     local lines = s:handled(2, 1)
     assert.is_truthy(lines[2]:find("^paid 100002 " .. key:gsub("%-", "%%-") .. " 1$"), table.concat(lines, "\n"))
+  end)
+
+  it("puts the host's own --user, --api-url and --secret-file in the parked hint", function()
+    -- given before `serve`, they configure the receiver: the replay needs them as much
+    local secret_file = dir .. "/my secret"
+    files.write(secret_file, SECRET .. "\n")
+    os.execute(("chmod 600 '%s'"):format(secret_file))
+    local script = dir .. "/handler.lua"
+    files.write(script, "return function() return false end\n")
+    local log = dir .. "/hint.log"
+    local cmd = ("env -u JUSTCLICK_USER -u JUSTCLICK_SECRET -u JUSTCLICK_API_URL %s --user demo --api-url"
+      .. " http://127.0.0.1:9/api --secret-file '%s' serve --no-confirm --attempts 1 --listen 127.0.0.1:0"
+      .. " --inbox %s/inbox %s >> %s 2>&1"):format(importing.HOST, secret_file, dir, script, log)
+    local pid, url = serving.launch(cmd, dir, log, running)
+    local status = core.session({ timeout = 10 }):post(url .. "/notify", notification(100007))
+    assert.are.equal(200, status)
+    local deadline = core.now() + 10
+    while not (files.read(log) or ""):find("parked paid%-100007") and core.now() < deadline do core.sleep(0.1) end
+    os.execute("kill -TERM " .. pid)
+    deadline = core.now() + 10 -- gone, before after_each removes its directory
+    while sandbox.alive(pid) and core.now() < deadline do core.sleep(0.05) end
+    local said = files.read(log)
+    local hint = said:match("replay it with: ([^\n]*)")
+    assert.is_string(hint, said)
+    local real = require("justclick.core").realpath
+    assert.is_truthy(hint:find("^justclick %-%-user demo %-%-api%-url http://127%.0%.0%.1:9/api serve %-%-no%-confirm "), hint)
+    assert.is_truthy(hint:find("--secret-file '" .. real(secret_file) .. "' ", 1, true), hint)
   end)
 
   it("lets the handler in progress finish on SIGTERM, and exits 0", function()

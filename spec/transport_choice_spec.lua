@@ -44,4 +44,13 @@ describe("justclick.new's transport", function()
     assert.matches("connect_timeout is the location's proxy_connect_timeout under nginx", err, 1, true)
     assert.matches('transport = "curl"', err, 1, true)
   end)
+
+  it("names every libcurl option given inside nginx in one error, in a stable order", function()
+    fake_nginx()
+    local ok, err = pcall(justclick.new, { user = "demo", secret = "s", keep_alive = true, ca_file = "/x",
+      connect_timeout = 5 })
+    assert.is_false(ok)
+    assert.matches("ca_file is the location's proxy_ssl_trusted_certificate, connect_timeout is the location's"
+      .. " proxy_connect_timeout, keep_alive is an upstream block's keepalive under nginx", err, 1, true)
+  end)
 end)

@@ -263,12 +263,16 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- The --verbose line, dry runs, and the loop of a call over a session
 
+--- engine.log_prefix() -> what begins the --verbose line: "justclick: "; `justclick serve` sets
+-- its own, so that the line is stamped as its log's others are.
+function engine.log_prefix() return "justclick: " end
+
 --- engine.log(client, method, status, result, err, started, attempt): the --verbose line of a
 -- call: method, status, error_code, milliseconds since `started` (core.now()), retries.
 function engine.log(client, method, status, result, err, started, attempt)
   if not client.verbose then return end
   local code = err and err.kind == "api" and err.code or (result ~= nil and 0) or "-"
-  io.stderr:write(visible(redact(("justclick: %s status=%s error_code=%s %dms retries=%d"):format(method,
+  io.stderr:write(visible(redact((engine.log_prefix() .. "%s status=%s error_code=%s %dms retries=%d"):format(method,
     status or "-", tostring(code), math.floor((core.now() - started) * 1000 + 0.5), attempt),
     private[client].secret)), "\n")
 end

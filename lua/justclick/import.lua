@@ -424,7 +424,6 @@ function import.run(path, opts)
     if errors.is_error(failure) then return nil, failure end
     error(failure, 0)
   end
-  running = nil
   im.progress(im.s, true)
   if im.sender and im.sender.fatal then
     -- an account-level error of a row's, or else the request limit (code 8) that did not lift

@@ -51,9 +51,12 @@ end
 
 -- A line of the log, stamped as the receiver's request lines are (ISO-8601, UTC), so that every
 -- line of a long-running receiver says when.
+local function stamp()
+  return ("justclick serve: %s "):format(os.date("!%Y-%m-%dT%H:%M:%SZ"))
+end
+
 local function say(fmt, ...)
-  io.stderr:write(justclick.visible(("justclick serve: %s " .. fmt):format(os.date("!%Y-%m-%dT%H:%M:%SZ"), ...)),
-    "\n")
+  io.stderr:write(justclick.visible((stamp() .. fmt):format(...)), "\n")
   io.stderr:flush()
 end
 
@@ -139,11 +142,41 @@ local function shell_path(path)
   return justclick._shell_quote(core.realpath(path) or path)
 end
 
+-- The host's own --user, --api-url and --secret-file, given before `serve` (the global `arg`
+-- holds them below 0, as lua puts a script's interpreter options): they configure the receiver,
+-- and the replay needs them as much. { user =, api_url =, secret_file = }, each when given.
+local function host_options()
+  local given, args = {}, rawget(_G, "arg")
+  if type(args) ~= "table" or args[0] ~= "serve" then return given end -- serve.main called from Lua
+  local first = 0
+  while args[first - 1] ~= nil do first = first - 1 end
+  local i = first + 1 -- args[first] is the program
+  while i < 0 do
+    local name, inline = args[i]:match("^(%-%-[%w-]+)=(.*)$")
+    name = name or args[i]
+    local key = ({ ["--user"] = "user", ["--api-url"] = "api_url", ["--secret-file"] = "secret_file" })[name]
+    if key and inline then
+      given[key] = inline
+    elseif key then
+      i = i + 1
+      given[key] = args[i]
+    elseif name == "-e" or name == "-l" then
+      i = i + 1
+    end
+    i = i + 1
+  end
+  return given
+end
+
 -- The command that replays the event `key`, with the real paths of this receiver.
 local function replay_command(key)
-  local words = { "justclick serve" }
+  local words = { "justclick" }
+  if hint.user then words[#words + 1] = "--user " .. justclick._shell_quote(hint.user) end
+  if hint.api_url then words[#words + 1] = "--api-url " .. justclick._shell_quote(hint.api_url) end
+  words[#words + 1] = "serve"
+  if hint.unconfirmed then words[#words + 1] = "--no-confirm" end -- as the receiver ran: else it confirms
   if hint.secret_file then words[#words + 1] = "--secret-file " .. shell_path(hint.secret_file) end
-  words[#words + 1] = "--inbox " .. shell_path(hint.inbox or "justclick-inbox")
+  words[#words + 1] = "--inbox " .. shell_path(hint.inbox)
   words[#words + 1] = "--replay " .. justclick._shell_quote(key)
   words[#words + 1] = hint.script and shell_path(hint.script) or "SCRIPT"
   return table.concat(words, " ")
@@ -311,10 +344,11 @@ function serve.run(handler, opts)
     error("justclick.serve: trust_proxy must be a list of IP addresses", 2)
   end
   local confirm = confirming(opts)
-  hint.inbox = opts.inbox or "justclick-inbox"
-  local inbox, err = open_inbox(opts.inbox or "justclick-inbox")
+  local path = opts.inbox or "justclick-inbox"
+  hint.inbox, hint.unconfirmed = path, not confirm
+  local inbox, err = open_inbox(path)
   if not inbox then
-    if err.kind == "io" then err.inbox = opts.inbox or "justclick-inbox" end -- serve.main names --inbox
+    if err.kind == "io" then err.inbox = path end -- serve.main names --inbox
     return nil, err
   end
   -- nil, err when it cannot listen: "io" (with errno) when the machine refuses, a port in use
@@ -329,7 +363,7 @@ function serve.run(handler, opts)
   end
   local counts = inbox:counts()
   say("listening on %s:%d; the inbox %s holds %d events, %d to handle, %d parked", opts.host or "127.0.0.1",
-    inbox:port(), opts.inbox or "justclick-inbox", counts.stored, counts.pending, counts.parked)
+    inbox:port(), path, counts.stored, counts.pending, counts.parked)
   if opts.on_ready then opts.on_ready(inbox:port()) end
   local limits = 0 -- code 8s in a row
   while not inbox:stopping() do
@@ -361,6 +395,7 @@ function serve.replay(handler, key, opts)
   if not client then return nil, unconfigured end
   local confirm = confirming(opts)
   local path = opts.inbox or "justclick-inbox"
+  hint.inbox, hint.unconfirmed = path, not confirm
   local inbox, err = open_inbox(path)
   if not inbox then
     if err.kind == "io" then err.inbox = path end -- serve.main names --inbox, as for serve.run
@@ -442,9 +477,9 @@ Every log line (stderr) begins "justclick serve: " and the time, ISO-8601 UTC. E
 variable to mend (justclick --verbose serve ...: and where it came from); 2 a usage error.
 ]]
 
--- What the receiver takes (src/bind/receiver.c's JC_LISTEN_MAX_*): the command line says so
--- before anything opens.
-local MAX_PORT, MAX_TIMEOUT, MAX_CONNECTIONS = 65535, 3600, 1024
+-- What the receiver takes (src/bind/receiver.c's JC_LISTEN_MAX_* and JC_MAX_TRUSTED): the
+-- command line says so before anything opens.
+local MAX_PORT, MAX_TIMEOUT, MAX_CONNECTIONS, MAX_TRUSTED = 65535, 3600, 1024, 16
 
 -- Whether host can be an IP address: a dotted quad, or IPv6's hex digits and colons (the
 -- receiver checks these exactly). A host name is not: the receiver resolves none.
@@ -496,6 +531,7 @@ local function parse_args(args)
       end
       o.trust_proxy = o.trust_proxy or {}
       o.trust_proxy[#o.trust_proxy + 1] = addr
+      if #o.trust_proxy > MAX_TRUSTED then return nil, ("--trust-proxy: at most %d addresses"):format(MAX_TRUSTED) end
     elseif RANGES[a] then
       local lo, hi = RANGES[a][1], RANGES[a][2]
       local n = math.tointeger(tonumber(value() or ""))
@@ -537,8 +573,9 @@ local function failure_line(err)
     return justclick._shell_unconfigured(err.missing)
   elseif err.inbox then
     return ("the inbox cannot be opened (--inbox %s): %s"):format(justclick._shell_quote(err.inbox), err.message)
-  elseif err.listen then
-    return err.message .. ": stop what holds it, or choose another address with --listen HOST:PORT"
+  elseif err.listen then -- "stop what holds it" only where something does (not an address not the machine's)
+    return err.message .. (err.in_use and ": stop what holds it, or" or ":")
+      .. " choose another address with --listen HOST:PORT"
   end
   return err.message
 end
@@ -570,7 +607,10 @@ function serve.main(...)
     justclick.set_defaults({ secret = secret })
     o.secret = secret
   end
-  hint.script, hint.secret_file = o.script, o.secret_file
+  local host = host_options()
+  hint.script, hint.secret_file = o.script, o.secret_file or host.secret_file
+  hint.user, hint.api_url = host.user, host.api_url
+  engine.log_prefix = stamp -- --verbose's line of each call is a line of this log too
   local ok, handler = pcall(serve.load, o.script)
   if not ok then
     say("%s", tostring(handler))
@@ -578,7 +618,6 @@ function serve.main(...)
   end
   local done, err
   if o.replay then
-    hint.inbox = o.inbox or "justclick-inbox"
     done, err = serve.replay(handler, o.replay, { inbox = o.inbox, attempts = o.attempts, confirm = o.confirm })
   else
     -- the secret: --secret-file, else the script's justclick.configure, else JUSTCLICK_SECRET

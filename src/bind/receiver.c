@@ -11,7 +11,10 @@
  *   inbox:listen{host =, port =, secret =, max_body = 65536, timeout = 10, connections = 64} --> true
  *                                             -- or nil, err: "input" for a value out of range
  *                                             -- (named) or a host not an IP address, "io" with
- *                                             -- errno when the machine refuses (a port in use);
+ *                                             -- errno when the machine refuses (in_use: true
+ *                                             -- for a port in use); trust_proxy = {ADDR, ...}
+ *                                             -- (at most 16): their X-Forwarded-For names the
+ *                                             -- client in the log;
  *                                             -- the inbox stays open. Raises for a wrong type,
  *                                             -- a second listen, a closed or read-only inbox
  *   inbox:port()                              -- the port it listens on (port 0: a free one)
@@ -524,6 +527,8 @@ static int l_listen(lua_State *L) {
       jc_push_errorf(L, "io", "cannot listen on %s:%d: %s", host, (int)port, strerror(saved));
     lua_pushinteger(L, saved);
     lua_setfield(L, -2, "errno");
+    lua_pushboolean(L, saved == EADDRINUSE); /* the one refusal that another process is behind */
+    lua_setfield(L, -2, "in_use");
     return 2;
   }
   lua_pushboolean(L, 1);

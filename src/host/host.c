@@ -397,6 +397,10 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
     signal(SIGPIPE, SIG_IGN);
   }
   if (o->command) signal(SIGXFSZ, SIG_IGN); /* import too: a journal past the limit is an io error, EFBIG */
+  /* `justclick import FILE 2>&1 | head -1`: a reader that has gone is no reason to stop creating
+     orders; a write to it fails (EPIPE), which progress and summary ignore, and the import ends
+     with its own status. It runs no one's script, so no child inherits this. */
+  if (o->command != NULL && strcmp(o->command, "import") == 0) signal(SIGPIPE, SIG_IGN);
   running_command = o->command != NULL;
   verbose = o->verbose;
   if (o->command) {
@@ -461,9 +465,26 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
+/* A standard descriptor that is closed (`justclick import FILE 2>&-`, a cron line or a service
+   manager that closes it) is opened on /dev/null: else the first file opened takes its number,
+   the journal or the inbox, and every line written to stdout or stderr lands in it. */
+static void open_standard_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int null = open("/dev/null", O_RDWR);
+    if (null == -1) _exit(EXIT_SCRIPT); /* no /dev/null: nothing safe to write to */
+    if (null != fd) { /* cannot be: the lowest free number is fd */
+      close(null);
+      _exit(EXIT_SCRIPT);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   int code = EXIT_SCRIPT;
-  lua_State *L = luaL_newstate();
+  lua_State *L;
+  open_standard_fds();
+  L = luaL_newstate();
   if (L == NULL) {
     fprintf(stderr, "justclick: cannot create a Lua state: not enough memory\n");
     return EXIT_SCRIPT;
