@@ -2,6 +2,6 @@
 #ifndef JC_VERSION_H
 #define JC_VERSION_H
 
-#define JC_VERSION "0.3.0"
+#define JC_VERSION "0.4.0"
 
 #endif

@@ -2,10 +2,10 @@
 -- too. `make rock` packs it and justclick-host's with this work tree's HEAD (see the Makefile).
 rockspec_format = "3.0"
 package = "justclick"
-version = "0.3.0-1"
+version = "0.4.0-1"
 source = {
   url = "git+https://example.invalid/justclick-lua.git",
-  tag = "v0.3.0",
+  tag = "v0.4.0",
 }
 description = {
   summary = "A JustClick API client: PHP-exact signed requests, checked replies.",

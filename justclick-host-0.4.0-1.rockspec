@@ -3,10 +3,10 @@
 -- the justclick rock, which links neither.
 rockspec_format = "3.0"
 package = "justclick-host"
-version = "0.3.0-1"
+version = "0.4.0-1"
 source = {
   url = "git+https://example.invalid/justclick-lua.git",
-  tag = "v0.3.0",
+  tag = "v0.4.0",
 }
 description = {
   summary = "The justclick program: order scripts, exactly-once imports, payment notifications.",
@@ -23,7 +23,7 @@ description = {
 -- `require "justclick"` from a script under lua5.4 must find the same one.
 dependencies = {
   "lua >= 5.4, < 5.5",
-  "justclick == 0.3.0",
+  "justclick == 0.4.0",
   "dkjson",
 }
 external_dependencies = {
