@@ -173,16 +173,8 @@ inbox:close()
 
   describe("an inbox of the first format (0.3's file)", function()
     -- FNV-1a 32, the first format's checksum, and its records, as 0.3 wrote them.
-    local function fnv32(text)
-      local h = 2166136261
-      for i = 1, #text do h = ((h ~ text:byte(i)) * 16777619) & 0xffffffff end
-      return h
-    end
-    local function event(key, body)
-      local head = ("E %s 1764748800.125 %d %08x"):format(key, #body, fnv32(body))
-      return ("%s %08x\n%s\n"):format(head, fnv32(head), body)
-    end
-    local function key(id) return ("paid-%d-0123456789abcdef"):format(id) end
+    local v1 = require "support.inbox_v1"
+    local event, key = v1.event, v1.key
     local function slot(n) return (" "):rep(2 * #key(n) + 15) .. "\n" end
     local V1 = table.concat({
       event(key(1), "one"), ("T %s 1\n"):format(key(1)), ("H %s\n"):format(key(1)), (" "):rep(20) .. "\n", -- handled

@@ -6,16 +6,8 @@
 local importing = require "support.importing"
 local files = require "support.files"
 
-local function fnv32(text)
-  local h = 2166136261
-  for i = 1, #text do h = ((h ~ text:byte(i)) * 16777619) & 0xffffffff end
-  return h
-end
-local function event(key, body)
-  local head = ("E %s 1764748800.125 %d %08x"):format(key, #body, fnv32(body))
-  return ("%s %08x\n%s\n"):format(head, fnv32(head), body)
-end
-local function key(id) return ("paid-%d-0123456789abcdef"):format(id) end
+local v1 = require "support.inbox_v1"
+local event, key = v1.event, v1.key
 
 describe("an inbox reached through a symlink #lua54", function()
   local receiver, dir

@@ -54,7 +54,7 @@ describe("scripts/nginx-example.sh ended from outside", function()
     local api
     for _ = 1, 600 do
       local f = io.open(log)
-      local text = f and f:read("a") or ""
+      local text = f and f:read("*a") or ""
       if f then f:close() end
       api = text:match("the sandbox standing in for JustClick at (%S+)")
       if api and text:find("Ctrl-C stops", 1, true) then break end

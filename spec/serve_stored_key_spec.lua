@@ -11,17 +11,9 @@ local HOST = os.getenv("JUSTCLICK_HOST") or (os.getenv("PWD") .. "/build/bin/jus
 local ENV = "env -u LUA_PATH -u LUA_CPATH JUSTCLICK_USER=u JUSTCLICK_SECRET=attack18bsecret "
   .. "JUSTCLICK_API_URL=http://127.0.0.1:9/api "
 
--- FNV-1a, 32 bits (loaded as text: Lua 5.1 parses this file too, and skips its #lua54 specs)
-local fnv32 = (_G.loadstring or load)([[
-  local s, h = ...
-  h = h or 2166136261
-  for i = 1, #s do h = ((h ~ s:byte(i)) * 16777619) & 0xffffffff end
-  return h]])
-
 -- an E record as the first inbox format had it (pure/inbox_v1.h): converted when serve opens it
 local function record(key, body)
-  local head = ("E %s %d.000 %d %08x"):format(key, os.time(), #body, fnv32(body))
-  return ("%s %08x\n%s\n"):format(head, fnv32(head), body)
+  return require("support.inbox_v1").event(key, body, ("%d.000"):format(os.time()))
 end
 
 local function body(id, email)
