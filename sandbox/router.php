@@ -37,6 +37,13 @@
 // Dates are written and read in JUSTCLICK_SANDBOX_TZ (default Europe/Moscow; see store.php).
 // JUSTCLICK_SANDBOX_NOTIFY_URL: where payment notifications go, until /__sandbox/notify says.
 
+// The front's check that the php -S on its backend port is its own (server.php): another
+// sandbox's may hold a port this one was given, between free_port() and php -S binding it.
+if (($_SERVER['REQUEST_URI'] ?? '') === '/__sandbox/backend') {
+    echo getenv('JUSTCLICK_SANDBOX_BACKEND_ID');
+    exit;
+}
+
 require __DIR__ . '/store.php';
 require __DIR__ . '/api.php';
 require __DIR__ . '/notify.php';

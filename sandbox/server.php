@@ -202,25 +202,47 @@ pcntl_signal(SIGINT, $stop);
 pcntl_signal(SIGPIPE, SIG_IGN); // a client that hung up must not stop the front
 register_shutdown_function($stop_backend);
 
-$backend_port = free_port();
-// php -S and its workers run in a session of their own (setsid), under a shell that stays with
-// them. A worker outlives its master, whatever ends the master (TERM too): only their group
-// reaches them all. The shell reads its stdin, a pipe whose one writer is this script; when the
-// pipe closes (this script ended, however it ended: SIGKILL too), it kills its whole group.
-// setsid execs the shell in place (proc_open's child leads no group), so its pid is the group.
-$backend = proc_open(['setsid', 'sh', '-c', '"$0" -S "$1" "$2" < /dev/null > /dev/null 2>&1 & read -r _; kill -KILL 0',
-    PHP_BINARY, "127.0.0.1:$backend_port", __DIR__ . '/router.php'],
-    [0 => ['pipe', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $backend_pipes,
-    null, getenv() + ['PHP_CLI_SERVER_WORKERS' => (string)WORKERS]);
-$backend_in = $backend_pipes[0]; // never written: that it closes is all the shell waits for
-$group = proc_get_status($backend)['pid'];
-
-for ($i = 0; $i < 200 && !($probe = @stream_socket_client("tcp://127.0.0.1:$backend_port")); $i++) usleep(50000);
-if (empty($probe)) {
-    fwrite(STDERR, "sandbox: php -S did not start\n");
-    exit(1);
+// What the php -S on port answers to GET /__sandbox/backend (router.php: its sandbox's id); null
+// while nothing accepts there.
+function backend_id(int $port): ?string {
+    $s = @stream_socket_client("tcp://127.0.0.1:$port", $errno, $errstr, 1);
+    if (!$s) return null;
+    stream_set_timeout($s, 2);
+    fwrite($s, "GET /__sandbox/backend HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    $reply = (string)stream_get_contents($s);
+    fclose($s);
+    $at = strpos($reply, "\r\n\r\n");
+    return $at === false ? '' : substr($reply, $at + 4);
 }
-fclose($probe);
+
+// free_port() lets go of the port before php -S binds it: another sandbox (specs start many at
+// once) can take it meanwhile, and this front would then send its requests to that one's php -S.
+// So the backend must answer with this sandbox's id; else it goes, and another port is tried.
+// JUSTCLICK_SANDBOX_BACKEND_PORT: the first port tried (for the spec of a port taken).
+$backend_id = bin2hex(random_bytes(8));
+$backend_port = (int)getenv('JUSTCLICK_SANDBOX_BACKEND_PORT') ?: free_port();
+for ($attempt = 1; ; $attempt++, $backend_port = free_port()) {
+    // php -S and its workers run in a session of their own (setsid), under a shell that stays
+    // with them. A worker outlives its master, whatever ends the master (TERM too): only their
+    // group reaches them all. The shell reads its stdin, a pipe whose one writer is this script;
+    // when the pipe closes (this script ended, however it ended: SIGKILL too), it kills its whole
+    // group. setsid execs the shell in place (proc_open's child leads no group), so its pid is
+    // the group.
+    $backend = proc_open(['setsid', 'sh', '-c', '"$0" -S "$1" "$2" < /dev/null > /dev/null 2>&1 & read -r _; kill -KILL 0',
+        PHP_BINARY, "127.0.0.1:$backend_port", __DIR__ . '/router.php'],
+        [0 => ['pipe', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $backend_pipes,
+        null, getenv() + ['PHP_CLI_SERVER_WORKERS' => (string)WORKERS, 'JUSTCLICK_SANDBOX_BACKEND_ID' => $backend_id]);
+    $backend_in = $backend_pipes[0]; // never written: that it closes is all the shell waits for
+    $group = proc_get_status($backend)['pid'];
+    for ($i = 0; $i < 200 && ($seen = backend_id($backend_port)) === null; $i++) usleep(50000);
+    if ($seen === $backend_id) break;
+    $stop_backend(); // another's, or none: this php -S goes (it could not bind), and another port
+    fclose($backend_in);
+    if ($attempt === 5) {
+        fwrite(STDERR, "sandbox: php -S did not start\n");
+        exit(1);
+    }
+}
 // After php -S, so that php -S holds no copy of the pipe's write end: the pipe closes with us.
 $notifier = proc_open([PHP_BINARY, __DIR__ . '/notifier.php'],
     [0 => ['pipe', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => STDERR], $notifier_pipes);

@@ -399,6 +399,28 @@ describe("server.php", function()
     return #sandbox.processes(dir) == 0
   end
 
+  -- Found by CI's three Luas at once: free_port() lets go of the backend's port before php -S
+  -- binds it, and another sandbox could take it meanwhile; this front then sent its requests to
+  -- that one (its orders landed there; a 500 when that one stopped). Here the port first tried
+  -- is another sandbox's front, which answers for its own backend.
+  it("sends its requests to its own php -S, though another sandbox holds the port it tried first", function()
+    local other = sandbox.start()
+    local ok, err = pcall(function()
+      local port = assert(other.url:match(":(%d+)$"))
+      local mine = sandbox.start({ env = { JUSTCLICK_SANDBOX_BACKEND_PORT = port } })
+      local made, why = pcall(function()
+        local status = mine:post("/api/CreateOrder", { bill_email = "a@example.com", goods = { { good_name = "invoice" } } })
+        assert.are.equal(200, status)
+        assert.are.equal(1, mine:stats().orders)
+        assert.are.equal(0, other:stats().orders)
+      end)
+      mine:stop()
+      assert(made, why)
+    end)
+    other:stop()
+    assert(ok, err)
+  end)
+
   -- Starts server.php with its database in a fresh directory, in this process group (not one
   -- of its own: only the pids a spec names are signalled); `env` goes before the command. Returns
   -- its pid and the directory, once it listens; finally() kills whatever of it is left.
