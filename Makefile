@@ -199,10 +199,19 @@ check:
 check-busy:
 	@scripts/busy.sh $(MAKE) --no-print-directory check
 
-# All specs under valgrind, then the host on a dry run and on os.exit: no definite leak and no
-# invalid access, or it fails.
+# The specs whose subject runs in another process: the host (build/bin/justclick, which asan's
+# run instruments, and scripts/memcheck-serve.sh runs under valgrind), the sandbox's PHP, nginx,
+# luarocks. Under valgrind they would only watch busted wait for that process.
+OUT_OF_PROCESS_SPECS := $(addprefix spec/,$(addsuffix _spec.lua,serve soak serve_disk serve_checkpoint_starved \
+  serve_failure_lines serve_trust_proxy serve_hand_edited_key events host host_closed_std_fds import_kill \
+  import_fsize import_sigint import_interrupt_summary import_exit_status rockspec nginx_example sandbox \
+  sandbox_notify sandbox_banner sandbox_bill_events))
+MEMCHECK_SPECS := $(filter-out $(OUT_OF_PROCESS_SPECS),$(sort $(wildcard spec/*_spec.lua)))
+
+# The specs under valgrind (but those above), then the host on a dry run and on os.exit, and
+# serving: no definite leak and no invalid access, or it fails.
 memcheck: all $(BENCH_MODULE) jit-module
-	$(VALGRIND) $(BUSTED)
+	$(VALGRIND) $(BUSTED) $(MEMCHECK_SPECS)
 	JUSTCLICK_SECRET=memcheck $(VALGRIND) $(HOST) --user memcheck --dry-run examples/demo.lua > /dev/null
 	$(VALGRIND) $(HOST) -e 'setmetatable({}, {__gc = function() end}) os.exit(0)'
 	scripts/memcheck-serve.sh "$(VALGRIND)" $(HOST)
