@@ -1,16 +1,11 @@
 -- A row whose attempts were edited by hand to the most a C int holds: its next failure parks it.
 -- Before, attempts + 1 overflowed (undefined; it wrapped to the least int), so the event was
 -- never parked and was retried for ever.
-local importing = require "support.importing"
+local scratch_inbox = require "support.scratch_inbox"
 
 describe("an event whose attempts were edited by hand #lua54", function()
-  local receiver, dir, path
-  setup(function() receiver = require "justclick.receiver" end)
-  before_each(function()
-    dir = importing.tmpdir()
-    path = dir .. "/inbox"
-  end)
-  after_each(function() os.execute("rm -rf " .. dir) end)
+  local receiver, path
+  scratch_inbox(function(r, _, p) receiver, path = r, p end)
 
   for _, attempts in ipairs({ "2147483647", "9223372036854775807" }) do
     it("to " .. attempts .. ": parked at its next failure", function()

@@ -1,17 +1,12 @@
 -- inbox:begin(key) with a key no notification makes (a row edited by hand past 64 bytes): no
 -- try begins (false). Before, its row took the try and the key was copied whole into the page's
 -- 72-byte key field, over the try number and the outcome that follow it.
-local importing = require "support.importing"
+local scratch_inbox = require "support.scratch_inbox"
 local files = require "support.files"
 
 describe("inbox:begin with a key edited by hand #lua54", function()
-  local receiver, dir, path
-  setup(function() receiver = require "justclick.receiver" end)
-  before_each(function()
-    dir = importing.tmpdir()
-    path = dir .. "/inbox"
-  end)
-  after_each(function() os.execute("rm -rf " .. dir) end)
+  local receiver, path
+  scratch_inbox(function(r, _, p) receiver, path = r, p end)
 
   it("begins no try, and leaves the page as it was", function()
     local key = ("k"):rep(100)

@@ -2,7 +2,7 @@
 -- database left as it was. Before, the receiver added its tables to another program's database
 -- and switched it to WAL; and a table `events` of another shape was taken as is: one whose key
 -- is not unique stored a notification sent again as a second event, whose handler ran again.
-local importing = require "support.importing"
+local scratch_inbox = require "support.scratch_inbox"
 
 local function sql(path, statement)
   local p = assert(io.popen(("sqlite3 %q %q"):format(path, statement)))
@@ -12,13 +12,8 @@ local function sql(path, statement)
 end
 
 describe("a database that is not an inbox #lua54", function()
-  local receiver, dir, path
-  setup(function() receiver = require "justclick.receiver" end)
-  before_each(function()
-    dir = importing.tmpdir()
-    path = dir .. "/inbox"
-  end)
-  after_each(function() os.execute("rm -rf " .. dir) end)
+  local receiver, path
+  scratch_inbox(function(r, _, p) receiver, path = r, p end)
 
   local function refused(why)
     local inbox, err = receiver.inbox(path)

@@ -4,6 +4,7 @@
 -- in the page while its row could not take it) was lost, its row said 'trying', and the next
 -- start counted a crash and ran the handler again. A page of another magic was read as one.
 local importing = require "support.importing"
+local scratch_inbox = require "support.scratch_inbox"
 local shell = require "support.shell"
 local files = require "support.files"
 
@@ -31,13 +32,8 @@ local function host_script(code, args, prefix)
 end
 
 describe("a damaged PATH-try page #lua54", function()
-  local receiver, dir, path
-  setup(function() receiver = require "justclick.receiver" end)
-  before_each(function()
-    dir = importing.tmpdir()
-    path = dir .. "/inbox"
-  end)
-  after_each(function() os.execute("rm -rf " .. dir) end)
+  local receiver, path
+  scratch_inbox(function(r, _, p) receiver, path = r, p end)
 
   -- Events 1 and 2 stored; 1's handler returned true while its row could not take it (a
   -- file-size limit), and the process was killed: the outcome is in the page only.

@@ -3,16 +3,12 @@
 -- Before, each key was copied whole into a 65-byte slot: a heap overflow (valgrind: invalid
 -- writes in collect_parked), and lines of run-together keys.
 local importing = require "support.importing"
+local scratch_inbox = require "support.scratch_inbox"
 local shell = require "support.shell"
 
 describe("serve --parked on parked rows with keys edited by hand #lua54", function()
-  local receiver, dir, path
-  setup(function() receiver = require "justclick.receiver" end)
-  before_each(function()
-    dir = importing.tmpdir()
-    path = dir .. "/inbox"
-  end)
-  after_each(function() os.execute("rm -rf " .. dir) end)
+  local receiver, path
+  scratch_inbox(function(r, _, p) receiver, path = r, p end)
 
   it("lists the parked events it can replay, and only them", function()
     assert(receiver.inbox(path)):close()
