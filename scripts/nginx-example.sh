@@ -56,7 +56,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# The sandbox, on a free port, in a session of its own (its processes stop together).
+# The sandbox, on a free port, in a session of its own (its processes stop together). Its log
+# is made first: the background job opens it only once it runs, and the sed below, under set -e,
+# would end this script on a log not there yet (seen with three spec runs at once).
+: > "$work/sandbox.log"
 JUSTCLICK_SANDBOX_DB="$work/sandbox.sqlite" setsid php sandbox/server.php 0 > "$work/sandbox.log" 2>&1 &
 sandbox=$!
 echo "$sandbox" > "$work/sandbox.pid"
