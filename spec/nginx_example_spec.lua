@@ -2,10 +2,11 @@
 -- scripts/nginx-example.sh), in its non-interactive mode: it builds what nginx needs, starts the
 -- sandbox and nginx with the example's nginx.conf as written (but for the port), runs a
 -- checkout and its payment through them, and stops everything. Nothing installed is used: the
--- prefix links the work tree's module.
+-- prefix links the work tree's module. #lua54: the script's nginx runs LuaJIT whatever Lua runs
+-- busted, so one run of it is enough.
 local shell = require "support.shell"
 
-describe("scripts/nginx-example.sh --check", function()
+describe("scripts/nginx-example.sh --check #lua54", function()
   it("runs a checkout and its payment through the example, and leaves nothing running", function()
     local port = shell.free_port()
     local ok, out = shell.ok(("env -u MAKEFLAGS -u MAKELEVEL PORT=%d scripts/nginx-example.sh --check"):format(port))
@@ -22,7 +23,7 @@ describe("scripts/nginx-example.sh --check", function()
   end)
 end)
 
-describe("scripts/nginx-example.sh where the shop's port is taken", function()
+describe("scripts/nginx-example.sh where the shop's port is taken #lua54", function()
   it("says so in one line naming PORT, and sends nothing to what holds it", function()
     local port = shell.free_port()
     -- a listener that is not nginx: any HTTP answer from it is not the example's
@@ -45,7 +46,7 @@ describe("scripts/nginx-example.sh where the shop's port is taken", function()
   end)
 end)
 
-describe("scripts/nginx-example.sh ended from outside", function()
+describe("scripts/nginx-example.sh ended from outside #lua54", function()
   -- Starts the interactive example in a session of its own; returns its pid, the shop's and the
   -- sandbox's URLs once it says what to try.
   local function start(port, log)
