@@ -118,6 +118,20 @@ describe("justclick events #lua54", function()
     status, help = shell.run(importing.HOST .. " events --help 2>/dev/null")
     assert.are.equal(0, status)
     assert.is_truthy(help:find("^usage: justclick events"), help)
+    status, help = shell.run(importing.HOST .. " events --inbox " .. inbox .. " --json -h 2>/dev/null")
+    assert.are.equal(0, status, help) -- anywhere among the options, as serve's and import's
+    assert.is_truthy(help:find("^usage: justclick events"), help)
+  end)
+
+  it("keeps one line an event when a last error has several", function()
+    serve_three()
+    stop()
+    assert(shell.ok(("sqlite3 %s \"update events set last_error = 'first' || char(10) || 'second'"
+      .. " where bill_id = 100002\""):format(inbox)))
+    local status, out = events("--inbox " .. inbox)
+    assert.are.equal(0, status, out)
+    assert.are.equal(4, #lines_of(out), out)
+    assert.is_truthy(out:find("first\\nsecond", 1, true) or out:find("first\\010second", 1, true), out)
   end)
 
   it("trims handled events older than DAYS while the receiver runs, and never one that is not handled", function()

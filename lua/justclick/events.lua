@@ -36,7 +36,9 @@ local function parse_args(args)
       if args[i] == nil then error({ usage = a .. " needs a value" }) end
       return args[i]
     end
-    if a == "--inbox" then
+    if a == "--help" or a == "-h" then
+      o.help = true
+    elseif a == "--inbox" then
       o.inbox = value()
     elseif a == "--state" then
       o.state = value()
@@ -56,27 +58,28 @@ local function parse_args(args)
     end
     i = i + 1
   end
+  if o.help then return o end
   if o.trim and (o.state or o.json) then return nil, "--trim takes neither --state nor --json" end
   return o
 end
 
--- A row as a line of columns a person reads: fixed widths for the short ones.
+-- A row as a line of columns a person reads: fixed widths for the short ones. A last error of
+-- several lines (a traceback) stays on its event's line, its controls shown as escapes.
 local function line_of(e)
   return (("%-40s %-14s %10s %-8s %-24s %5d  %s"):format(e.key, e.kind, e.bill_id or "", e.state, e.received, e.tries,
-    e.last_error or ""):gsub("%s+$", ""))
+    justclick.visible(e.last_error or "")):gsub("%s+$", ""))
 end
 
 function events.main(...)
-  local args = { ... }
-  if args[1] == "--help" or args[1] == "-h" then
-    io.stdout:write(USAGE)
-    return 0
-  end
-  local ok, o, problem = pcall(parse_args, args)
+  local ok, o, problem = pcall(parse_args, { ... })
   if not ok then o, problem = nil, type(o) == "table" and o.usage or tostring(o) end
   if not o then
     io.stderr:write("justclick events: ", justclick.visible(problem), "\n")
     return 2
+  end
+  if o.help then
+    io.stdout:write(USAGE)
+    return 0
   end
   local path = o.inbox or "justclick-inbox"
   local loaded, receiver = pcall(require, "justclick.receiver")
