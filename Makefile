@@ -153,7 +153,8 @@ LUA_MODULES := justclick=lua/justclick.lua justclick.engine=lua/justclick/engine
   justclick.import.journal=lua/justclick/import/journal.lua \
   justclick.import.reconcile=lua/justclick/import/reconcile.lua \
   justclick.import.pace=lua/justclick/import/pace.lua \
-  justclick.serve=lua/justclick/serve.lua justclick.events=lua/justclick/events.lua
+  justclick.serve=lua/justclick/serve.lua justclick.events=lua/justclick/events.lua \
+  justclick.catchup=lua/justclick/catchup.lua
 LUA_FILES   := $(foreach m,$(LUA_MODULES),$(word 2,$(subst =, ,$(m))))
 $(BUILD)/embedded.c: $(LUA_FILES) tools/embed.lua
 	@mkdir -p $(dir $@)
@@ -310,11 +311,11 @@ lint:
 
 # Two installs, as the two rocks: the library (every Lua: justclick.core and the Lua files that
 # run on every Lua) and the host (Lua 5.4: the program, justclick.receiver, and the Lua files of
-# its commands, import and serve, which it embeds but `lua5.4` can require). No file is in both,
+# its commands, import, serve, events and catch-up, which it embeds but `lua5.4` can require). No file is in both,
 # so that luarocks installs the two rocks side by side. (luarocks passes its own INST_*
 # directories, and builds for the Lua it was given.)
 HOST_LUA    := lua/justclick/import.lua $(wildcard lua/justclick/import/*.lua) lua/justclick/serve.lua \
-               lua/justclick/events.lua
+               lua/justclick/events.lua lua/justclick/catchup.lua
 LIBRARY_LUA := $(filter-out $(HOST_LUA),$(sort $(wildcard lua/*.lua lua/justclick/*.lua lua/justclick/*/*.lua)))
 
 # Each Lua file to the same path under INST_LUADIR (lua/justclick/x.lua -> justclick/x.lua).

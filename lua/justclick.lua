@@ -476,6 +476,84 @@ function Client:confirm(event)
   return order
 end
 
+-- The most product ids one getOrdersWithGoods names: PHP takes 1000 variables a request.
+local GOODS_A_REQUEST = 500
+
+-- The orders getOrdersWithGoods lists as paid between the days first and last (os.time at noon),
+-- for the products `goods`. A reply too large for max_reply is asked again in halves, down to a
+-- day: a busy month is then read in as many requests as it needs.
+local function paid_orders(client, first, last, goods)
+  local orders, err = client:orders_with_goods({ from = first, to = last, paid = true, goods = goods })
+  if orders or not err.too_big or last - first < 86400 then return orders, err end
+  local days = math.floor((last - first) / 86400 + 0.5)
+  local mid = shift_day(first, 0, math.floor(days / 2))
+  local head, herr = paid_orders(client, first, mid, goods)
+  if not head then return nil, herr end
+  local tail, terr = paid_orders(client, shift_day(mid, 0, 1), last, goods)
+  if not tail then return nil, terr end
+  for _, order in ipairs(tail) do head[#head + 1] = order end
+  return head
+end
+
+--- client:paid_bills{from =, to =} or {days = n} -> events | nil, err: the bills paid within the
+-- span (from and to as orders_with_goods takes them, both days included; days: the last n days and
+-- today), as `paid` events, for a host that keeps its own store: {kind = "paid", id = the bill id,
+-- key = "paid-ID-api", source = "api", order = the bill as getOrdersWithGoods gave it, typed as a
+-- notification's form is (event.order of justclick.notification), body = that form as text}, by
+-- bill id. Only the bills the API shows paid now (pay_status paid, or sent with nothing left to
+-- pay, as client:confirm asks of a paid event): one returned or cancelled since is left out. It
+-- reads GetAllGoods (no products, code 700: no bills) and getOrdersWithGoods with paid = true and
+-- the shop's product ids (500 a request at most), month by month.
+function Client:paid_bills(span)
+  if type(span) ~= "table" then error("paid_bills: expected a table: {from =, to =} or {days =}", 2) end
+  check_options("paid_bills", span, { from = true, to = true, days = true })
+  local first, last
+  if span.days ~= nil then
+    if span.from ~= nil or span.to ~= nil then error("paid_bills: days, or from and to, not both", 2) end
+    local days = tointeger(span.days)
+    if not days or days < 0 or days > 36600 then
+      return nil, new_error("input", nil, "days must be a whole number of days from 0 to 36600")
+    end
+    last = day_of(os.time())
+    first = shift_day(last, 0, -days)
+  else
+    first, last = day_of(span.from), day_of(span.to == nil and os.time() or span.to)
+    if not first or not last then
+      return nil, new_error("input", nil, "from and to must be unix times or dates (dd.mm.yyyy or yyyy-mm-dd)")
+    end
+  end
+  if last < first then return nil, new_error("input", nil, "to comes before from") end
+  local products, err = self:all_goods()
+  if not products and err.kind == "api" and err.code == 700 then return {} end -- no products: nothing paid
+  if not products then return nil, err end
+  local ids = {}
+  for _, p in ipairs(type(products) == "table" and products or {}) do
+    if type(p) == "table" and p.good_id ~= nil and p.good_id ~= core.null then ids[#ids + 1] = p.good_id end
+  end
+  if #ids == 0 then return {} end
+  local events, seen = {}, {}
+  for start = 1, #ids, GOODS_A_REQUEST do
+    local goods = {}
+    for i = start, math.min(#ids, start + GOODS_A_REQUEST - 1) do goods[#goods + 1] = ids[i] end
+    local orders, oerr = paid_orders(self, first, last, goods)
+    if not orders then return nil, oerr end
+    for _, order in ipairs(orders) do
+      local id = type(order) == "table" and integer(order.id)
+      if not id then
+        return nil, new_error("protocol", nil, "getOrdersWithGoods: an order without its id", { retryable = true })
+      end
+      if not seen[id] and CLAIMS.paid(order.pay_status, amount(order.bill_sum_topay)) then
+        seen[id] = true
+        local body = core.build_query(order, { max_input_vars = false })
+        events[#events + 1] = { kind = "paid", id = id, key = ("paid-%d-api"):format(id), source = "api",
+          order = core.notification_form(body), body = body }
+      end
+    end
+  end
+  table.sort(events, function(a, b) return a.id < b.id end)
+  return events
+end
+
 --- client:redact(text) -> text, or a notice in its place when it holds this client's secret.
 function Client:redact(text)
   return redact(text, secrets[self])
@@ -638,6 +716,7 @@ function justclick.delete_order(bill_id) return default_client():delete_order(bi
 function justclick.bills(email, opts) return default_client():bills(email, opts) end
 function justclick.orders_with_goods(opts) return default_client():orders_with_goods(opts) end
 function justclick.all_goods() return default_client():all_goods() end
+function justclick.paid_bills(span) return default_client():paid_bills(span) end
 function justclick.call(method, params) return default_client():call(method, params) end
 
 return justclick

@@ -18,7 +18,8 @@ local HOST = { name = "justclick-host", rockspec = ("justclick-host-%s-1.rockspe
 for _, rock in ipairs({ LIBRARY, HOST }) do rock.file = ("%s-%s-1.src.rock"):format(rock.name, VERSION) end
 
 -- The Lua files of the host's commands; every other file under lua/ is the library's.
-local HOST_LUA = { "^justclick/import%.lua$", "^justclick/import/", "^justclick/serve%.lua$", "^justclick/events%.lua$" }
+local HOST_LUA = { "^justclick/import%.lua$", "^justclick/import/", "^justclick/serve%.lua$", "^justclick/events%.lua$",
+  "^justclick/catchup%.lua$" }
 
 local function host_lua(file)
   for _, pattern in ipairs(HOST_LUA) do

@@ -167,7 +167,8 @@ end
 
 local function transport_error(method, failure, read_only)
   if failure.too_big then
-    return unsettled("protocol", nil, method, "the reply is larger than max_reply", read_only), false
+    return unsettled("protocol", nil, method, "the reply is larger than max_reply", read_only,
+      { too_big = true }), false
   end
   local tls = TLS_CODES[failure.code] or false
   local message = ("%s: %s"):format(method, failure.message)

@@ -24,8 +24,12 @@ local justclick = require "justclick"
 local core = require "justclick.core"
 local engine = require "justclick.engine"
 local errors = require "justclick.errors"
+local catchup = require "justclick.catchup"
 
 local serve = {}
+
+-- What begins each line of the log: the command that runs the loop (catch-up's too).
+serve.log_name = "justclick serve"
 
 -- The receiver (libmicrohttpd, threads) is a module of its own, which the justclick-host rock
 -- installs; the justclick rock alone has none. inbox(path [, mode]) -> inbox | nil, err: kind
@@ -52,7 +56,7 @@ end
 -- A line of the log, stamped as the receiver's request lines are (ISO-8601, UTC), so that every
 -- line of a long-running receiver says when.
 local function stamp()
-  return ("justclick serve: %s "):format(os.date("!%Y-%m-%dT%H:%M:%SZ"))
+  return ("%s: %s "):format(serve.log_name, os.date("!%Y-%m-%dT%H:%M:%SZ"))
 end
 
 local function say(fmt, ...)
@@ -128,7 +132,8 @@ local function stored_event(stored)
   if order.id ~= stored.id then -- a record mended by hand, say: key and body of two bills
     return nil, ("input: the stored key %s is not its body's (bill %s)"):format(stored.key, tostring(order.id))
   end
-  return { kind = stored.kind, id = stored.id, key = stored.key, order = order, attempt = stored.attempts + 1 }
+  return { kind = stored.kind, id = stored.id, key = stored.key, order = order, attempt = stored.attempts + 1,
+    source = stored.key:find("%-api$") and "api" or "notification" } -- catch-up's keys end -api
 end
 
 -- Whether the handler's results say it failed: it returned false, or nil and an error.
@@ -182,7 +187,8 @@ local function replay_command(key)
   return table.concat(words, " ")
 end
 
--- Records a failure of the event's handler; parks it after `attempts` of them.
+-- Records a failure of the event's handler; parks it after `attempts` of them. Returns
+-- "parked", or "failed" (tried again later, or the failure could not be recorded).
 local function record_failure(client, inbox, stored, attempts, failure)
   local n = stored.attempts + 1
   local wait = retry_after(n)
@@ -192,9 +198,23 @@ local function record_failure(client, inbox, stored, attempts, failure)
   elseif outcome == "parked" then
     say("parked %s after %d failures: %s; once the cause is mended, stop the receiver and replay it with: %s",
       stored.key, n, describe(client, failure), replay_command(stored.key))
+    return "parked"
   else
     say("handler failed on %s (try %d): %s; trying again in %d s", stored.key, n, describe(client, failure), wait)
   end
+  return "failed"
+end
+
+-- The key under which the bill's payment was handled already, other than `key`: a payment is
+-- one bill's paid event, whichever way it came (a notification, paid-ID-digest, or catch-up,
+-- paid-ID-api; the two write the paid time differently, and only a notification has the sums).
+local function handled_as(inbox, id, key)
+  local rows, err = inbox:payment(id)
+  if not rows then return nil, err end
+  for _, row in ipairs(rows) do
+    if row.key ~= key and (row.state == "handled" or row.state == "trimmed") then return row.key end
+  end
+  return nil
 end
 
 -- A confirmation that failed on the API's request limit (engine.limited: a code 8, which the
@@ -226,20 +246,37 @@ end
 -- minute, not a second, and no handler acts on a read older than that.
 local blocked = setmetatable({}, { __mode = "k" })
 
--- Runs the handler on one stored event; returns true when it was handled, or false and
--- "limited" when a code 8 held up its confirmation (nothing recorded). A try that began and
--- never ended (the process died inside the handler) counts as a failure, without a new try, so
--- that an event that kills the process is parked in the end instead of killing every start.
+-- Runs the handler on one stored event; returns true when it was handled (or settled as a
+-- payment handled already: true, "duplicate"), or false and why: "limited" when a code 8 held
+-- up its confirmation (nothing recorded), "parked", "failed" (tried again later), "held" (it
+-- stays pending: no room for its try), "gone" (its row is no longer one to handle). A try that began
+-- and never ended (the process died inside the handler) counts as a failure, without a new try,
+-- so that an event that kills the process is parked in the end instead of killing every start.
 local function handle(client, inbox, handler, stored, attempts, confirm)
+  if stored.kind == "paid" and stored.id then -- one payment, one handling
+    local as, perr = handled_as(inbox, stored.id, stored.key)
+    if perr then
+      say("cannot read what the inbox holds of bill %d's payment: %s", stored.id, errors.adopt(perr).message)
+      core.sleep(1)
+      return false, "held"
+    elseif as then
+      local done, derr = inbox:duplicate(stored.key, as)
+      if done == nil then
+        say("cannot settle %s: %s", stored.key, errors.adopt(derr).message)
+        core.sleep(1)
+        return false, "held"
+      end
+      say("%s: bill %d's payment was handled already, as %s: its handler does not run", stored.key, stored.id, as)
+      return true, "duplicate"
+    end
+  end
   if stored.crashed then
-    record_failure(client, inbox, stored, attempts, ("the process ended during try %d of its handler"):format(
-      stored.attempts + 1))
-    return false
+    return false, record_failure(client, inbox, stored, attempts,
+      ("the process ended during try %d of its handler"):format(stored.attempts + 1))
   end
   local event, err = stored_event(stored)
   if not event then
-    record_failure(client, inbox, stored, attempts, err)
-    return false
+    return false, record_failure(client, inbox, stored, attempts, err)
   end
   if confirm and acts_on(handler, event.kind) then -- the bill read back: another email's parks
     -- the event unhandled at once; a bill in another state, or a failed read, is a failed try (tried
@@ -257,18 +294,16 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
       -- no wait mends it, but a person should see it (a bill whose email was changed since):
       -- parked now, never closed
       say("refused %s without its handler: %s", stored.key, describe(client, cerr))
-      record_failure(client, inbox, stored, stored.attempts + 1, "refused: " .. describe(client, cerr))
-      return false
+      return false, record_failure(client, inbox, stored, stored.attempts + 1, "refused: " .. describe(client, cerr))
     elseif not order then
-      record_failure(client, inbox, stored, attempts, "not confirmed: " .. describe(client, cerr))
-      return false
+      return false, record_failure(client, inbox, stored, attempts, "not confirmed: " .. describe(client, cerr))
     end
     event.confirmed = order
   end
   local began, berr = inbox:begin(stored.key)
   if began == false then -- its row is no longer one to handle (changed by hand): no try, no handler
     say("%s is no longer to handle (its row was changed): its handler does not run", stored.key)
-    return false
+    return false, "gone"
   elseif not began then -- no room for the try's outcome: no try begins until there is (said once)
     if not blocked[inbox] then
       say("no handler begins, and new events are answered 503, until the inbox has room for a handler's outcome: %s",
@@ -279,7 +314,7 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
       blocked[inbox] = { key = stored.key, order = event.confirmed, at = core.now() }
     end
     core.sleep(1)
-    return false
+    return false, "held"
   elseif blocked[inbox] then
     blocked[inbox] = nil
     say("the inbox has room again: handling resumes")
@@ -292,8 +327,20 @@ local function handle(client, inbox, handler, stored, attempts, confirm)
   end
   local failure = results[2] -- the error raised
   if results[1] then failure = results[3] == nil and "the handler returned " .. tostring(results[2]) or results[3] end
-  record_failure(client, inbox, stored, attempts, failure)
-  return false
+  return false, record_failure(client, inbox, stored, attempts, failure)
+end
+
+-- A catch-up pass inside the receiver (serve --catch-up): it stores what the API lists paid and
+-- the inbox lacks, for the loop to hand over; the log says what it found. Notifications go on
+-- being stored meanwhile (the HTTP threads do that); handlers wait for its reads.
+local function catch_up_pass(client, inbox, days, minutes)
+  local s, err, partial = catchup.collect(client, inbox, { days = days })
+  if s then
+    say("catch-up: %s", catchup.describe(s))
+  else
+    if partial.stored > 0 then say("catch-up: %s", catchup.describe(partial)) end
+    say("catch-up: %s; the next pass in %s min", catchup.failure(err), tostring(minutes))
+  end
 end
 
 -- Whether events are confirmed before their handler (options.confirm: true unless false); the
@@ -310,8 +357,10 @@ end
 
 -- The options of serve.run and serve.replay: another raises, naming it.
 local RUN_OPTIONS = { client = true, secret = true, inbox = true, host = true, port = true, attempts = true,
-  max_body = true, timeout = true, connections = true, confirm = true, on_ready = true, trust_proxy = true }
+  max_body = true, timeout = true, connections = true, confirm = true, on_ready = true, trust_proxy = true,
+  catch_up = true, days = true }
 local REPLAY_OPTIONS = { client = true, inbox = true, attempts = true, confirm = true }
+local CATCH_UP_OPTIONS = { client = true, inbox = true, attempts = true, confirm = true, days = true, dry_run = true }
 
 --- serve.run(handler, options) -> true | nil, err: receives and handles until SIGTERM or Ctrl-C,
 -- then stops taking requests, lets the handler in progress finish, and returns. err is an error
@@ -326,7 +375,9 @@ local REPLAY_OPTIONS = { client = true, inbox = true, attempts = true, confirm =
 -- hands events over unconfirmed, with a warning); on_ready(port) is called once it listens;
 -- trust_proxy (a list of IP addresses: the proxies in front of the receiver): for a connection
 -- from one of them, the log names the client that X-Forwarded-For gives (the right-most entry
--- that is not itself a trusted proxy); from any other address the header is ignored.
+-- that is not itself a trusted proxy); from any other address the header is ignored; catch_up
+-- (minutes): a catch-up pass (serve.catch_up's, over the last `days` days, default 3) at start
+-- and every catch_up minutes, whose events the loop hands over with the notifications.
 function serve.run(handler, opts)
   opts = errors.check_options("justclick.serve", opts, RUN_OPTIONS)
   handler = as_handler(handler, "the handler")
@@ -342,6 +393,10 @@ function serve.run(handler, opts)
   if not client then return nil, unconfigured end
   if opts.trust_proxy ~= nil and type(opts.trust_proxy) ~= "table" then
     error("justclick.serve: trust_proxy must be a list of IP addresses", 2)
+  end
+  local minutes = opts.catch_up
+  if minutes ~= nil and not (type(minutes) == "number" and minutes > 0 and minutes < math.huge) then
+    error("justclick.serve: catch_up must be a number of minutes above 0", 2)
   end
   local confirm = confirming(opts)
   local path = opts.inbox or "justclick-inbox"
@@ -366,7 +421,12 @@ function serve.run(handler, opts)
     inbox:port(), path, counts.stored, counts.pending, counts.parked)
   if opts.on_ready then opts.on_ready(inbox:port()) end
   local limits = 0 -- code 8s in a row
+  local pass_due = opts.catch_up and core.now() or math.huge -- the first catch-up pass at once
   while not inbox:stopping() do
+    if core.now() >= pass_due then
+      catch_up_pass(client, inbox, opts.days, opts.catch_up)
+      pass_due = core.now() + opts.catch_up * 60
+    end
     local stored, nerr = inbox:next(1)
     if stored then
       local _, why, cerr = handle(client, inbox, handler, stored, attempts, confirm)
@@ -439,10 +499,64 @@ function serve.replay(handler, key, opts)
   return true
 end
 
-local USAGE = [[
+--- serve.catch_up(handler, options) -> summary | nil, err [, summary]: one catch-up pass
+-- (justclick.catchup.collect: the bills paid in the last `days` days that the inbox holds no
+-- payment of, stored as paid events), then the events pending in the inbox handled until each
+-- one the pass stored is handled or parked: tried again on the handler's back-off, as serve.run
+-- tries. summary: catchup.collect's, with handled and parked_now (of the pass's events).
+-- options: client, inbox, attempts, confirm (as serve.run's), days (default 3), dry_run (the
+-- inbox opened read-only, while a receiver may hold it: nothing stored, no handler; summary.events
+-- lists what would be handed over). Fails when the receiver runs (it holds the inbox), unless a
+-- dry run. err: "input", "io" (the inbox), or the API's (engine.limited(err): the request limit
+-- did not lift), with the summary so far: what was stored before it is handled first.
+function serve.catch_up(handler, opts)
+  opts = errors.check_options("serve.catch_up", opts, CATCH_UP_OPTIONS)
+  if not opts.dry_run then handler = as_handler(handler, "the handler") end
+  local client, unconfigured = client_of(opts)
+  if not client then return nil, unconfigured end
+  local confirm = not opts.dry_run and confirming(opts)
+  local path = opts.inbox or "justclick-inbox"
+  hint.inbox, hint.unconfirmed = path, not confirm
+  local inbox, err = open_inbox(path, opts.dry_run and "r" or nil)
+  if not inbox then
+    if err.kind == "io" then err.inbox = path end
+    return nil, err
+  end
+  local s, cerr, partial = catchup.collect(client, inbox, { days = opts.days, dry_run = opts.dry_run })
+  s = s or partial
+  s.handled, s.parked_now = 0, 0
+  if opts.dry_run then
+    inbox:close()
+    if cerr then return nil, cerr, s end
+    return s
+  end
+  local waiting, left, limits = {}, 0, 0
+  for _, k in ipairs(s.keys) do waiting[k], left = true, left + 1 end
+  while left > 0 do
+    local stored, nerr = inbox:next(1)
+    if stored then
+      local handled, why, lerr = handle(client, inbox, handler, stored, opts.attempts or DEFAULT_ATTEMPTS, confirm)
+      limits = why == "limited" and limits + 1 or 0
+      if limits > 0 then
+        pause_confirmations(inbox, stored, limits, lerr)
+      elseif waiting[stored.key] and (handled or why == "parked" or why == "gone") then
+        waiting[stored.key], left = nil, left - 1
+        if handled then s.handled = s.handled + 1 elseif why == "parked" then s.parked_now = s.parked_now + 1 end
+      end
+    elseif nerr then
+      say("%s", nerr.message)
+      core.sleep(1)
+    end
+  end
+  inbox:close()
+  if cerr then return nil, cerr, s end
+  return s
+end
+
+local USAGE = [==[
 usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--timeout S]
                        [--connections N] [--secret-file PATH] [--no-confirm]
-                       [--trust-proxy ADDR]... SCRIPT
+                       [--trust-proxy ADDR]... [--catch-up MINUTES [--days N]] SCRIPT
        justclick serve --inbox PATH --parked
        justclick serve --inbox PATH --replay KEY [--secret-file PATH] [--no-confirm] SCRIPT
   SCRIPT              returns function(event), or a table of them by event.kind
@@ -468,6 +582,10 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
                       connections the log names the client of X-Forwarded-For (the
                       right-most address that is not a trusted proxy); from any other
                       address the header is ignored
+  --catch-up MINUTES  every MINUTES (the first at start), read the bills paid in the last
+                      --days N days (default 3) from the API and hand over each one whose
+                      payment the inbox lacks: its notification never came (justclick
+                      catch-up --help). A payment is handled once, whichever way came first
   --parked            list the parked events (also while the receiver runs)
   --replay KEY        handle a stored event again, now, a handled one too (KEY all:
                       every parked event); stop the receiver first: it holds the inbox
@@ -475,7 +593,7 @@ usage: justclick serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--tim
 Every log line (stderr) begins "justclick serve: " and the time, ISO-8601 UTC. Exit status:
 0 stopped by SIGTERM or Ctrl-C; 1 a failure, said in one line that names the flag or
 variable to mend (justclick --verbose serve ...: and where it came from); 2 a usage error.
-]]
+]==]
 
 -- What the receiver takes (src/bind/receiver.c's JC_LISTEN_MAX_* and JC_MAX_TRUSTED): the
 -- command line says so before anything opens.
@@ -497,7 +615,7 @@ end
 
 -- The whole numbers an option takes, from lo to hi: nil and the usage error naming it otherwise.
 local RANGES = { ["--attempts"] = { 1 }, ["--timeout"] = { 1, MAX_TIMEOUT },
-  ["--connections"] = { 1, MAX_CONNECTIONS } }
+  ["--connections"] = { 1, MAX_CONNECTIONS }, ["--catch-up"] = { 1, 10080 }, ["--days"] = { 0, 3660 } }
 
 local function parse_args(args)
   local o, i = {}, 1
@@ -539,7 +657,7 @@ local function parse_args(args)
         return nil, hi and ("%s takes a whole number from %d to %d"):format(a, lo, hi)
           or ("%s takes a whole number of %d or more"):format(a, lo)
       end
-      o[a:sub(3)] = n
+      o[a:sub(3):gsub("-", "_")] = n
     elseif a == "--secret-file" then
       o.secret_file = value()
     elseif a == "--confirm" then -- the default: kept for the command lines of before
@@ -560,12 +678,14 @@ local function parse_args(args)
     i = i + 1
   end
   if not o.parked and not o.script then return nil, "no SCRIPT to handle the events" end
+  if o.days and not o.catch_up then return nil, "--days is the span of --catch-up MINUTES" end
   return o
 end
 
--- The line `justclick serve` says for a failure: for a shell user, who mends it with a flag or
--- a variable (serve.run's own messages are a Lua caller's).
-local function failure_line(err)
+--- serve.failure_line(err) -> the line `justclick serve` (and catch-up) says for a failure: for
+-- a shell user, who mends it with a flag or a variable (serve.run's own messages are a Lua
+-- caller's).
+function serve.failure_line(err)
   if err.missing then
     if #err.missing == 1 and err.missing[1] == "secret" then -- serve.run's: a user, and no secret
       return "no secret to verify notifications with: --secret-file PATH, or JUSTCLICK_SECRET"
@@ -593,7 +713,7 @@ function serve.main(...)
     local inbox, err = open_inbox(o.inbox or "justclick-inbox", "r")
     if not inbox then
       if err.kind == "io" then err.inbox = o.inbox or "justclick-inbox" end -- named as serve's own failure is
-      say("%s", failure_line(err))
+      say("%s", serve.failure_line(err))
       return 1
     end
     for _, p in ipairs(inbox:parked()) do print(("%s\t%d failures"):format(p.key, p.attempts)) end
@@ -623,10 +743,10 @@ function serve.main(...)
     -- the secret: --secret-file, else the script's justclick.configure, else JUSTCLICK_SECRET
     done, err = justclick.serve(handler, { secret = o.secret, inbox = o.inbox, host = o.host, port = o.port,
       attempts = o.attempts, timeout = o.timeout, connections = o.connections, confirm = o.confirm,
-      trust_proxy = o.trust_proxy })
+      trust_proxy = o.trust_proxy, catch_up = o.catch_up, days = o.days })
   end
   if not done then -- one line, naming the flag or variable to mend
-    say("%s", failure_line(err))
+    say("%s", serve.failure_line(err))
     if justclick._verbose() then
       io.stderr:write(debug.traceback("--verbose: " .. justclick._error_fields(err), 1), "\n")
     end

@@ -38,6 +38,7 @@ static const char usage_text[] =
     "       justclick [options] serve [--listen HOST:PORT] [--inbox PATH] [--attempts N] [--no-confirm]\n"
     "                                 [--trust-proxy ADDR]... SCRIPT\n"
     "       justclick events --inbox PATH [--state STATE] [--json] | --trim DAYS\n"
+    "       justclick [options] catch-up [--inbox PATH] [--days N] [--dry-run] SCRIPT\n"
     "Runs a Lua 5.4 script with justclick built in, as lua does, imports a file of orders, or\n"
     "receives payment notifications.\n"
     "  -e CODE             run CODE\n"
@@ -71,12 +72,15 @@ static const char usage_text[] =
     "  --trust-proxy ADDR     a proxy's IP address (repeatable): the log names the client of its\n"
     "                         X-Forwarded-For; from other addresses the header is ignored\n"
     "  --parked, --replay KEY list the parked events; handle a stored event again\n"
-    "events: list the stored events, or trim the handled ones (justclick events --help)\n";
+    "events: list the stored events, or trim the handled ones (justclick events --help)\n"
+    "catch-up SCRIPT: hand over the payments of the last days whose notification never came, read\n"
+    "from the API (justclick catch-up --help)\n";
 
 typedef struct {
   int script;        /* argv index of the script (or of "-"), or 0 */
   int run_stdin;     /* the script is "-": standard input */
-  const char *command; /* the script is the command "import", "serve" or "events", not a file (never after "--") */
+  const char *command; /* the script is a command (commands[]), not a file (never after "--") */
+  const char *module;  /* the command's module, justclick.<module> */
   int *chunks;       /* argv indexes of the -e and -l options, in their order */
   int nchunks;
   int version, help;
@@ -212,6 +216,11 @@ static const char *long_value(char **argv, int *i, const char *name, int *missin
   return argv[++*i];
 }
 
+/* The built-in commands and the module (justclick.NAME) whose main runs each. */
+static const struct {
+  const char *command, *module;
+} commands[] = {{"import", "import"}, {"serve", "serve"}, {"events", "events"}, {"catch-up", "catchup"}};
+
 /* Reads the options before the script; returns 0, or -1 after printing a usage error. The -e
    and -l options are recorded in o->chunks for run_chunks, which runs them in their order.
    This is the one place that knows which options take a value. */
@@ -221,7 +230,9 @@ static int parse_options(char **argv, options *o) {
     const char *a = argv[i], *v;
     int missing = 0;
     if (a[0] != '-') {
-      if (strcmp(a, "import") == 0 || strcmp(a, "serve") == 0 || strcmp(a, "events") == 0) o->command = a;
+      for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+        if (strcmp(a, commands[c].command) == 0) o->command = a, o->module = commands[c].module;
+      }
       break;
     }
     if (strcmp(a, "-") == 0) {
@@ -391,8 +402,8 @@ static void command_interrupted(lua_State *L, const char *command) {
 static int run_script(lua_State *L, char **argv, int argc, const options *o) {
   int script = o->script;
   int status;
-  if (o->command && strcmp(o->command, "serve") == 0) {
-    /* A receiver outlives what its handlers touch: a mailer that quit (SIGPIPE) or a full file
+  if (o->command && (strcmp(o->command, "serve") == 0 || strcmp(o->command, "catch-up") == 0)) {
+    /* A receiver (and catch-up, which runs its handlers) outlives what its handlers touch: a mailer that quit (SIGPIPE) or a full file
        size limit (SIGXFSZ) is an error for that handler or that write, never the process's end. */
     signal(SIGPIPE, SIG_IGN);
   }
@@ -405,7 +416,7 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
   verbose = o->verbose;
   if (o->command) {
     const char *name = lua_pushfstring(L, "=%s", o->command);
-    const char *code = lua_pushfstring(L, "os.exit(require('justclick.%s').main(...))", o->command);
+    const char *code = lua_pushfstring(L, "os.exit(require('justclick.%s').main(...))", o->module);
     status = luaL_loadbuffer(L, code, strlen(code), name);
     lua_rotate(L, -3, 1); /* the chunk (or the message) below the two strings, which go */
     lua_pop(L, 2);
@@ -416,7 +427,7 @@ static int run_script(lua_State *L, char **argv, int argc, const options *o) {
   luaL_checkstack(L, argc - script, "too many arguments to the script");
   for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
   status = docall(L, argc - script - 1, 0);
-  if (status != LUA_OK && jc_interrupted && o->command) command_interrupted(L, o->command);
+  if (status != LUA_OK && jc_interrupted && o->command) command_interrupted(L, o->module);
   return report(L, status);
 }
 

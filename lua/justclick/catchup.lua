@@ -1,0 +1,223 @@
+--- justclick.catchup: the payments whose notification never came, read back from the API.
+--
+--   justclick catch-up [--inbox PATH] [--days N] [--attempts N] [--secret-file PATH]
+--                      [--no-confirm] [--dry-run] SCRIPT
+--
+-- A pass reads the bills paid in the last N days (client:paid_bills: GetAllGoods, then
+-- getOrdersWithGoods with paid = true) and stores a `paid` event, key paid-ID-api, for each one
+-- whose payment the inbox does not hold yet; the receiver's own loop (justclick.serve) then hands
+-- it over as it hands over notifications: confirmed, tried, backed off, parked. A payment is
+-- one bill's `paid`, whatever its key: a notification's (paid-ID-digest) and catch-up's
+-- (paid-ID-api) are the same payment, and the first handled settles the other (state
+-- `duplicate`, its handler never run). `justclick serve --catch-up MINUTES` runs the same pass
+-- inside the receiver.
+local core = require "justclick.core"
+local engine = require "justclick.engine"
+local errors = require "justclick.errors"
+local justclick = require "justclick"
+
+local catchup = {}
+
+local DEFAULT_DAYS = 3
+-- The days one paid_bills call reads: less than any month, which is all getOrdersWithGoods
+-- answers for; a pass stores what each one read before it asks the next.
+local DAYS_A_READ = 28
+
+-- What the inbox holds of an event's payment: "done" (handled, settled as a duplicate, or handled
+-- and trimmed since), "pending" (stored or under way: it will be handled), "parked" (catch-up's own
+-- event of it was parked: a person sees to it, no pass stores it again), or nil (nothing yet, or
+-- only parked notifications, which may have been forgeries: catch-up's own event is then stored).
+local function payment_state(inbox, event)
+  local rows, err = inbox:payment(event.id)
+  if not rows then return nil, err end
+  local state = false
+  for _, row in ipairs(rows) do
+    if row.state == "handled" or row.state == "duplicate" or row.state == "trimmed" then return "done" end
+    if row.state == "stored" or row.state == "trying" then
+      state = "pending"
+    elseif row.key == event.key and not state then
+      state = "parked"
+    end
+  end
+  return state
+end
+
+-- The day `back` days before `now`, as os.time at noon (noon keeps day arithmetic clear of DST).
+local function day_before(now, back)
+  local t = os.date("*t", now)
+  return os.time({ year = t.year, month = t.month, day = t.day - back, hour = 12 })
+end
+
+--- catchup.collect(client, inbox, {days =, dry_run =}) -> summary | nil, err, summary: one pass's
+-- reads and stores. summary: read (paid bills the API listed), done, pending, parked (as
+-- payment_state says), stored (new events), keys (their keys), events (what was, or on a dry run
+-- would be, stored: paid_bills' events), days. It reads DAYS_A_READ days at a time, oldest first,
+-- and stores each read's new events in one transaction before the next read: a failed read (err;
+-- engine.limited(err) for the request limit) ends the pass with what was stored kept.
+function catchup.collect(client, inbox, opts)
+  local days = opts.days or DEFAULT_DAYS
+  local s = { read = 0, done = 0, pending = 0, parked = 0, stored = 0, keys = {}, events = {}, days = days }
+  local now = os.time()
+  local back = days
+  while back >= 0 do
+    local upto = math.max(back - DAYS_A_READ + 1, 0)
+    local events, err = client:paid_bills({ from = day_before(now, back), to = day_before(now, upto) })
+    if not events then return nil, err, s end
+    local batch = {}
+    for _, event in ipairs(events) do
+      s.read = s.read + 1
+      local state, perr = payment_state(inbox, event)
+      if perr then return nil, errors.adopt(perr), s end
+      if state then
+        s[state] = s[state] + 1
+      else
+        batch[#batch + 1] = { key = event.key, body = event.body }
+        s.events[#s.events + 1] = event
+      end
+    end
+    if #batch > 0 and not opts.dry_run then
+      local n, serr = inbox:store_many(batch)
+      if not n then return nil, errors.adopt(serr), s end
+      s.stored = s.stored + n
+      for _, b in ipairs(batch) do s.keys[#s.keys + 1] = b.key end
+    end
+    back = upto - 1
+  end
+  return s
+end
+
+--- catchup.describe(summary) -> a line: what a pass found.
+function catchup.describe(s)
+  return ("the API lists %d bills paid in the last %d days: %d handled already, %d to be handled, %d parked,"
+    .. " %d stored to hand over"):format(s.read, s.days, s.done, s.pending, s.parked, s.stored)
+end
+
+--- catchup.failure(err) -> a line: why a pass ended early; the request limit says to run again.
+function catchup.failure(err)
+  if engine.limited(err) then
+    return "the API's request limit did not lift (" .. tostring(err.message) .. "): run again later"
+  end
+  return tostring(err.message)
+end
+
+local USAGE = [[
+usage: justclick catch-up [--inbox PATH] [--days N] [--attempts N] [--secret-file PATH]
+                          [--no-confirm] [--dry-run] SCRIPT
+Reads the bills paid in the last N days from the API and hands each one whose payment the
+inbox does not hold (its notification never came) to SCRIPT's handler, as a paid event
+(key paid-BILL-api, event.source "api"), exactly as justclick serve hands over notifications:
+confirmed, tried again, parked. A payment handled once, from its notification or from here,
+is never handed over again. Run it with the receiver stopped (it holds the inbox), or use
+justclick serve --catch-up MINUTES.
+  SCRIPT              returns function(event), or a table of them by event.kind
+  --inbox PATH        the receiver's store (default justclick-inbox)
+  --days N            the span: the last N days and today (default 3)
+  --attempts N        failed tries before an event is parked (default 20)
+  --secret-file PATH  the API key (else SCRIPT's justclick.configure, else JUSTCLICK_SECRET)
+  --no-confirm        hand events over without reading each bill back (warned)
+  --dry-run           list what would be handed over; store nothing, run no handler
+                      (works while the receiver runs)
+  -h, --help          print this help
+Exit status: 0 every event of the pass handled or parked; 1 a failure (the API, the inbox), in
+one line; 2 a usage error; 3 the API's request limit did not lift (what was read is handled: run
+again later).
+]]
+
+local function parse_args(args)
+  local o, i = {}, 1
+  while args[i] do
+    local a, v = args[i], nil
+    local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
+    if name then a, v = name, inline end
+    local function value()
+      if v then return v end
+      i = i + 1
+      if args[i] == nil then error({ usage = a .. " needs a value" }) end
+      return args[i]
+    end
+    if a == "--help" or a == "-h" then
+      return { help = true }
+    elseif a == "--inbox" then
+      o.inbox = value()
+    elseif a == "--days" or a == "--attempts" then
+      local n = math.tointeger(tonumber(value()))
+      local lo, hi = a == "--days" and 0 or 1, a == "--days" and 3660 or nil
+      if not n or n < lo or (hi and n > hi) then
+        return nil, hi and ("%s takes a whole number from %d to %d"):format(a, lo, hi)
+          or ("%s takes a whole number of %d or more"):format(a, lo)
+      end
+      o[a:sub(3)] = n
+    elseif a == "--secret-file" then
+      o.secret_file = value()
+    elseif a == "--no-confirm" then
+      o.confirm = false
+    elseif a == "--dry-run" then
+      o.dry_run = true
+    elseif a:sub(1, 2) == "--" then
+      return nil, "unknown option " .. a
+    elseif o.script then
+      return nil, "one SCRIPT"
+    else
+      o.script = a
+    end
+    i = i + 1
+  end
+  if not o.script and not o.dry_run then return nil, "no SCRIPT to hand the payments to" end
+  return o
+end
+
+local function say(fmt, ...)
+  io.stderr:write(justclick.visible(("justclick catch-up: " .. fmt):format(...)), "\n")
+end
+
+--- catchup.main(...): `justclick catch-up ...`; returns the exit status (USAGE says which).
+function catchup.main(...)
+  local ok, o, problem = pcall(parse_args, { ... })
+  if not ok then o, problem = nil, type(o) == "table" and o.usage or tostring(o) end
+  if not o then
+    io.stderr:write("justclick catch-up: ", justclick.visible(problem), "\n", USAGE)
+    return 2
+  end
+  if o.help then
+    io.stdout:write(USAGE)
+    return 0
+  end
+  if o.secret_file then
+    local secret, sproblem = core.read_secret_file(o.secret_file)
+    if sproblem then say("%s", sproblem.message or sproblem) end
+    if not secret then return 2 end
+    justclick.set_defaults({ secret = secret })
+  end
+  local serve = require "justclick.serve"
+  local handler
+  if o.script then
+    local loaded, h = pcall(serve.load, o.script)
+    if not loaded then
+      say("%s", tostring(h))
+      return 1
+    end
+    handler = h
+  end
+  local s, err = serve.catch_up(handler, { inbox = o.inbox, days = o.days, attempts = o.attempts,
+    confirm = o.confirm, dry_run = o.dry_run })
+  if s and o.dry_run then
+    for _, e in ipairs(s.events) do
+      print(("would hand over %s: bill %d, %s, paid %s"):format(e.key, e.id, justclick.visible(tostring(e.order.email)),
+        justclick.visible(tostring(e.order.paid))))
+    end
+  end
+  if s then
+    print(catchup.describe(s) .. (o.dry_run and " (a dry run: nothing stored)" or
+      (": %d handled, %d parked"):format(s.handled or 0, s.parked_now or 0)))
+  end
+  if err then
+    say("%s", engine.limited(err) and catchup.failure(err) or serve.failure_line(err))
+    if justclick._verbose() then
+      io.stderr:write(debug.traceback("--verbose: " .. justclick._error_fields(err), 1), "\n")
+    end
+    return engine.limited(err) and 3 or 1
+  end
+  return 0
+end
+
+return catchup
