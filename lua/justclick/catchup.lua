@@ -27,19 +27,20 @@ local DAYS_A_READ = 28
 -- and trimmed since), "pending" (stored or under way: it will be handled), "parked" (catch-up's own
 -- event of it was parked: a person sees to it, no pass stores it again), or nil (nothing yet, or
 -- only parked notifications, which may have been forgeries: catch-up's own event is then stored).
+-- The key of the pending event comes second.
 local function payment_state(inbox, event)
   local rows, err = inbox:payment(event.id)
   if not rows then return nil, err end
-  local state = false
+  local state, key = false, nil
   for _, row in ipairs(rows) do
     if row.state == "handled" or row.state == "duplicate" or row.state == "trimmed" then return "done" end
     if row.state == "stored" or row.state == "trying" then
-      state = "pending"
+      state, key = "pending", row.key
     elseif row.key == event.key and not state then
       state = "parked"
     end
   end
-  return state
+  return state, key
 end
 
 -- The day `back` days before `now`, as os.time at noon (noon keeps day arithmetic clear of DST).
@@ -50,8 +51,9 @@ end
 
 --- catchup.collect(client, inbox, {days =, dry_run =}) -> summary | nil, err, summary: one pass's
 -- reads and stores. summary: read (paid bills the API listed), done, pending, parked (as
--- payment_state says), stored (new events), keys (their keys), events (what was, or on a dry run
--- would be, stored: paid_bills' events), days. It reads DAYS_A_READ days at a time, oldest first,
+-- payment_state says), stored (new events), keys (the events of the span's payments still to
+-- handle: those stored now, and those pending already, a pass that was killed, say), events (what
+-- was, or on a dry run would be, stored: paid_bills' events), days. It reads DAYS_A_READ days at a time, oldest first,
 -- and stores each read's new events in one transaction before the next read: a failed read (err;
 -- engine.limited(err) for the request limit) ends the pass with what was stored kept.
 function catchup.collect(client, inbox, opts)
@@ -66,8 +68,9 @@ function catchup.collect(client, inbox, opts)
     local batch = {}
     for _, event in ipairs(events) do
       s.read = s.read + 1
-      local state, perr = payment_state(inbox, event)
-      if perr then return nil, errors.adopt(perr), s end
+      local state, pending = payment_state(inbox, event)
+      if state == nil then return nil, errors.adopt(pending), s end
+      if pending then s.keys[#s.keys + 1] = pending end
       if state then
         s[state] = s[state] + 1
       else

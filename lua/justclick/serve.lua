@@ -615,7 +615,7 @@ end
 
 -- The whole numbers an option takes, from lo to hi: nil and the usage error naming it otherwise.
 local RANGES = { ["--attempts"] = { 1 }, ["--timeout"] = { 1, MAX_TIMEOUT },
-  ["--connections"] = { 1, MAX_CONNECTIONS }, ["--catch-up"] = { 1, 10080 }, ["--days"] = { 0, 3660 } }
+  ["--connections"] = { 1, MAX_CONNECTIONS }, ["--days"] = { 0, 3660 } }
 
 local function parse_args(args)
   local o, i = {}, 1
@@ -657,7 +657,14 @@ local function parse_args(args)
         return nil, hi and ("%s takes a whole number from %d to %d"):format(a, lo, hi)
           or ("%s takes a whole number of %d or more"):format(a, lo)
       end
-      o[a:sub(3):gsub("-", "_")] = n
+      o[a:sub(3)] = n
+    elseif a == "--catch-up" then -- minutes, a week at most: 0.5 is 30 s
+      local given = value() or ""
+      local minutes = tonumber(given)
+      if not minutes or not (minutes > 0 and minutes <= 10080) or not given:find("^%d*%.?%d+$") then
+        return nil, "--catch-up takes a number of minutes above 0, at most 10080 (a week)"
+      end
+      o.catch_up = minutes
     elseif a == "--secret-file" then
       o.secret_file = value()
     elseif a == "--confirm" then -- the default: kept for the command lines of before
