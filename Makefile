@@ -240,6 +240,7 @@ bench: all $(BENCH_MODULE) $(BENCH_WALK) $(BENCH_FLOOD) jit-module
 	@$(LUA54) bench/import.lua
 	@$(LUA54) bench/notify.lua
 	@$(LUA54) bench/serve.lua
+	@$(LUA54) bench/catchup.lua
 	@$(LUA54) bench/nginx.lua
 	@$(BENCH_FLOOD)
 

@@ -1,7 +1,7 @@
 -- Grants access when an order is paid: a handler for `justclick serve`.
 --
 --   JUSTCLICK_USER=shop justclick serve --secret-file ~/.justclick-secret \
---     --inbox ~/justclick.inbox examples/on_paid.lua
+--     --inbox ~/justclick.inbox --catch-up 10 examples/on_paid.lua
 --
 -- Each paid order appends one line to ACCESS_FILE (default access.txt): the event's key, the
 -- buyer's email and the products. The receiver runs a handler at least once for each event, and
