@@ -20,13 +20,16 @@
 //                                        refused with code 8, "user_agent": the last}
 //   GET  /__sandbox/orders               every order held, with its items
 //   POST /__sandbox/notify               the shop's notification URLs and switches (notify.php):
-//                                        url, events, url_EVENT, forge, timeout
+//                                        url, events, url_EVENT, forge, timeout, and the faults
+//                                        of the way: drop (the next N never sent), delay and
+//                                        delay_count (the next N held SECONDS first)
 //   POST /__sandbox/prepay               bill_id, sum: a prepayment, notified as prepaid
-//   POST /__sandbox/pay                  bill_id: the bill paid now, notified as paid
+//   POST /__sandbox/pay                  bill_id: the bill paid now (at: a unix time, paid then),
+//                                        notified as paid
 //   POST /__sandbox/cancel               bill_id: the bill cancelled, notified as cancel_order
 //   POST /__sandbox/refund               bill_id: the money given back, notified as moneyback
 //   GET  /__sandbox/notifications        every notification since reset: event, bill, attempts,
-//                                        last status, delivered or given up, body
+//                                        last status, delivered, given up or dropped, body
 //
 // The fault kinds and their ARGs are FAULTS below, the one list of them. Armed faults queue:
 // the first armed one spoils the request, except a hangup that the request does not qualify
