@@ -97,13 +97,19 @@ function order_details(array $p): array {
     if ($id === null) return [3, 'Wrong data transferred: bill_id', null];
     $o = find_order($id);
     if (!$o) return [400, 'Order not found', null];
+    return [0, 'OK', order_result($o, products_by_name(), !empty($p['good_info']))];
+}
+
+// getOrderDetails' result for order $o (find_order's shape: data decoded, items in order), its
+// products' rows from $products (name => row). getOrdersWithGoods gives each order the same.
+function order_result(array $o, array $products, bool $good_info = false): array {
     $d = $o['data'];
     $field = fn($k) => is_string($d[$k] ?? null) ? $d[$k] : '';
     $items = [];
     $total = 0.0;
     $minsum = 0.0;
     foreach ($o['items'] as $it) {
-        $product = product($it['name']);
+        $product = $products[$it['name']];
         $items[] = [
             'id' => $it['name'], 'title' => $product['title'], 'sum' => (float)$it['sum'],
             'price' => (float)$product['price'], 'pincode' => '',
@@ -117,7 +123,7 @@ function order_details(array $p): array {
     }
     $utm = is_array($d['utm'] ?? null) ? $d['utm'] : [];
     $r = [
-        'id' => $o['id'], 'first_name' => $field('bill_first_name'), 'last_name' => $field('bill_surname'),
+        'id' => (int)$o['id'], 'first_name' => $field('bill_first_name'), 'last_name' => $field('bill_surname'),
         'middle_name' => $field('bill_middle_name') ?: $field('bill_otchestvo'),
         'email' => $o['email'], 'phone' => $field('bill_phone'), 'city' => $field('bill_city'),
         'country' => $field('bill_country'), 'address' => $field('bill_address'),
@@ -135,12 +141,12 @@ function order_details(array $p): array {
         ],
         'items' => $items,
     ];
-    if (!empty($p['good_info'])) {
+    if ($good_info) {
         $r['good_ids'] = array_column($items, 'id');
         $r['prepayment_enabled'] = $minsum > 0 ? 1 : 0;
         $r['prepayment_minsum'] = $minsum;
     }
-    return [0, 'OK', $r];
+    return $r;
 }
 
 function update_order_status(array $p): array {
@@ -222,28 +228,72 @@ function day_start($text): ?int {
     return mktime(0, 0, 0, (int)$m[2], (int)$m[1], (int)$m[3]);
 }
 
-// Orders created between begin_date and end_date (dd.mm.yyyy, both days included, at most one
-// month apart), with their goods; paid (1/0) and goods (an id or a list of ids) filter them.
-function orders_with_goods(array $p): array {
-    $begin = day_start($p['begin_date'] ?? null);
-    $end = day_start($p['end_date'] ?? null);
-    if ($begin === null || $end === null || $end < $begin) return [3, 'Wrong data transferred: dates', null];
-    if ($end > strtotime('+1 month', $begin)) return [3, 'Wrong data transferred: more than one month', null];
-    $q = store()->prepare('SELECT id FROM orders WHERE created >= ? AND created < ? ORDER BY id');
-    $q->execute([$begin, strtotime('+1 day', $end)]);
-    $want = $p['goods'] ?? null;
-    $want = $want === null ? null : (array)$want;
-    $orders = [];
-    foreach ($q->fetchAll(PDO::FETCH_COLUMN) as $id) {
-        $o = find_order((int)$id);
-        if (isset($p['paid']) && ($p['paid'] === '1') !== ($o['pay_status'] === 'paid')) continue;
-        $names = array_column($o['items'], 'name');
-        if ($want !== null && !array_intersect($names, $want)) continue;
-        $orders[] = [
-            'bill_id' => $o['id'], 'email' => $o['email'], 'pay_status' => $o['pay_status'],
-            'created' => date('Y-m-d H:i:s', (int)$o['created']),
-            'goods' => array_map(fn($it) => ['good_name' => $it['name'], 'good_sum' => (float)$it['sum']], $o['items']),
-        ];
+// The start of a span that ends at $end (a unix time, not included) and is at most a month long:
+// $end a month back, on the same day of the month, or that month's last day if it has no such
+// day (the end 31.03 00:00 starts 28.02 00:00, or 29.02).
+function month_before(int $end): int {
+    [$y, $m, $d, $h, $i, $s] = array_map('intval', explode(' ', date('Y n j G i s', $end)));
+    $last = (int)date('t', mktime(0, 0, 0, $m - 1, 1, $y));
+    return mktime($h, $i, $s, $m - 1, min($d, $last), $y);
+}
+
+// getOrdersWithGoods' span, [from, to) in unix times, or why it is wrong. begin_date and
+// end_date are days, dd.mm.yyyy, both included; an empty one is left out. Neither: today. No
+// end_date: the end is now. No begin_date: end_date's day alone (the docs do not say). A span
+// longer than a month is cut to a month, keeping its end, as the reference says (no error).
+function orders_span(array $p): array|string {
+    $given = fn($k) => isset($p[$k]) && $p[$k] !== '';
+    $begin = $given('begin_date') ? day_start($p['begin_date']) : null;
+    $end = $given('end_date') ? day_start($p['end_date']) : null;
+    if (($given('begin_date') && $begin === null) || ($given('end_date') && $end === null)) {
+        return 'dates are dd.mm.yyyy';
     }
-    return [0, 'OK', $orders];
+    if ($begin === null && $end === null) $begin = $end = day_start(date('d.m.Y'));
+    $to = $end === null ? time() + 1 : strtotime('+1 day', $end);
+    $from = $begin ?? $end;
+    if ($to <= $from) return 'end_date before begin_date';
+    return [max($from, month_before($to)), $to];
+}
+
+// The shop's orders in a span, each as getOrderDetails' result, by id (orders_span: the dates).
+// paid=1: the bills paid within the span (by the time of payment, orders.paid) that are paid
+// now, which getOrderDetails calls paid (pay_status paid: nothing left to pay; a sent bill keeps
+// no payment here); paid=0: those created in the span and not paid; no paid: those created in
+// it. goods: a product id (GetAllGoods' good_id, here its good_name) or a list of them; an order
+// with an item of one of them matches. One query for the orders and their items together, so
+// that a busy month (10,000s of bills, /__sandbox/seed) answers in a second or so.
+function orders_with_goods(array $p): array {
+    $span = orders_span($p);
+    if (is_string($span)) return [3, "Wrong data transferred: $span", null];
+    $paid = $p['paid'] ?? null;
+    if ($paid !== null && $paid !== '1' && $paid !== '0') return [3, 'Wrong data transferred: paid is 1 or 0', null];
+    $where = match ($paid) {
+        '1' => "o.pay_status = 'paid' AND o.paid >= ? AND o.paid < ?",
+        '0' => "o.pay_status != 'paid' AND o.created >= ? AND o.created < ?",
+        null => 'o.created >= ? AND o.created < ?',
+    };
+    $args = $span;
+    if (isset($p['goods'])) {
+        $goods = is_array($p['goods']) ? array_values($p['goods']) : [$p['goods']];
+        if (!$goods || array_filter($goods, fn($g) => !is_string($g))) return [3, 'Wrong data transferred: goods', null];
+        $where .= ' AND o.id IN (SELECT order_id FROM items WHERE name IN (' . implode(', ', array_fill(0, count($goods), '?')) . '))';
+        $args = array_merge($args, $goods);
+    }
+    $q = store()->prepare('SELECT o.*, i.name AS item_name, i.sum AS item_sum FROM orders o'
+        . " LEFT JOIN items i ON i.order_id = o.id WHERE $where ORDER BY o.id, i.position");
+    $q->execute($args);
+    $orders = [];
+    $o = null;
+    while ($row = $q->fetch(PDO::FETCH_ASSOC)) {
+        if ($o === null || $o['id'] !== $row['id']) {
+            if ($o !== null) $orders[] = $o;
+            $o = $row;
+            $o['data'] = json_decode($row['data'], true);
+            $o['items'] = [];
+        }
+        if ($row['item_name'] !== null) $o['items'][] = ['name' => $row['item_name'], 'sum' => $row['item_sum']];
+    }
+    if ($o !== null) $orders[] = $o;
+    $products = products_by_name();
+    return [0, 'OK', array_map(fn($o) => order_result($o, $products), $orders)];
 }

@@ -13,7 +13,7 @@
 // never waits for the shop. A retry sends the stored body again, byte for byte.
 //
 // Configuration, in the store's notes (so every php -S worker and the notifier see it), until
-// /__sandbox/reset: the URL per event, forge and timeout. With no URL set through
+// /__sandbox/reset: the URL per event, forge, timeout, and the faults of the way: drop and delay. With no URL set through
 // /__sandbox/notify, JUSTCLICK_SANDBOX_NOTIFY_URL is every event's URL.
 
 const NOTIFY_EVENTS = ['new_order', 'paid', 'prepaid', 'cancel_order', 'moneyback'];
@@ -40,8 +40,18 @@ function notify_timeout(): float {
     return $t === '' ? NOTIFY_TIMEOUT : (float)$t;
 }
 
+// The delay switch: [seconds, how many notifications more], [0, 0] when off.
+function notify_delay(): array {
+    $d = note('notify_delay');
+    if ($d === '') return [0.0, 0];
+    [$seconds, $count] = explode(' ', $d);
+    return [(float)$seconds, (int)$count];
+}
+
 function notify_settings(): array {
-    return ['urls' => (object)notify_urls(), 'forge' => (int)note('notify_forge'), 'timeout' => notify_timeout()];
+    [$delay, $delay_count] = notify_delay();
+    return ['urls' => (object)notify_urls(), 'forge' => (int)note('notify_forge'), 'timeout' => notify_timeout(),
+            'drop' => (int)note('notify_drop'), 'delay' => $delay, 'delay_count' => $delay_count];
 }
 
 // POST /__sandbox/notify: [status, reply]. Every field is optional, and checked before any is
@@ -51,6 +61,11 @@ function notify_settings(): array {
 //   url_EVENT   that event's URL (after `url`); empty: none
 //   forge       N: the next N notifications are signed with another secret; 0: none
 //   timeout     seconds an attempt may take (default 5)
+//   drop        N: the next N notifications are lost on the way: never sent, listed as dropped
+//               (so that a spec can see a payment whose notification never came); 0: none
+//   delay       seconds: the next delay_count notifications (default 1) wait this long after
+//               they are queued before their first send; 0: none
+// Each switch counts the notifications queued after it was set, whatever the others do.
 function notify_control(array $post): array {
     $urls = notify_urls();
     $bad = fn(string $why) => [400, ['error' => $why]];
@@ -91,9 +106,25 @@ function notify_control(array $post): array {
     if ($timeout !== null && !(is_string($timeout) && is_numeric($timeout) && (float)$timeout > 0)) {
         return $bad('timeout: seconds, more than 0');
     }
+    $drop = $post['drop'] ?? null;
+    if ($drop !== null && !(is_string($drop) && ctype_digit($drop))) return $bad('drop: a count');
+    $delay = $post['delay'] ?? null;
+    if ($delay !== null && !(is_string($delay) && is_numeric($delay) && (float)$delay >= 0 && (float)$delay <= 3600)) {
+        return $bad('delay: seconds, from 0 to 3600');
+    }
+    $delay_count = $post['delay_count'] ?? null;
+    if ($delay_count !== null && $delay === null) return $bad('delay_count: with delay');
+    if ($delay_count !== null && !(is_string($delay_count) && ctype_digit($delay_count) && (int)$delay_count >= 1)) {
+        return $bad('delay_count: a count, at least 1');
+    }
     if ($changed) set_note('notify_urls', json_encode((object)$urls)); // {}: none, not the env's
     if ($forge !== null) set_note('notify_forge', (string)(int)$forge);
     if ($timeout !== null) set_note('notify_timeout', (string)(float)$timeout);
+    if ($drop !== null) set_note('notify_drop', (string)(int)$drop);
+    if ($delay !== null) {
+        $on = (float)$delay > 0;
+        set_note('notify_delay', $on ? sprintf('%.6F %d', (float)$delay, (int)($delay_count ?? 1)) : '');
+    }
     return [200, notify_settings()];
 }
 
@@ -127,7 +158,9 @@ function prepay_control(array $post): array {
 }
 
 // POST /__sandbox/pay, cancel or refund: the bill's status set as UpdateOrderStatus sets it
-// (paid now, cancel, return), with the same notification; [status, reply]. Only what a buyer or
+// (paid now, cancel, return), with the same notification; [status, reply]. pay takes `at`, a
+// unix time: the bill was paid then (a payment of 10 days ago, say); its notification goes now,
+// its paid that time, as getOrderDetails shows it. Only what a buyer or
 // the shop's staff can do at JustClick: pay or cancel a bill not paid yet (waiting, or sent
 // unpaid), give the money of a paid bill back; anything else (a second payment, a refund of a
 // bill never paid) is a 400 that sends nothing.
@@ -140,6 +173,11 @@ const BILL_EVENTS = [
 function bill_event_control(string $what, array $post): array {
     $id = order_id($post);
     if ($id === null) return [400, ['error' => 'bill_id: a bill number']];
+    $at = $post['at'] ?? null;
+    if ($at !== null && $what !== 'pay') return [400, ['error' => "at: only for pay, not $what"]];
+    if ($at !== null && !(is_string($at) && ctype_digit($at) && (int)$at > 0)) {
+        return [400, ['error' => 'at: a unix time, more than 0']];
+    }
     [$status, $from, $nothing] = BILL_EVENTS[$what];
     // The status is claimed under the write lock, so that of two payments at once one is
     // refused; `paid` stays, for moneyback's notification (update_order_status reads it).
@@ -152,7 +190,8 @@ function bill_event_control(string $what, array $post): array {
     }
     if ($o) $db->prepare('UPDATE orders SET pay_status = ? WHERE id = ?')->execute([$status, $id]);
     $db->exec('COMMIT');
-    [$code, $text] = update_order_status(['bill_id' => (string)$id, 'status' => $status, 'date' => (string)time()]);
+    [$code, $text] = update_order_status(['bill_id' => (string)$id, 'status' => $status,
+                                          'date' => (string)($at === null ? time() : (int)$at)]);
     if ($code !== 0) return [$code === 302 ? 404 : 400, ['error' => "bill $id: $text"]];
     return [200, ['ok' => true, 'bill_id' => $id, 'pay_status' => find_order($id)['pay_status']]];
 }
@@ -181,17 +220,23 @@ function notify_event(string $event, int $id, array $extra = []): ?int {
     $fields = array_replace($fields, $extra);
 
     $db = store();
-    begin_writing($db); // forge counts down once per notification, whichever worker makes it
+    begin_writing($db); // forge, drop and delay count down once per notification, whichever worker makes it
     $forge = (int)note('notify_forge');
     if ($forge > 0) set_note('notify_forge', (string)($forge - 1));
+    $drop = (int)note('notify_drop');
+    if ($drop > 0) set_note('notify_drop', (string)($drop - 1));
+    [$delay, $delay_count] = notify_delay();
+    if ($delay_count > 0) set_note('notify_delay', $delay_count > 1 ? sprintf('%.6F %d', $delay, $delay_count - 1) : '');
+    else $delay = 0.0;
     $by_created = in_array($event, ['new_order', 'cancel_order'], true);
     $secret = $forge > 0 ? NOTIFY_FORGED_SECRET : (getenv('JUSTCLICK_SANDBOX_SECRET') ?: 'sandbox-secret');
     $fields['hash'] = md5($fields['id'] . $fields['email'] . ($by_created ? $fields['created'] : $fields['paid']) . $secret);
     $now = microtime(true);
-    $db->prepare('INSERT INTO notifications (event, bill_id, url, body, signed, queued, held, next_at)'
-        . ' VALUES (?, ?, ?, ?, ?, ?, 1, ?)')
+    // A dropped one is kept, never to be sent, so that /__sandbox/notifications shows it.
+    $db->prepare('INSERT INTO notifications (event, bill_id, url, body, signed, queued, held, next_at, dropped, delay)'
+        . ' VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)')
         ->execute([$event, $id, $url, http_build_query($fields), $forge > 0 ? 'forged' : ($by_created ? 'created' : 'paid'),
-                   $now, $now]);
+                   $now, $drop > 0 ? null : $now + $delay, $drop > 0 ? 1 : 0, $delay]);
     $nid = (int)$db->lastInsertId();
     $db->exec('COMMIT');
     notify_tell_front($nid);
@@ -218,7 +263,7 @@ function notify_release(array $ids): void {
 function notify_claim(float $now, float $timeout): ?array {
     $db = store();
     begin_writing($db);
-    $q = $db->prepare('SELECT * FROM notifications WHERE delivered IS NULL AND given_up = 0'
+    $q = $db->prepare('SELECT * FROM notifications WHERE delivered IS NULL AND given_up = 0 AND dropped = 0'
         . ' AND (held = 0 OR queued <= ?) AND next_at <= ? ORDER BY next_at, id LIMIT 1');
     $q->execute([$now - NOTIFY_HOLD_LIMIT, $now]);
     $n = $q->fetch(PDO::FETCH_ASSOC) ?: null;
@@ -229,7 +274,8 @@ function notify_claim(float $now, float $timeout): ?array {
 
 // When the next notification falls due (a retry's time; a released one is due at once), or null.
 function notify_next_due(): ?float {
-    $t = store()->query('SELECT MIN(next_at) FROM notifications WHERE delivered IS NULL AND given_up = 0 AND held = 0')
+    $t = store()->query('SELECT MIN(next_at) FROM notifications WHERE delivered IS NULL AND given_up = 0 AND held = 0'
+        . ' AND dropped = 0')
         ->fetchColumn();
     return $t === null ? null : (float)$t;
 }
@@ -274,16 +320,20 @@ function notify_record(array $n, ?int $status, ?string $error, float $now): void
     }
 }
 
-// GET /__sandbox/notifications: every notification queued since the last reset, and counts.
+// GET /__sandbox/notifications: every notification queued since the last reset, and counts. A
+// dropped one (the drop switch) has state "dropped", dropped true and no attempts; a delayed
+// one its delay, in seconds (0: none).
 function notifications_list(): array {
     $list = [];
-    $count = ['pending' => 0, 'delivered' => 0, 'given_up' => 0];
+    $count = ['pending' => 0, 'delivered' => 0, 'given_up' => 0, 'dropped' => 0];
     foreach (store()->query('SELECT * FROM notifications ORDER BY id')->fetchAll(PDO::FETCH_ASSOC) as $n) {
-        $state = $n['delivered'] !== null ? 'delivered' : ($n['given_up'] ? 'given_up' : 'pending');
+        $state = $n['dropped'] ? 'dropped'
+            : ($n['delivered'] !== null ? 'delivered' : ($n['given_up'] ? 'given_up' : 'pending'));
         $count[$state]++;
         $list[] = [
             'id' => (int)$n['id'], 'event' => $n['event'], 'bill_id' => (int)$n['bill_id'], 'url' => $n['url'],
             'state' => $state, 'delivered' => $state === 'delivered', 'given_up' => $state === 'given_up',
+            'dropped' => $state === 'dropped', 'delay' => (float)$n['delay'],
             'held' => (bool)$n['held'], 'attempts' => (int)$n['attempts'],
             'last_status' => $n['last_status'] === null ? null : (int)$n['last_status'],
             'last_error' => $n['last_error'], 'signed' => $n['signed'], 'queued' => (float)$n['queued'],

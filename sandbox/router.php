@@ -20,13 +20,18 @@
 //                                        refused with code 8, "user_agent": the last}
 //   GET  /__sandbox/orders               every order held, with its items
 //   POST /__sandbox/notify               the shop's notification URLs and switches (notify.php):
-//                                        url, events, url_EVENT, forge, timeout
+//                                        url, events, url_EVENT, forge, timeout, and the faults
+//                                        of the way: drop (the next N never sent), delay and
+//                                        delay_count (the next N held SECONDS first)
 //   POST /__sandbox/prepay               bill_id, sum: a prepayment, notified as prepaid
-//   POST /__sandbox/pay                  bill_id: the bill paid now, notified as paid
+//   POST /__sandbox/pay                  bill_id: the bill paid now (at: a unix time, paid then),
+//                                        notified as paid
 //   POST /__sandbox/cancel               bill_id: the bill cancelled, notified as cancel_order
 //   POST /__sandbox/refund               bill_id: the money given back, notified as moneyback
 //   GET  /__sandbox/notifications        every notification since reset: event, bill, attempts,
-//                                        last status, delivered or given up, body
+//                                        last status, delivered, given up or dropped, body
+//   POST /__sandbox/seed                 count, days, good_name: `count` bills paid over the last
+//                                        `days` days, in one go, with no notification (seed.php)
 //
 // The fault kinds and their ARGs are FAULTS below, the one list of them. Armed faults queue:
 // the first armed one spoils the request, except a hangup that the request does not qualify
@@ -47,6 +52,7 @@ if (($_SERVER['REQUEST_URI'] ?? '') === '/__sandbox/backend') {
 require __DIR__ . '/store.php';
 require __DIR__ . '/api.php';
 require __DIR__ . '/notify.php';
+require __DIR__ . '/seed.php';
 
 const FAULTS = [
     'slow' => 'MS: the method runs (an order is committed), then the reply waits MS ms',
@@ -192,6 +198,10 @@ function control(string $what): void {
             return;
         case 'notifications':
             send_json(notifications_list());
+            return;
+        case 'seed':
+            [$status, $reply] = seed_control($_POST);
+            send_json($reply, $status);
             return;
         case 'orders':
             $ids = store()->query('SELECT id FROM orders ORDER BY id')->fetchAll(PDO::FETCH_COLUMN);

@@ -30,8 +30,10 @@
 // ends by itself when its stdin closes, so even SIGKILL of this script does not leave it.
 
 // What a person needs to use the sandbox, printed once it listens: its account, the export lines
-// for the client and the program, and a command for each event a bill can have (router.php's
-// /__sandbox/pay, prepay, cancel and refund). The account is the sandbox's own, a test secret.
+// for the client and the program, a command for each event a bill can have (router.php's
+// /__sandbox/pay, prepay, cancel and refund), the notifications' faults (drop, delay) and the
+// seed of paid bills that getOrdersWithGoods lists, for catch-up. The account is the sandbox's
+// own, a test secret.
 function banner(string $url): string {
     $word = fn(string $s) => preg_match('~^[A-Za-z0-9_.,:/@%+=-]+$~', $s) ? $s : escapeshellarg($s);
     $user = getenv('JUSTCLICK_SANDBOX_USER') ?: 'demo';
@@ -44,12 +46,16 @@ function banner(string $url): string {
         '    build/bin/justclick -e \'print(assert(require("justclick").create_order{bill_email = "buyer@example.com",'
             . ' goods = {{good_name = "invoice"}}}).bill_id)\'',
         '  events of a bill (BILL: its bill_id), each notified to the URL set with /__sandbox/notify:',
-        "    curl -d bill_id=BILL $url/__sandbox/pay               # paid",
+        "    curl -d bill_id=BILL $url/__sandbox/pay               # paid (-d at=UNIXTIME: paid then)",
         "    curl -d bill_id=BILL -d sum=100 $url/__sandbox/prepay # prepaid: 100 of it",
         "    curl -d bill_id=BILL $url/__sandbox/cancel            # cancel_order",
         "    curl -d bill_id=BILL $url/__sandbox/refund            # moneyback",
         "    curl -d url=http://127.0.0.1:8787/justclick/notify $url/__sandbox/notify   # where notifications go",
         "    curl $url/__sandbox/notifications                      # what was sent, and the shop's answers",
+        "    curl -d drop=1 $url/__sandbox/notify                   # the next notification lost on the way",
+        "    curl -d delay=30 $url/__sandbox/notify                 # the next one sent 30 s late",
+        '  paid bills that were never notified, for catch-up: getOrdersWithGoods with paid=1 lists them',
+        "    curl -d count=10000 -d days=30 $url/__sandbox/seed     # 10000 paid over the last 30 days",
         '  Ctrl-C stops it; docs/sandbox.md has the rest',
     ];
     return implode("\n", $lines) . "\n";

@@ -11,7 +11,7 @@ function set_sandbox_zone(): bool {
 }
 
 // The schema's version (PRAGMA user_version); an older file is brought up to it when opened.
-const STORE_VERSION = 3;
+const STORE_VERSION = 4;
 
 function store(): PDO {
     static $db = null;
@@ -65,6 +65,19 @@ function store(): PDO {
         // bill_sum_topay is its total less this.
         $db->exec('ALTER TABLE orders ADD COLUMN prepaid REAL NOT NULL DEFAULT 0');
     }
+    if ($version < 4) {
+        // getOrdersWithGoods over a busy month (/__sandbox/seed: 10,000s of bills) reads items by
+        // order and orders by payment or creation time: without these each is a whole-table scan.
+        // dropped: a notification the drop switch lost on the way, never sent; delay: the seconds
+        // the delay switch held it before its first send.
+        $db->exec(<<<SQL
+            CREATE INDEX IF NOT EXISTS items_of_order ON items (order_id, position);
+            CREATE INDEX IF NOT EXISTS orders_by_paid ON orders (paid);
+            CREATE INDEX IF NOT EXISTS orders_by_created ON orders (created);
+            ALTER TABLE notifications ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE notifications ADD COLUMN delay REAL NOT NULL DEFAULT 0;
+            SQL);
+    }
     $db->exec('PRAGMA user_version = ' . STORE_VERSION);
     $db->exec('COMMIT');
     return $db;
@@ -106,6 +119,11 @@ function product(string $name): ?array {
 
 function all_products(): array {
     return store()->query('SELECT * FROM products ORDER BY name')->fetchAll(PDO::FETCH_ASSOC);
+}
+
+// Every product, keyed by name: one query for the products of many orders.
+function products_by_name(): array {
+    return array_column(all_products(), null, 'name');
 }
 
 // Arms a fault for the next $count API requests (0: every request until reset).

@@ -343,7 +343,7 @@ describe("the sandbox", function()
       assert.are.same({ "2026-01-06 01:30:00", "2026-01-06 01:30:00" }, { info.created, info.paid })
       local function on(day)
         local orders = call("/api/getOrdersWithGoods", { begin_date = day, end_date = day }).result
-        return #orders == 1 and orders[1].bill_id == id and orders[1].created
+        return #orders == 1 and orders[1].id == id and orders[1].created
       end
       assert.are.equal("2026-01-06 01:30:00", on("06.01.2026"))
       assert.is_false(on("05.01.2026"))
