@@ -323,9 +323,13 @@ local function shift_day(day, months, days)
   return os.time({ year = t.year, month = t.month + months, day = t.day + days, hour = 12 })
 end
 
+-- The days one getOrdersWithGoods asks for at most: the API cuts a span longer than a month to
+-- its last month, and how it counts a month is not published; 28 days are within any.
+local DAYS_A_REQUEST = 28
+
 --- client:orders_with_goods{from =, to =, paid =, goods =} -> the orders | nil, err
 -- from and to: unix times or dates (dd.mm.yyyy or yyyy-mm-dd), both days included. The API takes
--- at most a month at a time: a longer range is asked for month by month and the answers merged.
+-- at most a month at a time: a longer range is asked for 28 days at a time and the answers merged.
 -- paid: true or false filters by payment; goods: a product id or a list of them.
 function Client:orders_with_goods(opts)
   if type(opts) ~= "table" then error("orders_with_goods: expected a table of options", 2) end
@@ -340,7 +344,7 @@ function Client:orders_with_goods(opts)
   end
   local orders, start, deadline = {}, first, core.now() + self.timeout -- timeout bounds the whole call
   while start <= last do
-    local stop = math.min(shift_day(start, 1, -1), last)
+    local stop = math.min(shift_day(start, 0, DAYS_A_REQUEST - 1), last)
     local result, err = request(self, "getOrdersWithGoods", {
       begin_date = os.date("%d.%m.%Y", start), end_date = os.date("%d.%m.%Y", stop),
       paid = opts.paid, goods = opts.goods,
@@ -503,7 +507,7 @@ end
 -- bill id. Only the bills the API shows paid now (pay_status paid, or sent with nothing left to
 -- pay, as client:confirm asks of a paid event): one returned or cancelled since is left out. It
 -- reads GetAllGoods (no products, code 700: no bills) and getOrdersWithGoods with paid = true and
--- the shop's product ids (500 a request at most), month by month.
+-- the shop's product ids (500 a request at most), 28 days a request.
 function Client:paid_bills(span)
   if type(span) ~= "table" then error("paid_bills: expected a table: {from =, to =} or {days =}", 2) end
   check_options("paid_bills", span, { from = true, to = true, days = true })

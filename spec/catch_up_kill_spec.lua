@@ -80,7 +80,7 @@ describe("catch-up under kill -9 #lua54", function()
       end
     end
     local count = 0
-    for id = seeded.first, seeded.last do
+    for id = seeded.first_bill_id, seeded.last_bill_id do
       assert.are.equal(1, ended[id], ("bill %d was never handled (%d kills)"):format(id, kills))
       count = count + 1
     end
