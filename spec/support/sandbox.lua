@@ -127,7 +127,7 @@ function Sandbox:rate_limit(rate, burst)
 end
 
 --- Sets where and how payment notifications go (POST /__sandbox/notify: url, events, url_EVENT,
--- sign_with, forge, timeout); returns the settings now.
+-- forge, timeout, drop, delay, delay_count); returns the settings now.
 function Sandbox:notify(params) return self:control("notify", params) end
 
 --- A prepayment of `sum` on bill `bill_id`: a prepaid notification. Returns the control's reply.
