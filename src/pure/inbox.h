@@ -119,8 +119,9 @@ typedef struct {
 int jc_inbox_list(jc_inbox *b, const char *state, int (*fn)(void *ctx, const jc_inbox_row *r), void *ctx, char *err,
                   size_t errlen);
 /* Calls fn for each event of kind 'paid' of the bill (index events_paid), in arrival order,
-   with its key and state; then for each such key in the table trimmed, state "trimmed". fn
-   returns 0 to go on; strings valid during the call. 0, or -1 (errno, and a message in err). */
+   with its key and state; then for each such key in the table trimmed (in key order), state
+   "trimmed". fn returns 0 to go on; strings valid during the call. 0, or -1 (errno, and a
+   message in err). */
 int jc_inbox_payment(jc_inbox *b, long long bill_id, int (*fn)(void *ctx, const char *key, const char *state),
                      void *ctx, char *err, size_t errlen);
 /* Deletes the handled and duplicate events handled more than `days` days before now, keeping
