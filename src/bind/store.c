@@ -204,13 +204,14 @@ static int l_store_many(lua_State *L) {
   lua_pushliteral(L, "body");                                 /* 6 */
   for (size_t i = 0; i < n; i++) {
     const char *problem;
+    size_t key_len;
     if (lua_rawgeti(L, 2, (lua_Integer)i + 1) != LUA_TTABLE)
       return luaL_argerror(L, 2, lua_pushfstring(L, "item %d: a table {key =, body =} expected", (int)i + 1));
     lua_pushvalue(L, 5);
     if (lua_rawget(L, -2) != LUA_TSTRING)
       return luaL_argerror(L, 2, lua_pushfstring(L, "item %d: key: a string expected", (int)i + 1));
-    items[i].key = lua_tolstring(L, -1, &items[i].len);
-    if ((problem = key_problem(items[i].key, items[i].len)) != NULL) {
+    items[i].key = lua_tolstring(L, -1, &key_len); /* NUL-terminated, and none inside (key_problem) */
+    if ((problem = key_problem(items[i].key, key_len)) != NULL) {
       lua_pushfstring(L, "item %d: ", (int)i + 1);
       lua_pushfstring(L, problem, JC_INBOX_KEY_MAX);
       lua_concat(L, 2);

@@ -59,8 +59,8 @@ int jc_inbox_valid_key(const char *key, size_t len);
 int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, double at);
 
 typedef struct {
-  const char *key, *body;
-  size_t len;
+  const char *key, *body; /* key: a C string */
+  size_t len;             /* body's */
 } jc_inbox_item;
 /* Stores n events as jc_inbox_store does each, in one transaction (one fsync): all or none.
    How many were stored (the known ones not counted), or -1 (errno; EINVAL: a key the inbox does
