@@ -280,7 +280,7 @@ while true do require("justclick.core").sleep(3600) end
       while not files.read(ready) and core.now() < deadline do core.sleep(0.005) end
       assert(files.read(ready), files.read(inbox .. ".out"))
       if round % 2 == 0 then -- once the log holds part of the batch, or it is done
-        local grown = math.random(1, 16) * (1 << 20)
+        local grown = math.random(1, 16) * 1048576
         while core.now() < deadline and not files.read(done) do
           local f = io.open(inbox .. "-wal", "rb")
           local size = f and f:seek("end") or 0
