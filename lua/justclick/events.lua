@@ -1,6 +1,7 @@
 --- justclick events: the receiver's event store, for operators.
 --   justclick events --inbox PATH [--state STATE] [--json]   one line per event
---   justclick events --inbox PATH --trim DAYS                 delete handled events older than DAYS
+--   justclick events --inbox PATH --trim DAYS                 delete handled (and duplicate) events
+--                                                             older than DAYS
 -- Both open the store read-only and take no lock: they work while `justclick serve` runs (SQLite
 -- waits on its own locks). The store is a SQLite database: `sqlite3 PATH` reads it too.
 local errors = require "justclick.errors"
@@ -16,15 +17,16 @@ bill id, state, received (UTC), tries of its handler, and its last error. Works 
 receiver runs.
   --inbox PATH   the receiver's store (default justclick-inbox)
   --state STATE  only the events in STATE: stored (waiting to be handled), trying (a try of
-                 its handler began: under way, or the process ended in it), handled, parked
+                 its handler began: under way, or the process ended in it), handled, parked,
+                 duplicate (a second event of a payment handled already: no handler ran)
   --json         one JSON object a line: {"key", "kind", "bill_id", "state", "received",
                  "tries", "attempts", "last_error"} (bill_id a number, last_error null when none)
-  --trim DAYS    delete the handled events handled more than DAYS days ago (never one that is
-                 not handled), and say how many
+  --trim DAYS    delete the handled and duplicate events handled more than DAYS days ago
+                 (never one in another state), and say how many
   -h, --help     print this help
 ]]
 
-local STATES = { stored = true, trying = true, handled = true, parked = true }
+local STATES = { stored = true, trying = true, handled = true, parked = true, duplicate = true }
 
 -- The options of args: a table, or nil and a line naming the flag at fault.
 local function parse_args(args)
@@ -43,7 +45,7 @@ local function parse_args(args)
     elseif a == "--state" then
       o.state = value()
       if not STATES[o.state] then
-        return nil, ("--state must be stored, trying, handled or parked, not %q"):format(o.state)
+        return nil, ("--state must be stored, trying, handled, parked or duplicate, not %q"):format(o.state)
       end
     elseif a == "--json" then
       o.json = true
@@ -66,7 +68,7 @@ end
 -- A row as a line of columns a person reads: fixed widths for the short ones. A last error of
 -- several lines (a traceback) stays on its event's line, its controls shown as escapes.
 local function line_of(e)
-  return (("%-40s %-14s %10s %-8s %-24s %5d  %s"):format(e.key, e.kind, e.bill_id or "", e.state, e.received, e.tries,
+  return (("%-40s %-14s %10s %-9s %-24s %5d  %s"):format(e.key, e.kind, e.bill_id or "", e.state, e.received, e.tries,
     justclick.visible(e.last_error or "")):gsub("%s+$", ""))
 end
 
@@ -117,7 +119,7 @@ function events.main(...)
         last_error = e.last_error or cjson.null })
     end
   else
-    out[1] = ("%-40s %-14s %10s %-8s %-24s %5s  %s"):format("KEY", "KIND", "BILL", "STATE", "RECEIVED", "TRIES",
+    out[1] = ("%-40s %-14s %10s %-9s %-24s %5s  %s"):format("KEY", "KIND", "BILL", "STATE", "RECEIVED", "TRIES",
       "LAST ERROR")
     for _, e in ipairs(rows) do out[#out + 1] = line_of(e) end
   end

@@ -16,10 +16,23 @@
  *     while begin fails for want of room, POSTs get 503 and GET /health 503 with "blocked")
  *   inbox:parked() --> {{key =, attempts =}...};  inbox:counts() --> {stored, handled, parked, pending}
  *   inbox:events([state]) --> {{key, kind, bill_id, state, received, tries, attempts, last_error}...}
- *   inbox:trim(days) --> how many handled events it deleted (a read-only inbox's)
+ *   inbox:trim(days) --> how many handled (and duplicate) events it deleted (a read-only inbox's)
+ *   inbox:store(key, body) --> "stored" | "known"   -- as a notification is (a parked one pending
+ *                                             -- again); key kind-id-rest, else raises
+ *   inbox:store_many({{key =, body =}, ...}) --> how many stored (known ones not counted): all
+ *                                             -- in one transaction, one fsync
+ *   inbox:duplicate(key, of_key) --> true | false -- a second event of a payment handled as
+ *                                             -- of_key: 'duplicate', its handler never runs;
+ *                                             -- false: no row to handle has that key
+ *     (these three: nil, err when the store refuses)
+ *   inbox:payment(bill_id) --> {{key =, state =}, ...} -- the bill's paid events, in arrival
+ *                                             -- order, then its trimmed ones (state "trimmed");
+ *                                             -- a read-only inbox's too; nil, err
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +151,160 @@ static int l_replay(lua_State *L) {
   int rc = jc_inbox_replay(rv->inbox, luaL_checkstring(L, 2));
   if (rc < 0) return write_failed(L);
   lua_pushboolean(L, rc == 1);
+  return 1;
+}
+
+/* What is wrong with key as a stored event's key, or NULL: the inbox's characters and length,
+   and the form kind-id-rest with the id as the notifications' keys write it (no leading zero),
+   so that payment() finds it by its id. */
+static const char *key_problem(const char *key, size_t len) {
+  size_t kind_len;
+  long long id;
+  if (!jc_inbox_valid_key(key, len)) return "not a key of 1 to %d letters, digits, - and _";
+  if (!jc_notice_key_parts(key, len, &kind_len, &id)) return "not a key kind-id-rest (paid-123-api, say)";
+  if (key[kind_len + 1] == '0' && key[kind_len + 2] != '-') return "a key whose bill id has a leading zero";
+  return NULL;
+}
+
+/* The string at arg, an event's key, and its length (raises as a wrong type does, naming the
+   argument). */
+static const char *check_key(lua_State *L, int arg, size_t *len) {
+  const char *key = luaL_checklstring(L, arg, len), *problem = key_problem(key, *len);
+  if (problem) luaL_argerror(L, arg, lua_pushfstring(L, problem, JC_INBOX_KEY_MAX));
+  return key;
+}
+
+/* inbox:store(key, body) -> "stored" | "known" | nil, err: as the receiver stores a
+   notification (catch-up's events: paid-ID-api). Durable when it returns. */
+static int l_store(lua_State *L) {
+  jc_inbox_ud *rv = jc_inbox_check(L, 1);
+  size_t key_len, len;
+  const char *key = check_key(L, 2, &key_len), *body = luaL_checklstring(L, 3, &len);
+  int rc = jc_inbox_store(rv->inbox, key, body, len, jc_clock(CLOCK_REALTIME));
+  if (rc < 0) return write_failed(L);
+  lua_pushstring(L, rc == 1 ? "stored" : "known");
+  return 1;
+}
+
+/* inbox:store_many(list) -> how many stored | nil, err: list {{key =, body =}, ...}, all in one
+   transaction. The strings are anchored in a table of this call's (pre-sized: no allocation
+   after it, so no finalizer can run and change list) while the writer reads them. */
+static int l_store_many(lua_State *L) {
+  jc_inbox_ud *rv = jc_inbox_check(L, 1);
+  size_t n;
+  jc_inbox_item *items;
+  long long rc;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  n = (size_t)lua_rawlen(L, 2);
+  luaL_argcheck(L, n <= (size_t)INT_MAX / 2 && n <= SIZE_MAX / sizeof *items, 2, "too many events");
+  items = lua_newuserdatauv(L, n ? n * sizeof *items : 1, 0); /* 3: freed by the GC, raise or not */
+  lua_createtable(L, (int)(2 * n), 0);                        /* 4: the strings' anchor */
+  lua_pushliteral(L, "key");                                  /* 5 */
+  lua_pushliteral(L, "body");                                 /* 6 */
+  for (size_t i = 0; i < n; i++) {
+    const char *problem;
+    size_t key_len;
+    if (lua_rawgeti(L, 2, (lua_Integer)i + 1) != LUA_TTABLE)
+      return luaL_argerror(L, 2, lua_pushfstring(L, "item %d: a table {key =, body =} expected", (int)i + 1));
+    lua_pushvalue(L, 5);
+    if (lua_rawget(L, -2) != LUA_TSTRING)
+      return luaL_argerror(L, 2, lua_pushfstring(L, "item %d: key: a string expected", (int)i + 1));
+    items[i].key = lua_tolstring(L, -1, &key_len); /* NUL-terminated, and none inside (key_problem) */
+    if ((problem = key_problem(items[i].key, key_len)) != NULL) {
+      lua_pushfstring(L, "item %d: ", (int)i + 1);
+      lua_pushfstring(L, problem, JC_INBOX_KEY_MAX);
+      lua_concat(L, 2);
+      return luaL_argerror(L, 2, lua_tostring(L, -1));
+    }
+    lua_rawseti(L, 4, 2 * (lua_Integer)i + 1);
+    lua_pushvalue(L, 6);
+    if (lua_rawget(L, -2) != LUA_TSTRING)
+      return luaL_argerror(L, 2, lua_pushfstring(L, "item %d: body: a string expected", (int)i + 1));
+    items[i].body = lua_tolstring(L, -1, &items[i].len);
+    lua_rawseti(L, 4, 2 * (lua_Integer)i + 2);
+    lua_pop(L, 1);
+  }
+  rc = jc_inbox_store_many(rv->inbox, items, n, jc_clock(CLOCK_REALTIME));
+  if (rc < 0) return write_failed(L);
+  lua_pushinteger(L, (lua_Integer)rc);
+  return 1;
+}
+
+/* inbox:duplicate(key, of_key) -> true | false | nil, err: key's event is a second one of the
+   payment handled as of_key: settled without its handler. false: no row to handle has key. */
+static int l_duplicate(lua_State *L) {
+  jc_inbox_ud *rv = jc_inbox_check(L, 1);
+  size_t len, of_len;
+  const char *key = luaL_checklstring(L, 2, &len), *of_key = check_key(L, 3, &of_len);
+  int rc;
+  luaL_argcheck(L, len != of_len || memcmp(key, of_key, len) != 0, 3, "the key of another event than key");
+  if (!jc_inbox_valid_key(key, len)) { /* no row has it (a NUL inside would name another) */
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if ((rc = jc_inbox_duplicate(rv->inbox, key, of_key)) < 0) return write_failed(L);
+  lua_pushboolean(L, rc == 0);
+  return 1;
+}
+
+/* A bill's payment events, copied out of the store before any Lua call. */
+typedef struct {
+  char **cells; /* 2 a row: key, state */
+  size_t n, cap;
+  int failed;
+} pairs;
+
+static int collect_pair(void *ctx, const char *key, const char *state) {
+  pairs *p = ctx;
+  if (!jc_grow((void **)&p->cells, &p->cap, 2 * (p->n + 1), sizeof *p->cells, 16)) {
+    p->failed = 1;
+    return -1;
+  }
+  p->cells[2 * p->n] = strdup(key);
+  p->cells[2 * p->n + 1] = strdup(state);
+  p->n++;
+  if (p->cells[2 * p->n - 2] == NULL || p->cells[2 * p->n - 1] == NULL) p->failed = 1;
+  return p->failed ? -1 : 0;
+}
+
+/* The list of p (a light userdata at 1), under lua_pcall: a memory error while it is built
+   leaves p to be freed. */
+static int push_pairs(lua_State *L) {
+  const pairs *p = lua_touserdata(L, 1);
+  lua_createtable(L, (int)p->n, 0);
+  for (size_t i = 0; i < p->n; i++) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, p->cells[2 * i]);
+    lua_setfield(L, -2, "key");
+    lua_pushstring(L, p->cells[2 * i + 1]);
+    lua_setfield(L, -2, "state");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* inbox:payment(bill_id) -> {{key =, state =}, ...} | nil, err: the bill's events of kind paid in
+   arrival order, then the keys of those trimmed (state "trimmed"). Read-only inboxes too. */
+static int l_payment(lua_State *L) {
+  jc_inbox_ud *rv = jc_inbox_check(L, 0);
+  lua_Integer id = luaL_checkinteger(L, 2);
+  pairs p = {NULL, 0, 0, 0};
+  char err[256];
+  int rc;
+  luaL_argcheck(L, id >= 0, 2, "a bill id, 0 or more");
+  luaL_checkstack(L, 4, NULL);
+  rc = jc_inbox_payment(rv->inbox, (long long)id, collect_pair, &p, err, sizeof err);
+  if (rc == 0 && !p.failed) {
+    lua_pushcfunction(L, push_pairs); /* a light C function and a light userdata: no allocation */
+    lua_pushlightuserdata(L, &p);
+    rc = lua_pcall(L, 1, 1, 0) == LUA_OK ? 0 : 1;
+  }
+  for (size_t i = 0; i < 2 * p.n; i++) free(p.cells[i]);
+  free(p.cells);
+  if (rc == 1) return lua_error(L); /* as it came: memory, most likely */
+  if (p.failed) return jc_push_error(L, "io", "justclick: not enough memory to read the inbox");
+  if (rc < 0) return jc_push_errorf(L, "io", "justclick: %s", err);
   return 1;
 }
 
@@ -274,7 +441,8 @@ static int l_trim(lua_State *L) {
 
 static const luaL_Reg store_methods[] = {
   {"next", l_next}, {"begin", l_begin}, {"handled", l_handled}, {"failed", l_failed}, {"replay", l_replay},
-  {"parked", l_parked}, {"counts", l_counts}, {"events", l_events}, {"trim", l_trim}, {NULL, NULL},
+  {"parked", l_parked}, {"counts", l_counts}, {"events", l_events}, {"trim", l_trim}, {"store", l_store},
+  {"store_many", l_store_many}, {"duplicate", l_duplicate}, {"payment", l_payment}, {NULL, NULL},
 };
 
 int jc_open_store(lua_State *L) {

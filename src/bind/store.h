@@ -5,8 +5,8 @@
 
 #include <lua.h>
 
-/* Adds next, begin, handled, failed, replay, parked, counts, events and trim to the inbox type
-   that jc_open_receiver made. */
+/* Adds next, begin, handled, failed, replay, parked, counts, events, trim, store, store_many,
+   duplicate and payment to the inbox type that jc_open_receiver made. */
 int jc_open_store(lua_State *L);
 
 #endif

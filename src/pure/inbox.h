@@ -3,8 +3,11 @@
 
    The table `events` (docs/receiving-payments.md gives it whole): one row per event, `key`
    unique, its `state`: 'stored' (to handle), 'trying' (its handler's try began and has no
-   outcome recorded), 'handled', 'parked'. The database is in WAL mode, so `sqlite3 PATH` reads
-   it while a receiver writes.
+   outcome recorded), 'handled', 'parked', 'duplicate' (a second event of a payment handled
+   already: settled without its handler, counted as handled). The index events_paid (bill_id,
+   where kind = 'paid') finds a bill's payment events; the table `trimmed` keeps the keys of the
+   events trimmed. The database is in WAL mode, so `sqlite3 PATH` reads it while a receiver
+   writes.
 
    One writer thread runs every change (group commit): callers queue them and wait; the writer
    runs what is queued in one transaction and wakes them. An event's caller returns once its row
@@ -41,15 +44,28 @@ typedef struct {
 /* Opens (making it, mode 0600) the inbox at path, holding its lock; converts a file of the first
    format (inbox_v1.h) first, keeping it at PATH.v1. flags JC_INBOX_READONLY: an existing inbox
    only, without the lock (a receiver may hold it), for jc_inbox_parked, jc_inbox_count,
-   jc_inbox_list and jc_inbox_trim only. NULL and a message in err on failure. */
+   jc_inbox_list, jc_inbox_payment and jc_inbox_trim only. NULL and a message in err on failure. */
 jc_inbox *jc_inbox_open(const char *path, int flags, char *err, size_t errlen);
 /* Stops the writer and releases everything. */
 void jc_inbox_close(jc_inbox *b);
+
+/* Whether the inbox takes key as an event's key: 1 to JC_INBOX_KEY_MAX letters, digits, '-'
+   and '_' (a NUL among its len bytes: no). */
+int jc_inbox_valid_key(const char *key, size_t len);
 
 /* Stores an event, unless its key is known. 1: stored; 0: known (a parked one is made pending
    again, as a replay); -1: the disk refused (errno). Returns once the event is durable. Any
    thread. */
 int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, double at);
+
+typedef struct {
+  const char *key, *body; /* key: a C string */
+  size_t len;             /* body's */
+} jc_inbox_item;
+/* Stores n events as jc_inbox_store does each, in one transaction (one fsync): all or none.
+   How many were stored (the known ones not counted), or -1 (errno; EINVAL: a key the inbox does
+   not take, and none stored). Returns once they are durable. Any thread. */
+long long jc_inbox_store_many(jc_inbox *b, const jc_inbox_item *items, size_t n, double at);
 
 /* The handling thread's side. */
 typedef struct {
@@ -80,9 +96,13 @@ int jc_inbox_handled(jc_inbox *b, const char *key);
    or parked when this was the `max_attempts`-th failure. 1 parked, 0 scheduled again, -1. */
 int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after, int max_attempts,
                     const char *why);
-/* A stored event made pending again, whatever its state (handled, parked, trying: one the
-   process died in runs again, its crash not counted). 1 done (or pending already), 0 no such
-   event, -1 (errno). */
+/* A second event of a payment handled already (of_key's): its row, to handle (stored or
+   trying), becomes 'duplicate', handled now, its last error naming of_key; no try begins, its
+   handler never runs. 0 done, 1 when no row to handle has that key, -1 (errno). */
+int jc_inbox_duplicate(jc_inbox *b, const char *key, const char *of_key);
+/* A stored event made pending again, whatever its state (handled, parked, duplicate, trying:
+   one the process died in runs again, its crash not counted). 1 done (or pending already), 0
+   no such event, -1 (errno). */
 int jc_inbox_replay(jc_inbox *b, const char *key);
 /* Calls fn for each parked event's key, in arrival order. */
 void jc_inbox_parked(jc_inbox *b, void (*fn)(void *ctx, const char *key, int attempts), void *ctx);
@@ -98,8 +118,14 @@ typedef struct {
    on. 0, or -1 (errno, and a message in err). */
 int jc_inbox_list(jc_inbox *b, const char *state, int (*fn)(void *ctx, const jc_inbox_row *r), void *ctx, char *err,
                   size_t errlen);
-/* Deletes the handled events handled more than `days` days before now: how many, or -1 and a
-   message in err. */
+/* Calls fn for each event of kind 'paid' of the bill (index events_paid), in arrival order,
+   with its key and state; then for each such key in the table trimmed (in key order), state
+   "trimmed". fn returns 0 to go on; strings valid during the call. 0, or -1 (errno, and a
+   message in err). */
+int jc_inbox_payment(jc_inbox *b, long long bill_id, int (*fn)(void *ctx, const char *key, const char *state),
+                     void *ctx, char *err, size_t errlen);
+/* Deletes the handled and duplicate events handled more than `days` days before now, keeping
+   their keys in trimmed: how many, or -1 and a message in err. */
 long long jc_inbox_trim(jc_inbox *b, double days, char *err, size_t errlen);
 
 #endif

@@ -38,6 +38,8 @@
   " handled_at REAL,"                                                                                   \
   " body BLOB NOT NULL);"                                                                               \
   "CREATE INDEX IF NOT EXISTS events_todo ON events(seq) WHERE state IN ('stored','trying');"        \
+  /* a bill's payment events (jc_inbox_payment), whichever way each came: made at a writer's open */ \
+  "CREATE INDEX IF NOT EXISTS events_paid ON events(bill_id) WHERE kind = 'paid';"                      \
   /* the keys of the events trimmed: a notification sent again after its trim is still known */   \
   "CREATE TABLE IF NOT EXISTS trimmed (key TEXT PRIMARY KEY, handled TEXT) WITHOUT ROWID;"
 
@@ -52,7 +54,7 @@ typedef struct {
 #define TRY_MAGIC "JCTRY1\n"
 #define PAGE 4096
 
-enum { OP_STORE, OP_BEGIN, OP_HANDLED, OP_FAILED, OP_REPLAY };
+enum { OP_STORE, OP_BEGIN, OP_HANDLED, OP_FAILED, OP_REPLAY, OP_DUPLICATE };
 
 typedef struct op {
   int type;
@@ -129,8 +131,7 @@ static void iso_time(double at, char *out, size_t n) {
            tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
-static int valid_key(const char *key) {
-  size_t n = strlen(key);
+int jc_inbox_valid_key(const char *key, size_t n) {
   if (n == 0 || n > JC_INBOX_KEY_MAX) return 0;
   for (size_t i = 0; i < n; i++) {
     char c = key[i];
@@ -138,6 +139,10 @@ static int valid_key(const char *key) {
       return 0;
   }
   return 1;
+}
+
+static int valid_key(const char *key) {
+  return jc_inbox_valid_key(key, strlen(key));
 }
 
 /* The errno behind a failed SQLite call: the system's when it has one (ENOSPC, EFBIG, EIO). */
@@ -219,7 +224,7 @@ static void unprep(sqlite3_stmt *st) {
   sqlite3_clear_bindings(st);
 }
 
-/* The state of key's row (its first letter: s t h p), 0 when there is none, -1 on error. */
+/* The state of key's row (its first letter: s t h p d), 0 when there is none, -1 on error. */
 static int state_of(jc_inbox *b, const char *key, int *tries) {
   sqlite3_stmt *st;
   int rc, s = 0;
@@ -319,13 +324,27 @@ static int apply(jc_inbox *b, op *o) {
       unprep(st);
       if (rc == SQLITE_OK && sqlite3_changes(db) == 1) o->rc = 1;
       return rc;
+    case OP_DUPLICATE:
+      /* handled as a handled one is (counts, --trim), by what its last error says */
+      iso_time(o->at, when, sizeof when);
+      rc = prep(b, "UPDATE events SET state = 'duplicate', handled = ?, handled_at = ?, last_error = ?"
+                              " WHERE key = ? AND state IN ('stored', 'trying')", &st);
+      if (rc != SQLITE_OK) return rc;
+      sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
+      sqlite3_bind_double(st, 2, o->at);
+      sqlite3_bind_text(st, 3, o->why, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 4, o->key, -1, SQLITE_STATIC);
+      rc = step_done(st);
+      unprep(st);
+      if (rc == SQLITE_OK && sqlite3_changes(db) == 1) o->rc = 1;
+      return rc;
     case OP_REPLAY: {
       int s = state_of(b, o->key, NULL);
       if (s < 0) return sqlite3_errcode(db);
       if (s == 's') o->rc = 1;
       /* 't': the process died in its last try. Replayed, it is pending again as the others
          are, and its handler runs now (else the replay only counted the crash). */
-      if (s != 'h' && s != 'p' && s != 't') return SQLITE_OK;
+      if (s != 'h' && s != 'p' && s != 't' && s != 'd') return SQLITE_OK;
       rc = prep(b, "UPDATE events SET state = 'stored', attempts = 0 WHERE key = ?", &st);
       if (rc != SQLITE_OK) return rc;
       sqlite3_bind_text(st, 1, o->key, -1, SQLITE_STATIC);
@@ -382,9 +401,9 @@ static void count(jc_inbox *b, const op *o) {
   if (o->type == OP_STORE && o->rc == 1) {
     b->counts.stored++;
     b->counts.pending++;
-  } else if ((o->type == OP_STORE || o->type == OP_REPLAY) && (o->was == 'p' || o->was == 'h')) {
+  } else if ((o->type == OP_STORE || o->type == OP_REPLAY) && (o->was == 'p' || o->was == 'h' || o->was == 'd')) {
     if (o->was == 'p') b->counts.parked--;
-    else b->counts.handled--;
+    else b->counts.handled--; /* a duplicate counts as handled */
     b->counts.pending++;
   }
 }
@@ -495,6 +514,54 @@ int jc_inbox_store(jc_inbox *b, const char *key, const char *body, size_t len, d
   pthread_mutex_unlock(&b->mu);
   if (o.rc < 0) errno = o.err;
   return o.rc;
+}
+
+long long jc_inbox_store_many(jc_inbox *b, const jc_inbox_item *items, size_t n, double at) {
+  op *ops;
+  long long stored = 0;
+  int failed = 0;
+  if (b->readonly) {
+    errno = EBADF;
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!valid_key(items[i].key)) {
+      errno = EINVAL;
+      return -1;
+    }
+  if (n == 0) return 0;
+  if ((ops = calloc(n, sizeof *ops)) == NULL) return -1;
+  for (size_t i = 0; i < n; i++) {
+    ops[i].type = OP_STORE;
+    ops[i].key = items[i].key;
+    ops[i].body = items[i].body;
+    ops[i].len = items[i].len;
+    ops[i].at = at;
+    ops[i].next = i + 1 < n ? &ops[i + 1] : NULL;
+  }
+  pthread_mutex_lock(&b->mu);
+  /* All queued at once, under the mutex: the writer takes them in one grab, so in one group
+     (one transaction, one fsync), as it would n HTTP threads' events. */
+  if (b->tail) b->tail->next = ops;
+  else b->head = ops;
+  b->tail = &ops[n - 1];
+  pthread_cond_signal(&b->work);
+  for (size_t i = 0; i < n; i++) {
+    while (!ops[i].done) pthread_cond_wait(&b->done, &b->mu);
+    if (ops[i].rc < 0) {
+      failed = ops[i].err;
+      continue;
+    }
+    stored += ops[i].rc == 1;
+    if (ops[i].was == 'p') sched_drop(b, ops[i].key);
+  }
+  pthread_mutex_unlock(&b->mu);
+  free(ops);
+  if (failed) {
+    errno = failed;
+    return -1;
+  }
+  return stored;
 }
 
 /* ---- handling ---- */
@@ -721,6 +788,34 @@ int jc_inbox_failed(jc_inbox *b, const char *key, double now, double retry_after
   return rc < 0 ? -1 : o.park;
 }
 
+int jc_inbox_duplicate(jc_inbox *b, const char *key, const char *of_key) {
+  op o = {0};
+  char why[JC_INBOX_KEY_MAX + 64];
+  if (b->readonly) {
+    errno = EBADF;
+    return -1;
+  }
+  if (!valid_key(key)) return 1; /* no row to handle has it, as begin says */
+  snprintf(why, sizeof why, "its payment was handled as %.*s", JC_INBOX_KEY_MAX, of_key);
+  o.type = OP_DUPLICATE;
+  o.key = key;
+  o.why = why;
+  o.at = wall_now();
+  pthread_mutex_lock(&b->mu);
+  submit(b, &o);
+  if (o.rc == 1) {
+    b->counts.pending--;
+    b->counts.handled++;
+    sched_drop(b, key);
+  }
+  pthread_mutex_unlock(&b->mu);
+  if (o.rc < 0) {
+    errno = o.err;
+    return -1;
+  }
+  return o.rc == 1 ? 0 : 1;
+}
+
 int jc_inbox_replay(jc_inbox *b, const char *key) {
   op o = {0};
   if (b->readonly) {
@@ -772,7 +867,7 @@ static int recount(sqlite3 *db, jc_inbox_counts *c) {
     const unsigned char *s = sqlite3_column_text(st, 0);
     size_t n = (size_t)sqlite3_column_int64(st, 1);
     c->stored += n;
-    if (s && s[0] == 'h') c->handled += n;
+    if (s && (s[0] == 'h' || s[0] == 'd')) c->handled += n; /* a duplicate was settled, as handled */
     else if (s && s[0] == 'p') c->parked += n;
     else c->pending += n;
   }
@@ -832,6 +927,44 @@ int jc_inbox_list(jc_inbox *b, const char *state, int (*fn)(void *ctx, const jc_
   return 0;
 }
 
+int jc_inbox_payment(jc_inbox *b, long long bill_id, int (*fn)(void *ctx, const char *key, const char *state),
+                     void *ctx, char *err, size_t errlen) {
+  /* kind = 'paid' as the index says it, for SQLite to take it; its rows come in seq order (the
+     rowid after bill_id in each entry). trimmed: a range of its primary key. */
+  static const char *const sql[] = {
+    "SELECT coalesce(key, ''), coalesce(state, '') FROM events WHERE kind = 'paid' AND bill_id = ?1 ORDER BY seq",
+    "SELECT key, 'trimmed' FROM trimmed WHERE key >= ?2 AND key < ?3 ORDER BY key",
+  };
+  char from[48], to[48];
+  int rc = SQLITE_DONE;
+  settle(b);
+  snprintf(from, sizeof from, "paid-%lld-", bill_id);
+  snprintf(to, sizeof to, "paid-%lld.", bill_id); /* '.' follows '-' */
+  for (size_t i = 0; rc == SQLITE_DONE && i < sizeof sql / sizeof sql[0]; i++) {
+    sqlite3_stmt *st;
+    if ((rc = sqlite3_prepare_v2(b->r, sql[i], -1, &st, NULL)) != SQLITE_OK) break;
+    if (i == 0) sqlite3_bind_int64(st, 1, bill_id);
+    else {
+      sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      const char *key = (const char *)sqlite3_column_text(st, 0), *state = (const char *)sqlite3_column_text(st, 1);
+      if (key && state && fn(ctx, key, state) != 0) {
+        rc = SQLITE_OK; /* stopped: no more rows, nor trimmed */
+        break;
+      }
+    }
+    sqlite3_finalize(st);
+  }
+  if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+    snprintf(err, errlen, "cannot read the inbox: %s", sqlite3_errmsg(b->r));
+    errno = sql_errno(b->r, rc);
+    return -1;
+  }
+  return 0;
+}
+
 long long jc_inbox_trim(jc_inbox *b, double days, char *err, size_t errlen) {
   sqlite3_stmt *st;
   int rc;
@@ -841,11 +974,12 @@ long long jc_inbox_trim(jc_inbox *b, double days, char *err, size_t errlen) {
     return -1;
   }
   /* The keys stay (trimmed), so that the event is still known when it is sent again: a
-     handler that returned true never runs again, however old its event. */
+     handler that returned true never runs again, however old its event. A duplicate's too: its
+     payment's handler ran. */
   static const char *const steps[] = {
     "INSERT OR IGNORE INTO trimmed (key, handled) SELECT key, handled FROM events"
-    " WHERE state = 'handled' AND handled_at < ?",
-    "DELETE FROM events WHERE state = 'handled' AND handled_at < ?",
+    " WHERE state IN ('handled', 'duplicate') AND handled_at < ?",
+    "DELETE FROM events WHERE state IN ('handled', 'duplicate') AND handled_at < ?",
   };
   double before = wall_now() - days * 86400.0;
   long long deleted = 0;
