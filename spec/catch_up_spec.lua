@@ -164,7 +164,12 @@ describe("catch-up #lua54", function()
 local justclick = require "justclick"
 justclick.configure{ user = os.getenv("JUSTCLICK_USER"), secret = os.getenv("JUSTCLICK_SECRET"),
   api_url = os.getenv("JUSTCLICK_API_URL"), timeout = 1, backoff = 0.05 }
-return function() return true end]])
+return function(event)
+  local f = assert(io.open(os.getenv("HANDLED"), "a"))
+  f:write(event.source, " ", event.id, " ", event.kind, "\n")
+  f:close()
+  return true
+end]])
     local bill = new_bill()
     pay(bill)
     sb:fault("limit", "", 0)
@@ -184,7 +189,7 @@ return function() return true end]])
     sb:control("clear")
     status, out = catch_up()
     assert.are.equal(0, status, out)
-    assert.are.same({ "api " .. bill .. " paid" }, handled())
+    assert.are.same({ "api " .. bill .. " paid" }, handled(), out)
   end)
 
   it("says which flag is wrong, and prints its help", function()
