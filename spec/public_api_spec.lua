@@ -6,13 +6,13 @@ local justclick = require "justclick"
 local MODULE_FUNCTIONS = {
   "all_goods", "bills", "build_query", "call", "configure", "confirm", "create_order", "default_client",
   "delete_order", "import", "is_error", "new", "notification", "order_details", "order_problem",
-  "orders_with_goods", "parse_query", "serve", "set_defaults", "sign", "update_order_status",
+  "orders_with_goods", "paid_bills", "parse_query", "serve", "set_defaults", "sign", "update_order_status",
   "verify_reply", "visible",
 }
 
 local CLIENT_METHODS = {
   "all_goods", "bills", "call", "close", "confirm", "create_order", "delete_order", "notification",
-  "order_details", "orders_with_goods", "redact", "stats", "update_order_status",
+  "order_details", "orders_with_goods", "paid_bills", "redact", "stats", "update_order_status",
 }
 
 -- The names of the functions reachable in t, and through its metatable's __index table.
