@@ -126,57 +126,14 @@ one line; 2 a usage error; 3 the API's request limit did not lift (what was read
 again later).
 ]]
 
-local function parse_args(args)
-  local o, i = {}, 1
-  while args[i] do
-    local a, v = args[i], nil
-    local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
-    if name then a, v = name, inline end
-    local function value()
-      if v then return v end
-      i = i + 1
-      if args[i] == nil then error({ usage = a .. " needs a value" }) end
-      return args[i]
-    end
-    if a == "--help" or a == "-h" then
-      return { help = true }
-    elseif a == "--inbox" then
-      o.inbox = value()
-    elseif a == "--days" or a == "--attempts" then
-      local n = math.tointeger(tonumber(value()))
-      local lo, hi = a == "--days" and 0 or 1, a == "--days" and 3660 or nil
-      if not n or n < lo or (hi and n > hi) then
-        return nil, hi and ("%s takes a whole number from %d to %d"):format(a, lo, hi)
-          or ("%s takes a whole number of %d or more"):format(a, lo)
-      end
-      o[a:sub(3)] = n
-    elseif a == "--secret-file" then
-      o.secret_file = value()
-    elseif a == "--no-confirm" then
-      o.confirm = false
-    elseif a == "--dry-run" then
-      o.dry_run = true
-    elseif a:sub(1, 2) == "--" then
-      return nil, "unknown option " .. a
-    elseif o.script then
-      return nil, "one SCRIPT"
-    else
-      o.script = a
-    end
-    i = i + 1
-  end
-  if not o.script and not o.dry_run then return nil, "no SCRIPT to hand the payments to" end
-  return o
-end
-
 local function say(fmt, ...)
   io.stderr:write(justclick.visible(("justclick catch-up: " .. fmt):format(...)), "\n")
 end
 
 --- catchup.main(...): `justclick catch-up ...`; returns the exit status (USAGE says which).
 function catchup.main(...)
-  local ok, o, problem = pcall(parse_args, { ... })
-  if not ok then o, problem = nil, type(o) == "table" and o.usage or tostring(o) end
+  local serve = require "justclick.serve" -- which requires this module: not at its top
+  local o, problem = serve.parse_args({ ... }, "catch-up")
   if not o then
     io.stderr:write("justclick catch-up: ", justclick.visible(problem), "\n", USAGE)
     return 2
@@ -191,7 +148,6 @@ function catchup.main(...)
     if not secret then return 2 end
     justclick.set_defaults({ secret = secret })
   end
-  local serve = require "justclick.serve"
   local handler
   if o.script then
     local loaded, h = pcall(serve.load, o.script)

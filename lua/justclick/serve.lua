@@ -617,7 +617,13 @@ end
 local RANGES = { ["--attempts"] = { 1 }, ["--timeout"] = { 1, MAX_TIMEOUT },
   ["--connections"] = { 1, MAX_CONNECTIONS }, ["--days"] = { 0, 3660 } }
 
-local function parse_args(args)
+-- The options `justclick catch-up` takes, of serve's, and its own --dry-run.
+local CATCH_UP_FLAGS = { ["--inbox"] = true, ["--days"] = true, ["--attempts"] = true, ["--secret-file"] = true,
+  ["--no-confirm"] = true, ["--confirm"] = true, ["--dry-run"] = true }
+
+--- serve.parse_args(args [, command]) -> options | nil, the usage error naming the flag: the
+-- command line of `justclick serve`, or with command "catch-up" of `justclick catch-up`.
+function serve.parse_args(args, command)
   local o, i = {}, 1
   while args[i] do
     local a, v = args[i], nil
@@ -630,6 +636,10 @@ local function parse_args(args)
     end
     if a == "--help" or a == "-h" then
       return { help = true }
+    elseif command == "catch-up" and a:sub(1, 2) == "--" and not CATCH_UP_FLAGS[a] then
+      return nil, "unknown option " .. a
+    elseif a == "--dry-run" and command == "catch-up" then
+      o.dry_run = true
     elseif a == "--listen" then
       local host, port = (value() or ""):match("^%[?([^%]]*)%]?:(%d+)$")
       if not host then return nil, "--listen takes HOST:PORT" end
@@ -684,6 +694,10 @@ local function parse_args(args)
     end
     i = i + 1
   end
+  if command == "catch-up" then
+    if not o.script and not o.dry_run then return nil, "no SCRIPT to hand the payments to" end
+    return o
+  end
   if not o.parked and not o.script then return nil, "no SCRIPT to handle the events" end
   if o.days and not o.catch_up then return nil, "--days is the span of --catch-up MINUTES" end
   return o
@@ -710,7 +724,7 @@ end
 --- serve.main(...): `justclick serve ...`; returns the exit status: 0, 1 on a failure, 2 for a
 -- usage error.
 function serve.main(...)
-  local o, usage = parse_args({ ... })
+  local o, usage = serve.parse_args({ ... })
   if not o then
     io.stderr:write("justclick serve: ", justclick.visible(usage), "\n", USAGE)
     return 2
