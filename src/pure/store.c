@@ -301,15 +301,19 @@ static int apply(jc_inbox *b, op *o) {
       unprep(st);
       return rc;
     case OP_HANDLED:
+    case OP_DUPLICATE: /* a duplicate is settled as a handled one is (counts, --trim); its last error says by what */
     case OP_FAILED:
-      if (o->type == OP_HANDLED) {
+      if (o->type != OP_FAILED) {
         iso_time(o->at, when, sizeof when);
-        rc = prep(b, "UPDATE events SET state = 'handled', handled = ?, handled_at = ?, last_error = NULL"
+        rc = prep(b, "UPDATE events SET state = ?, handled = ?, handled_at = ?, last_error = ?"
                                 " WHERE key = ? AND state IN ('stored', 'trying')", &st);
         if (rc != SQLITE_OK) return rc;
-        sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, o->at);
-        sqlite3_bind_text(st, 3, o->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, o->type == OP_HANDLED ? "handled" : "duplicate", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 3, o->at);
+        if (o->type == OP_DUPLICATE) sqlite3_bind_text(st, 4, o->why, -1, SQLITE_STATIC);
+        else sqlite3_bind_null(st, 4);
+        sqlite3_bind_text(st, 5, o->key, -1, SQLITE_STATIC);
       } else {
         rc = prep(b, "UPDATE events SET state = ?, attempts = ?, last_error = coalesce(?, last_error)"
                                 " WHERE key = ? AND state IN ('stored', 'trying')", &st);
@@ -320,20 +324,6 @@ static int apply(jc_inbox *b, op *o) {
         else sqlite3_bind_null(st, 3);
         sqlite3_bind_text(st, 4, o->key, -1, SQLITE_STATIC);
       }
-      rc = step_done(st);
-      unprep(st);
-      if (rc == SQLITE_OK && sqlite3_changes(db) == 1) o->rc = 1;
-      return rc;
-    case OP_DUPLICATE:
-      /* handled as a handled one is (counts, --trim), by what its last error says */
-      iso_time(o->at, when, sizeof when);
-      rc = prep(b, "UPDATE events SET state = 'duplicate', handled = ?, handled_at = ?, last_error = ?"
-                              " WHERE key = ? AND state IN ('stored', 'trying')", &st);
-      if (rc != SQLITE_OK) return rc;
-      sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
-      sqlite3_bind_double(st, 2, o->at);
-      sqlite3_bind_text(st, 3, o->why, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 4, o->key, -1, SQLITE_STATIC);
       rc = step_done(st);
       unprep(st);
       if (rc == SQLITE_OK && sqlite3_changes(db) == 1) o->rc = 1;
