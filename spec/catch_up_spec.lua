@@ -176,14 +176,15 @@ end]])
     local status, out = catch_up()
     assert.are.equal(3, status, out)
     local said = lines_of(out)
-    assert.is_truthy(said[#said]:find("^justclick catch%-up: the API's request limit did not lift .*run again later$"),
-      out)
+    assert.is_truthy(said[#said]:find("^justclick catch%-up: %d%d%d%d%-%d%d%-%d%dT[%d:]+Z the API's request limit did not"
+      .. " lift .*run again later$"), out)
     sb:control("clear")
     sb:fault("http500", "", 0)
     status, out = catch_up()
     assert.are.equal(1, status, out)
     said = lines_of(out)
-    assert.is_truthy(said[#said]:find("^justclick catch%-up: "), out)
+    assert.are.equal(1, #said, out) -- nothing was read: no summary
+    assert.is_truthy(said[1]:find("^justclick catch%-up: %d%d%d%d%-%d%d%-%d%dT[%d:]+Z GetAllGoods: HTTP status 500$"), out)
     assert.is_nil(out:find("traceback", 1, true), out)
     assert.is_nil(out:find(sandbox.secret, 1, true), out)
     sb:control("clear")

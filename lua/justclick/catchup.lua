@@ -11,7 +11,6 @@
 -- (paid-ID-api) are the same payment, and the first handled settles the other (state
 -- `duplicate`, its handler never run). `justclick serve --catch-up MINUTES` runs the same pass
 -- inside the receiver.
-local core = require "justclick.core"
 local engine = require "justclick.engine"
 local errors = require "justclick.errors"
 local justclick = require "justclick"
@@ -126,10 +125,6 @@ one line; 2 a usage error; 3 the API's request limit did not lift (what was read
 again later).
 ]]
 
-local function say(fmt, ...)
-  io.stderr:write(justclick.visible(("justclick catch-up: " .. fmt):format(...)), "\n")
-end
-
 --- catchup.main(...): `justclick catch-up ...`; returns the exit status (USAGE says which).
 function catchup.main(...)
   local serve = require "justclick.serve" -- which requires this module: not at its top
@@ -142,35 +137,23 @@ function catchup.main(...)
     io.stdout:write(USAGE)
     return 0
   end
-  if o.secret_file then
-    local secret, sproblem = core.read_secret_file(o.secret_file)
-    if sproblem then say("%s", sproblem.message or sproblem) end
-    if not secret then return 2 end
-    justclick.set_defaults({ secret = secret })
-  end
-  local handler
-  if o.script then
-    local loaded, h = pcall(serve.load, o.script)
-    if not loaded then
-      say("%s", tostring(h))
-      return 1
-    end
-    handler = h
-  end
-  local s, err = serve.catch_up(handler, { inbox = o.inbox, days = o.days, attempts = o.attempts,
+  local handler, status = serve.prepare(o, "catch-up")
+  if handler == nil then return status end
+  local s, err, partial = serve.catch_up(handler or nil, { inbox = o.inbox, days = o.days, attempts = o.attempts,
     confirm = o.confirm, dry_run = o.dry_run })
+  s = s or partial
   if s and o.dry_run then
     for _, e in ipairs(s.events) do
       print(("would hand over %s: bill %d, %s, paid %s"):format(e.key, e.id, justclick.visible(tostring(e.order.email)),
         justclick.visible(tostring(e.order.paid))))
     end
   end
-  if s then
+  if s and (s.read > 0 or not err) then -- a pass that read nothing says only why
     print(catchup.describe(s) .. (o.dry_run and " (a dry run: nothing stored)" or
       (": %d handled, %d parked"):format(s.handled or 0, s.parked_now or 0)))
   end
   if err then
-    say("%s", engine.limited(err) and catchup.failure(err) or serve.failure_line(err))
+    serve.say("%s", engine.limited(err) and catchup.failure(err) or serve.failure_line(err))
     if justclick._verbose() then
       io.stderr:write(debug.traceback("--verbose: " .. justclick._error_fields(err), 1), "\n")
     end

@@ -150,9 +150,9 @@ end
 -- The host's own --user, --api-url and --secret-file, given before `serve` (the global `arg`
 -- holds them below 0, as lua puts a script's interpreter options): they configure the receiver,
 -- and the replay needs them as much. { user =, api_url =, secret_file = }, each when given.
-local function host_options()
+local function host_options(command)
   local given, args = {}, rawget(_G, "arg")
-  if type(args) ~= "table" or args[0] ~= "serve" then return given end -- serve.main called from Lua
+  if type(args) ~= "table" or args[0] ~= command then return given end -- serve.main called from Lua
   local first = 0
   while args[first - 1] ~= nil do first = first - 1 end
   local i = first + 1 -- args[first] is the program
@@ -721,6 +721,36 @@ function serve.failure_line(err)
   return err.message
 end
 
+--- serve.say(format, ...): a line of the log (stderr), stamped.
+serve.say = say
+
+--- serve.prepare(o, command) -> handler | nil, exit status: what `justclick serve` and `justclick
+-- catch-up` (command) do before their work, with the options parse_args gave: the log's lines
+-- begin "justclick COMMAND: " and the time; --secret-file is read (o.secret); the hints of the
+-- log name the real paths; SCRIPT is loaded (false when there is none: a dry run). A failure is
+-- said in one line: status 2 for the secret file, 1 for the script.
+function serve.prepare(o, command)
+  serve.log_name = "justclick " .. command
+  if o.secret_file then
+    local secret, problem = core.read_secret_file(o.secret_file) -- problem: a warning, or why there is none
+    if problem then say("%s", problem.message or problem) end
+    if not secret then return nil, 2 end
+    justclick.set_defaults({ secret = secret })
+    o.secret = secret
+  end
+  local host = host_options(command)
+  hint.script, hint.secret_file = o.script, o.secret_file or host.secret_file
+  hint.user, hint.api_url = host.user, host.api_url
+  engine.log_prefix = stamp -- --verbose's line of each call is a line of this log too
+  if not o.script then return false end
+  local ok, handler = pcall(serve.load, o.script)
+  if not ok then
+    say("%s", tostring(handler))
+    return nil, 1
+  end
+  return handler
+end
+
 --- serve.main(...): `justclick serve ...`; returns the exit status: 0, 1 on a failure, 2 for a
 -- usage error.
 function serve.main(...)
@@ -741,22 +771,8 @@ function serve.main(...)
     inbox:close()
     return 0
   end
-  if o.secret_file then
-    local secret, problem = core.read_secret_file(o.secret_file) -- problem: a warning, or why there is none
-    if problem then say("%s", problem.message or problem) end
-    if not secret then return 2 end
-    justclick.set_defaults({ secret = secret })
-    o.secret = secret
-  end
-  local host = host_options()
-  hint.script, hint.secret_file = o.script, o.secret_file or host.secret_file
-  hint.user, hint.api_url = host.user, host.api_url
-  engine.log_prefix = stamp -- --verbose's line of each call is a line of this log too
-  local ok, handler = pcall(serve.load, o.script)
-  if not ok then
-    say("%s", tostring(handler))
-    return 1
-  end
+  local handler, status = serve.prepare(o, "serve")
+  if not handler then return status end
   local done, err
   if o.replay then
     done, err = serve.replay(handler, o.replay, { inbox = o.inbox, attempts = o.attempts, confirm = o.confirm })
