@@ -61,21 +61,25 @@ function catchup.collect(client, inbox, opts)
   local s = { read = 0, done = 0, pending = 0, parked = 0, stored = 0, keys = {}, events = {}, days = days }
   local now = os.time()
   local back = days
+  local seen = {} -- the bills an earlier read of this pass listed: counted, and waited for, once
   while back >= 0 do
     local upto = math.max(back - DAYS_A_READ + 1, 0)
     local events, err = client:paid_bills({ from = day_before(now, back), to = day_before(now, upto) })
     if not events then return nil, err, s end
     local batch = {}
     for _, event in ipairs(events) do
-      s.read = s.read + 1
-      local state, pending = payment_state(inbox, event)
-      if state == nil then return nil, errors.adopt(pending), s end
-      if pending then s.keys[#s.keys + 1] = pending end
-      if state then
-        s[state] = s[state] + 1
-      else
-        batch[#batch + 1] = { key = event.key, body = event.body }
-        s.events[#s.events + 1] = event
+      if not seen[event.id] then
+        seen[event.id] = true
+        s.read = s.read + 1
+        local state, pending = payment_state(inbox, event)
+        if state == nil then return nil, errors.adopt(pending), s end
+        if pending then s.keys[#s.keys + 1] = pending end
+        if state then
+          s[state] = s[state] + 1
+        else
+          batch[#batch + 1] = { key = event.key, body = event.body }
+          s.events[#s.events + 1] = event
+        end
       end
     end
     if #batch > 0 and not opts.dry_run then

@@ -531,7 +531,9 @@ function serve.catch_up(handler, opts)
     return s
   end
   local waiting, left, limits = {}, 0, 0
-  for _, k in ipairs(s.keys) do waiting[k], left = true, left + 1 end
+  for _, k in ipairs(s.keys) do
+    if not waiting[k] then waiting[k], left = true, left + 1 end -- a key listed twice is waited for once
+  end
   while left > 0 do
     local stored, nerr = inbox:next(1)
     if stored then
