@@ -351,6 +351,12 @@ function Client:orders_with_goods(opts)
     }, true, deadline)
     if not result then return nil, err end
     if type(result) == "table" then
+      local n = 0
+      for _ in pairs(result) do n = n + 1 end
+      if n ~= #result then -- an object (keyed by bill id, say): read as a list, it would list none
+        return nil, new_error("protocol", nil, "getOrdersWithGoods: a result that is no list of orders",
+          { retryable = true })
+      end
       for _, order in ipairs(result) do orders[#orders + 1] = order end
     end
     start = shift_day(stop, 0, 1)
@@ -530,8 +536,13 @@ function Client:paid_bills(span)
   local products, err = self:all_goods()
   if not products and err.kind == "api" and err.code == 700 then return {} end -- no products: nothing paid
   if not products then return nil, err end
+  local listed = 0
+  for _ in pairs(products) do listed = listed + 1 end
+  if listed ~= #products then -- an object: read as a list, it would name no product, and no bill
+    return nil, new_error("protocol", nil, "GetAllGoods: a result that is no list of products", { retryable = true })
+  end
   local ids = {}
-  for _, p in ipairs(type(products) == "table" and products or {}) do
+  for _, p in ipairs(products) do
     if type(p) == "table" and p.good_id ~= nil and p.good_id ~= core.null then ids[#ids + 1] = p.good_id end
   end
   if #ids == 0 then return {} end
@@ -543,12 +554,21 @@ function Client:paid_bills(span)
     if not orders then return nil, oerr end
     for _, order in ipairs(orders) do
       local id = type(order) == "table" and integer(order.id)
-      if not id then
+      if not id or id < 0 then
         return nil, new_error("protocol", nil, "getOrdersWithGoods: an order without its id", { retryable = true })
+      end
+      -- a JSON number is read through a double: past 2^53 it may be another bill's id
+      if type(order.id) == "number" and id >= LIMITS.exact_bound then
+        return nil, new_error("protocol", nil, ("getOrdersWithGoods: bill id %s is past 2^53, which a JSON number"
+          .. " cannot carry exactly"):format(tostring(order.id)), { retryable = true })
       end
       if not seen[id] and CLAIMS.paid(order.pay_status, amount(order.bill_sum_topay)) then
         seen[id] = true
-        local body = core.build_query(order, { max_input_vars = false })
+        local formed, body = pcall(core.build_query, order, { max_input_vars = false })
+        if not formed then -- a field no form can carry: the event could not be stored as a notification's
+          return nil, new_error("protocol", nil, ("getOrdersWithGoods: bill %d cannot be written as a form: %s")
+            :format(id, visible(tostring(body))), { retryable = true })
+        end
         events[#events + 1] = { kind = "paid", id = id, key = ("paid-%d-api"):format(id), source = "api",
           order = core.notification_form(body), body = body }
       end

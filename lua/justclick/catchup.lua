@@ -48,33 +48,42 @@ local function day_before(now, back)
   return os.time({ year = t.year, month = t.month, day = t.day - back, hour = 12 })
 end
 
---- catchup.collect(client, inbox, {days =, dry_run =}) -> summary | nil, err, summary: one pass's
+--- catchup.collect(client, inbox, {days =, dry_run =, stopping =}) -> summary | nil, err, summary: one pass's
 -- reads and stores. summary: read (paid bills the API listed), done, pending, parked (as
 -- payment_state says), stored (new events), keys (the events of the span's payments still to
 -- handle: those stored now, and those pending already, a pass that was killed, say), events (what
 -- was, or on a dry run would be, stored: paid_bills' events), days. It reads DAYS_A_READ days at a time, oldest first,
 -- and stores each read's new events in one transaction before the next read: a failed read (err;
--- engine.limited(err) for the request limit) ends the pass with what was stored kept.
+-- engine.limited(err) for the request limit) ends the pass with what was stored kept; so does
+-- stopping() (a function) returning true before a read (summary.stopped).
 function catchup.collect(client, inbox, opts)
   local days = opts.days or DEFAULT_DAYS
   local s = { read = 0, done = 0, pending = 0, parked = 0, stored = 0, keys = {}, events = {}, days = days }
   local now = os.time()
   local back = days
+  local seen = {} -- the bills an earlier read of this pass listed: counted, and waited for, once
   while back >= 0 do
+    if opts.stopping and opts.stopping() then -- a SIGTERM: what was read is stored; the rest waits
+      s.stopped = true
+      return s
+    end
     local upto = math.max(back - DAYS_A_READ + 1, 0)
     local events, err = client:paid_bills({ from = day_before(now, back), to = day_before(now, upto) })
     if not events then return nil, err, s end
     local batch = {}
     for _, event in ipairs(events) do
-      s.read = s.read + 1
-      local state, pending = payment_state(inbox, event)
-      if state == nil then return nil, errors.adopt(pending), s end
-      if pending then s.keys[#s.keys + 1] = pending end
-      if state then
-        s[state] = s[state] + 1
-      else
-        batch[#batch + 1] = { key = event.key, body = event.body }
-        s.events[#s.events + 1] = event
+      if not seen[event.id] then
+        seen[event.id] = true
+        s.read = s.read + 1
+        local state, pending = payment_state(inbox, event)
+        if state == nil then return nil, errors.adopt(pending), s end
+        if pending then s.keys[#s.keys + 1] = pending end
+        if state then
+          s[state] = s[state] + 1
+        else
+          batch[#batch + 1] = { key = event.key, body = event.body }
+          s.events[#s.events + 1] = event
+        end
       end
     end
     if #batch > 0 and not opts.dry_run then

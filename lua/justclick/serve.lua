@@ -334,8 +334,11 @@ end
 -- the inbox lacks, for the loop to hand over; the log says what it found. Notifications go on
 -- being stored meanwhile (the HTTP threads do that); handlers wait for its reads.
 local function catch_up_pass(client, inbox, days, minutes)
-  local s, err, partial = catchup.collect(client, inbox, { days = days })
-  if s then
+  local s, err, partial = catchup.collect(client, inbox, { days = days,
+    stopping = function() return inbox:stopping() end }) -- a SIGTERM waits for one read, not the pass
+  if s and s.stopped then
+    say("catch-up: stopped before its end: %s", catchup.describe(s))
+  elseif s then
     say("catch-up: %s", catchup.describe(s))
   else
     if partial.stored > 0 then say("catch-up: %s", catchup.describe(partial)) end
@@ -531,7 +534,9 @@ function serve.catch_up(handler, opts)
     return s
   end
   local waiting, left, limits = {}, 0, 0
-  for _, k in ipairs(s.keys) do waiting[k], left = true, left + 1 end
+  for _, k in ipairs(s.keys) do
+    if not waiting[k] then waiting[k], left = true, left + 1 end -- a key listed twice is waited for once
+  end
   while left > 0 do
     local stored, nerr = inbox:next(1)
     if stored then
