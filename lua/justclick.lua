@@ -556,6 +556,9 @@ function Client:paid_bills(span)
       local id = type(order) == "table" and integer(order.id)
       if not id or id < 0 then
         return nil, new_error("protocol", nil, "getOrdersWithGoods: an order without its id", { retryable = true })
+      elseif type(order.email) ~= "string" or not order.email:find("%S") then -- the confirmation's check
+        return nil, new_error("protocol", nil, ("getOrdersWithGoods: bill %d without its email"):format(id),
+          { retryable = true })
       end
       -- a JSON number is read through a double: past 2^53 it may be another bill's id
       if type(order.id) == "number" and id >= LIMITS.exact_bound then

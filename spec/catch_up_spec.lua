@@ -157,6 +157,12 @@ describe("catch-up #lua54", function()
     assert.are.equal(late, row and row.bill_id, out)
     assert.matches("^paid%-" .. late .. "%-%x+$", row.key)
     assert.is_truthy((files.read(log) or ""):find("catch-up: the API lists", 1, true), files.read(log))
+    -- a person who replays the duplicate asked for its handler: it runs
+    status, out = shell.run(("%s %s serve --inbox %s --replay %s %s/handler.lua"):format(env(), importing.HOST, inbox,
+      row.key, dir))
+    assert.are.equal(0, status, out)
+    assert.are.same({ "api " .. late .. " paid", "api " .. lost .. " paid", "notification " .. late .. " paid" },
+      handled())
   end)
 
   it("ends with one line and status 3 when the request limit does not lift, and 1 when the API fails", function()

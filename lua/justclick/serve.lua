@@ -252,8 +252,10 @@ local blocked = setmetatable({}, { __mode = "k" })
 -- stays pending: no room for its try), "gone" (its row is no longer one to handle). A try that began
 -- and never ended (the process died inside the handler) counts as a failure, without a new try,
 -- so that an event that kills the process is parked in the end instead of killing every start.
-local function handle(client, inbox, handler, stored, attempts, confirm)
-  if stored.kind == "paid" and stored.id then -- one payment, one handling
+-- A replayed event (replayed: a person asked for its handler) runs even when its payment was
+-- handled as another event.
+local function handle(client, inbox, handler, stored, attempts, confirm, replayed)
+  if stored.kind == "paid" and stored.id and not replayed then -- one payment, one handling
     local as, perr = handled_as(inbox, stored.id, stored.key)
     if perr then
       say("cannot read what the inbox holds of bill %d's payment: %s", stored.id, errors.adopt(perr).message)
@@ -483,7 +485,8 @@ function serve.replay(handler, key, opts)
   while next(waiting) do
     local stored = inbox:next(0)
     if not stored then break end
-    local handled, why, cerr = handle(client, inbox, handler, stored, opts.attempts or DEFAULT_ATTEMPTS, confirm)
+    local handled, why, cerr = handle(client, inbox, handler, stored, opts.attempts or DEFAULT_ATTEMPTS, confirm,
+      waiting[stored.key])
     limits = why == "limited" and limits + 1 or 0
     if limits > 0 then -- the event stays pending, untried: next() gives it again after the pause
       pause_confirmations(inbox, stored, limits, cerr)

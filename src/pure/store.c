@@ -1152,7 +1152,7 @@ static int convert(const char *path, char *err, size_t errlen) {
   else *slash = '\0';
   /* The first format's own lock: a receiver of 0.3 still writing it is not converted under. */
   if ((lock = open(path, O_RDONLY | O_CLOEXEC)) < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
-    snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve" : "%s: %s", path,
+    snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve or catch-up" : "%s: %s", path,
              strerror(errno));
     goto out;
   }
@@ -1212,7 +1212,7 @@ static int open_page(jc_inbox *b, const char *path, char *err, size_t errlen) {
     goto fail;
   }
   if (flock(b->lockfd, LOCK_EX | LOCK_NB) != 0) {
-    snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve" : "%s: %s", path,
+    snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve or catch-up" : "%s: %s", path,
              strerror(errno));
     goto fail;
   }
@@ -1346,7 +1346,7 @@ static jc_inbox *open_at(const char *path, int flags, char *err, size_t errlen) 
     goto fail;
   }
   if (flock(b->dbfd, LOCK_EX | LOCK_NB) != 0) {
-    snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve" : "%s: %s", path,
+    snprintf(err, errlen, errno == EWOULDBLOCK ? "%s is in use by another justclick serve or catch-up" : "%s: %s", path,
              strerror(errno));
     goto fail;
   }
