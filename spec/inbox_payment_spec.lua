@@ -102,6 +102,8 @@ describe("the inbox's payment methods #lua54", function()
     -- The first handled, the api one a duplicate of it, then trimmed (0 days: any handled before now).
     assert.is_true(inbox:begin(notice_key(7)))
     assert.is_true(inbox:handled(notice_key(7)))
+    -- at once, whether or not its row has taken the outcome yet (the handling loop asks just so)
+    assert.are.same(notice_key(7) .. " handled", pairs_of(inbox:payment(7))[1])
     assert.is_true(inbox:duplicate(api_key(7), notice_key(7)))
     assert.is_true(inbox:begin(notice_key(70)))
     assert.is_true(inbox:handled(notice_key(70)))

@@ -74,6 +74,7 @@ typedef struct {
 
 struct jc_inbox {
   sqlite3 *w, *r;
+  sqlite3_stmt *payment_st; /* jc_inbox_payment's, on r: prepared once (the handling thread's, each paid event) */
   int readonly, lockfd;
   int dbfd; /* the database file's, flock'd: the lock of its inode, whatever name reached it */
   try_page *page;
@@ -919,35 +920,50 @@ int jc_inbox_list(jc_inbox *b, const char *state, int (*fn)(void *ctx, const jc_
 
 int jc_inbox_payment(jc_inbox *b, long long bill_id, int (*fn)(void *ctx, const char *key, const char *state),
                      void *ctx, char *err, size_t errlen) {
-  /* kind = 'paid' as the index says it, for SQLite to take it; its rows come in seq order (the
-     rowid after bill_id in each entry). trimmed: a range of its primary key. */
-  static const char *const sql[] = {
-    "SELECT coalesce(key, ''), coalesce(state, '') FROM events WHERE kind = 'paid' AND bill_id = ?1 ORDER BY seq",
-    "SELECT key, 'trimmed' FROM trimmed WHERE key >= ?2 AND key < ?3 ORDER BY key",
-  };
-  char from[48], to[48];
-  int rc = SQLITE_DONE;
-  settle(b);
+  /* One statement, so one read transaction (each costs a look at the WAL's index, which a flood
+     makes large): the events (kind = 'paid' as the index says it, for SQLite to take it), in seq
+     order, then the trimmed keys, a range of their primary key. */
+  static const char sql[] =
+    "SELECT * FROM (SELECT coalesce(key, ''), coalesce(state, ''), 0, seq FROM events"
+    " WHERE kind = 'paid' AND bill_id = ?1"
+    " UNION ALL SELECT key, 'trimmed', 1, 0 FROM trimmed WHERE key >= ?2 AND key < ?3) ORDER BY 3, 4";
+  char from[48], to[48], held_key[JC_INBOX_KEY_MAX + 1] = "";
+  const char *held_state = NULL;
+  sqlite3_stmt *st;
+  int rc;
+  /* A try's outcome that its row has not taken yet (the handling thread's last, written behind
+     it): its row reads as that outcome, without waiting for the write (a group's fsync). Only
+     this thread makes outcomes, so none is made meanwhile; one written meanwhile is in the row. */
+  if (!b->readonly) {
+    pthread_mutex_lock(&b->mu);
+    if (b->held) {
+      snprintf(held_key, sizeof held_key, "%s", b->held_key);
+      held_state = b->held_op.type == OP_HANDLED ? "handled" : b->held_op.park ? "parked" : "stored";
+    }
+    pthread_mutex_unlock(&b->mu);
+  }
   snprintf(from, sizeof from, "paid-%lld-", bill_id);
   snprintf(to, sizeof to, "paid-%lld.", bill_id); /* '.' follows '-' */
-  for (size_t i = 0; rc == SQLITE_DONE && i < sizeof sql / sizeof sql[0]; i++) {
-    sqlite3_stmt *st;
-    if ((rc = sqlite3_prepare_v2(b->r, sql[i], -1, &st, NULL)) != SQLITE_OK) break;
-    if (i == 0) sqlite3_bind_int64(st, 1, bill_id);
-    else {
-      sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-    }
+  if (b->payment_st == NULL &&
+      sqlite3_prepare_v3(b->r, sql, -1, SQLITE_PREPARE_PERSISTENT, &b->payment_st, NULL) != SQLITE_OK) {
+    rc = sqlite3_errcode(b->r);
+  } else {
+    st = b->payment_st;
+    sqlite3_bind_int64(st, 1, bill_id);
+    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
       const char *key = (const char *)sqlite3_column_text(st, 0), *state = (const char *)sqlite3_column_text(st, 1);
+      if (held_state && key && strcmp(key, held_key) == 0) state = held_state;
       if (key && state && fn(ctx, key, state) != 0) {
-        rc = SQLITE_OK; /* stopped: no more rows, nor trimmed */
+        rc = SQLITE_DONE; /* stopped: no more rows */
         break;
       }
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
   }
-  if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+  if (rc != SQLITE_DONE) {
     snprintf(err, errlen, "cannot read the inbox: %s", sqlite3_errmsg(b->r));
     errno = sql_errno(b->r, rc);
     return -1;
@@ -1403,6 +1419,7 @@ void jc_inbox_close(jc_inbox *b) {
   }
   if (b->held && b->w) run_group(b, NULL, 1); /* a last try */
   for (size_t i = 0; i < b->nstmts; i++) sqlite3_finalize(b->stmts[i].st);
+  sqlite3_finalize(b->payment_st);
   sqlite3_close(b->r);
   sqlite3_close(b->w);
   if (b->dbfd >= 0) close(b->dbfd); /* after SQLite's own: see jc_inbox_open */
