@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/memcheck-serve.sh "VALGRIND COMMAND" HOST: `justclick serve` under valgrind, given
-# notifications verified, forged, oversized and sent again, a failing handler, /health, then
-# SIGTERM. Fails on any definite leak or invalid access (valgrind's exit status), or when the
+# notifications verified, forged, oversized, sent again and a second of one payment, a failing
+# handler, /health, then SIGTERM. Fails on any definite leak or invalid access (valgrind's exit status), or when the
 # receiver does not answer as it should. --no-confirm: no API here to read the bills back from.
 set -euo pipefail
 valgrind=$1 host=$2
@@ -29,6 +29,8 @@ expect() { [ "$1" = "$2" ] || { echo "memcheck-serve: got $1, expected $2" >&2; 
 expect "$(post "$ok")" 200
 expect "$(post "$ok")" 200
 expect "$(post "$bad")" 200
+# the same payment again with another sum: another event of bill 5, settled as a duplicate
+expect "$(post "id=5&email=a%40b.c&paid=2026-11-23+10%3A00%3A00&last_payment_sum=1&hash=$(sign "5a@b.c$paid$secret")")" 200
 expect "$(post "${ok/hash=/hash=0}")" 403
 expect "$(post "nothing=here")" 400
 expect "$(head -c 70000 /dev/zero | tr '\0' a | curl -s -o /dev/null -w '%{http_code}' --data-binary @- "http://127.0.0.1:$port/")" 413
@@ -39,4 +41,5 @@ status=0
 wait "$pid" || status=$?
 [ "$status" -eq 0 ] || { echo "memcheck-serve: exit status $status" >&2; cat "$work/log" >&2; exit 1; }
 grep -q "parked paid-7-" "$work/log" || { cat "$work/log" >&2; exit 1; }
+grep -q "bill 5's payment was handled already" "$work/log" || { cat "$work/log" >&2; exit 1; }
 echo "memcheck-serve: clean"
