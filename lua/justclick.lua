@@ -494,8 +494,11 @@ local GOODS_A_REQUEST = 500
 -- day: a busy month is then read in as many requests as it needs.
 local function paid_orders(client, first, last, goods)
   local orders, err = client:orders_with_goods({ from = first, to = last, paid = true, goods = goods })
-  if orders or not err.too_big or last - first < 86400 then return orders, err end
+  if orders or not err.too_big then return orders, err end
+  -- the days after the first, counted in whole days: noon to noon is 23 or 25 hours across a
+  -- change of summer time, so seconds alone would take two days for one
   local days = math.floor((last - first) / 86400 + 0.5)
+  if days < 1 then return orders, err end
   local mid = shift_day(first, 0, math.floor(days / 2))
   local head, herr = paid_orders(client, first, mid, goods)
   if not head then return nil, herr end

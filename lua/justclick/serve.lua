@@ -545,7 +545,13 @@ function serve.catch_up(handler, opts)
     if stored then
       local handled, why, lerr = handle(client, inbox, handler, stored, opts.attempts or DEFAULT_ATTEMPTS, confirm)
       limits = why == "limited" and limits + 1 or 0
-      if limits > 0 then
+      if why == "held" and blocked[inbox] then -- no room for a handler's outcome: a command does not wait
+        -- for it (from cron it would wait for good, holding the inbox); an outcome the page holds goes
+        -- into its row at the next start, and the next run hands the rest over
+        inbox:close()
+        return nil, errors.new("io", nil, "no handler can begin: the inbox has no room for a handler's outcome"
+          .. " (free some, then run again)"), s
+      elseif limits > 0 then
         pause_confirmations(inbox, stored, limits, lerr)
       elseif waiting[stored.key] and (handled or why == "parked" or why == "gone") then
         waiting[stored.key], left = nil, left - 1
