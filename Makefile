@@ -207,7 +207,8 @@ OUT_OF_PROCESS_SPECS := $(addprefix spec/,$(addsuffix _spec.lua,serve soak serve
   serve_failure_lines serve_trust_proxy serve_hand_edited_key events host host_closed_std_fds import_kill \
   import_fsize import_sigint import_interrupt_summary import_exit_status rockspec nginx_example sandbox \
   sandbox_notify sandbox_banner sandbox_bill_events sandbox_notify_faults sandbox_orders_with_goods catch_up \
-  catch_up_kill attack20_hostile_orders attack20_stop_during_pass))
+  catch_up_kill catch_up_kill_flood catch_up_hostile_orders catch_up_sigterm catch_up_full_disk \
+  paid_bills_summer_time))
 MEMCHECK_SPECS := $(filter-out $(OUT_OF_PROCESS_SPECS),$(sort $(wildcard spec/*_spec.lua)))
 
 # The specs under valgrind (but those above), then the host on a dry run and on os.exit, and

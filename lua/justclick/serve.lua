@@ -246,6 +246,9 @@ end
 -- minute, not a second, and no handler acts on a read older than that.
 local blocked = setmetatable({}, { __mode = "k" })
 
+-- The inboxes that take notifications (serve.run's; not catch-up's or a replay's).
+local receiving = setmetatable({}, { __mode = "k" })
+
 -- Runs the handler on one stored event; returns true when it was handled (or settled as a
 -- payment handled already: true, "duplicate"), or false and why: "limited" when a code 8 held
 -- up its confirmation (nothing recorded), "parked", "failed" (tried again later), "held" (it
@@ -308,8 +311,8 @@ local function handle(client, inbox, handler, stored, attempts, confirm, replaye
     return false, "gone"
   elseif not began then -- no room for the try's outcome: no try begins until there is (said once)
     if not blocked[inbox] then
-      say("no handler begins, and new events are answered 503, until the inbox has room for a handler's outcome: %s",
-        berr.message)
+      say("no handler begins%s until the inbox has room for a handler's outcome: %s",
+        receiving[inbox] and ", and new events are answered 503," or "", berr.message)
     end
     local held = blocked[inbox] -- the same read kept: its time stays that of the read
     if not (held and held.key == stored.key and held.order == event.confirmed) then
@@ -421,6 +424,7 @@ function serve.run(handler, opts)
     if lerr.kind == "io" then lerr.listen = true end -- the machine refused: serve.main names --listen
     return nil, errors.adopt(lerr)
   end
+  receiving[inbox] = true
   local counts = inbox:counts()
   say("listening on %s:%d; the inbox %s holds %d events, %d to handle, %d parked", opts.host or "127.0.0.1",
     inbox:port(), path, counts.stored, counts.pending, counts.parked)
