@@ -92,7 +92,6 @@ describe("serve --catch-up under kill -9 and a flood of notifications #lua54", f
     assert(wait_for(15, function() return files.read(dir .. "/status") ~= nil end), "serve did not stop")
 
     local began, ended = {}, {}
-    local open -- the bill whose handler a kill may have cut: a begin with no end before the next begin
     for word, id in (files.read(dir .. "/handled") or ""):gmatch("(%a+) (%d+) %a+\n") do
       id = tonumber(id)
       if word == "begin" then
@@ -100,11 +99,9 @@ describe("serve --catch-up under kill -9 and a flood of notifications #lua54", f
           assert.is_nil(ended[id], ("bill %d was handed over again after its handler ended"):format(id))
         end
         began[id] = true
-        open = id
       else
         ended[id] = (ended[id] or 0) + 1
         assert.are.equal(1, ended[id], ("bill %d was handled twice"):format(id))
-        open = nil
       end
     end
     for _, id in ipairs(bills) do assert.are.equal(1, ended[id], ("bill %d was never handled (%d kills)"):format(id, kills)) end
