@@ -929,7 +929,6 @@ int jc_inbox_payment(jc_inbox *b, long long bill_id, int (*fn)(void *ctx, const 
     " UNION ALL SELECT key, 'trimmed', 1, 0 FROM trimmed WHERE key >= ?2 AND key < ?3) ORDER BY 3, 4";
   char from[48], to[48], held_key[JC_INBOX_KEY_MAX + 1] = "";
   const char *held_state = NULL;
-  sqlite3_stmt *st;
   int rc;
   /* A try's outcome that its row has not taken yet (the handling thread's last, written behind
      it): its row reads as that outcome, without waiting for the write (a group's fsync). Only
@@ -948,7 +947,7 @@ int jc_inbox_payment(jc_inbox *b, long long bill_id, int (*fn)(void *ctx, const 
       sqlite3_prepare_v3(b->r, sql, -1, SQLITE_PREPARE_PERSISTENT, &b->payment_st, NULL) != SQLITE_OK) {
     rc = sqlite3_errcode(b->r);
   } else {
-    st = b->payment_st;
+    sqlite3_stmt *st = b->payment_st;
     sqlite3_bind_int64(st, 1, bill_id);
     sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
