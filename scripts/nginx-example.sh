@@ -47,12 +47,7 @@ server=""
 watchdog=$!
 cleanup() {
   kill "$watchdog" 2> /dev/null || true
-  if [ -n "$server" ]; then # a graceful stop; one that has not ended in 10 s (seen once, under load) is killed
-    kill -QUIT "$server" 2> /dev/null || true
-    for _ in $(seq 100); do kill -0 "$server" 2> /dev/null || break; sleep 0.1; done
-    kill -KILL "$server" 2> /dev/null || true
-    wait "$server" 2> /dev/null || true
-  fi
+  if [ -n "$server" ]; then kill -QUIT "$server" 2> /dev/null || true; wait "$server" 2> /dev/null || true; fi
   if [ -n "$sandbox" ]; then kill -TERM -- "-$sandbox" 2> /dev/null || true; fi
   rm -rf "$work"
 }

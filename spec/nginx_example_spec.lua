@@ -50,7 +50,10 @@ describe("scripts/nginx-example.sh ended from outside #lua54", function()
   -- Starts the interactive example in a session of its own; returns its pid, the shop's and the
   -- sandbox's URLs once it says what to try.
   local function start(port, log)
-    local pid = shell.output(("env -u MAKEFLAGS -u MAKELEVEL PORT=%d setsid scripts/nginx-example.sh < /dev/null > %s 2>&1 & echo $!")
+    -- with SIGHUP and SIGINT as a terminal gives them: a shell started with one ignored (under
+    -- nohup, say) cannot trap it, and the script would not stop on it
+    local pid = shell.output(("env -u MAKEFLAGS -u MAKELEVEL --default-signal=HUP,INT PORT=%d setsid scripts/nginx-example.sh"
+      .. " < /dev/null > %s 2>&1 & echo $!")
       :format(port, log)):match("%d+")
     local api
     for _ = 1, 600 do
