@@ -5,6 +5,7 @@
 -- notification the sandbox saw acknowledged (a 200) is in the inbox; no bill has two handled
 -- payments.
 local core = require "justclick.core"
+local expect = require "support.expect"
 local sandbox = require "support.sandbox"
 local importing = require "support.importing"
 local files = require "support.files"
@@ -92,19 +93,7 @@ describe("serve --catch-up under kill -9 and a flood of notifications #lua54", f
     os.execute(("kill -TERM %d"):format(pid))
     assert(wait_for(15, function() return files.read(dir .. "/status") ~= nil end), "serve did not stop")
 
-    local began, ended = {}, {}
-    for word, id in (files.read(dir .. "/handled") or ""):gmatch("(%a+) (%d+) %a+\n") do
-      id = tonumber(id)
-      if word == "begin" then
-        if began[id] then
-          assert.is_nil(ended[id], ("bill %d was handed over again after its handler ended"):format(id))
-        end
-        began[id] = true
-      else
-        ended[id] = (ended[id] or 0) + 1
-        assert.are.equal(1, ended[id], ("bill %d was handled twice"):format(id))
-      end
-    end
+    local ended = expect.handled_once(files.read(dir .. "/handled"))
     for _, id in ipairs(bills) do assert.are.equal(1, ended[id], ("bill %d was never handled (%d kills)"):format(id, kills)) end
     local _, out = shell.run(("sqlite3 %s/inbox \"select bill_id from events where kind = 'paid' and state = 'handled'"
       .. " group by bill_id having count(*) > 1\""):format(dir))

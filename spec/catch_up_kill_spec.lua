@@ -4,6 +4,7 @@
 -- a kill struck inside its handler (its "begin" has no "end"), the one exception the receiver
 -- documents.
 local core = require "justclick.core"
+local expect = require "support.expect"
 local sandbox = require "support.sandbox"
 local importing = require "support.importing"
 local files = require "support.files"
@@ -67,20 +68,7 @@ describe("catch-up under kill -9 #lua54", function()
       assert.are.equal("0", (files.read(dir .. "/status") or ""):match("%d+"), files.read(dir .. "/out"))
     end
     assert.is_true(kills > 0, "no pass was killed: the spec proved nothing")
-    local began, ended, twice = {}, {}, 0
-    for word, id in (files.read(dir .. "/handled") or ""):gmatch("(%a+) (%d+)\n") do
-      id = tonumber(id)
-      if word == "begin" then
-        if began[id] then
-          twice = twice + 1
-          assert.is_nil(ended[id], ("bill %d was handed over again after its handler ended"):format(id))
-        end
-        began[id] = true
-      else
-        ended[id] = (ended[id] or 0) + 1
-        assert.are.equal(1, ended[id], ("bill %d was handled twice"):format(id))
-      end
-    end
+    local ended, twice = expect.handled_once(files.read(dir .. "/handled"))
     local count = 0
     for id = seeded.first_bill_id, seeded.last_bill_id do
       assert.are.equal(1, ended[id], ("bill %d was never handled (%d kills)"):format(id, kills))
