@@ -20,7 +20,18 @@ function store(): PDO {
     if (!is_dir(dirname($path))) mkdir(dirname($path), 0700, true);
     $db = new PDO('sqlite:' . $path, null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
     $db->exec('PRAGMA busy_timeout = 10000');
-    $db->exec('PRAGMA journal_mode = WAL');
+    // Processes that open a new file at once (php -S's workers and the notifier, as a sandbox
+    // starts) race to switch it to WAL, and the loser is refused at once (SQLITE_BUSY: the busy
+    // timeout does not cover it): a request then failed with a 500. The switch is tried again.
+    for ($try = 1; ; $try++) {
+        try {
+            $db->exec('PRAGMA journal_mode = WAL');
+            break;
+        } catch (PDOException $e) {
+            if ($try === 200 || !str_contains($e->getMessage(), 'locked')) throw $e;
+            usleep(50000);
+        }
+    }
     if ((int)$db->query('PRAGMA user_version')->fetchColumn() >= STORE_VERSION) return $db; // made already
     begin_writing($db);
     $version = (int)$db->query('PRAGMA user_version')->fetchColumn(); // another process may have made it
