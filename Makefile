@@ -208,7 +208,7 @@ OUT_OF_PROCESS_SPECS := $(addprefix spec/,$(addsuffix _spec.lua,serve soak serve
   import_fsize import_sigint import_interrupt_summary import_exit_status rockspec nginx_example sandbox \
   sandbox_notify sandbox_banner sandbox_bill_events sandbox_notify_faults sandbox_orders_with_goods catch_up \
   catch_up_kill catch_up_kill_flood catch_up_hostile_orders catch_up_sigterm catch_up_full_disk \
-  paid_bills_summer_time))
+  paid_bills_summer_time sandbox_store_open))
 MEMCHECK_SPECS := $(filter-out $(OUT_OF_PROCESS_SPECS),$(sort $(wildcard spec/*_spec.lua)))
 
 # The specs under valgrind (but those above), then the host on a dry run and on os.exit, and
